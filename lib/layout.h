@@ -1,0 +1,266 @@
+/* layout.h - the shared-memory layout of the warmth table (internal).
+ *
+ * State segment (one writer: warmd; readers map it PROT_READ):
+ *
+ *   offset 0            header (one page, struct warmth__hdr)
+ *   off_index[0]        index buffer 0: index_cap x uint64 entries
+ *   off_index[1]        index buffer 1: same
+ *   off_records         capacity x struct warmth__rec (256 bytes, 64-aligned)
+ *
+ * Demand segment (workers may write; the coordinator treats it as
+ * untrusted input):
+ *
+ *   offset 0            header (one page, struct warmth__dhdr)
+ *   off_slots           capacity x struct warmth__dslot (64 bytes)
+ *
+ * Records: a per-record seqlock.  The writer makes seq odd, stores the
+ * payload, makes seq even; a reader copies the payload between two reads of
+ * seq and retries (bounded) when seq was odd or moved.  Payload words are
+ * accessed as relaxed atomics, so the racing copy is defined behaviour in
+ * C11 and ThreadSanitizer sees no data race; the fences below give the order.
+ *
+ * Index: open addressing over a power-of-two number of 64-bit entries,
+ * entry = (hash32 << 32) | (slot + 1), 0 = empty.  Two buffers.  A change is
+ * written into the inactive buffer and published with one release store of
+ * index_seq (RCU-style publication; liburcu cannot track readers living in
+ * other processes, so instead of a grace period that would need reader state
+ * in shared memory, a reader validates with index_seq that the buffer it
+ * probed was not rewritten under it, and checks the model name inside the
+ * record it copied, so a lookup can never return another model's data).
+ *
+ * index_seq: even = stable; odd = the writer is filling the inactive
+ * buffer.  The active buffer is (index_seq >> 1) & 1 in both cases.  The
+ * buffer a reader probed (seq s1) is next overwritten when index_seq reaches
+ * (s1 & ~1) + 3, so the probe is valid iff s2 - (s1 & ~1) < 3.
+ *
+ * Freed slots are reused only after WARMTH__SLOT_GRACE_NS and two index
+ * publications, and every reuse bumps the slot's generation.
+ */
+#ifndef WARMTH_LAYOUT_H
+#define WARMTH_LAYOUT_H
+
+#include <assert.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+#include "warmth.h"
+
+/* The bytes "WARMTHs1" / "WARMTHd1" read as a little-endian 64-bit word;
+ * stored last, with release, when a segment is fully initialised. */
+#define WARMTH__MAGIC 0x317348544d524157ull
+#define WARMTH__DMAGIC 0x316448544d524157ull
+/* Bump on any incompatible change of this file; readers refuse others. */
+#define WARMTH__ABI 1u
+#define WARMTH__HDR_SIZE 4096u
+#define WARMTH__REC_SIZE 256u
+#define WARMTH__DSLOT_SIZE 64u
+/* Hard bound on capacity, so every size computation fits easily in 64 bits
+ * and a garbage header cannot ask for a huge mapping. */
+#define WARMTH__CAPACITY_MAX (1u << 20)
+/* Seqlock tries before a reader answers WARMTH_EBUSY.  A writer holds a
+ * record odd for well under a microsecond; 10000 tries is ~1 ms of
+ * contention, far beyond any live writer, and bounds a dead one. */
+#define WARMTH__READ_TRIES 10000
+#define WARMTH__SLOT_GRACE_NS (2LL * 1000000000LL)
+#define WARMTH__STALE_DEFAULT_NS (5LL * 1000000000LL)
+
+enum { WARMTH__LIVE = 0, WARMTH__RETIRED = 1, WARMTH__SUPERSEDED = 2 };
+
+/* The payload of a record: 30 words, copied word by word. */
+struct warmth__payload {
+  char name[64];
+  int64_t warm_until;
+  int64_t last_probe;
+  int64_t last_ok;
+  int64_t retry_after_until;
+  uint64_t successes;
+  uint64_t failures;
+  uint64_t tokens_in;
+  uint64_t tokens_out;
+  uint64_t tokens_cached;
+  uint64_t cost_nusd;
+  uint64_t generation;
+  uint32_t last_latency_us;
+  uint32_t ewma_latency_us;
+  uint32_t dns_us;
+  uint32_t connect_us;
+  uint32_t tls_us;
+  uint32_t ttfb_us;
+  uint32_t fails_in_row;
+  uint32_t flags;
+  uint16_t state;
+  uint16_t http_status;
+  uint16_t error_class;
+  uint16_t endpoint;
+  uint32_t headroom_requests;
+  uint32_t headroom_tokens;
+  uint64_t reserved[5];
+};
+#define WARMTH__PAYLOAD_WORDS 30
+static_assert(sizeof(struct warmth__payload) == WARMTH__PAYLOAD_WORDS * 8,
+              "payload is 30 words");
+
+struct warmth__rec {
+  _Atomic uint64_t seq; /* seqlock; odd while the writer updates */
+  _Atomic uint64_t w[WARMTH__PAYLOAD_WORDS];
+  uint64_t pad;
+} __attribute__((aligned(64)));
+static_assert(sizeof(struct warmth__rec) == WARMTH__REC_SIZE, "record size");
+
+struct warmth__hdr {
+  _Atomic uint64_t magic; /* WARMTH__MAGIC, stored last at creation */
+  uint32_t abi;         /* WARMTH__ABI */
+  uint32_t hdr_size;    /* WARMTH__HDR_SIZE */
+  uint32_t rec_size;    /* WARMTH__REC_SIZE */
+  uint32_t capacity;    /* record slots */
+  uint32_t index_cap;   /* entries per index buffer, power of two */
+  uint32_t pad0;
+  uint64_t seg_size;    /* total bytes, as reserved at creation */
+  uint64_t off_index[2];
+  uint64_t off_records;
+  uint64_t instance;    /* random id of this segment */
+  int64_t created_ns;   /* CLOCK_REALTIME */
+  /* Mutable part: every field below is written by the coordinator only. */
+  _Atomic int32_t pid;
+  _Atomic uint32_t retired;      /* WARMTH__LIVE / RETIRED / SUPERSEDED */
+  _Atomic uint64_t successor;    /* instance of the segment that replaced us */
+  _Atomic int64_t heartbeat;     /* CLOCK_MONOTONIC ns, stored every tick */
+  _Atomic int64_t stale_after_ns;
+  _Atomic uint64_t index_seq;    /* see the top of this file */
+  _Atomic uint32_t nmodels;
+  uint32_t pad1;
+};
+static_assert(sizeof(struct warmth__hdr) <= WARMTH__HDR_SIZE, "header size");
+
+struct warmth__dhdr {
+  _Atomic uint64_t magic; /* WARMTH__DMAGIC, stored last at creation */
+  uint32_t abi;
+  uint32_t hdr_size;
+  uint32_t slot_size;
+  uint32_t capacity;   /* equals the state segment's */
+  uint64_t seg_size;
+  uint64_t off_slots;
+  uint64_t instance;   /* the state segment's instance */
+};
+
+/* One slot of the demand segment, one cache line, indexed like records.
+ * Workers write it; the coordinator reads it and resets it on slot reuse. */
+struct warmth__dslot {
+  _Atomic uint32_t last_touch_s;  /* coarse CLOCK_MONOTONIC seconds */
+  _Atomic uint32_t waiters;       /* workers sleeping in warmth_wait_warm */
+  _Atomic uint64_t touches;
+  _Atomic int64_t real_ok_ns;     /* last real success (CLOCK_MONOTONIC) */
+  _Atomic uint32_t real_latency_us;
+  _Atomic uint32_t pad0;
+  _Atomic uint64_t real_ok;       /* real successes reported */
+  _Atomic uint64_t real_fail;     /* real failures reported */
+  _Atomic uint64_t generation;    /* slot generation it belongs to */
+  uint64_t pad[1];
+} __attribute__((aligned(64)));
+static_assert(sizeof(struct warmth__dslot) == WARMTH__DSLOT_SIZE, "dslot");
+
+static inline void warmth__cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
+/* FNV-1a, 32 bit (constants from the FNV reference); also returns length. */
+static inline uint32_t warmth__hash(const char *s, size_t *len) {
+  uint32_t h = 2166136261u;
+  const unsigned char *p = (const unsigned char *)s;
+  size_t n = 0;
+  while (p[n]) {
+    h ^= p[n++];
+    h *= 16777619u;
+  }
+  *len = n;
+  return h;
+}
+
+/* 1 if name is a valid model name (1..WARMTH_NAME_MAX printable, no space) */
+static inline int warmth__name_ok(const char *s, size_t *len) {
+  size_t n = 0;
+  if (!s)
+    return 0;
+  for (; s[n]; n++)
+    if (n >= WARMTH_NAME_MAX || (unsigned char)s[n] < 0x21 ||
+        (unsigned char)s[n] > 0x7e)
+      return 0;
+  *len = n;
+  return n > 0;
+}
+
+static inline uint64_t warmth__entry(uint32_t hash, uint32_t slot) {
+  return ((uint64_t)hash << 32) | (uint64_t)(slot + 1);
+}
+
+/* Smallest power of two >= 2 * capacity (load factor <= 0.5). */
+static inline uint32_t warmth__index_cap(uint32_t capacity) {
+  uint32_t c = 16;
+  while (c < 2 * capacity)
+    c <<= 1;
+  return c;
+}
+
+/* The one canonical layout for a capacity: the writer creates exactly this,
+ * and a reader refuses a header that says anything else. */
+struct warmth__geom {
+  uint32_t index_cap;
+  uint64_t off_index[2];
+  uint64_t off_records;
+  uint64_t seg_size;
+  uint64_t d_off_slots;
+  uint64_t d_seg_size;
+};
+
+static inline void warmth__geometry(uint32_t capacity, struct warmth__geom *g) {
+  g->index_cap = warmth__index_cap(capacity);
+  uint64_t ib = (uint64_t)g->index_cap * 8u;
+  g->off_index[0] = WARMTH__HDR_SIZE;
+  g->off_index[1] = WARMTH__HDR_SIZE + ib;
+  g->off_records = (WARMTH__HDR_SIZE + 2 * ib + 63) & ~(uint64_t)63;
+  g->seg_size = g->off_records + (uint64_t)capacity * WARMTH__REC_SIZE;
+  g->d_off_slots = WARMTH__HDR_SIZE;
+  g->d_seg_size = WARMTH__HDR_SIZE + (uint64_t)capacity * WARMTH__DSLOT_SIZE;
+}
+
+static inline int64_t warmth__mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Seqlock copy of a record's payload into *out.  Returns 0, or
+ * WARMTH_EBUSY when the record never settled within WARMTH__READ_TRIES. */
+static inline int warmth__rec_read(const struct warmth__rec *r,
+                                   struct warmth__payload *out) {
+  uint64_t words[WARMTH__PAYLOAD_WORDS];
+  for (int tries = 0; tries < WARMTH__READ_TRIES; tries++) {
+    /* Acquire pairs with the writer's final release store of seq: if we see
+     * the even value it stored, we see every payload word stored before. */
+    uint64_t s1 = atomic_load_explicit(&r->seq, memory_order_acquire);
+    if (s1 & 1) {
+      warmth__cpu_relax();
+      continue;
+    }
+    for (int i = 0; i < WARMTH__PAYLOAD_WORDS; i++)
+      words[i] = atomic_load_explicit(&r->w[i], memory_order_relaxed);
+    /* Pairs with the writer's release fence after it made seq odd: if any
+     * word we loaded came from a newer update, the re-read of seq below sees
+     * at least that update's odd value. */
+    atomic_thread_fence(memory_order_acquire);
+    uint64_t s2 = atomic_load_explicit(&r->seq, memory_order_relaxed);
+    if (s1 == s2) {
+      memcpy(out, words, sizeof words);
+      return 0;
+    }
+  }
+  return WARMTH_EBUSY;
+}
+
+#endif /* WARMTH_LAYOUT_H */

@@ -1,0 +1,642 @@
+/* writer.c - create, adopt and update the warmth table (internal). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "writer.h"
+
+enum { SLOT_NEVER = 0, SLOT_USED = 1, SLOT_LIMBO = 2 };
+
+struct wslot {
+  uint8_t status;
+  uint32_t hash;
+  int64_t freed_ns;   /* when it entered limbo */
+  uint64_t freed_seq; /* index_seq when it entered limbo */
+  struct warmth__payload p; /* what the record holds (name, generation) */
+};
+
+struct warmth__w {
+  char name[NAME_MAX + 1];
+  char dname[NAME_MAX + 1];
+  struct warmth__hdr *hdr;
+  size_t len;
+  _Atomic uint64_t *index[2];
+  struct warmth__rec *recs;
+  struct warmth__dhdr *dhdr;
+  struct warmth__dslot *dslots;
+  size_t dlen;
+  struct warmth__geom g;
+  uint32_t capacity;
+  uint32_t mask;
+  uint64_t *pidx; /* private index, always current; published by copy */
+  struct wslot *slots;
+  uint32_t never_next; /* slots >= this were never used */
+  int dirty;
+  int adopted;
+};
+
+static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int fail(char *err, size_t errlen, int rc, const char *fmt, ...) {
+  if (err && errlen) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+  }
+  return rc;
+}
+
+/* ---- private index (linear probing, backward-shift deletion) ------------ */
+
+static int pidx_find(const struct warmth__w *w, const char *name,
+                     uint32_t hash, uint32_t *pos) {
+  uint32_t i = hash & w->mask;
+  for (uint32_t n = 0; n <= w->mask; n++, i = (i + 1) & w->mask) {
+    uint64_t e = w->pidx[i];
+    if (e == 0)
+      break;
+    if ((uint32_t)(e >> 32) == hash &&
+        strcmp(w->slots[(uint32_t)e - 1].p.name, name) == 0) {
+      *pos = i;
+      return (int)((uint32_t)e - 1);
+    }
+  }
+  return WARMTH_ENOTFOUND;
+}
+
+static void pidx_insert(struct warmth__w *w, uint32_t hash, uint32_t slot) {
+  uint32_t i = hash & w->mask;
+  while (w->pidx[i])
+    i = (i + 1) & w->mask;
+  w->pidx[i] = warmth__entry(hash, slot);
+}
+
+static void pidx_delete(struct warmth__w *w, uint32_t i) {
+  uint32_t j = i;
+  for (;;) {
+    j = (j + 1) & w->mask;
+    uint64_t e = w->pidx[j];
+    if (e == 0)
+      break;
+    uint32_t k = (uint32_t)(e >> 32) & w->mask; /* home of the entry at j */
+    /* Move e back to the hole at i unless its home lies cyclically in
+     * (i, j]: then moving it would put it before its home. */
+    int stays = (i <= j) ? (i < k && k <= j) : (i < k || k <= j);
+    if (!stays) {
+      w->pidx[i] = e;
+      i = j;
+    }
+  }
+  w->pidx[i] = 0;
+}
+
+/* ---- records ------------------------------------------------------------ */
+
+static const uint32_t *seq_word(const struct warmth__rec *r) {
+  const uint32_t *p = (const uint32_t *)(const void *)&r->seq;
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  p++;
+#endif
+  return p;
+}
+
+/* Seqlock write of slot's record from the shadow copy. */
+static void rec_write(struct warmth__w *w, uint32_t slot) {
+  struct warmth__rec *r = &w->recs[slot];
+  uint64_t words[WARMTH__PAYLOAD_WORDS];
+  memcpy(words, &w->slots[slot].p, sizeof words);
+  uint64_t s = atomic_load_explicit(&r->seq, memory_order_relaxed);
+  /* A dead predecessor may have left seq odd: step to the next odd value. */
+  s |= 1;
+  atomic_store_explicit(&r->seq, s, memory_order_relaxed);
+  /* Pairs with the reader's acquire fence before its second read of seq:
+   * a reader that sees any word below also sees seq odd (or newer). */
+  atomic_thread_fence(memory_order_release);
+  for (int i = 0; i < WARMTH__PAYLOAD_WORDS; i++)
+    atomic_store_explicit(&r->w[i], words[i], memory_order_relaxed);
+  /* Pairs with the reader's acquire load of seq before its copy. */
+  atomic_store_explicit(&r->seq, s + 1, memory_order_release);
+  if (w->dslots) {
+    /* Pairs with the seq_cst increment of `waiters` and load of seq in
+     * warmth_wait_warm(): we see the waiter, or it sees the new seq. */
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&w->dslots[slot].waiters, memory_order_relaxed))
+      syscall(SYS_futex, seq_word(r), FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+  }
+}
+
+int warmth__w_update(struct warmth__w *w, uint32_t slot,
+                     const struct warmth__payload *p) {
+  if (!w || slot >= w->capacity || w->slots[slot].status != SLOT_USED)
+    return WARMTH_EINVAL;
+  struct warmth__payload *s = &w->slots[slot].p;
+  char name[64];
+  uint64_t gen = s->generation;
+  memcpy(name, s->name, sizeof name);
+  *s = *p;
+  memcpy(s->name, name, sizeof name);
+  s->generation = gen;
+  rec_write(w, slot);
+  return 0;
+}
+
+int warmth__w_get(const struct warmth__w *w, uint32_t slot,
+                  struct warmth__payload *p) {
+  if (!w || slot >= w->capacity || w->slots[slot].status != SLOT_USED)
+    return WARMTH_EINVAL;
+  *p = w->slots[slot].p;
+  return 0;
+}
+
+/* ---- structure ---------------------------------------------------------- */
+
+static int slot_free_now(const struct warmth__w *w, const struct wslot *s,
+                         int64_t now) {
+  uint64_t seq = atomic_load_explicit(&w->hdr->index_seq, memory_order_relaxed);
+  /* Two publications since the free: no index a reader can still probe
+   * validly names the slot.  The time bound covers per-handle caches. */
+  return s->status == SLOT_LIMBO && now - s->freed_ns >= WARMTH__SLOT_GRACE_NS &&
+         seq >= s->freed_seq + 4;
+}
+
+int warmth__w_add(struct warmth__w *w, const char *name, uint32_t *slot) {
+  size_t len;
+  if (!w || !slot || !warmth__name_ok(name, &len))
+    return WARMTH_ENAMETOOLONG;
+  uint32_t hash = warmth__hash(name, &len), pos;
+  int found = pidx_find(w, name, hash, &pos);
+  if (found >= 0) {
+    *slot = (uint32_t)found;
+    return WARMTH_EEXIST;
+  }
+  uint32_t s = UINT32_MAX;
+  if (w->never_next < w->capacity) {
+    s = w->never_next++;
+  } else {
+    int64_t now = warmth__mono_ns();
+    for (uint32_t i = 0; i < w->capacity; i++)
+      if (slot_free_now(w, &w->slots[i], now)) {
+        s = i;
+        break;
+      }
+    if (s == UINT32_MAX)
+      return WARMTH_EFULL;
+  }
+  struct wslot *ws = &w->slots[s];
+  uint64_t gen = ws->p.generation + 1;
+  memset(&ws->p, 0, sizeof ws->p);
+  memcpy(ws->p.name, name, len + 1);
+  ws->p.generation = gen;
+  ws->p.state = WARMTH_UNKNOWN;
+  ws->p.headroom_requests = UINT32_MAX;
+  ws->p.headroom_tokens = UINT32_MAX;
+  ws->status = SLOT_USED;
+  ws->hash = hash;
+  if (w->dslots) {
+    struct warmth__dslot *d = &w->dslots[s];
+    atomic_store_explicit(&d->last_touch_s, 0, memory_order_relaxed);
+    atomic_store_explicit(&d->touches, 0, memory_order_relaxed);
+    atomic_store_explicit(&d->real_ok_ns, 0, memory_order_relaxed);
+    atomic_store_explicit(&d->real_latency_us, 0, memory_order_relaxed);
+    atomic_store_explicit(&d->real_ok, 0, memory_order_relaxed);
+    atomic_store_explicit(&d->real_fail, 0, memory_order_relaxed);
+    atomic_store_explicit(&d->generation, gen, memory_order_relaxed);
+  }
+  rec_write(w, s);
+  pidx_insert(w, hash, s);
+  w->dirty = 1;
+  *slot = s;
+  return 0;
+}
+
+int warmth__w_remove(struct warmth__w *w, const char *name) {
+  size_t len;
+  if (!w || !warmth__name_ok(name, &len))
+    return WARMTH_ENAMETOOLONG;
+  uint32_t hash = warmth__hash(name, &len), pos;
+  int s = pidx_find(w, name, hash, &pos);
+  if (s < 0)
+    return s;
+  pidx_delete(w, pos);
+  struct wslot *ws = &w->slots[s];
+  uint64_t gen = ws->p.generation;
+  memset(&ws->p, 0, sizeof ws->p); /* empty name: no lookup can match it */
+  ws->p.generation = gen;
+  rec_write(w, (uint32_t)s);
+  ws->status = SLOT_LIMBO;
+  ws->freed_ns = warmth__mono_ns();
+  ws->freed_seq = atomic_load_explicit(&w->hdr->index_seq, memory_order_relaxed);
+  w->dirty = 1;
+  return 0;
+}
+
+void warmth__w_publish(struct warmth__w *w) {
+  if (!w || !w->dirty)
+    return;
+  struct warmth__hdr *hd = w->hdr;
+  uint64_t s = atomic_load_explicit(&hd->index_seq, memory_order_relaxed);
+  _Atomic uint64_t *ix = w->index[((s >> 1) + 1) & 1]; /* the inactive one */
+  atomic_store_explicit(&hd->index_seq, s + 1, memory_order_relaxed);
+  /* Pairs with the reader's acquire fence after its probe: a reader that
+   * loaded an entry we store below will see index_seq odd or newer. */
+  atomic_thread_fence(memory_order_release);
+  for (uint32_t i = 0; i <= w->mask; i++)
+    atomic_store_explicit(&ix[i], w->pidx[i], memory_order_relaxed);
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < w->capacity; i++)
+    n += w->slots[i].status == SLOT_USED;
+  atomic_store_explicit(&hd->nmodels, n, memory_order_relaxed);
+  /* The publication: pairs with the reader's acquire load of index_seq. */
+  atomic_store_explicit(&hd->index_seq, s + 2, memory_order_release);
+  w->dirty = 0;
+}
+
+int warmth__w_slot(const struct warmth__w *w, const char *name) {
+  size_t len;
+  if (!w || !warmth__name_ok(name, &len))
+    return WARMTH_ENAMETOOLONG;
+  uint32_t pos;
+  return pidx_find(w, name, warmth__hash(name, &len), &pos);
+}
+
+void warmth__w_heartbeat(struct warmth__w *w, int64_t now) {
+  atomic_store_explicit(&w->hdr->heartbeat, now, memory_order_relaxed);
+}
+
+int warmth__w_demand(const struct warmth__w *w, uint32_t slot,
+                     struct warmth__demand *d) {
+  memset(d, 0, sizeof *d);
+  if (!w || slot >= w->capacity)
+    return WARMTH_EINVAL;
+  if (!w->dslots)
+    return WARMTH_ENODEMAND;
+  const struct warmth__dslot *x = &w->dslots[slot];
+  d->last_touch_s = atomic_load_explicit(&x->last_touch_s, memory_order_relaxed);
+  d->waiters = atomic_load_explicit(&x->waiters, memory_order_relaxed);
+  d->touches = atomic_load_explicit(&x->touches, memory_order_relaxed);
+  d->real_ok_ns = atomic_load_explicit(&x->real_ok_ns, memory_order_relaxed);
+  d->real_latency_us =
+      atomic_load_explicit(&x->real_latency_us, memory_order_relaxed);
+  d->real_ok = atomic_load_explicit(&x->real_ok, memory_order_relaxed);
+  d->real_fail = atomic_load_explicit(&x->real_fail, memory_order_relaxed);
+  return 0;
+}
+
+uint32_t warmth__w_capacity(const struct warmth__w *w) { return w->capacity; }
+uint64_t warmth__w_instance(const struct warmth__w *w) {
+  return w->hdr->instance;
+}
+int warmth__w_adopted(const struct warmth__w *w) { return w->adopted; }
+struct warmth__hdr *warmth__w_hdr(struct warmth__w *w) { return w->hdr; }
+
+/* ---- creating and adopting ---------------------------------------------- */
+
+/* Opens an existing segment for inspection: 1 = none, 0 = mapped in *map
+ * (ours by owner), else an error with a message. */
+static int map_existing(const char *name, void **map, size_t *len, char *err,
+                        size_t errlen) {
+  int fd = shm_open(name, O_RDWR, 0);
+  if (fd < 0) {
+    if (errno == ENOENT)
+      return 1;
+    return fail(err, errlen, WARMTH_EACCES, "cannot open existing %s: %s",
+                name, strerror(errno));
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return fail(err, errlen, WARMTH_EBADMAGIC,
+                "%s exists and is not a regular shared-memory file", name);
+  }
+  if (st.st_uid != geteuid()) {
+    close(fd);
+    return fail(err, errlen, WARMTH_EBADOWNER,
+                "%s exists and belongs to uid %u, not to us (uid %u): "
+                "refusing to touch it",
+                name, (unsigned)st.st_uid, (unsigned)geteuid());
+  }
+  *len = (size_t)st.st_size;
+  *map = NULL;
+  if (st.st_size >= (off_t)WARMTH__HDR_SIZE) {
+    void *m = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (m != MAP_FAILED)
+      *map = m;
+  }
+  close(fd);
+  return 0;
+}
+
+/* Creates a segment of `size` bytes with O_EXCL, reserving all of it. */
+static void *create_seg(const char *name, uint64_t size, mode_t mode,
+                        gid_t group, char *err, size_t errlen, int *rc) {
+  int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, mode);
+  if (fd < 0) {
+    *rc = fail(err, errlen, WARMTH_ESYS, "cannot create %s: %s", name,
+               strerror(errno));
+    return NULL;
+  }
+  /* fchmod: the umask must not decide who may read the table. */
+  if (fchmod(fd, mode) != 0 ||
+      (group != (gid_t)-1 && fchown(fd, (uid_t)-1, group) != 0)) {
+    *rc = fail(err, errlen, WARMTH_ESYS, "cannot set mode/group of %s: %s",
+               name, strerror(errno));
+    goto bad;
+  }
+  /* Reserve every page now: a full /dev/shm fails here, with a message,
+   * instead of a SIGBUS in some worker later. */
+  int e = posix_fallocate(fd, 0, (off_t)size);
+  if (e) {
+    *rc = fail(err, errlen, WARMTH_ESYS,
+               "cannot reserve %llu bytes for %s in /dev/shm: %s",
+               (unsigned long long)size, name, strerror(e));
+    goto bad;
+  }
+  void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (m == MAP_FAILED) {
+    *rc = fail(err, errlen, WARMTH_ESYS, "cannot map %s: %s", name,
+               strerror(errno));
+    goto bad;
+  }
+  close(fd);
+  return m;
+bad:
+  close(fd);
+  shm_unlink(name);
+  return NULL;
+}
+
+static int pid_alive(pid_t pid) {
+  return pid > 0 && pid != getpid() && (kill(pid, 0) == 0 || errno == EPERM);
+}
+
+/* Looks at an existing state segment.  Returns 1 when it can be adopted,
+ * 0 when it must be replaced, or an error (foreign, live coordinator). */
+static int judge_existing(struct warmth__w *w, struct warmth__hdr *hd,
+                          size_t len, const struct warmth__w_opts *o,
+                          char *err, size_t errlen) {
+  uint64_t magic = atomic_load(&hd->magic);
+  if (magic == 0)
+    return 0; /* ours (same owner), never finished: a crash during creation */
+  if (magic != WARMTH__MAGIC)
+    return fail(err, errlen, WARMTH_EBADMAGIC,
+                "%s is not a warmth segment (magic %016llx): refusing to "
+                "touch it; remove it by hand if it is really stale",
+                w->name, (unsigned long long)magic);
+  int32_t pid = atomic_load(&hd->pid);
+  int64_t age = warmth__mono_ns() - atomic_load(&hd->heartbeat);
+  if (atomic_load(&hd->retired) == WARMTH__LIVE && pid_alive(pid) &&
+      age < atomic_load(&hd->stale_after_ns))
+    return fail(err, errlen, WARMTH_EEXIST,
+                "%s is in use by a running coordinator (pid %d)", w->name,
+                (int)pid);
+  struct warmth__geom g;
+  warmth__geometry(o->capacity, &g);
+  return !o->no_adopt && hd->abi == WARMTH__ABI &&
+         hd->hdr_size == WARMTH__HDR_SIZE && hd->rec_size == WARMTH__REC_SIZE &&
+         hd->capacity == o->capacity && hd->seg_size == g.seg_size &&
+         hd->index_cap == g.index_cap && hd->off_records == g.off_records &&
+         len >= g.seg_size;
+}
+
+/* Rebuilds the writer's shadow from an adopted segment.  A record a killed
+ * writer left mid-update (seq odd) may be torn: it is dropped. */
+static void adopt_records(struct warmth__w *w) {
+  w->never_next = w->capacity;
+  for (uint32_t s = 0; s < w->capacity; s++) {
+    struct warmth__rec *r = &w->recs[s];
+    struct wslot *ws = &w->slots[s];
+    uint64_t seq = atomic_load(&r->seq);
+    for (int i = 0; i < WARMTH__PAYLOAD_WORDS; i++)
+      ((uint64_t *)&ws->p)[i] = atomic_load_explicit(&r->w[i],
+                                                     memory_order_relaxed);
+    size_t len;
+    ws->p.name[63] = 0;
+    if ((seq & 1) || !warmth__name_ok(ws->p.name, &len)) {
+      uint64_t gen = ws->p.generation;
+      memset(&ws->p, 0, sizeof ws->p);
+      ws->p.generation = gen + 1;
+      /* Reusable at once: the bumped generation and the name check keep
+       * any reader that still holds this slot from trusting it. */
+      ws->status = SLOT_LIMBO;
+      ws->freed_ns = INT64_MIN / 2;
+      ws->freed_seq = 0;
+      if (seq & 1)
+        rec_write(w, s);
+      continue;
+    }
+    uint32_t pos;
+    ws->hash = warmth__hash(ws->p.name, &len);
+    if (pidx_find(w, ws->p.name, ws->hash, &pos) >= 0) {
+      ws->status = SLOT_LIMBO; /* duplicate name: keep the first */
+      memset(ws->p.name, 0, sizeof ws->p.name);
+      rec_write(w, s);
+      continue;
+    }
+    ws->status = SLOT_USED;
+    pidx_insert(w, ws->hash, s);
+  }
+  w->dirty = 1;
+}
+
+static int make_demand(struct warmth__w *w, const struct warmth__w_opts *o,
+                       char *err, size_t errlen) {
+  void *m = NULL;
+  size_t len = 0;
+  int rc = map_existing(w->dname, &m, &len, err, errlen);
+  if (rc < 0)
+    return rc;
+  if (rc == 0) {
+    struct warmth__dhdr *dh = m;
+    if (m && w->adopted && atomic_load(&dh->magic) == WARMTH__DMAGIC &&
+        dh->instance == w->hdr->instance && dh->capacity == w->capacity &&
+        dh->seg_size == w->g.d_seg_size && len >= w->g.d_seg_size) {
+      w->dhdr = dh;
+      w->dlen = len;
+      w->dslots = (struct warmth__dslot *)((char *)m + w->g.d_off_slots);
+      return 0;
+    }
+    if (m && atomic_load(&dh->magic) != 0 &&
+        atomic_load(&dh->magic) != WARMTH__DMAGIC) {
+      munmap(m, len);
+      return fail(err, errlen, WARMTH_EBADMAGIC,
+                  "%s is not a warmth demand segment: refusing to touch it",
+                  w->dname);
+    }
+    if (m)
+      munmap(m, len);
+    shm_unlink(w->dname);
+  }
+  struct warmth__dhdr *dh =
+      create_seg(w->dname, w->g.d_seg_size, o->demand_mode ? o->demand_mode : 0660,
+                 o->group, err, errlen, &rc);
+  if (!dh)
+    return rc;
+  dh->abi = WARMTH__ABI;
+  dh->hdr_size = WARMTH__HDR_SIZE;
+  dh->slot_size = WARMTH__DSLOT_SIZE;
+  dh->capacity = w->capacity;
+  dh->seg_size = w->g.d_seg_size;
+  dh->off_slots = w->g.d_off_slots;
+  dh->instance = w->hdr->instance;
+  /* Pairs with the reader's acquire load of magic in attach_demand(). */
+  atomic_store_explicit(&dh->magic, WARMTH__DMAGIC, memory_order_release);
+  w->dhdr = dh;
+  w->dlen = w->g.d_seg_size;
+  w->dslots = (struct warmth__dslot *)((char *)dh + w->g.d_off_slots);
+  return 0;
+}
+
+static void wire(struct warmth__w *w) {
+  char *m = (char *)w->hdr;
+  w->index[0] = (_Atomic uint64_t *)(m + w->g.off_index[0]);
+  w->index[1] = (_Atomic uint64_t *)(m + w->g.off_index[1]);
+  w->recs = (struct warmth__rec *)(m + w->g.off_records);
+}
+
+int warmth__w_open(struct warmth__w **out, const char *name,
+                   const struct warmth__w_opts *o, char *err, size_t errlen) {
+  if (err && errlen)
+    err[0] = 0;
+  size_t n = name ? strlen(name) : 0;
+  if (!out || !o || n < 2 || name[0] != '/' || strchr(name + 1, '/') ||
+      n + sizeof ".demand" > NAME_MAX)
+    return fail(err, errlen, WARMTH_EINVAL,
+                "bad segment name '%s' (want /name, no other slash)",
+                name ? name : "");
+  if (o->capacity == 0 || o->capacity > WARMTH__CAPACITY_MAX)
+    return fail(err, errlen, WARMTH_EINVAL, "capacity %u out of 1..%u",
+                o->capacity, WARMTH__CAPACITY_MAX);
+  struct warmth__w *w = calloc(1, sizeof *w);
+  if (!w)
+    return WARMTH_ENOMEM;
+  memcpy(w->name, name, n + 1);
+  memcpy(w->dname, name, n);
+  memcpy(w->dname + n, ".demand", sizeof ".demand");
+  w->capacity = o->capacity;
+  warmth__geometry(o->capacity, &w->g);
+  w->mask = w->g.index_cap - 1;
+  w->pidx = calloc(w->g.index_cap, sizeof *w->pidx);
+  w->slots = calloc(o->capacity, sizeof *w->slots);
+  int rc = WARMTH_ENOMEM;
+  if (!w->pidx || !w->slots)
+    goto out;
+
+  void *old = NULL;
+  size_t oldlen = 0;
+  rc = map_existing(name, &old, &oldlen, err, errlen);
+  if (rc < 0)
+    goto out;
+  if (rc == 0 && old) {
+    rc = judge_existing(w, old, oldlen, o, err, errlen);
+    if (rc < 0) {
+      munmap(old, oldlen);
+      goto out;
+    }
+    if (rc == 1) {
+      w->hdr = old;
+      w->len = oldlen;
+      w->adopted = 1;
+      wire(w);
+      adopt_records(w);
+      old = NULL;
+    }
+  }
+  if (!w->adopted) {
+    if (rc == 0)
+      shm_unlink(name); /* replaced below; the old mapping gets superseded */
+    w->hdr = create_seg(name, w->g.seg_size, o->mode ? o->mode : 0640,
+                        o->group, err, errlen, &rc);
+    if (!w->hdr) {
+      if (old)
+        munmap(old, oldlen);
+      goto out;
+    }
+    w->len = w->g.seg_size;
+    struct warmth__hdr *hd = w->hdr;
+    hd->abi = WARMTH__ABI;
+    hd->hdr_size = WARMTH__HDR_SIZE;
+    hd->rec_size = WARMTH__REC_SIZE;
+    hd->capacity = o->capacity;
+    hd->index_cap = w->g.index_cap;
+    hd->seg_size = w->g.seg_size;
+    hd->off_index[0] = w->g.off_index[0];
+    hd->off_index[1] = w->g.off_index[1];
+    hd->off_records = w->g.off_records;
+    if (getrandom(&hd->instance, sizeof hd->instance, 0) !=
+        sizeof hd->instance)
+      hd->instance = (uint64_t)warmth__mono_ns() ^ ((uint64_t)getpid() << 32);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    hd->created_ns = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+    wire(w);
+  }
+  struct warmth__hdr *hd = w->hdr;
+  atomic_store(&hd->pid, (int32_t)getpid());
+  atomic_store(&hd->stale_after_ns,
+               o->stale_after_ns > 0 ? o->stale_after_ns : WARMTH__STALE_DEFAULT_NS);
+  atomic_store(&hd->heartbeat, warmth__mono_ns());
+  atomic_store(&hd->successor, 0);
+  atomic_store(&hd->retired, WARMTH__LIVE);
+  rc = make_demand(w, o, err, errlen);
+  if (rc < 0) {
+    if (!w->adopted)
+      shm_unlink(name);
+    if (old)
+      munmap(old, oldlen);
+    goto out;
+  }
+  if (!w->adopted)
+    /* Pairs with the reader's acquire load of magic in check_hdr(): the
+     * header and the (zeroed) index are complete before anyone trusts it. */
+    atomic_store_explicit(&hd->magic, WARMTH__MAGIC, memory_order_release);
+  warmth__w_publish(w);
+  if (old) {
+    /* Tell readers of the replaced segment where to go, then let go. */
+    struct warmth__hdr *oh = old;
+    if (atomic_load(&oh->magic) == WARMTH__MAGIC) {
+      atomic_store(&oh->successor, hd->instance);
+      atomic_store_explicit(&oh->retired, WARMTH__SUPERSEDED,
+                            memory_order_release);
+    }
+    munmap(old, oldlen);
+  }
+  *out = w;
+  return 0;
+out:
+  if (w->hdr)
+    munmap(w->hdr, w->len);
+  free(w->pidx);
+  free(w->slots);
+  free(w);
+  return rc;
+}
+
+void warmth__w_close(struct warmth__w *w, int unlink_too) {
+  if (!w)
+    return;
+  atomic_store_explicit(&w->hdr->retired, WARMTH__RETIRED,
+                        memory_order_release);
+  if (unlink_too) {
+    shm_unlink(w->name);
+    shm_unlink(w->dname);
+  }
+  munmap(w->hdr, w->len);
+  if (w->dhdr)
+    munmap(w->dhdr, w->dlen);
+  free(w->pidx);
+  free(w->slots);
+  free(w);
+}
