@@ -1,0 +1,1 @@
+# tools/warmctl rules (included from Makefile.am)

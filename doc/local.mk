@@ -1,0 +1,1 @@
+# doc rules (included from Makefile.am)

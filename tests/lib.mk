@@ -1,0 +1,1 @@
+# tests rules (included from Makefile.am)

@@ -1,0 +1,1 @@
+# tests/upstream rules (included from Makefile.am)

@@ -1,0 +1,1 @@
+# tools/warmd rules (included from Makefile.am)
