@@ -1,0 +1,1 @@
+# tools/warmd prober rules (included from Makefile.am)
