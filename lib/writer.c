@@ -295,6 +295,12 @@ int warmth__w_demand(const struct warmth__w *w, uint32_t slot,
   return 0;
 }
 
+const char *warmth__w_name(const struct warmth__w *w, uint32_t slot) {
+  if (!w || slot >= w->capacity || w->slots[slot].status != SLOT_USED)
+    return NULL;
+  return w->slots[slot].p.name;
+}
+
 uint32_t warmth__w_capacity(const struct warmth__w *w) { return w->capacity; }
 uint64_t warmth__w_instance(const struct warmth__w *w) {
   return w->hdr->instance;

@@ -56,6 +56,9 @@ void warmth__w_publish(struct warmth__w *w);
 /* Slot of a published or staged model, or WARMTH_ENOTFOUND. */
 int warmth__w_slot(const struct warmth__w *w, const char *name);
 
+/* Name of the model in slot, or NULL when the slot holds none. */
+const char *warmth__w_name(const struct warmth__w *w, uint32_t slot);
+
 /* Seqlock update of a record.  name and generation in *p are ignored (the
  * writer keeps them).  Wakes readers sleeping in warmth_wait_warm. */
 int warmth__w_update(struct warmth__w *w, uint32_t slot,
