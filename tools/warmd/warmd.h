@@ -31,6 +31,7 @@ struct wd_endpoint {
   char *api_key_file;   /* path of a file holding the key, or NULL */
   char *anthropic_version; /* default "2023-06-01" */
   int64_t timeout_ns;   /* default 5 s */
+  int line;             /* line of the [endpoint NAME] header, for messages */
 };
 
 struct wd_model {
@@ -56,6 +57,7 @@ struct wd_model {
   char *probe_prefix_file; /* path, or NULL */
   char *prefix;         /* its content, loaded at parse time, or NULL */
   int required;         /* counts for /health/warmup */
+  int line;             /* line of the [model NAME] header, for messages */
 };
 
 struct wd_config {
@@ -93,6 +95,19 @@ int wd_parse_percent(const char *s, double *frac);
  * (no auth header), and sets *err on failure (missing variable/file).  The
  * key is never logged. */
 char *wd_endpoint_key(const struct wd_endpoint *ep, char *err, size_t errlen);
+/* wd_endpoint_key in detail: err is always written ("" when there is
+ * nothing to say).  NULL + err "" = no key configured; NULL + err set = the
+ * key is unusable (variable unset, file missing, empty, more than
+ * WD_KEY_MAX bytes, or not one word of printable ASCII); a key + err set =
+ * usable, with a warning starting "warning:" to log (a key file that other
+ * users may read).  No message ever contains the key. */
+#define WD_KEY_MAX 16384
+/* Size cap of probe_prefix_file (the prompt prefix sent with chat probes). */
+#define WD_PREFIX_MAX (64 * 1024)
+/* 1 if key is an obvious placeholder ("", "YOUR_API_KEY", "sk-...",
+ * "<key>", "changeme", "xxxx"), as left over from an example; for
+ * --check-config --online.  NULL counts as a placeholder. */
+int wd_config_check_placeholder(const char *key);
 
 /* ---- probes ------------------------------------------------------------- */
 

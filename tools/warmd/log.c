@@ -1,0 +1,57 @@
+/* log.c - see log.h. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "log.h"
+
+static int to_syslog;
+static int max_level = LOG_INFO;
+
+void wd_log_open(int use_syslog, int level) {
+  to_syslog = use_syslog;
+  max_level = level;
+  if (to_syslog)
+    openlog("warmd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+void wd_log_set_level(int level) { max_level = level; }
+
+int wd_log_level_from_name(const char *name) {
+  static const struct {
+    const char *name;
+    int level;
+  } names[] = {{"debug", LOG_DEBUG},   {"info", LOG_INFO},
+               {"notice", LOG_NOTICE}, {"warning", LOG_WARNING},
+               {"err", LOG_ERR},       {"error", LOG_ERR}};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (strcasecmp(name, names[i].name) == 0)
+      return names[i].level;
+  return -1;
+}
+
+void wd_log(int level, const char *fmt, ...) {
+  if (level > max_level)
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  if (to_syslog) {
+    vsyslog(level, fmt, ap);
+  } else {
+    static const char *const tag[] = {"emerg", "alert", "crit", "error",
+                                      "warning", "notice", "info", "debug"};
+    char line[1024], ts[32];
+    struct timespec now;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &now);
+    gmtime_r(&now.tv_sec, &tm);
+    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
+    vsnprintf(line, sizeof line, fmt, ap);
+    /* One write per line, so lines from threads do not interleave. */
+    fprintf(stderr, "%s.%03ldZ warmd[%s]: %s\n", ts, now.tv_nsec / 1000000,
+            tag[level & 7], line);
+  }
+  va_end(ap);
+}

@@ -1,0 +1,439 @@
+/* main.c - warmd: options, start-up order, the main loop, signals.
+ *
+ * Start-up runs in a fixed order (log, config, keys, table, publisher,
+ * model table, prober) and shut-down in reverse.  The main thread is the
+ * scheduler and drives the libcurl multi loop; the publisher thread is the
+ * only writer of records and the heartbeat.  Signal handlers only set flags.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "online.h"
+#include "table.h"
+#include "warmd.h"
+
+#define DEFAULT_CONFIG SYSCONFDIR "/warmth/warmd.conf"
+/* How long a stop waits for warmups in flight before cancelling them. */
+#define STOP_GRACE_NS (2 * WD_NS_PER_S)
+/* Probe requests carry (epoch << 20 | model index): results of a config a
+ * reload replaced are recognised and dropped. */
+#define IDX_BITS 20
+
+static volatile sig_atomic_t g_stop, g_reload;
+
+static void on_signal(int sig) {
+  if (sig == SIGHUP)
+    g_reload = 1;
+  else
+    g_stop = 1;
+}
+
+struct warmd {
+  const char *config_path;
+  struct wd_config *cfg;
+  char **keys; /* per endpoint of t.cfg; never logged */
+  int nkeys;
+  struct warmth__w *w;
+  struct wd_pub *pub;
+  struct wd_table t;
+  struct wd_prober *prober;
+  struct wd_budget budget;
+  int budget_logged;
+  uint64_t rng;
+  struct wd_hist lateness;
+  uint64_t sent, ok, failed;
+};
+
+static int64_t mono_ns(void) { return warmth__mono_ns(); }
+
+static uint32_t mono_coarse_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return (uint32_t)ts.tv_sec;
+}
+
+static int64_t utc_day(void) { return (int64_t)time(NULL) / 86400; }
+
+static void free_keys(char **keys, int n) {
+  for (int i = 0; i < n; i++)
+    if (keys[i]) {
+      explicit_bzero(keys[i], strlen(keys[i]));
+      free(keys[i]);
+    }
+  free(keys);
+}
+
+static char **load_keys(const struct wd_config *c, char *err, size_t errlen) {
+  char **keys = calloc((size_t)c->nendpoints + 1, sizeof *keys);
+  if (!keys)
+    return NULL;
+  for (int i = 0; i < c->nendpoints; i++) {
+    err[0] = 0;
+    keys[i] = wd_endpoint_key(&c->endpoints[i], err, errlen);
+    if (!keys[i] && err[0]) {
+      free_keys(keys, i);
+      return NULL;
+    }
+  }
+  return keys;
+}
+
+/* ---- results and dispatch ----------------------------------------------- */
+
+static void publish(struct warmd *d, struct wd_entry *e, int64_t since) {
+  wd_pub_push(d->pub, e->slot, &e->rec, since);
+}
+
+static void on_done(const struct wd_probe_result *r, void *arg) {
+  struct warmd *d = arg;
+  int64_t now = mono_ns();
+  uint32_t idx = r->model & ((1u << IDX_BITS) - 1);
+  if ((r->model >> IDX_BITS) != (d->t.epoch & 0xfff) || idx >= d->t.n)
+    return; /* a result for a config a reload replaced */
+  struct wd_entry *e = d->t.v[idx];
+  int old;
+  int64_t cost = wd_sched_result(e, r, &d->rng, &old);
+  d->budget.spent_nusd += cost;
+  publish(d, e, now);
+  wd_heap_fix(&d->t, e);
+  if (r->ok)
+    d->ok++;
+  else
+    d->failed++;
+  if (!r->ok)
+    LOG(LOG_WARNING, "model %s: warmup failed: %s (http %d, %s), %u failures "
+        "in a row, next in %.1fs", e->name, r->error, r->http_status,
+        warmth_error_class_name(r->error_class), e->rec.fails_in_row,
+        e->due == INT64_MAX ? -1.0 : (double)(e->due - now) / 1e9);
+  if (old != e->rec.state)
+    LOG(LOG_INFO, "model %s: %s -> %s (latency %u ms)", e->name,
+        warmth_state_name(old), warmth_state_name(e->rec.state),
+        r->total_us / 1000);
+}
+
+static void dispatch(struct warmd *d, int64_t now) {
+  struct wd_entry *e;
+  while ((e = wd_heap_top(&d->t)) && e->due <= now &&
+         wd_prober_inflight(d->prober) < d->t.cfg->max_concurrency) {
+    enum wd_decision dec = wd_sched_decide(e, &d->budget, now);
+    if (dec == WD_SEND) {
+      struct wd_probe_req req = {
+          .model = ((d->t.epoch & 0xfff) << IDX_BITS) | e->model_idx,
+          .m = e->m,
+          .ep = e->ep,
+          .api_key = d->keys[e->m->endpoint],
+      };
+      if (wd_prober_submit(d->prober, &req) != 0)
+        break;
+      wd_hist_add(&d->lateness, now - e->due);
+      d->sent++;
+      if (wd_sched_sent(e, now))
+        publish(d, e, 0);
+    } else {
+      uint32_t flags = e->rec.flags;
+      wd_sched_skip(e, dec, now, &d->rng);
+      if (dec == WD_SKIP_BUDGET && !d->budget_logged) {
+        d->budget_logged = 1;
+        LOG(LOG_NOTICE, "daily budget of $%.2f reached: chat warmups stop "
+            "until 00:00 UTC (models probes go on)", d->t.cfg->budget_per_day);
+      }
+      if (flags != e->rec.flags)
+        publish(d, e, 0);
+    }
+    wd_heap_fix(&d->t, e);
+  }
+}
+
+/* Once per tick: the day's budget, and what workers told us. */
+static void tick(struct warmd *d, int64_t now) {
+  int64_t day = utc_day();
+  if (day != d->budget.day) {
+    d->budget.day = day;
+    d->budget.spent_nusd = 0;
+    d->budget_logged = 0;
+  }
+  uint32_t now_s = mono_coarse_s();
+  for (uint32_t i = 0; i < d->t.n; i++) {
+    struct wd_entry *e = d->t.v[i];
+    struct warmth__demand dm;
+    if (warmth__w_demand(d->w, e->slot, &dm) != 0)
+      continue;
+    int c = wd_sched_demand(e, &dm, now, now_s);
+    if (c & 1)
+      publish(d, e, 0);
+    if (c)
+      wd_heap_fix(&d->t, e);
+  }
+}
+
+static void reload(struct warmd *d) {
+  char err[512];
+  struct wd_config *c;
+  if (wd_config_load(d->config_path, &c, err, sizeof err) != 0) {
+    LOG(LOG_ERR, "reload failed, keeping the running config: %s", err);
+    return;
+  }
+  if (strcmp(c->shm, d->t.cfg->shm) != 0 || c->tick_ns != d->t.cfg->tick_ns)
+    LOG(LOG_WARNING, "reload: shm and tick changes need a restart");
+  char **keys = load_keys(c, err, sizeof err);
+  if (!keys) {
+    LOG(LOG_ERR, "reload failed, keeping the running config: %s", err);
+    wd_config_free(c);
+    return;
+  }
+  struct wd_reload_summary s;
+  if (wd_table_reload(&d->t, c, d->w, d->pub, mono_ns(), &d->rng, &s, err,
+                      sizeof err) != 0) {
+    LOG(LOG_ERR, "reload failed, keeping the running config: %s", err);
+    free_keys(keys, c->nendpoints);
+    wd_config_free(c);
+    return;
+  }
+  free_keys(d->keys, d->nkeys);
+  d->keys = keys;
+  d->nkeys = c->nendpoints;
+  d->budget.limit_nusd = (int64_t)(c->budget_per_day * 1e9);
+  LOG(LOG_NOTICE, "reloaded %s: %d added, %d removed, %d changed, %d kept",
+      d->config_path, s.added, s.removed, s.changed, s.kept);
+}
+
+static void run(struct warmd *d) {
+  int64_t tick_ns = d->t.cfg->tick_ns;
+  int64_t next_tick = 0;
+  while (!g_stop) {
+    int64_t now = mono_ns();
+    if (g_reload) {
+      g_reload = 0;
+      reload(d);
+    }
+    if (now >= next_tick) {
+      tick(d, now);
+      next_tick = now + tick_ns;
+    }
+    dispatch(d, now);
+    int64_t wake = next_tick;
+    struct wd_entry *e = wd_heap_top(&d->t);
+    if (e && e->due < wake &&
+        wd_prober_inflight(d->prober) < d->t.cfg->max_concurrency)
+      wake = e->due;
+    int64_t wait = wake - mono_ns();
+    int ms = wait <= 0 ? 0 : (int)((wait + WD_NS_PER_MS - 1) / WD_NS_PER_MS);
+    wd_prober_run(d->prober, ms, on_done, d);
+  }
+  /* Stop: let warmups in flight finish within a bound, then cancel. */
+  int64_t until = mono_ns() + STOP_GRACE_NS;
+  while (wd_prober_inflight(d->prober) > 0 && mono_ns() < until)
+    wd_prober_run(d->prober, 50, on_done, d);
+}
+
+/* ---- start-up ------------------------------------------------------------ */
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: warmd [-f] [-c FILE] [-p PIDFILE] [-v]\n"
+          "       warmd --check-config [--online] [-c FILE]\n"
+          "Keeps LLM models warm for every worker on this host.\n\n"
+          "  -c, --config FILE    config file (default %s)\n"
+          "  -f, --foreground     stay in the foreground, log to stderr\n"
+          "  -p, --pidfile FILE   write the pid here (overrides [warmd] "
+          "pidfile)\n"
+          "  -v, --verbose        log debug messages too\n"
+          "      --check-config   validate the config and exit: 0 valid, 2 "
+          "invalid\n"
+          "      --online         with --check-config: also check each "
+          "endpoint's key\n"
+          "                       and that the provider has every model\n"
+          "  -h, --help           this help\n"
+          "  -V, --version        print the version\n",
+          DEFAULT_CONFIG);
+}
+
+static int daemonize(void) {
+  pid_t pid = fork();
+  if (pid < 0)
+    return -1;
+  if (pid > 0)
+    _exit(0);
+  if (setsid() < 0)
+    return -1;
+  pid = fork();
+  if (pid < 0)
+    return -1;
+  if (pid > 0)
+    _exit(0);
+  if (chdir("/") != 0)
+    return -1;
+  int fd = open("/dev/null", O_RDWR);
+  if (fd >= 0) {
+    dup2(fd, 0);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    if (fd > 2)
+      close(fd);
+  }
+  return 0;
+}
+
+static int write_pidfile(const char *path) {
+  char tmp[4096];
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  FILE *f = fopen(tmp, "w");
+  if (!f)
+    return -1;
+  fprintf(f, "%d\n", (int)getpid());
+  if (fclose(f) != 0 || rename(tmp, path) != 0) {
+    unlink(tmp);
+    return -1;
+  }
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  static const struct option opts[] = {
+      {"config", required_argument, NULL, 'c'},
+      {"foreground", no_argument, NULL, 'f'},
+      {"pidfile", required_argument, NULL, 'p'},
+      {"verbose", no_argument, NULL, 'v'},
+      {"check-config", no_argument, NULL, 'C'},
+      {"online", no_argument, NULL, 'O'},
+      {"help", no_argument, NULL, 'h'},
+      {"version", no_argument, NULL, 'V'},
+      {NULL, 0, NULL, 0}};
+  struct warmd d;
+  memset(&d, 0, sizeof d);
+  d.config_path = DEFAULT_CONFIG;
+  const char *pidfile = NULL;
+  int foreground = 0, verbose = 0, check = 0, online = 0, c;
+  while ((c = getopt_long(argc, argv, "c:fp:vhV", opts, NULL)) != -1) {
+    switch (c) {
+    case 'c': d.config_path = optarg; break;
+    case 'f': foreground = 1; break;
+    case 'p': pidfile = optarg; break;
+    case 'v': verbose = 1; break;
+    case 'C': check = 1; break;
+    case 'O': online = 1; break;
+    case 'h': usage(stdout); return 0;
+    case 'V': printf("warmd %s\n", PACKAGE_VERSION); return 0;
+    default: usage(stderr); return 2;
+    }
+  }
+  if (optind != argc || (online && !check)) {
+    usage(stderr);
+    return 2;
+  }
+
+  char err[1024];
+  if (wd_config_load(d.config_path, &d.cfg, err, sizeof err) != 0) {
+    fprintf(stderr, "warmd: %s\n", err);
+    return 2;
+  }
+  if (check) {
+    int rc = 0;
+    printf("%s: ok (%d models, %d endpoints)\n", d.config_path,
+           d.cfg->nmodels, d.cfg->nendpoints);
+    if (online)
+      rc = wd_check_online(d.cfg, stdout);
+    wd_config_free(d.cfg);
+    return rc ? 2 : 0;
+  }
+
+  wd_log_open(!foreground, verbose ? LOG_DEBUG : d.cfg->log_level);
+  d.keys = load_keys(d.cfg, err, sizeof err);
+  if (!d.keys) {
+    fprintf(stderr, "warmd: %s\n", err);
+    wd_config_free(d.cfg);
+    return 2;
+  }
+  d.nkeys = d.cfg->nendpoints;
+  if (!foreground && daemonize() != 0) {
+    fprintf(stderr, "warmd: cannot daemonize: %s\n", strerror(errno));
+    return 1;
+  }
+  if (!pidfile)
+    pidfile = d.cfg->pidfile;
+  if (pidfile && write_pidfile(pidfile) != 0)
+    LOG(LOG_WARNING, "cannot write pidfile %s: %s", pidfile, strerror(errno));
+
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGHUP, &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
+
+  struct warmth__w_opts wo = {.capacity = d.cfg->capacity,
+                              .mode = 0640,
+                              .demand_mode = 0660,
+                              .group = (gid_t)-1,
+                              .stale_after_ns = d.cfg->stale_after_ns};
+  if (d.cfg->group) {
+    struct group *g = getgrnam(d.cfg->group);
+    if (!g) {
+      LOG(LOG_ERR, "group %s does not exist", d.cfg->group);
+      return 1;
+    }
+    wo.group = g->gr_gid;
+  }
+  int rc = warmth__w_open(&d.w, d.cfg->shm, &wo, err, sizeof err);
+  if (rc != 0) {
+    LOG(LOG_ERR, "%s", err[0] ? err : warmth_strerror(rc));
+    return 1;
+  }
+  if (getrandom(&d.rng, sizeof d.rng, 0) != sizeof d.rng)
+    d.rng = (uint64_t)mono_ns() ^ (uint64_t)getpid();
+  d.budget.limit_nusd = (int64_t)(d.cfg->budget_per_day * 1e9);
+  d.budget.day = utc_day();
+
+  rcu_register_thread();
+  if (wd_pub_start(&d.pub, d.w, d.cfg->tick_ns) != 0 ||
+      wd_table_init(&d.t, d.cfg, d.w, d.pub, mono_ns(), &d.rng, err,
+                    sizeof err) != 0 ||
+      wd_prober_new(&d.prober, d.cfg->max_concurrency) != 0) {
+    LOG(LOG_ERR, "start-up failed: %s", err);
+    return 1;
+  }
+  LOG(LOG_NOTICE, "warmd %s started: %s, %u models, table %s (%s), pid %d",
+      PACKAGE_VERSION, d.config_path, d.t.n, d.cfg->shm,
+      warmth__w_adopted(d.w) ? "adopted" : "new", (int)getpid());
+
+  run(&d);
+
+  wd_prober_free(d.prober);
+  struct wd_hist vis;
+  wd_pub_visibility(d.pub, &vis);
+  wd_pub_stop(d.pub);
+  /* One line with the figures bench-warmd reads. */
+  LOG(LOG_NOTICE,
+      "stopping: %llu warmups sent, %llu ok, %llu failed; lateness "
+      "p50=%lldus p99=%lldus max=%lldus; visibility p50=%lldus p99=%lldus "
+      "max=%lldus",
+      (unsigned long long)d.sent, (unsigned long long)d.ok,
+      (unsigned long long)d.failed,
+      (long long)wd_hist_quantile(&d.lateness, 0.5) / 1000,
+      (long long)wd_hist_quantile(&d.lateness, 0.99) / 1000,
+      (long long)d.lateness.max / 1000,
+      (long long)wd_hist_quantile(&vis, 0.5) / 1000,
+      (long long)wd_hist_quantile(&vis, 0.99) / 1000,
+      (long long)vis.max / 1000);
+  warmth__w_close(d.w, 0);
+  wd_table_free(&d.t);
+  free_keys(d.keys, d.nkeys);
+  rcu_unregister_thread();
+  if (pidfile)
+    unlink(pidfile);
+  return 0;
+}

@@ -1,0 +1,17 @@
+/* online.h - warmd --check-config --online: ask each endpoint. */
+#ifndef WARMD_ONLINE_H
+#define WARMD_ONLINE_H
+
+#include <stdio.h>
+
+#include "warmd.h"
+
+/* Checks every endpoint's key (a placeholder is caught before any request)
+ * and that the provider lists every configured model, naming the closest
+ * ids it does have.  Prints one line per problem; returns their number. */
+int wd_check_online(const struct wd_config *c, FILE *out);
+
+/* Edit distance (Levenshtein) of two short strings, capped at 255. */
+int wd_edit_distance(const char *a, const char *b);
+
+#endif

@@ -1,0 +1,291 @@
+/* schedule.c - see schedule.h. */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "schedule.h"
+
+#define BACKOFF_BASE_NS (1 * WD_NS_PER_S)
+#define EWMA_WEIGHT 0.2 /* each probe moves the average 20% of the way */
+/* Spread of the first round: one model per 10 ms at most. */
+#define FIRST_ROUND_STEP_NS (10 * WD_NS_PER_MS)
+/* Demand-segment values are hints from workers: a real success claimed to
+ * be older than this, or in the future, is ignored. */
+#define REAL_OK_HORIZON_NS (3600 * WD_NS_PER_S)
+
+const char *wd_decision_name(int d) {
+  static const char *const n[] = {"send", "skip-real", "skip-idle",
+                                  "skip-budget", "hold", "disabled"};
+  return d >= 0 && d <= WD_SKIP_DISABLED ? n[d] : "?";
+}
+
+uint64_t wd_rand(uint64_t *s) {
+  /* xorshift64* (Vigna): plenty for jitter, never for secrets. */
+  uint64_t x = *s ? *s : 0x9e3779b97f4a7c15ull;
+  x ^= x >> 12;
+  x ^= x << 25;
+  x ^= x >> 27;
+  *s = x;
+  return x * 0x2545f4914f6cdd1dull;
+}
+
+int64_t wd_jitter(uint64_t *rng, int64_t span, double frac) {
+  if (frac <= 0 || span <= 0)
+    return 0;
+  double u = (double)(wd_rand(rng) >> 11) / 9007199254740992.0; /* [0,1) */
+  return (int64_t)((2 * u - 1) * frac * (double)span);
+}
+
+static int64_t next_interval(const struct wd_entry *e, uint64_t *rng) {
+  return e->m->interval_ns + wd_jitter(rng, e->m->interval_ns, e->m->jitter);
+}
+
+void wd_sched_init(struct wd_entry *e, uint32_t i, uint32_t n, int64_t now,
+                   uint64_t *rng) {
+  (void)rng;
+  int64_t spread = (int64_t)n * FIRST_ROUND_STEP_NS;
+  if (spread > e->m->interval_ns)
+    spread = e->m->interval_ns;
+  e->due = now + (n ? spread * (int64_t)i / (int64_t)n : 0);
+  e->hold_until = 0;
+  e->heap_pos = -1;
+  e->inflight = 0;
+  e->started_ns = now;
+}
+
+static int is_idle(const struct wd_entry *e, int64_t now) {
+  int64_t idle = e->m->idle_after_ns;
+  if (idle <= 0)
+    return 0;
+  int64_t last = e->last_touch_ns > e->started_ns ? e->last_touch_ns
+                                                  : e->started_ns;
+  return now - last > idle;
+}
+
+enum wd_decision wd_sched_decide(struct wd_entry *e, const struct wd_budget *b,
+                                 int64_t now) {
+  if (atomic_load_explicit(&e->paused, memory_order_relaxed) ||
+      (e->rec.flags & WARMTH_F_KEY_PROBLEM))
+    return WD_SKIP_DISABLED;
+  if (now < e->hold_until)
+    return WD_SKIP_HOLD;
+  if (is_idle(e, now))
+    return WD_SKIP_IDLE;
+  /* Real traffic is warmth too: a real success within the last interval
+   * makes this warmup redundant. */
+  if (e->real_ok_seen && now - e->real_ok_seen < e->m->interval_ns)
+    return WD_SKIP_REAL;
+  if (e->m->probe == WD_PROBE_CHAT && b && b->limit_nusd > 0 &&
+      b->spent_nusd >= b->limit_nusd)
+    return WD_SKIP_BUDGET;
+  return WD_SEND;
+}
+
+void wd_sched_skip(struct wd_entry *e, enum wd_decision d, int64_t now,
+                   uint64_t *rng) {
+  switch (d) {
+  case WD_SKIP_REAL:
+    atomic_fetch_add_explicit(&e->n_skip_real, 1, memory_order_relaxed);
+    e->due = e->real_ok_seen + next_interval(e, rng);
+    break;
+  case WD_SKIP_IDLE:
+    atomic_fetch_add_explicit(&e->n_skip_idle, 1, memory_order_relaxed);
+    e->due = INT64_MAX; /* a touch wakes it (wd_sched_demand) */
+    break;
+  case WD_SKIP_BUDGET:
+    atomic_fetch_add_explicit(&e->n_skip_budget, 1, memory_order_relaxed);
+    e->rec.flags |= WARMTH_F_BUDGET;
+    e->due = now + e->m->interval_ns;
+    break;
+  case WD_SKIP_HOLD:
+    e->due = e->hold_until;
+    break;
+  case WD_SKIP_DISABLED:
+    e->due = INT64_MAX; /* resume or reload plans it again */
+    break;
+  case WD_SEND:
+    break;
+  }
+}
+
+int wd_sched_demand(struct wd_entry *e, const struct warmth__demand *d,
+                    int64_t now, uint32_t now_s) {
+  int changed = 0;
+  if (d->last_touch_s && d->last_touch_s != e->touch_s_seen &&
+      d->last_touch_s <= now_s) {
+    e->touch_s_seen = d->last_touch_s;
+    e->last_touch_ns = now;
+    /* A touch on an idle or cold model warms it within this tick. */
+    int cold = !(e->rec.state == WARMTH_WARM && now < e->rec.warm_until);
+    if (cold && !e->inflight && now >= e->hold_until && e->due > now &&
+        e->rec.state != WARMTH_DISABLED) {
+      e->due = now;
+      changed = 2;
+    }
+  }
+  int64_t ok = d->real_ok_ns;
+  if (ok > e->real_ok_seen && ok <= now && now - ok < REAL_OK_HORIZON_NS) {
+    e->real_ok_seen = ok;
+    e->last_touch_ns = now;
+    e->rec.last_ok = ok;
+    int64_t until = ok + e->m->warm_ttl_ns;
+    if (until > e->rec.warm_until)
+      e->rec.warm_until = until;
+    if (e->rec.state != WARMTH_DISABLED) {
+      e->rec.state = WARMTH_WARM;
+      e->rec.flags |= WARMTH_F_REAL_TRAFFIC;
+    }
+    changed |= 1;
+  }
+  if (!e->inflight && is_idle(e, now) && now >= e->rec.warm_until &&
+      e->rec.state != WARMTH_IDLE && e->rec.state != WARMTH_DISABLED) {
+    e->rec.state = WARMTH_IDLE;
+    changed |= 1;
+  }
+  return changed;
+}
+
+int wd_sched_sent(struct wd_entry *e, int64_t now) {
+  e->inflight = 1;
+  e->rec.flags &= ~WARMTH_F_BUDGET;
+  if (e->rec.state == WARMTH_WARM && now < e->rec.warm_until)
+    return 0;
+  e->rec.state = WARMTH_WARMING;
+  return 1;
+}
+
+int64_t wd_cost_nusd(const struct wd_model *m, uint64_t in, uint64_t out,
+                     uint64_t cached) {
+  /* in counts every input token, cached ones included; USD per million
+   * tokens is 1000 nano-USD per token. */
+  uint64_t fresh = in > cached ? in - cached : 0;
+  double c = ((double)fresh * m->price_in + (double)out * m->price_out +
+              (double)cached * m->price_cached) *
+             1000.0;
+  return c > 9e18 ? INT64_MAX : (int64_t)llround(c);
+}
+
+static uint32_t clamp_u32(int64_t v) {
+  return v < 0 ? 0 : v > UINT32_MAX - 1 ? UINT32_MAX - 1 : (uint32_t)v;
+}
+
+static void apply_ok(struct wd_entry *e, const struct wd_probe_result *r,
+                     uint64_t *rng, int64_t *cost) {
+  struct warmth__payload *p = &e->rec;
+  const struct wd_model *m = e->m;
+  atomic_fetch_add_explicit(&e->n_ok, 1, memory_order_relaxed);
+  p->successes++;
+  p->fails_in_row = 0;
+  p->error_class = WARMTH_ERR_NONE;
+  p->last_ok = r->ended_ns;
+  p->ewma_latency_us =
+      p->ewma_latency_us
+          ? (uint32_t)(EWMA_WEIGHT * r->total_us +
+                       (1 - EWMA_WEIGHT) * p->ewma_latency_us)
+          : r->total_us;
+  p->tokens_in += r->tokens_in;
+  p->tokens_out += r->tokens_out;
+  p->tokens_cached += r->tokens_cached;
+  *cost = wd_cost_nusd(m, r->tokens_in, r->tokens_out, r->tokens_cached);
+  p->cost_nusd += (uint64_t)*cost;
+  p->flags &= ~(WARMTH_F_REAL_TRAFFIC | WARMTH_F_SLOW | WARMTH_F_PREFIX_CACHED);
+  if (m->latency_alert_ns > 0 &&
+      (int64_t)p->ewma_latency_us * 1000 > m->latency_alert_ns)
+    p->flags |= WARMTH_F_SLOW;
+  if (r->tokens_cached > 0)
+    p->flags |= WARMTH_F_PREFIX_CACHED;
+  if (++e->ok_in_row >= m->rise) {
+    p->state = WARMTH_WARM;
+    p->warm_until = r->ended_ns + m->warm_ttl_ns;
+    e->due = r->started_ns + next_interval(e, rng);
+  } else {
+    /* Not yet `rise` successes in a row: confirm soon. */
+    int64_t soon = m->interval_ns < BACKOFF_BASE_NS ? m->interval_ns
+                                                    : BACKOFF_BASE_NS;
+    p->state = WARMTH_WARMING;
+    e->due = r->ended_ns + soon;
+  }
+}
+
+static void apply_fail(struct wd_entry *e, const struct wd_probe_result *r,
+                       uint64_t *rng) {
+  struct warmth__payload *p = &e->rec;
+  const struct wd_model *m = e->m;
+  atomic_fetch_add_explicit(&e->n_fail, 1, memory_order_relaxed);
+  p->failures++;
+  p->fails_in_row++;
+  e->ok_in_row = 0;
+  p->error_class = (uint16_t)r->error_class;
+  if (r->error_class == WARMTH_ERR_AUTH) {
+    /* A refused key is not retried: it needs an operator. */
+    p->flags |= WARMTH_F_KEY_PROBLEM;
+    p->state = WARMTH_DISABLED;
+    e->due = INT64_MAX;
+    return;
+  }
+  if (p->fails_in_row >= (uint32_t)m->fall)
+    p->state = WARMTH_FAILING;
+  else
+    p->state = r->ended_ns < p->warm_until ? WARMTH_WARM : WARMTH_UNKNOWN;
+  /* Exponential backoff from 1 s, capped at the interval, +-20% jitter. */
+  int64_t delay = m->interval_ns;
+  if (p->fails_in_row < 40) {
+    int64_t b = BACKOFF_BASE_NS << (p->fails_in_row - 1);
+    if (b < delay)
+      delay = b;
+  }
+  delay += wd_jitter(rng, delay, 0.2);
+  e->due = r->ended_ns + delay;
+}
+
+int64_t wd_sched_result(struct wd_entry *e, const struct wd_probe_result *r,
+                        uint64_t *rng, int *old_state) {
+  struct warmth__payload *p = &e->rec;
+  int64_t cost = 0;
+  *old_state = p->state;
+  e->inflight = 0;
+  p->last_probe = r->ended_ns;
+  p->http_status = (uint16_t)(r->http_status > 0 ? r->http_status : 0);
+  p->last_latency_us = r->total_us;
+  p->dns_us = r->dns_us;
+  p->connect_us = r->connect_us;
+  p->tls_us = r->tls_us;
+  p->ttfb_us = r->ttfb_us;
+  if (r->ok)
+    apply_ok(e, r, rng, &cost);
+  else
+    apply_fail(e, r, rng);
+
+  p->flags &= ~WARMTH_F_THROTTLED;
+  if (r->retry_after_ns >= 0 && !r->ok) {
+    /* The provider said when: obey it exactly, no jitter before it. */
+    e->hold_until = r->ended_ns + r->retry_after_ns;
+    p->retry_after_until = e->hold_until;
+    p->flags |= WARMTH_F_THROTTLED;
+    if (e->due != INT64_MAX && e->due < e->hold_until)
+      e->due = e->hold_until;
+  }
+  if (r->headroom_requests >= 0)
+    p->headroom_requests = clamp_u32(r->headroom_requests);
+  if (r->headroom_tokens >= 0)
+    p->headroom_tokens = clamp_u32(r->headroom_tokens);
+  double floor = e->m->min_headroom;
+  int under =
+      floor > 0 &&
+      ((r->limit_requests > 0 && r->headroom_requests >= 0 &&
+        (double)r->headroom_requests < floor * (double)r->limit_requests) ||
+       (r->limit_tokens > 0 && r->headroom_tokens >= 0 &&
+        (double)r->headroom_tokens < floor * (double)r->limit_tokens));
+  if (under) {
+    /* Warmups must never eat the production rate limit: under the floor,
+     * the next warmup waits one more interval. */
+    atomic_fetch_add_explicit(&e->n_skip_throttle, 1, memory_order_relaxed);
+    p->flags |= WARMTH_F_THROTTLED;
+    int64_t hold = r->ended_ns + 2 * e->m->interval_ns;
+    if (hold > e->hold_until)
+      e->hold_until = hold;
+    if (e->due != INT64_MAX && e->due < e->hold_until)
+      e->due = e->hold_until;
+  }
+  return cost;
+}

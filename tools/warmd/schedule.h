@@ -1,0 +1,101 @@
+/* schedule.h - per-model scheduling: when to warm, what a result means.
+ *
+ * Pure functions over one model's entry, driven by the main loop; they read
+ * the clock only through their `now` argument, so tests can drive them.
+ * Every "may I warm this model now?" decision is wd_sched_decide(): a fleet
+ * lease (DESIGN.md, "more than one host") plugs in there.
+ */
+#ifndef WARMD_SCHEDULE_H
+#define WARMD_SCHEDULE_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "layout.h"
+#include "rcu.h"
+#include "warmd.h"
+#include "writer.h"
+
+struct wd_entry {
+  struct cds_lfht_node node; /* in the table's name hash (other threads) */
+  struct rcu_head rcu;       /* freed after a grace period */
+  uint32_t epoch;            /* config generation that made this entry */
+  /* Identity: fixed for the entry's life. */
+  char name[WARMTH_NAME_MAX + 1];
+  const struct wd_model *m;
+  const struct wd_endpoint *ep;
+  uint32_t model_idx; /* index in the config's models (probe requests) */
+  uint32_t slot;      /* record slot in the table */
+
+  /* Scheduler thread only. */
+  int64_t due;          /* next warmup, or INT64_MAX when none planned */
+  int64_t hold_until;   /* backoff / Retry-After / headroom: not before */
+  int heap_pos;         /* position in the due heap, -1 if not in it */
+  int inflight;
+  int ok_in_row;
+  int64_t last_touch_ns;  /* last touch seen in the demand segment */
+  uint32_t touch_s_seen;
+  int64_t real_ok_seen;   /* last real success already accounted */
+  int64_t started_ns;     /* warmd start or model add: counts as a touch */
+  struct warmth__payload rec; /* what the table says (our copy) */
+
+  /* Read by other threads (control, metrics). */
+  _Atomic uint64_t n_ok, n_fail, n_skip_real, n_skip_idle, n_skip_budget,
+      n_skip_throttle;
+  _Atomic int paused;     /* operator pause (warmctl pause) */
+};
+
+/* What the scheduler may do when a model is due. */
+enum wd_decision {
+  WD_SEND = 0,
+  WD_SKIP_REAL,     /* real traffic kept it warm: no warmup needed */
+  WD_SKIP_IDLE,     /* nobody touched it for idle_after */
+  WD_SKIP_BUDGET,   /* daily budget spent (chat probes only) */
+  WD_SKIP_HOLD,     /* backoff, Retry-After or headroom: wait */
+  WD_SKIP_DISABLED, /* key problem or operator pause */
+};
+const char *wd_decision_name(int d);
+
+struct wd_budget {
+  int64_t limit_nusd;    /* 0 = no limit */
+  int64_t spent_nusd;    /* spent in the current UTC day */
+  int64_t day;           /* UTC day number of spent_nusd */
+};
+
+/* Small xorshift PRNG for jitter; one state per thread. */
+uint64_t wd_rand(uint64_t *state);
+/* Uniform in [-frac, +frac] of span. */
+int64_t wd_jitter(uint64_t *rng, int64_t span, double frac);
+
+/* Initialises an entry's schedule: the first round is spread over
+ * min(interval, n * 10 ms) so a start never fires every model at once. */
+void wd_sched_init(struct wd_entry *e, uint32_t i, uint32_t n, int64_t now,
+                   uint64_t *rng);
+
+/* Decides what to do with a due model. */
+enum wd_decision wd_sched_decide(struct wd_entry *e, const struct wd_budget *b,
+                                 int64_t now);
+
+/* Plans the next warmup after a decision that sent nothing. */
+void wd_sched_skip(struct wd_entry *e, enum wd_decision d, int64_t now,
+                   uint64_t *rng);
+
+/* Folds in the demand segment; returns 1 when the record changed (real
+ * traffic extended warmth, idle state entered or left). */
+int wd_sched_demand(struct wd_entry *e, const struct warmth__demand *d,
+                    int64_t now, uint32_t now_s);
+
+/* Marks the record as warming when a probe is sent; returns 1 if changed. */
+int wd_sched_sent(struct wd_entry *e, int64_t now);
+
+/* Applies a probe result: updates the record, the counters and the next
+ * due time.  Returns the cost of the probe in nano-USD.  *changed_state is
+ * set when the state changed (for the event log). */
+int64_t wd_sched_result(struct wd_entry *e, const struct wd_probe_result *r,
+                        uint64_t *rng, int *old_state);
+
+/* Cost of a probe in nano-USD from its usage and the model's prices. */
+int64_t wd_cost_nusd(const struct wd_model *m, uint64_t in, uint64_t out,
+                     uint64_t cached);
+
+#endif

@@ -1,0 +1,381 @@
+/* table.c - see table.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "table.h"
+
+/* ---- due heap (binary min-heap on e->due) ------------------------------- */
+
+static void heap_swap(struct wd_table *t, uint32_t a, uint32_t b) {
+  struct wd_entry *x = t->heap[a];
+  t->heap[a] = t->heap[b];
+  t->heap[b] = x;
+  t->heap[a]->heap_pos = (int)a;
+  t->heap[b]->heap_pos = (int)b;
+}
+
+static void sift_up(struct wd_table *t, uint32_t i) {
+  while (i > 0) {
+    uint32_t up = (i - 1) / 2;
+    if (t->heap[up]->due <= t->heap[i]->due)
+      break;
+    heap_swap(t, i, up);
+    i = up;
+  }
+}
+
+static void sift_down(struct wd_table *t, uint32_t i) {
+  for (;;) {
+    uint32_t l = 2 * i + 1, r = l + 1, m = i;
+    if (l < t->nheap && t->heap[l]->due < t->heap[m]->due)
+      m = l;
+    if (r < t->nheap && t->heap[r]->due < t->heap[m]->due)
+      m = r;
+    if (m == i)
+      return;
+    heap_swap(t, i, m);
+    i = m;
+  }
+}
+
+void wd_heap_fix(struct wd_table *t, struct wd_entry *e) {
+  int in = e->heap_pos >= 0;
+  if (e->due == INT64_MAX || e->inflight) {
+    if (!in)
+      return;
+    uint32_t i = (uint32_t)e->heap_pos;
+    e->heap_pos = -1;
+    if (i != --t->nheap) {
+      t->heap[i] = t->heap[t->nheap];
+      t->heap[i]->heap_pos = (int)i;
+      sift_up(t, i);
+      sift_down(t, (uint32_t)t->heap[i]->heap_pos);
+    }
+    return;
+  }
+  if (!in) {
+    e->heap_pos = (int)t->nheap;
+    t->heap[t->nheap++] = e;
+  }
+  sift_up(t, (uint32_t)e->heap_pos);
+  sift_down(t, (uint32_t)e->heap_pos);
+}
+
+struct wd_entry *wd_heap_top(const struct wd_table *t) {
+  return t->nheap ? t->heap[0] : NULL;
+}
+
+/* ---- entries ------------------------------------------------------------ */
+
+static unsigned long name_hash(const char *name) {
+  size_t len;
+  return warmth__hash(name, &len);
+}
+
+static int name_match(struct cds_lfht_node *node, const void *key) {
+  const struct wd_entry *e = caa_container_of(node, struct wd_entry, node);
+  return strcmp(e->name, key) == 0;
+}
+
+struct wd_entry *wd_table_find(struct wd_table *t, const char *name) {
+  struct cds_lfht_iter it;
+  cds_lfht_lookup(t->ht, name_hash(name), name_match, name, &it);
+  struct cds_lfht_node *n = cds_lfht_iter_get_node(&it);
+  return n ? caa_container_of(n, struct wd_entry, node) : NULL;
+}
+
+static void free_entry_rcu(struct rcu_head *h) {
+  free(caa_container_of(h, struct wd_entry, rcu));
+}
+
+struct cfg_box {
+  struct rcu_head rcu;
+  struct wd_config *cfg;
+};
+
+static void free_cfg_rcu(struct rcu_head *h) {
+  struct cfg_box *b = caa_container_of(h, struct cfg_box, rcu);
+  wd_config_free(b->cfg);
+  free(b);
+}
+
+static struct wd_entry *new_entry(const struct wd_config *c, uint32_t i,
+                                  uint32_t epoch) {
+  struct wd_entry *e = calloc(1, sizeof *e);
+  if (!e)
+    return NULL;
+  cds_lfht_node_init(&e->node);
+  e->m = &c->models[i];
+  e->ep = &c->endpoints[c->models[i].endpoint];
+  e->model_idx = i;
+  e->epoch = epoch;
+  e->heap_pos = -1;
+  snprintf(e->name, sizeof e->name, "%s", c->models[i].name);
+  return e;
+}
+
+/* A record adopted from a previous coordinator: what it said stays, but a
+ * warmup it had in flight is gone with it. */
+static void adopt_record(struct wd_entry *e, int64_t now) {
+  if (e->rec.state == WARMTH_WARMING)
+    e->rec.state = now < e->rec.warm_until ? WARMTH_WARM : WARMTH_UNKNOWN;
+  if (e->rec.state == WARMTH_WARM && e->rec.last_probe &&
+      e->rec.last_probe + e->m->interval_ns > e->due)
+    e->due = e->rec.last_probe + e->m->interval_ns;
+}
+
+/* Adds the model of entry e to the shared table. */
+static int join_table(struct wd_entry *e, struct warmth__w *w,
+                      struct wd_pub *pub, int64_t now, char *err,
+                      size_t errlen) {
+  uint32_t slot;
+  wd_pub_lock(pub);
+  int rc = warmth__w_add(w, e->name, &slot);
+  if (rc == WARMTH_EEXIST) {
+    warmth__w_get(w, slot, &e->rec);
+    rc = 0;
+    e->slot = slot;
+    adopt_record(e, now);
+  } else if (rc == 0) {
+    e->slot = slot;
+    warmth__w_get(w, slot, &e->rec);
+  }
+  wd_pub_unlock(pub);
+  if (rc < 0)
+    snprintf(err, errlen, "cannot add model %s to the table: %s", e->name,
+             warmth_strerror(rc));
+  e->rec.endpoint = (uint16_t)e->m->endpoint;
+  return rc;
+}
+
+static void leave_table(struct wd_entry *e, struct warmth__w *w,
+                        struct wd_pub *pub) {
+  wd_pub_lock(pub);
+  wd_pub_forget(pub, e->slot);
+  warmth__w_remove(w, e->name);
+  wd_pub_unlock(pub);
+}
+
+static void rebuild_heap(struct wd_table *t) {
+  t->nheap = 0;
+  for (uint32_t i = 0; i < t->n; i++) {
+    t->v[i]->heap_pos = -1;
+    wd_heap_fix(t, t->v[i]);
+  }
+}
+
+int wd_table_init(struct wd_table *t, struct wd_config *cfg,
+                  struct warmth__w *w, struct wd_pub *pub, int64_t now,
+                  uint64_t *rng, char *err, size_t errlen) {
+  memset(t, 0, sizeof *t);
+  uint32_t n = (uint32_t)cfg->nmodels;
+  t->ht = cds_lfht_new(64, 64, 0, CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING,
+                       NULL);
+  t->v = calloc(n, sizeof *t->v);
+  t->heap = calloc(n, sizeof *t->heap);
+  if (!t->ht || !t->v || !t->heap) {
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  t->cfg = cfg;
+  t->epoch = 1;
+  /* Models an adopted table holds that the config no longer names. */
+  for (uint32_t s = 0; s < warmth__w_capacity(w); s++) {
+    const char *name = warmth__w_name(w, s);
+    int known = 0;
+    for (uint32_t i = 0; name && i < n && !known; i++)
+      known = strcmp(cfg->models[i].name, name) == 0;
+    if (name && !known) {
+      wd_pub_lock(pub);
+      warmth__w_remove(w, name);
+      wd_pub_unlock(pub);
+    }
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    struct wd_entry *e = new_entry(cfg, i, t->epoch);
+    if (!e) {
+      snprintf(err, errlen, "out of memory");
+      return -1;
+    }
+    t->v[t->n++] = e;
+    wd_sched_init(e, i, n, now, rng);
+    if (join_table(e, w, pub, now, err, errlen) < 0)
+      return -1;
+    rcu_read_lock();
+    cds_lfht_add(t->ht, name_hash(e->name), &e->node);
+    rcu_read_unlock();
+  }
+  wd_pub_lock(pub);
+  warmth__w_publish(w);
+  wd_pub_unlock(pub);
+  rebuild_heap(t);
+  return 0;
+}
+
+static int same_model(const struct wd_model *a, const struct wd_model *b,
+                      const struct wd_config *ca, const struct wd_config *cb) {
+  const struct wd_endpoint *ea = &ca->endpoints[a->endpoint];
+  const struct wd_endpoint *eb = &cb->endpoints[b->endpoint];
+  return strcmp(a->id, b->id) == 0 && a->probe == b->probe &&
+         a->max_tokens == b->max_tokens && a->interval_ns == b->interval_ns &&
+         a->warm_ttl_ns == b->warm_ttl_ns && a->jitter == b->jitter &&
+         a->idle_after_ns == b->idle_after_ns && a->rise == b->rise &&
+         a->fall == b->fall && a->price_in == b->price_in &&
+         a->price_out == b->price_out && a->timeout_ns == b->timeout_ns &&
+         strcmp(ea->base_url, eb->base_url) == 0 && ea->kind == eb->kind &&
+         !!a->prefix == !!b->prefix &&
+         (!a->prefix || strcmp(a->prefix, b->prefix) == 0);
+}
+
+int wd_table_reload(struct wd_table *t, struct wd_config *cfg,
+                    struct warmth__w *w, struct wd_pub *pub, int64_t now,
+                    uint64_t *rng, struct wd_reload_summary *sum, char *err,
+                    size_t errlen) {
+  memset(sum, 0, sizeof *sum);
+  uint32_t n = (uint32_t)cfg->nmodels;
+  struct wd_entry **v = calloc(n ? n : 1, sizeof *v);
+  struct wd_entry **heap = calloc(n ? n : 1, sizeof *heap);
+  if (!v || !heap) {
+    free(v);
+    free(heap);
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  uint32_t epoch = t->epoch + 1;
+  uint32_t made = 0;
+  int rc = 0;
+  /* First build every new entry and add new models; nothing visible to
+   * other threads changes until all of it worked. */
+  for (uint32_t i = 0; i < n && rc == 0; i++, made++) {
+    struct wd_entry *e = new_entry(cfg, i, epoch);
+    if (!e) {
+      snprintf(err, errlen, "out of memory");
+      rc = -1;
+      break;
+    }
+    v[i] = e;
+    struct wd_entry *old = NULL;
+    for (uint32_t j = 0; j < t->n && !old; j++)
+      if (strcmp(t->v[j]->name, e->name) == 0)
+        old = t->v[j];
+    if (!old) {
+      wd_sched_init(e, i, n, now, rng);
+      rc = join_table(e, w, pub, now, err, errlen);
+      continue;
+    }
+    /* Same model: its state carries over under the new settings. */
+    e->slot = old->slot;
+    e->rec = old->rec;
+    e->rec.endpoint = (uint16_t)e->m->endpoint;
+    e->due = old->due;
+    e->hold_until = old->hold_until;
+    e->ok_in_row = old->ok_in_row;
+    e->last_touch_ns = old->last_touch_ns;
+    e->touch_s_seen = old->touch_s_seen;
+    e->real_ok_seen = old->real_ok_seen;
+    e->started_ns = old->started_ns;
+    e->n_ok = old->n_ok;
+    e->n_fail = old->n_fail;
+    e->n_skip_real = old->n_skip_real;
+    e->n_skip_idle = old->n_skip_idle;
+    e->n_skip_budget = old->n_skip_budget;
+    e->n_skip_throttle = old->n_skip_throttle;
+    e->paused = old->paused;
+    e->heap_pos = -1;
+    if (old->inflight) { /* its result belongs to the old epoch: redo */
+      adopt_record(e, now);
+      e->due = now;
+    }
+    if (same_model(old->m, e->m, t->cfg, cfg)) {
+      sum->kept++;
+    } else {
+      sum->changed++;
+      e->rec.flags &= ~WARMTH_F_KEY_PROBLEM; /* a new key may fix it */
+      if (e->rec.state == WARMTH_DISABLED && !e->paused)
+        e->rec.state = WARMTH_UNKNOWN;
+      if (e->due == INT64_MAX || e->due > now + e->m->interval_ns)
+        e->due = now;
+    }
+  }
+  if (rc < 0) {
+    for (uint32_t i = 0; i < made && i < n; i++) {
+      if (!v[i])
+        continue;
+      int existed = 0;
+      for (uint32_t j = 0; j < t->n && !existed; j++)
+        existed = strcmp(t->v[j]->name, v[i]->name) == 0;
+      if (!existed && warmth__w_slot(w, v[i]->name) >= 0)
+        leave_table(v[i], w, pub); /* roll back what this reload added */
+      free(v[i]);
+    }
+    free(v);
+    free(heap);
+    return -1;
+  }
+  /* Commit: removed models leave, the hash points at the new entries. */
+  rcu_read_lock();
+  for (uint32_t j = 0; j < t->n; j++) {
+    struct wd_entry *old = t->v[j];
+    struct wd_entry *nw = NULL;
+    for (uint32_t i = 0; i < n && !nw; i++)
+      if (strcmp(v[i]->name, old->name) == 0)
+        nw = v[i];
+    if (nw) {
+      struct cds_lfht_iter it;
+      cds_lfht_lookup(t->ht, name_hash(old->name), name_match, old->name, &it);
+      cds_lfht_replace(t->ht, &it, name_hash(old->name), name_match,
+                       old->name, &nw->node);
+    } else {
+      sum->removed++;
+      cds_lfht_del(t->ht, &old->node);
+      leave_table(old, w, pub);
+    }
+    call_rcu(&old->rcu, free_entry_rcu);
+  }
+  for (uint32_t i = 0; i < n; i++)
+    if (!wd_table_find(t, v[i]->name)) {
+      sum->added++;
+      cds_lfht_add(t->ht, name_hash(v[i]->name), &v[i]->node);
+    }
+  rcu_read_unlock();
+  wd_pub_lock(pub);
+  warmth__w_publish(w);
+  for (uint32_t i = 0; i < n; i++)
+    wd_pub_push(pub, v[i]->slot, &v[i]->rec, 0);
+  wd_pub_unlock(pub);
+  struct cfg_box *box = malloc(sizeof *box);
+  if (box) {
+    box->cfg = t->cfg;
+    call_rcu(&box->rcu, free_cfg_rcu);
+  } /* else: leak the old config rather than free it under a reader */
+  free(t->v);
+  free(t->heap);
+  t->v = v;
+  t->heap = heap;
+  t->n = n;
+  t->cfg = cfg;
+  t->epoch = epoch;
+  rebuild_heap(t);
+  return 0;
+}
+
+void wd_table_free(struct wd_table *t) {
+  if (t->ht) {
+    rcu_read_lock();
+    for (uint32_t i = 0; i < t->n; i++)
+      cds_lfht_del(t->ht, &t->v[i]->node);
+    rcu_read_unlock();
+  }
+  synchronize_rcu();
+  for (uint32_t i = 0; i < t->n; i++)
+    free(t->v[i]);
+  if (t->ht)
+    cds_lfht_destroy(t->ht, NULL);
+  rcu_barrier(); /* run pending call_rcu frees before we return */
+  wd_config_free(t->cfg);
+  free(t->v);
+  free(t->heap);
+  memset(t, 0, sizeof *t);
+}
