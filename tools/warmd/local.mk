@@ -10,4 +10,5 @@ tools_warmd_libwdcore_la_SOURCES = \
 	tools/warmd/rcu.h tools/warmd/warmd.h
 tools_warmd_libwdcore_la_CFLAGS = $(AM_CFLAGS) $(URCU_CFLAGS) -pthread
 tools_warmd_libwdcore_la_LIBADD = lib/libwarmth_writer.la lib/libwarmth.la \
-	$(URCU_LIBS) -lm -pthread
+	$(URCU_LIBS) -lm
+tools_warmd_libwdcore_la_LDFLAGS = -pthread
