@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
 jobs=$(nproc 2>/dev/null || echo 2)
+tools/deps.sh
 [ -x configure ] || autoreconf -fi >/dev/null
 
 build() { # build NAME CONFIGURE-ARGS...
