@@ -1,0 +1,211 @@
+/* main.c - warmctl: options, the command table, dispatch.
+ *
+ * Options may stand before or after the command ("warmctl --shm /x list
+ * --json"): getopt_long runs in "return in order" mode (optstring starting
+ * with '-'), so positional words come back as they appear, whatever
+ * POSIXLY_CORRECT says, and "--" still ends the options (for a model whose
+ * name starts with '-').
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "warmctl.h"
+
+/* The commands, in --help order.  Append only: the control commands
+ * (status, warm, pause, resume, reload, stats, cost) go below, each with
+ * its own run function in its own file. */
+static const struct wc_cmd commands[] = {
+    {"list", "", "one line per model, under a coordinator header", 0, 0, 0,
+     wc_cmd_list},
+    {"show", "MODEL", "every field of one model's record", 1, 1, 0,
+     wc_cmd_show},
+    {"watch", "", "list, refreshed every --interval", 0, 0,
+     WC_OPT_INTERVAL | WC_OPT_COUNT, wc_cmd_watch},
+    {"check", "MODEL...", "exit 0 if every MODEL is warm (for probes)", 1, -1,
+     0, wc_cmd_check},
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+#define DEFAULT_INTERVAL_NS WC_NS_PER_S
+#define MIN_INTERVAL_NS (10 * WC_NS_PER_MS) /* below this: a busy loop */
+#define MAX_INTERVAL_NS (24 * 3600 * WC_NS_PER_S)
+
+static const struct option long_opts[] = {
+    {"json", no_argument, NULL, 'j'},
+    {"shm", required_argument, NULL, 's'},
+    {"interval", required_argument, NULL, 'i'},
+    {"count", required_argument, NULL, 'n'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+/* '-': positional words in order; ':': report a missing argument as ':'. */
+static const char short_opts[] = "-:js:i:n:hV";
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "Usage: warmctl [OPTION...] COMMAND [ARG...]\n"
+          "Inspect the warmth table of LLM models kept warm by warmd.  Reads "
+          "the\nshared-memory segment directly: works while warmd is down.\n"
+          "\nCommands:\n");
+  for (size_t i = 0; i < NCOMMANDS; i++) {
+    char head[64];
+    snprintf(head, sizeof head, "%s%s%s", commands[i].name,
+             *commands[i].args ? " " : "", commands[i].args);
+    fprintf(f, "  %-22s %s\n", head, commands[i].summary);
+  }
+  fprintf(f,
+          "\nOptions (before or after the command):\n"
+          "  -j, --json             print JSON (jansson) instead of text\n"
+          "  -s, --shm NAME         state segment (default: $WARMTH_SHM, "
+          "else %s)\n"
+          "  -i, --interval DURATION\n"
+          "                         watch: time between refreshes, e.g. "
+          "500ms, 2s\n"
+          "                         (default 1s)\n"
+          "  -n, --count N          watch: stop after N refreshes\n"
+          "  -h, --help             print this help and exit\n"
+          "  -V, --version          print the version and exit\n"
+          "\nFlags in list:\n  %s\n"
+          "\nExit status:\n"
+          "  0  success; for check: every named model is warm\n"
+          "  1  a named model is not warm or not in the table\n"
+          "  2  error: no segment, bad segment, bad arguments\n"
+          "  3  coordinator stale or retired (takes precedence over 1)\n",
+          WARMTH_SHM_DEFAULT, wc_flags_legend());
+}
+
+static int bad_usage(const char *fmt, const char *arg) {
+  fputs("warmctl: ", stderr);
+  fprintf(stderr, fmt, arg);
+  fputs("\nTry 'warmctl --help'.\n", stderr);
+  return WC_EXIT_ERROR;
+}
+
+static const struct wc_cmd *find_cmd(const char *name) {
+  for (size_t i = 0; i < NCOMMANDS; i++)
+    if (strcmp(commands[i].name, name) == 0)
+      return &commands[i];
+  return NULL;
+}
+
+static int parse_count(const char *s, long *out) {
+  char *end;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  if (errno || end == s || *end || v < 1)
+    return -1;
+  *out = v;
+  return 0;
+}
+
+/* Parses the command line into *ctx and the positional words (command
+ * first) into pos.  Returns -1 to go on, or an exit status (--help,
+ * --version, bad usage). */
+static int parse(int argc, char **argv, struct wc_ctx *ctx, char **pos,
+                 int *npos, unsigned *seen) {
+  const char *shm = NULL;
+  opterr = 0; /* our own messages, in our own format */
+  int c;
+  while ((c = getopt_long(argc, argv, short_opts, long_opts, NULL)) != -1) {
+    switch (c) {
+    case 1:
+      pos[(*npos)++] = optarg;
+      break;
+    case 'j':
+      ctx->json = 1;
+      break;
+    case 's':
+      shm = optarg;
+      break;
+    case 'i':
+      if (wc_parse_dur(optarg, &ctx->interval_ns) != 0 ||
+          ctx->interval_ns < MIN_INTERVAL_NS ||
+          ctx->interval_ns > MAX_INTERVAL_NS)
+        return bad_usage("bad --interval '%s' (want a duration from 10ms to "
+                         "24h, e.g. 500ms, 2s, 1m)",
+                         optarg);
+      *seen |= WC_OPT_INTERVAL;
+      break;
+    case 'n':
+      if (parse_count(optarg, &ctx->count) != 0)
+        return bad_usage("bad --count '%s' (want a positive integer)",
+                         optarg);
+      *seen |= WC_OPT_COUNT;
+      break;
+    case 'h':
+      usage(stdout);
+      return WC_EXIT_OK;
+    case 'V':
+      printf("warmctl (warmth) %s, libwarmth %s\n", WARMTH_VERSION_STRING,
+             warmth_version_string());
+      return WC_EXIT_OK;
+    case ':':
+      return bad_usage("option '%s' needs an argument", argv[optind - 1]);
+    default:
+      return bad_usage("unknown option '%s'", argv[optind - 1]);
+    }
+  }
+  while (optind < argc) /* after "--" */
+    pos[(*npos)++] = argv[optind++];
+  if (!shm || !*shm)
+    shm = getenv("WARMTH_SHM");
+  ctx->shm = shm && *shm ? shm : WARMTH_SHM_DEFAULT;
+  return -1;
+}
+
+/* Finds the command and checks its arguments and options.  Returns it, or
+ * NULL after saying what was wrong. */
+static const struct wc_cmd *pick(char **pos, int npos, unsigned seen) {
+  if (npos == 0) {
+    usage(stderr);
+    return NULL;
+  }
+  const struct wc_cmd *cmd = find_cmd(pos[0]);
+  if (!cmd) {
+    bad_usage("unknown command '%s'", pos[0]);
+    return NULL;
+  }
+  int nargs = npos - 1;
+  if (nargs < cmd->min_args || (cmd->max_args >= 0 && nargs > cmd->max_args)) {
+    bad_usage(nargs < cmd->min_args ? "%s: missing argument"
+                                    : "%s: too many arguments",
+              cmd->name);
+    return NULL;
+  }
+  if (seen & ~cmd->opts) {
+    bad_usage(seen & WC_OPT_INTERVAL & ~cmd->opts
+                  ? "--interval does not apply to %s"
+                  : "--count does not apply to %s",
+              cmd->name);
+    return NULL;
+  }
+  return cmd;
+}
+
+int main(int argc, char **argv) {
+  struct wc_ctx ctx = {.prog = "warmctl", .interval_ns = DEFAULT_INTERVAL_NS};
+  unsigned seen = 0; /* WC_OPT_* given, checked against the command */
+  int npos = 0;
+  char **pos = calloc((size_t)argc + 1, sizeof *pos);
+  if (!pos) {
+    fputs("warmctl: out of memory\n", stderr);
+    return WC_EXIT_ERROR;
+  }
+  int rc = parse(argc, argv, &ctx, pos, &npos, &seen);
+  if (rc < 0) {
+    const struct wc_cmd *cmd = pick(pos, npos, seen);
+    rc = cmd ? cmd->run(&ctx, npos - 1, pos + 1) : WC_EXIT_ERROR;
+  }
+  free(pos);
+  /* A full disk or a closed pipe must not pass for success. */
+  if (fflush(stdout) != 0 || ferror(stdout)) {
+    fprintf(stderr, "warmctl: write error: %s\n", strerror(errno));
+    rc = WC_EXIT_ERROR;
+  }
+  return rc;
+}

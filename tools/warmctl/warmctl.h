@@ -1,0 +1,121 @@
+/* warmctl.h - the warmctl tool: command table, shared context, formatting.
+ *
+ * Files:
+ *   main.c     options, the command table, dispatch, --help/--version
+ *   inspect.c  list, show, watch, check: read the segment via libwarmth
+ *              (no coordinator needed, so they work while warmd is down)
+ *   json.c     jansson objects for a model and for the coordinator
+ *   format.c   durations, latencies, counts, cost, flags: text both ways
+ *
+ * Control commands (over warmd's socket) are appended to the table in
+ * main.c, in their own file; nothing here assumes a command reads shm.
+ */
+#ifndef WARMCTL_H
+#define WARMCTL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "warmth.h"
+
+/* Exit status, documented in --help and warmctl.1: keep the three equal.
+ * When several apply, the higher row wins: ERROR, then STALE, then
+ * NOTWARM (see wc_worst()). */
+enum {
+  WC_EXIT_OK = 0,      /* for check: every named model is warm */
+  WC_EXIT_NOTWARM = 1, /* a named model is not warm or not in the table */
+  WC_EXIT_ERROR = 2,   /* no segment, bad segment, bad arguments */
+  WC_EXIT_STALE = 3,   /* coordinator stale or retired */
+};
+
+/* Options a command accepts besides the global ones (--json, --shm). */
+#define WC_OPT_INTERVAL 0x1u
+#define WC_OPT_COUNT 0x2u
+
+#define WC_NS_PER_US 1000LL
+#define WC_NS_PER_MS 1000000LL
+#define WC_NS_PER_S 1000000000LL
+
+/* What the command line said, after parsing. */
+struct wc_ctx {
+  const char *prog; /* for messages: "warmctl" */
+  const char *shm;  /* resolved: --shm, else $WARMTH_SHM, else /warmth */
+  int json;
+  int64_t interval_ns; /* watch */
+  long count;          /* watch: refreshes, 0 = until interrupted */
+};
+
+struct wc_cmd {
+  const char *name;
+  const char *args;    /* positional arguments for --help, "" if none */
+  const char *summary; /* one line for --help */
+  int min_args, max_args; /* max_args -1: unbounded */
+  unsigned opts;       /* WC_OPT_* it accepts */
+  int (*run)(const struct wc_ctx *ctx, int argc, char **argv);
+};
+
+/* ---- inspect.c ---------------------------------------------------------- */
+int wc_cmd_list(const struct wc_ctx *ctx, int argc, char **argv);
+int wc_cmd_show(const struct wc_ctx *ctx, int argc, char **argv);
+int wc_cmd_watch(const struct wc_ctx *ctx, int argc, char **argv);
+int wc_cmd_check(const struct wc_ctx *ctx, int argc, char **argv);
+
+/* ---- json.c --------------------------------------------------------------- */
+/* A reading of the segment at one instant, so that every line of a frame
+ * is judged against the same clock and the same coordinator state. */
+struct wc_snap {
+  const char *shm;
+  int64_t now;           /* CLOCK_MONOTONIC ns when the status was read */
+  struct warmth_status st;
+  int hb_stale;          /* heartbeat older than its bound */
+};
+
+/* "live", "stale", "retired" or "superseded". */
+const char *wc_coord_state(const struct wc_snap *s);
+
+struct json_t;
+struct json_t *wc_json_coordinator(const struct wc_snap *s);
+struct json_t *wc_json_model(const struct wc_snap *s,
+                             const struct warmth_model_info *m);
+/* Prints v (compact on one line, or indented) and a newline; frees v.
+ * Returns 0, or -1 when v is NULL (out of memory) or the write failed. */
+int wc_json_print(struct json_t *v, int compact);
+
+/* ---- format.c ------------------------------------------------------------- */
+#define WC_FMT_MAX 32
+
+int64_t wc_now(void); /* CLOCK_MONOTONIC ns, the clock of the table */
+
+/* Warm now, as a worker would judge it: state warm, not expired, and the
+ * coordinator neither stale nor retired (same rule as warmth_is_warm). */
+int wc_warm_now(const struct wc_snap *s, const struct warmth_model_info *m);
+
+/* ns -> "850ms", "59s", "4m12s", "2h3m", "3d4h"; negative as "-". */
+char *wc_fmt_dur(char buf[WC_FMT_MAX], int64_t ns);
+/* microseconds -> "850us", "12.3ms", "182ms", "1.24s"; 0 as "-". */
+char *wc_fmt_lat(char buf[WC_FMT_MAX], uint32_t us);
+/* 1234, 12.3k, 456k, 7.8M ... */
+char *wc_fmt_count(char buf[WC_FMT_MAX], uint64_t n);
+/* 1e-9 USD -> "$0.000077", "$1.2345", "$123.45"; 0 as "$0". */
+char *wc_fmt_cost(char buf[WC_FMT_MAX], uint64_t nusd);
+/* A monotonic instant relative to now: "3s ago", "in 4m12s", "never". */
+char *wc_fmt_when(char buf[WC_FMT_MAX], int64_t t, int64_t now);
+/* Flags as letters ("SKc", "-" for none) for list. */
+char *wc_fmt_flags(char buf[WC_FMT_MAX], uint32_t flags);
+
+/* Flag names, for show and JSON: calls fn for each flag set, with its name
+ * ("slow", "key_problem", ...; "0x80" for a bit this tool does not know). */
+void wc_each_flag(uint32_t flags, void (*fn)(const char *name, void *arg),
+                  void *arg);
+/* The legend of the letters of wc_fmt_flags, for --help. */
+const char *wc_flags_legend(void);
+
+/* "1s", "500ms", "1.5", "2m", "100us" -> ns.  A bare number is seconds.
+ * Returns 0, or -1 when s is not a duration. */
+int wc_parse_dur(const char *s, int64_t *ns);
+
+/* The more severe of two exit statuses (ERROR > STALE > NOTWARM > OK). */
+int wc_worst(int a, int b);
+
+#endif /* WARMCTL_H */
