@@ -155,16 +155,16 @@ void wc_each_flag(uint32_t flags, void (*fn)(const char *name, void *arg),
 }
 
 const char *wc_flags_legend(void) {
-  return "S slow, K key problem, B budget reached, P paused, T throttled,\n"
-         "r kept warm by real traffic, c prompt prefix cached, ? unknown";
+  return "  S slow, K key problem, B budget reached, P paused, T throttled,\n"
+         "  r kept warm by real traffic, c prompt prefix cached, ? unknown";
 }
 
 int wc_parse_dur(const char *s, int64_t *ns) {
   static const struct {
     const char *unit;
     double ns;
-  } units[] = {{"ns", 1},    {"us", 1e3},   {"ms", 1e6}, {"s", 1e9},
-               {"m", 60e9},  {"h", 3600e9}, {"", 1e9}};
+  } units[] = {{"ns", 1},   {"us", 1e3},   {"ms", 1e6}, {"s", 1e9},
+               {"m", 60e9}, {"h", 3600e9}, {"", 1e9}};
   if (!s || !*s || isspace((unsigned char)*s) || *s == '-' || *s == '+')
     return -1;
   char *end;

@@ -48,8 +48,7 @@ static warmth_t *open_table(const struct wc_ctx *ctx) {
   return h;
 }
 
-static int snap_take(const struct wc_ctx *ctx, warmth_t *h,
-                     struct wc_snap *s) {
+static int snap_take(const struct wc_ctx *ctx, warmth_t *h, struct wc_snap *s) {
   memset(s, 0, sizeof *s);
   s->shm = ctx->shm;
   s->st.size = sizeof s->st;
@@ -74,8 +73,8 @@ static void stale_note(const struct wc_ctx *ctx, const struct wc_snap *s) {
     fprintf(stderr, "%s: %s: %s\n", ctx->prog, ctx->shm,
             warmth_strerror(WARMTH_ERETIRED));
   else
-    fprintf(stderr, "%s: %s: %s (last heartbeat %s ago, pid %d)\n",
-            ctx->prog, ctx->shm, warmth_strerror(WARMTH_ESTALE),
+    fprintf(stderr, "%s: %s: %s (last heartbeat %s ago, pid %d)\n", ctx->prog,
+            ctx->shm, warmth_strerror(WARMTH_ESTALE),
             wc_fmt_dur(age, s->st.heartbeat_age_ns), (int)s->st.pid);
 }
 
@@ -121,13 +120,14 @@ static int rows_read(const struct wc_ctx *ctx, warmth_t *h, struct rows *r) {
   return WC_EXIT_OK;
 }
 
-/* ---- list ------------------------------------------------------------------ */
+/* ---- list ------------------------------------------------------------------
+ */
 
 static void print_header(const struct wc_snap *s) {
   char age[WC_FMT_MAX];
-  printf("shm %s  coordinator pid %d  heartbeat %s ago  models %u/%u",
-         s->shm, (int)s->st.pid, wc_fmt_dur(age, s->st.heartbeat_age_ns),
-         s->st.models, s->st.capacity);
+  printf("shm %s  coordinator pid %d  heartbeat %s ago  models %u/%u", s->shm,
+         (int)s->st.pid, wc_fmt_dur(age, s->st.heartbeat_age_ns), s->st.models,
+         s->st.capacity);
   if (s->hb_stale)
     printf("  STALE");
   if (s->st.retired)
@@ -135,11 +135,23 @@ static void print_header(const struct wc_snap *s) {
   putchar('\n');
 }
 
-enum { C_MODEL, C_STATE, C_WARM, C_LAST, C_EWMA, C_OK, C_FAILS, C_HTTP,
-       C_TOKENS, C_COST, C_FLAGS, NCOL };
+enum {
+  C_MODEL,
+  C_STATE,
+  C_WARM,
+  C_LAST,
+  C_EWMA,
+  C_OK,
+  C_FAILS,
+  C_HTTP,
+  C_TOKENS,
+  C_COST,
+  C_FLAGS,
+  NCOL
+};
 static const char *const col_name[NCOL] = {
     "MODEL", "STATE", "WARM FOR", "LAST", "EWMA", "OK",
-    "FAILS", "HTTP", "TOKENS",   "COST", "FLAGS"};
+    "FAILS", "HTTP",  "TOKENS",   "COST", "FLAGS"};
 /* Numbers align right, words left. */
 static const int col_right[NCOL] = {0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 0};
 
@@ -248,7 +260,8 @@ int wc_cmd_list(const struct wc_ctx *ctx, int argc, char **argv) {
   return rc;
 }
 
-/* ---- watch ----------------------------------------------------------------- */
+/* ---- watch -----------------------------------------------------------------
+ */
 
 static volatile sig_atomic_t stop_watch;
 
@@ -280,7 +293,8 @@ int wc_cmd_watch(const struct wc_ctx *ctx, int argc, char **argv) {
   int rc = WC_EXIT_OK;
   for (long n = 1; !stop_watch; n++) {
     if (tty)
-      printf("\033[H\033[2J" "every %s, refresh %ld (Ctrl-C to stop)\n\n",
+      printf("\033[H\033[2J"
+             "every %s, refresh %ld (Ctrl-C to stop)\n\n",
              every, n);
     else if (n > 1 && !ctx->json)
       putchar('\n');
@@ -296,7 +310,8 @@ int wc_cmd_watch(const struct wc_ctx *ctx, int argc, char **argv) {
   return rc;
 }
 
-/* ---- show ------------------------------------------------------------------ */
+/* ---- show ------------------------------------------------------------------
+ */
 
 static void print_flag(const char *name, void *arg) {
   int *first = arg;
@@ -410,7 +425,8 @@ int wc_cmd_show(const struct wc_ctx *ctx, int argc, char **argv) {
   return wc_worst(rc, lrc);
 }
 
-/* ---- check ----------------------------------------------------------------- */
+/* ---- check -----------------------------------------------------------------
+ */
 
 int wc_cmd_check(const struct wc_ctx *ctx, int argc, char **argv) {
   warmth_t *h = open_table(ctx);

@@ -75,9 +75,9 @@ json_t *wc_json_model(const struct wc_snap *s,
       m->warm_until ? ms(m->warm_until - now) : json_null());
   put(o, "last_probe_age_ms", age_ms(m->last_probe, now));
   put(o, "last_ok_age_ms", age_ms(m->last_ok, now));
-  put(o, "retry_after_ms", m->retry_after_until > now
-                               ? ms(m->retry_after_until - now)
-                               : json_integer(0));
+  put(o, "retry_after_ms",
+      m->retry_after_until > now ? ms(m->retry_after_until - now)
+                                 : json_integer(0));
   put(o, "successes", jint(m->successes));
   put(o, "failures", jint(m->failures));
   put(o, "fails_in_row", jint(m->fails_in_row));

@@ -70,7 +70,7 @@ static void usage(FILE *f) {
           "  -n, --count N          watch: stop after N refreshes\n"
           "  -h, --help             print this help and exit\n"
           "  -V, --version          print the version and exit\n"
-          "\nFlags in list:\n  %s\n"
+          "\nFlags in list:\n%s\n"
           "\nExit status:\n"
           "  0  success; for check: every named model is warm\n"
           "  1  a named model is not warm or not in the table\n"
@@ -133,8 +133,7 @@ static int parse(int argc, char **argv, struct wc_ctx *ctx, char **pos,
       break;
     case 'n':
       if (parse_count(optarg, &ctx->count) != 0)
-        return bad_usage("bad --count '%s' (want a positive integer)",
-                         optarg);
+        return bad_usage("bad --count '%s' (want a positive integer)", optarg);
       *seen |= WC_OPT_COUNT;
       break;
     case 'h':
@@ -162,6 +161,7 @@ static int parse(int argc, char **argv, struct wc_ctx *ctx, char **pos,
  * NULL after saying what was wrong. */
 static const struct wc_cmd *pick(char **pos, int npos, unsigned seen) {
   if (npos == 0) {
+    fputs("warmctl: missing command\n\n", stderr);
     usage(stderr);
     return NULL;
   }

@@ -48,10 +48,10 @@ struct wc_ctx {
 
 struct wc_cmd {
   const char *name;
-  const char *args;    /* positional arguments for --help, "" if none */
-  const char *summary; /* one line for --help */
+  const char *args;       /* positional arguments for --help, "" if none */
+  const char *summary;    /* one line for --help */
   int min_args, max_args; /* max_args -1: unbounded */
-  unsigned opts;       /* WC_OPT_* it accepts */
+  unsigned opts;          /* WC_OPT_* it accepts */
   int (*run)(const struct wc_ctx *ctx, int argc, char **argv);
 };
 
@@ -61,14 +61,15 @@ int wc_cmd_show(const struct wc_ctx *ctx, int argc, char **argv);
 int wc_cmd_watch(const struct wc_ctx *ctx, int argc, char **argv);
 int wc_cmd_check(const struct wc_ctx *ctx, int argc, char **argv);
 
-/* ---- json.c --------------------------------------------------------------- */
+/* ---- json.c ---------------------------------------------------------------
+ */
 /* A reading of the segment at one instant, so that every line of a frame
  * is judged against the same clock and the same coordinator state. */
 struct wc_snap {
   const char *shm;
-  int64_t now;           /* CLOCK_MONOTONIC ns when the status was read */
+  int64_t now; /* CLOCK_MONOTONIC ns when the status was read */
   struct warmth_status st;
-  int hb_stale;          /* heartbeat older than its bound */
+  int hb_stale; /* heartbeat older than its bound */
 };
 
 /* "live", "stale", "retired" or "superseded". */
@@ -82,7 +83,8 @@ struct json_t *wc_json_model(const struct wc_snap *s,
  * Returns 0, or -1 when v is NULL (out of memory) or the write failed. */
 int wc_json_print(struct json_t *v, int compact);
 
-/* ---- format.c ------------------------------------------------------------- */
+/* ---- format.c -------------------------------------------------------------
+ */
 #define WC_FMT_MAX 32
 
 int64_t wc_now(void); /* CLOCK_MONOTONIC ns, the clock of the table */
@@ -108,7 +110,7 @@ char *wc_fmt_flags(char buf[WC_FMT_MAX], uint32_t flags);
  * ("slow", "key_problem", ...; "0x80" for a bit this tool does not know). */
 void wc_each_flag(uint32_t flags, void (*fn)(const char *name, void *arg),
                   void *arg);
-/* The legend of the letters of wc_fmt_flags, for --help. */
+/* The legend of the letters of wc_fmt_flags, for --help (indented). */
 const char *wc_flags_legend(void);
 
 /* "1s", "500ms", "1.5", "2m", "100us" -> ns.  A bare number is seconds.
