@@ -6,7 +6,13 @@
 # a variable the other fragments may want to own.
 WARMTH_LIB_CHECKS = \
 	tests/check_layout \
-	tests/check_seqlock
+	tests/check_seqlock \
+	tests/check_lookup \
+	tests/check_index \
+	tests/check_segment \
+	tests/check_access \
+	tests/check_attach \
+	tests/check_demand
 
 check_PROGRAMS += $(WARMTH_LIB_CHECKS)
 TESTS += $(WARMTH_LIB_CHECKS)
@@ -21,3 +27,28 @@ tests_check_layout_LDADD = $(WARMTH_CHECK_LDADD)
 tests_check_seqlock_SOURCES = tests/check_seqlock.c $(WARMTH_CHECK_SRC)
 tests_check_seqlock_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_check_seqlock_LDADD = $(WARMTH_CHECK_LDADD)
+
+tests_check_lookup_SOURCES = tests/check_lookup.c $(WARMTH_CHECK_SRC)
+tests_check_lookup_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_check_lookup_LDADD = $(WARMTH_CHECK_LDADD)
+
+tests_check_index_SOURCES = tests/check_index.c $(WARMTH_CHECK_SRC)
+tests_check_index_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_check_index_LDADD = $(WARMTH_CHECK_LDADD)
+
+tests_check_segment_SOURCES = tests/check_segment.c $(WARMTH_CHECK_SRC)
+tests_check_segment_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_check_segment_LDADD = $(WARMTH_CHECK_LDADD)
+
+tests_check_access_SOURCES = tests/check_access.c $(WARMTH_CHECK_SRC)
+tests_check_access_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_check_access_LDADD = $(WARMTH_CHECK_LDADD)
+
+tests_check_attach_SOURCES = tests/check_attach.c $(WARMTH_CHECK_SRC)
+tests_check_attach_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_check_attach_LDADD = $(WARMTH_CHECK_LDADD)
+
+tests_check_demand_SOURCES = tests/check_demand.c $(WARMTH_CHECK_SRC)
+tests_check_demand_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_check_demand_LDADD = $(WARMTH_CHECK_LDADD)
+# ---- end of generated per-module rules
