@@ -163,8 +163,18 @@ int warmth__w_get(const struct warmth__w *w, uint32_t slot,
 
 /* ---- structure ---------------------------------------------------------- */
 
+/* freed_seq of a slot that may be reused at once (see adopt_records).
+ * Fix: adopt_records used to leave freed_seq = 0, which the test below only
+ * passes once index_seq >= 4, so a table adopted before its second
+ * publication (a coordinator that died before publishing any model)
+ * answered WARMTH_EFULL to every add (tests/check_writer.c,
+ * test_adopt_empty_table). */
+#define FREED_AT_ONCE UINT64_MAX
+
 static int slot_free_now(const struct warmth__w *w, const struct wslot *s,
                          int64_t now) {
+  if (s->status == SLOT_LIMBO && s->freed_seq == FREED_AT_ONCE)
+    return 1;
   uint64_t seq = atomic_load_explicit(&w->hdr->index_seq, memory_order_relaxed);
   /* Two publications since the free: no index a reader can still probe
    * validly names the slot.  The time bound covers per-handle caches. */
@@ -438,7 +448,7 @@ static void adopt_records(struct warmth__w *w) {
        * any reader that still holds this slot from trusting it. */
       ws->status = SLOT_LIMBO;
       ws->freed_ns = INT64_MIN / 2;
-      ws->freed_seq = 0;
+      ws->freed_seq = FREED_AT_ONCE;
       if (seq & 1)
         rec_write(w, s);
       continue;
