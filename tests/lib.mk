@@ -12,7 +12,9 @@ WARMTH_LIB_CHECKS = \
 	tests/check_segment \
 	tests/check_access \
 	tests/check_attach \
-	tests/check_demand
+	tests/check_demand \
+	tests/check_writer \
+	tests/check_errors
 
 check_PROGRAMS += $(WARMTH_LIB_CHECKS)
 TESTS += $(WARMTH_LIB_CHECKS)
@@ -51,4 +53,12 @@ tests_check_attach_LDADD = $(WARMTH_CHECK_LDADD)
 tests_check_demand_SOURCES = tests/check_demand.c $(WARMTH_CHECK_SRC)
 tests_check_demand_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_check_demand_LDADD = $(WARMTH_CHECK_LDADD)
+
+tests_check_writer_SOURCES = tests/check_writer.c $(WARMTH_CHECK_SRC)
+tests_check_writer_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_check_writer_LDADD = $(WARMTH_CHECK_LDADD)
+
+tests_check_errors_SOURCES = tests/check_errors.c $(WARMTH_CHECK_SRC)
+tests_check_errors_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_check_errors_LDADD = $(WARMTH_CHECK_LDADD)
 # ---- end of generated per-module rules

@@ -1,0 +1,405 @@
+/* check_writer.c - the table writer: what it refuses to touch (another
+ * program's segment, another user's, a live coordinator's), what it adopts
+ * or replaces, a full table, and slot reuse only after the grace period
+ * with a new generation. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include "check_util.h"
+
+Suite *writer_suite(void);
+
+static const int64_t MINUTE = 60LL * 1000000000LL;
+
+static int wopen(struct warmth__w **w, const char *name, uint32_t cap,
+                 int no_adopt, char *err, size_t errlen) {
+  struct warmth__w_opts o = {
+      .capacity = cap, .group = (gid_t)-1, .no_adopt = no_adopt};
+  *w = NULL;
+  return warmth__w_open(w, name, &o, err, errlen);
+}
+
+static int exists(const char *name) {
+  int fd = shm_open(name, O_RDONLY, 0);
+  if (fd >= 0)
+    close(fd);
+  return fd >= 0;
+}
+
+START_TEST(test_refuse_foreign_magic) {
+  char name[TU_NAME_LEN], err[256];
+  tu_name(name);
+  static unsigned char junk[8192];
+  memset(junk, 0x5a, sizeof junk);
+  ck_assert_int_eq(tu_craft(name, junk, sizeof junk, sizeof junk, 0600), 0);
+  struct warmth__w *w;
+  for (int no_adopt = 0; no_adopt < 2; no_adopt++) {
+    ck_assert_int_eq(wopen(&w, name, 8, no_adopt, err, sizeof err),
+                     WARMTH_EBADMAGIC);
+    ck_assert_ptr_null(w);
+    ck_assert_ptr_nonnull(strstr(err, name));
+  }
+  /* Untouched, byte for byte. */
+  int fd = shm_open(name, O_RDONLY, 0);
+  ck_assert_int_ge(fd, 0);
+  unsigned char back[sizeof junk];
+  ck_assert_int_eq(pread(fd, back, sizeof back, 0), (ssize_t)sizeof back);
+  close(fd);
+  ck_assert_int_eq(memcmp(back, junk, sizeof junk), 0);
+  tu_unlink(name);
+}
+END_TEST
+
+START_TEST(test_refuse_foreign_demand) {
+  char name[TU_NAME_LEN], dname[TU_NAME_LEN + 8], err[256];
+  tu_name(name);
+  snprintf(dname, sizeof dname, "%s.demand", name);
+  static unsigned char junk[8192];
+  memset(junk, 0x77, sizeof junk);
+  ck_assert_int_eq(tu_craft(dname, junk, sizeof junk, sizeof junk, 0660), 0);
+  struct warmth__w *w;
+  ck_assert_int_eq(wopen(&w, name, 8, 0, err, sizeof err), WARMTH_EBADMAGIC);
+  ck_assert_ptr_nonnull(strstr(err, dname));
+  ck_assert(!exists(name)); /* no half-made table left behind */
+  ck_assert(exists(dname));
+  tu_unlink(name);
+}
+END_TEST
+
+START_TEST(test_refuse_other_owner) {
+  if (!tu_is_root()) {
+    fprintf(stderr, "not root: ownership test not run\n");
+    return;
+  }
+  char name[TU_NAME_LEN], err[256];
+  tu_name(name);
+  struct warmth__w *w = tu_writer(name, 8, 0);
+  uint64_t inst = warmth__w_instance(w);
+  warmth__w_close(w, 0);
+  int fd = shm_open(name, O_RDWR, 0);
+  ck_assert_int_ge(fd, 0);
+  ck_assert_int_eq(fchown(fd, TU_OTHER_ID, TU_OTHER_ID), 0);
+  close(fd);
+  ck_assert_int_eq(wopen(&w, name, 8, 1, err, sizeof err), WARMTH_EBADOWNER);
+  ck_assert_ptr_nonnull(strstr(err, "65534"));
+  /* Still there, still the old instance, still retired. */
+  fd = shm_open(name, O_RDONLY, 0);
+  ck_assert_int_ge(fd, 0);
+  struct warmth__hdr *hd = mmap(NULL, WARMTH__HDR_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+  close(fd);
+  ck_assert_ptr_ne(hd, MAP_FAILED);
+  ck_assert_uint_eq(hd->instance, inst);
+  ck_assert_uint_eq(atomic_load(&hd->retired), WARMTH__RETIRED);
+  munmap(hd, WARMTH__HDR_SIZE);
+  tu_unlink(name);
+}
+END_TEST
+
+START_TEST(test_refuse_live_coordinator) {
+  char name[TU_NAME_LEN], err[256];
+  tu_name(name);
+  int go[2], done[2];
+  ck_assert_int_eq(pipe(go), 0);
+  ck_assert_int_eq(pipe(done), 0);
+  pid_t pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    /* Only the parent may hold the write end of `done`: its close is how
+     * we learn that the test is over. */
+    close(done[1]);
+    close(go[0]);
+    struct warmth__w *w;
+    uint32_t slot;
+    char c = 'n';
+    if (wopen(&w, name, 8, 0, NULL, 0) == 0 &&
+        warmth__w_add(w, "theirs", &slot) == 0) {
+      warmth__w_publish(w);
+      c = 'y';
+    }
+    if (write(go[1], &c, 1) != 1 || c != 'y')
+      _exit(1);
+    if (read(done[0], &c, 1) != 1) /* wait for the parent */
+      _exit(2);
+    /* Then let our heartbeat go stale while we stay alive. */
+    warmth__w_heartbeat(w, warmth__mono_ns() - 2 * WARMTH__STALE_DEFAULT_NS);
+    if (write(go[1], &c, 1) != 1)
+      _exit(3);
+    if (read(done[0], &c, 1) != 0) /* until the parent closes the pipe */
+      _exit(4);
+    _exit(0);
+  }
+  close(go[1]);
+  close(done[0]);
+  char c = 0;
+  ck_assert_int_eq(read(go[0], &c, 1), 1);
+  ck_assert_int_eq(c, 'y');
+  struct warmth__w *w;
+  for (int no_adopt = 0; no_adopt < 2; no_adopt++) {
+    ck_assert_int_eq(wopen(&w, name, 8, no_adopt, err, sizeof err),
+                     WARMTH_EEXIST);
+    char pidstr[16];
+    snprintf(pidstr, sizeof pidstr, "%d", (int)pid);
+    ck_assert_ptr_nonnull(strstr(err, pidstr));
+  }
+  /* A coordinator alive but with a stale heartbeat is hung: replaced. */
+  ck_assert_int_eq(write(done[1], "x", 1), 1);
+  ck_assert_int_eq(read(go[0], &c, 1), 1);
+  ck_assert_int_eq(wopen(&w, name, 8, 0, err, sizeof err), 0);
+  ck_assert_int_eq(warmth__w_adopted(w), 1);
+  ck_assert_int_ge(warmth__w_slot(w, "theirs"), 0);
+  close(done[1]);
+  ck_assert_int_eq(tu_exit_code(tu_wait(pid, 10000)), 0);
+  close(go[0]);
+  warmth__w_close(w, 1);
+}
+END_TEST
+
+START_TEST(test_full_and_exist) {
+  char name[TU_NAME_LEN];
+  tu_name(name);
+  struct warmth__w *w = tu_writer(name, 3, 0);
+  uint32_t a = tu_add(w, "a");
+  tu_add(w, "b");
+  tu_add(w, "c");
+  uint32_t slot = 99;
+  ck_assert_int_eq(warmth__w_add(w, "d", &slot), WARMTH_EFULL);
+  ck_assert_int_eq(warmth__w_add(w, "a", &slot), WARMTH_EEXIST);
+  ck_assert_uint_eq(slot, a);
+  /* A freed slot is not reusable yet: still full. */
+  ck_assert_int_eq(warmth__w_remove(w, "a"), 0);
+  warmth__w_publish(w);
+  ck_assert_int_eq(warmth__w_add(w, "d", &slot), WARMTH_EFULL);
+  warmth_t *h = tu_reader(name);
+  struct warmth_status st = {.size = sizeof st};
+  ck_assert_int_eq(warmth_status(h, &st), 0);
+  ck_assert_uint_eq(st.models, 2);
+  warmth_close(h);
+  warmth__w_close(w, 1);
+}
+END_TEST
+
+START_TEST(test_slot_reuse_after_grace) {
+  /* A freed slot comes back only after WARMTH__SLOT_GRACE_NS and two index
+   * publications; it comes back with a new generation and a reset demand
+   * slot, so nothing of the old model leaks into the new one. */
+  char name[TU_NAME_LEN];
+  tu_name(name);
+  struct warmth__w *w = tu_writer(name, 2, 0);
+  uint32_t a = tu_add(w, "old"), b = tu_add(w, "keep");
+  tu_set_state(w, a, WARMTH_WARM, MINUTE);
+  warmth_t *h = tu_reader(name);
+  ck_assert_int_eq(warmth_touch(h, "old"), 0);
+  ck_assert_int_eq(warmth_report(h, "old", 7, 1), 0);
+  struct warmth_model_info info = {.size = sizeof info};
+  ck_assert_int_eq(warmth_lookup(h, "old", &info), 0);
+  uint64_t gen = info.generation;
+  int64_t freed = warmth__mono_ns();
+  ck_assert_int_eq(warmth__w_remove(w, "old"), 0);
+  warmth__w_publish(w); /* first publication */
+  uint32_t slot;
+  ck_assert_int_eq(warmth__w_add(w, "new", &slot), WARMTH_EFULL);
+  while (warmth__mono_ns() - freed < WARMTH__SLOT_GRACE_NS + 50000000LL)
+    tu_sleep_ms(50);
+  /* Grace period over, but only one publication since the free. */
+  ck_assert_int_eq(warmth__w_add(w, "new", &slot), WARMTH_EFULL);
+  ck_assert_int_eq(warmth__w_remove(w, "keep"), 0);
+  warmth__w_publish(w); /* second publication */
+  ck_assert_int_eq(warmth__w_add(w, "new", &slot), 0);
+  ck_assert_uint_eq(slot, a);
+  warmth__w_publish(w);
+  ck_assert_int_eq(warmth_lookup(h, "new", &info), 0);
+  ck_assert_uint_eq(info.slot, a);
+  ck_assert_uint_eq(info.generation, gen + 1);
+  ck_assert_uint_eq(info.state, WARMTH_UNKNOWN);
+  ck_assert_uint_eq(info.successes, 0);
+  ck_assert_int_eq(warmth_lookup(h, "old", &info), WARMTH_ENOTFOUND);
+  struct warmth__demand d;
+  ck_assert_int_eq(warmth__w_demand(w, a, &d), 0);
+  ck_assert_uint_eq(d.touches, 0);
+  ck_assert_uint_eq(d.real_ok, 0);
+  ck_assert_uint_eq(d.last_touch_s, 0);
+  (void)b;
+  warmth_close(h);
+  warmth__w_close(w, 1);
+}
+END_TEST
+
+START_TEST(test_fallocate_failure) {
+  /* A /dev/shm without room must fail at creation with a message, not
+   * with a SIGBUS later.  RLIMIT_FSIZE makes posix_fallocate fail cheaply
+   * (EFBIG) without filling the real /dev/shm. */
+  char name[TU_NAME_LEN];
+  tu_name(name);
+  pid_t pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit rl = {65536, 65536};
+    if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+      _exit(1);
+    struct warmth__w *w;
+    char err[256] = "";
+    int rc = wopen(&w, name, 4096, 0, err, sizeof err);
+    if (rc != WARMTH_ESYS)
+      _exit(2);
+    if (!strstr(err, "reserve"))
+      _exit(3);
+    if (exists(name))
+      _exit(4);
+    _exit(0);
+  }
+  ck_assert_int_eq(tu_exit_code(tu_wait(pid, 10000)), 0);
+  tu_unlink(name);
+}
+END_TEST
+
+/* ---- limits ------------------------------------------------------------- */
+
+START_TEST(test_open_arguments) {
+  char err[256];
+  struct warmth__w *w;
+  ck_assert_int_eq(wopen(&w, "noslash", 8, 0, err, sizeof err), WARMTH_EINVAL);
+  ck_assert_uint_gt(strlen(err), 0);
+  ck_assert_int_eq(wopen(&w, "/a/b", 8, 0, err, sizeof err), WARMTH_EINVAL);
+  ck_assert_int_eq(wopen(&w, "/", 8, 0, err, sizeof err), WARMTH_EINVAL);
+  char name[TU_NAME_LEN];
+  tu_name(name);
+  ck_assert_int_eq(wopen(&w, name, 0, 0, err, sizeof err), WARMTH_EINVAL);
+  ck_assert_int_eq(wopen(&w, name, WARMTH__CAPACITY_MAX + 1, 0, err, sizeof err),
+                   WARMTH_EINVAL);
+  ck_assert(!exists(name));
+  ck_assert_int_eq(warmth__w_open(&w, name, NULL, NULL, 0), WARMTH_EINVAL);
+}
+END_TEST
+
+START_TEST(test_close_unlink) {
+  char name[TU_NAME_LEN], dname[TU_NAME_LEN + 8];
+  tu_name(name);
+  snprintf(dname, sizeof dname, "%s.demand", name);
+  struct warmth__w *w = tu_writer(name, 4, 0);
+  warmth__w_close(w, 0);
+  ck_assert(exists(name));
+  ck_assert(exists(dname));
+  w = tu_writer(name, 4, 0); /* adopts the retired one */
+  ck_assert_int_eq(warmth__w_adopted(w), 1);
+  warmth__w_close(w, 1);
+  ck_assert(!exists(name));
+  ck_assert(!exists(dname));
+}
+END_TEST
+
+START_TEST(test_adopt_empty_table) {
+  /* A table adopted before it ever held a model must still take models. */
+  char name[TU_NAME_LEN];
+  tu_name(name);
+  struct warmth__w *w = tu_writer(name, 4, 0);
+  warmth__w_close(w, 0);
+  w = tu_writer(name, 4, 0);
+  ck_assert_int_eq(warmth__w_adopted(w), 1);
+  uint32_t slot = 99;
+  int rc = warmth__w_add(w, "first", &slot);
+  ck_assert_msg(rc == 0, "add after adopt: %s", warmth_err_name(rc));
+  warmth__w_publish(w);
+  warmth_t *h = tu_reader(name);
+  struct warmth_model_info info = {.size = sizeof info};
+  ck_assert_int_eq(warmth_lookup(h, "first", &info), 0);
+  warmth_close(h);
+  warmth__w_close(w, 1);
+}
+END_TEST
+
+START_TEST(test_adopt_drops_torn) {
+  /* A coordinator killed in the middle of a record update: the successor
+   * drops that record (it may be torn) and keeps the others. */
+  char name[TU_NAME_LEN];
+  tu_name(name);
+  struct warmth__w *w = tu_writer(name, 8, 0);
+  tu_add(w, "a");
+  uint32_t b = tu_add(w, "b");
+  tu_add(w, "c");
+  warmth_t *h = tu_reader(name);
+  struct warmth_model_info info = {.size = sizeof info};
+  ck_assert_int_eq(warmth_lookup(h, "b", &info), 0);
+  uint64_t gen = info.generation;
+  atomic_fetch_or(&tu_recs(w)[b].seq, 1); /* "killed" mid-update */
+  struct warmth__w *w2 = tu_writer(name, 8, 0); /* same pid: not live */
+  ck_assert_int_eq(warmth__w_adopted(w2), 1);
+  warmth__w_close(w, 0); /* the predecessor's mapping, as if it died */
+  ck_assert_int_eq(warmth__w_slot(w2, "b"), WARMTH_ENOTFOUND);
+  ck_assert_int_ge(warmth__w_slot(w2, "a"), 0);
+  ck_assert_int_ge(warmth__w_slot(w2, "c"), 0);
+  ck_assert_int_eq(warmth_lookup(h, "b", &info), WARMTH_ENOTFOUND);
+  ck_assert_int_eq(warmth_lookup(h, "a", &info), 0);
+  ck_assert_int_eq(warmth_lookup(h, "c", &info), 0);
+  /* The torn slot was repaired (even seq) and is reused with a new
+   * generation. */
+  ck_assert_uint_eq(atomic_load(&tu_recs(w2)[b].seq) & 1, 0);
+  uint32_t s;
+  ck_assert_int_eq(warmth__w_add(w2, "d", &s), 0);
+  warmth__w_publish(w2);
+  ck_assert_int_eq(warmth_lookup(h, "d", &info), 0);
+  if (info.slot == b)
+    ck_assert_uint_gt(info.generation, gen);
+  warmth_close(h);
+  warmth__w_close(w2, 1);
+}
+END_TEST
+
+START_TEST(test_replace_not_adopt) {
+  /* Our own segment that cannot be adopted (other capacity, or magic 0 from
+   * a crash during creation) is replaced by a new one. */
+  char name[TU_NAME_LEN];
+  tu_name(name);
+  struct warmth__w *w = tu_writer(name, 4, 0);
+  tu_add(w, "gone");
+  uint64_t inst = warmth__w_instance(w);
+  warmth__w_close(w, 0);
+  w = tu_writer(name, 8, 0);
+  ck_assert_int_eq(warmth__w_adopted(w), 0);
+  ck_assert_uint_ne(warmth__w_instance(w), inst);
+  ck_assert_int_eq(warmth__w_slot(w, "gone"), WARMTH_ENOTFOUND);
+  atomic_store(&warmth__w_hdr(w)->magic, 0);
+  warmth__w_close(w, 0);
+  w = tu_writer(name, 8, 0);
+  ck_assert_int_eq(warmth__w_adopted(w), 0);
+  warmth__w_close(w, 0);
+  /* Too short for a header: replaced too. */
+  tu_unlink(name);
+  ck_assert_int_eq(tu_craft(name, NULL, 0, 100, 0640), 0);
+  w = tu_writer(name, 8, 0);
+  ck_assert_int_eq(warmth__w_adopted(w), 0);
+  warmth_t *h = tu_reader(name);
+  warmth_close(h);
+  warmth__w_close(w, 1);
+}
+END_TEST
+
+Suite *writer_suite(void) {
+  Suite *s = suite_create("writer");
+  TCase *core = tcase_create("core");
+  tcase_set_timeout(core, 30);
+  tcase_add_test(core, test_refuse_foreign_magic);
+  tcase_add_test(core, test_refuse_foreign_demand);
+  tcase_add_test(core, test_refuse_other_owner);
+  tcase_add_test(core, test_refuse_live_coordinator);
+  tcase_add_test(core, test_full_and_exist);
+  tcase_add_test(core, test_slot_reuse_after_grace);
+  tcase_add_test(core, test_fallocate_failure);
+  suite_add_tcase(s, core);
+  TCase *limits = tcase_create("limits");
+  tcase_set_timeout(limits, 30);
+  tcase_add_test(limits, test_open_arguments);
+  tcase_add_test(limits, test_close_unlink);
+  tcase_add_test(limits, test_adopt_empty_table);
+  tcase_add_test(limits, test_adopt_drops_torn);
+  tcase_add_test(limits, test_replace_not_adopt);
+  suite_add_tcase(s, limits);
+  return s;
+}
+
+int main(void) { return tu_run(writer_suite()); }
