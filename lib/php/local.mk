@@ -1,0 +1,1 @@
+# lib/php rules (included from Makefile.am)

@@ -1,0 +1,1 @@
+# lib/python rules (included from Makefile.am)

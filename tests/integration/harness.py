@@ -1,0 +1,187 @@
+"""Shared helpers of the integration tests: start the test upstream, warmd
+and worker processes on loopback, bounded in time, stopped by pid.
+
+Tests run from the build directory (automake's test harness sets cwd there
+and exports srcdir); binaries are found relative to it.
+"""
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+BUILD = os.getcwd()
+SRCDIR = os.environ.get("srcdir", ".")
+
+
+def binary(rel):
+    path = os.path.join(BUILD, rel)
+    if not os.path.exists(path):
+        raise SystemExit(f"missing {rel}: build first")
+    return path
+
+
+def bound(seconds):
+    """Kills the whole test (and, through Procs, its servers) after seconds."""
+
+    def on_alarm(signum, frame):
+        raise TimeoutError(f"test ran past its bound of {seconds}s")
+
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.alarm(seconds)
+
+
+class Procs:
+    """Every process a test starts; all stopped by pid on exit."""
+
+    def __init__(self):
+        self.procs = []
+        self.tmp = tempfile.mkdtemp(prefix="warmth-it-")
+        self.shm = f"/warmth-it-{os.getpid()}"
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for p in reversed(self.procs):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        deadline = time.time() + 5
+        for p in self.procs:
+            try:
+                p.wait(timeout=max(0.1, deadline - time.time()))
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        for suffix in ("", ".demand"):
+            try:
+                os.unlink("/dev/shm" + self.shm + suffix)
+            except FileNotFoundError:
+                pass
+        return False
+
+    def spawn(self, argv, **kw):
+        p = subprocess.Popen(argv, **kw)
+        self.procs.append(p)
+        return p
+
+    def path(self, name):
+        return os.path.join(self.tmp, name)
+
+    # ---- the test upstream ------------------------------------------------
+    def upstream(self, *args):
+        p = self.spawn(
+            [binary("tests/upstream/warmth-upstream"), "--listen",
+             "127.0.0.1:0", "--max-seconds", "300", *args],
+            stdout=subprocess.PIPE, stderr=open(self.path("upstream.log"), "w"),
+            text=True)
+        line = p.stdout.readline()
+        m = re.match(r"port=(\d+)", line)
+        if not m:
+            raise SystemExit(f"upstream did not report its port: {line!r}")
+        return p, int(m.group(1))
+
+    # ---- warmd --------------------------------------------------------------
+    def config(self, port, models, warmd=None, endpoint=None, name="warmd.conf"):
+        """models: {name: {key: value}}; returns the config path."""
+        w = {"shm": self.shm, "tick": "20ms", "max_concurrency": "16",
+             "stale_after": "2s", "http_listen": "",
+             "control_socket": self.path("warmd.sock")}
+        w.update(warmd or {})
+        ep = {"kind": "openai", "base_url": f"http://127.0.0.1:{port}/v1",
+              "timeout": "2s"}
+        ep.update(endpoint or {})
+        lines = ["[warmd]"] + [f"{k} = {v}" for k, v in w.items()]
+        lines += ["", "[endpoint local]"] + [f"{k} = {v}" for k, v in ep.items()]
+        for mname, keys in models.items():
+            lines += ["", f"[model {mname}]", "endpoint = local"]
+            lines += [f"{k} = {v}" for k, v in keys.items()]
+        path = self.path(name)
+        with open(path, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        return path
+
+    def warmd(self, cfg, *args, env=None, valgrind=False):
+        log = open(self.path("warmd.log"), "a")
+        argv = [binary("tools/warmd/warmd"), "-f", "-c", cfg, *args]
+        if valgrind:
+            argv = ["valgrind", "--error-exitcode=99", "--leak-check=full",
+                    "--errors-for-leak-kinds=definite", "-q"] + argv
+        p = self.spawn(argv, stdout=log, stderr=log, env=env)
+        wait_for(lambda: os.path.exists("/dev/shm" + self.shm) or p.poll() is not None,
+                 30 if valgrind else 10, "warmd to create its table")
+        if p.poll() is not None:
+            raise SystemExit("warmd exited at start:\n" + self.log("warmd.log"))
+        return p
+
+    def log(self, name):
+        with open(self.path(name)) as f:
+            return f.read()
+
+    def workers(self, n, models, seconds, *args):
+        return [self.spawn([binary("tests/worker-sim"), "--shm", self.shm,
+                            "--models", ",".join(models), "--seconds",
+                            str(seconds), *args],
+                           stdout=subprocess.PIPE, text=True)
+                for _ in range(n)]
+
+    def warmctl(self, *args):
+        r = subprocess.run([binary("tools/warmctl/warmctl"), "--shm", self.shm,
+                            *args], capture_output=True, text=True, timeout=20)
+        return r.returncode, r.stdout + r.stderr
+
+
+def wait_for(pred, timeout, what):
+    end = time.time() + timeout
+    while time.time() < end:
+        if pred():
+            return
+        time.sleep(0.02)
+    raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+
+
+def http(port, path, body=None, timeout=10):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data,
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        return json.loads(r.read() or b"{}")
+
+
+def stats(port):
+    return http(port, "/_stats")
+
+
+def model_requests(port, model):
+    return stats(port).get("models", {}).get(model, {}).get("requests", 0)
+
+
+def worker_results(procs):
+    out = []
+    for p in procs:
+        text, _ = p.communicate(timeout=60)
+        m = re.search(r"lookups=(\d+) warm=(\d+) inconsistent=(\d+) "
+                      r"own_warmups=(\d+) errors=(\d+)", text)
+        if not m:
+            raise AssertionError(f"worker printed {text!r}")
+        out.append(dict(zip(("lookups", "warm", "inconsistent", "own_warmups",
+                             "errors"), map(int, m.groups()))))
+    return out
+
+
+def check(cond, msg):
+    if not cond:
+        raise AssertionError(msg)
+    print("ok -", msg)
+
+
+def main(fn):
+    try:
+        fn()
+    except Exception as e:  # report, then fail the test
+        print(f"FAIL: {type(e).__name__}: {e}", file=sys.stderr)
+        sys.exit(1)
