@@ -161,12 +161,17 @@ man_opts=$(sed -n '/^\.SH OPTIONS/,/^\.SH/p' "$MAN" | grep -o -- '\\-\\-[a-z][a-
   sed 's/\\//g' | sort -u)
 check "man page lists the options of --help" \
   test "$(echo $help_opts)" = "$(echo $man_opts)"
+help_short=$(grep -o -- '^  -[a-zA-Z],' "$tmp/help" | tr -d ' ,' | sort)
+man_short=$(sed -n '/^\.SH OPTIONS/,/^\.SH/s/^\.BR \\\(-[a-zA-Z]\) .*/\1/p' "$MAN" | sort)
+check "man page lists the short options of --help" \
+  test "$(echo $help_short)" = "$(echo $man_short)"
 help_exits=$(sed -n '/^Exit status:/,/^$/s/^  \([0-9]\)  .*/\1/p' "$tmp/help")
 man_exits=$(sed -n '/^\.SH EXIT STATUS/,/^\.SH/{/^\.TP/{n;s/^\.B \([0-9]\)$/\1/p}}' "$MAN")
 check "man page lists the exit codes of --help" \
   test "$(echo $help_exits)" = "$(echo $man_exits)"
 check "help found commands, options and exit codes to compare" \
-  test -n "$help_cmds" -a -n "$help_opts" -a "$(echo $help_exits)" = "0 1 2 3"
+  test -n "$help_cmds" -a -n "$help_opts" -a -n "$help_short" -a \
+  "$(echo $help_exits)" = "0 1 2 3"
 
 run --version
 rc_is 0 "--version"
@@ -338,6 +343,16 @@ rc_is 0 "watch --count 2"
 check "watch --count 2: two frames" test "$(grep -c '^shm ' "$tmp/out")" -eq 2
 check "watch into a pipe: no ANSI escapes" sh -c "! grep -q \"$(printf '\033')\" '$tmp/out'"
 check "watch: frames separated by one blank line" test "$(grep -c '^$' "$tmp/out")" -eq 1
+# On a terminal the screen is cleared before each frame (util-linux
+# script(1) provides the terminal; skipped without it).
+if script --version 2>/dev/null | grep -q util-linux; then
+  timeout "$T" script -qec "$WARMCTL --shm $SHM watch --count 2 -i 50ms" \
+    /dev/null >"$tmp/out" 2>"$tmp/err" </dev/null
+  rc=$?
+  rc_is 0 "watch on a terminal"
+  check "watch on a terminal clears the screen per frame" \
+    test "$(grep -c "$(printf '\033')\[H$(printf '\033')\[2J" "$tmp/out")" -eq 2
+fi
 run --shm "$SHM" watch --json --count 3 -i 50ms
 rc_is 0 "watch --json --count 3"
 check "watch --json: three JSON lines" python3 -c '
