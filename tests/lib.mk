@@ -1,9 +1,12 @@
 # tests rules for lib/ (included from Makefile.am): the Check unit tests, the
 # multi-process torn-read stress test and the export check of libwarmth.so.
 #
-# One check_<module> program per lib module (STYLE.md).  check_util.c is
-# compiled into each: a shared test library would need check_LTLIBRARIES,
-# a variable the other fragments may want to own.
+# One check_<module> program per lib module (STYLE.md), each a "core" and
+# a "limits" TCase, run in Check's fork mode.  check_util.c is compiled into
+# each: a shared test library would need check_LTLIBRARIES, a variable other
+# fragments may want to own.  access: who may read/write the segments;
+# attach: handle lifetime (fork, re-attach, stale); index: republication
+# under concurrent readers; segment: validation of bad segments.
 WARMTH_LIB_CHECKS = \
 	tests/check_layout \
 	tests/check_seqlock \
@@ -61,4 +64,16 @@ tests_check_writer_LDADD = $(WARMTH_CHECK_LDADD)
 tests_check_errors_SOURCES = tests/check_errors.c $(WARMTH_CHECK_SRC)
 tests_check_errors_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_check_errors_LDADD = $(WARMTH_CHECK_LDADD)
-# ---- end of generated per-module rules
+
+# The multi-process torn-read stress test: ~3 s in make check.
+check_PROGRAMS += tests/stress-table
+TESTS += tests/stress-table
+tests_stress_table_SOURCES = tests/stress-table.c
+tests_stress_table_LDADD = lib/libwarmth.la lib/libwarmth_writer.la
+
+# libwarmth.so exports exactly tests/exports.txt and needs only libc.  The
+# script finds the build tree from its working directory (the top build
+# directory under make check) and the list through $srcdir.
+dist_check_SCRIPTS += tests/check-exports.sh
+TESTS += tests/check-exports.sh
+EXTRA_DIST += tests/exports.txt
