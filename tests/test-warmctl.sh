@@ -220,6 +220,11 @@ check "\$WARMTH_SHM is the segment used" err_has "$SHM-envmissing: no such segme
 run --shm "$SHM-missing" check a --json
 rc_is 2 "check on a missing segment"
 check "no JSON on stdout after an error" test ! -s "$tmp/out"
+run --shm "" list
+rc_is 2 "empty --shm"
+run_env WARMTH_OWNER=no-such-user-$$ --shm "$SHM-missing" list
+rc_is 2 "\$WARMTH_OWNER naming no user"
+check "\$WARMTH_OWNER naming no user is explained" err_has "is \\\$WARMTH_OWNER 'no-such-user-$$' a user"
 run --shm "no-slash" list
 rc_is 2 "segment name without /"
 check "bad segment name explained" err_has "no-slash: bad segment name"

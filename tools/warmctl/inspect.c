@@ -34,11 +34,19 @@ static void report(const struct wc_ctx *ctx, const char *what, int err) {
  * for.  The handle still follows a coordinator that replaces the segment,
  * which matters for watch. */
 static warmth_t *open_table(const struct wc_ctx *ctx) {
-  warmth_t *h = NULL;
-  int rc = warmth_open(&h, ctx->shm, 0);
-  if (rc == WARMTH_EINVAL) {
+  /* warmth_open says WARMTH_EINVAL both for a bad name and for a
+   * $WARMTH_OWNER that names no user: tell the two apart for the user. */
+  const char *sh = ctx->shm;
+  if (sh[0] != '/' || !sh[1] || strchr(sh + 1, '/')) {
     fprintf(stderr, "%s: %s: bad segment name (want /name, no other slash)\n",
-            ctx->prog, ctx->shm);
+            ctx->prog, sh);
+    return NULL;
+  }
+  warmth_t *h = NULL;
+  int rc = warmth_open(&h, sh, 0);
+  if (rc == WARMTH_EINVAL && getenv("WARMTH_OWNER")) {
+    fprintf(stderr, "%s: %s: %s (is $WARMTH_OWNER '%s' a user?)\n", ctx->prog,
+            sh, warmth_strerror(rc), getenv("WARMTH_OWNER"));
     return NULL;
   }
   if (rc) {

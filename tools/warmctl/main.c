@@ -120,6 +120,8 @@ static int parse(int argc, char **argv, struct wc_ctx *ctx, char **pos,
       ctx->json = 1;
       break;
     case 's':
+      if (!*optarg) /* else it would quietly mean the default */
+        return bad_usage("%s", "--shm needs a segment name, e.g. /warmth");
       shm = optarg;
       break;
     case 'i':
