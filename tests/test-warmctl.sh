@@ -130,6 +130,7 @@ cleanup() {
     "$SHM-bad"; do
     "$FILL" --shm "$s" --remove 2>/dev/null
   done
+  rm -f "/dev/shm/$RUN-bad" # made by hand below, not by fill-table
   rm -rf "$tmp"
 }
 trap cleanup EXIT
