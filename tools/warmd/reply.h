@@ -43,7 +43,7 @@ char *wd_build_chat_body(const struct wd_model *m, int kind);
 /* ---- reply bodies ------------------------------------------------------- */
 
 struct wd_usage {
-  uint64_t in;     /* all input tokens, cached ones included */
+  uint64_t in; /* all input tokens, cached ones included */
   uint64_t out;
   uint64_t cached; /* the part of `in` served from the provider's cache */
 };
@@ -103,8 +103,7 @@ void wd_ratelimit_init(struct wd_ratelimit *rl);
 /* One header line as libcurl hands it ("Name: value\r\n", not NUL-
  * terminated).  A status line ("HTTP/...") starts a new reply (after a 1xx)
  * and forgets what came before.  Unknown or garbled headers are ignored. */
-void wd_ratelimit_header(struct wd_ratelimit *rl, const char *line,
-                         size_t len);
+void wd_ratelimit_header(struct wd_ratelimit *rl, const char *line, size_t len);
 /* After the last line: absolute times become waits relative to the reply's
  * Date header when there was one (the provider's clock decided them), else
  * to now_unix_ns (CLOCK_REALTIME).  A time in the past is a wait of 0. */

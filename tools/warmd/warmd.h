@@ -132,6 +132,9 @@ struct wd_probe_result {
   int64_t limit_requests;    /* the limit itself, -1 unknown */
   int64_t headroom_tokens;   /* remaining tokens, -1 unknown */
   int64_t limit_tokens;      /* -1 unknown */
+  /* appended by probe.c: */
+  int64_t reset_requests_ns; /* until the request limit refills, -1 unknown */
+  int64_t reset_tokens_ns;   /* until the token limit refills, -1 unknown */
 };
 
 struct wd_prober;
@@ -152,5 +155,28 @@ void wd_prober_wakeup(struct wd_prober *p);
 int wd_list_models(const struct wd_endpoint *ep, const char *api_key,
                    int *http_status, char ***ids, int *nids, char *err,
                    size_t errlen);
+
+/* appended by probe.c:
+ * - tokens_in counts all input tokens, cached ones included, for both kinds
+ *   (Anthropic's input_tokens + cache_creation + cache_read), so uncached
+ *   input = tokens_in - tokens_cached (never negative).
+ * - retry_after_ns: Retry-After / retry-after-ms; failing those, on a 429,
+ *   the longest reset of an exhausted limit; else -1.  At most 1 day.
+ * - wd_prober_submit returns 0, -1 when max_concurrency probes are in
+ *   flight (errno EBUSY), -2 when the request cannot be built (errno EINVAL:
+ *   bad URL, key with control characters, id/prefix not UTF-8; ENOMEM).
+ * - done() is called from wd_prober_run, in its thread, once per submitted
+ *   probe, after the probe left the in-flight count (so done() may submit);
+ *   r is valid during the call only.  done() must not call wd_prober_run or
+ *   wd_prober_free.  Probes cancelled by wd_prober_free get no done().
+ * - wd_prober_wakeup is the only call safe from another thread (not from a
+ *   signal handler), and not concurrently with wd_prober_free. */
+/* libcurl's global state: once per process, before threads that use the
+ * prober start (wd_prober_new and wd_list_models call it too, guarded by
+ * pthread_once); the cleanup after the last prober is freed, at exit. */
+int wd_probe_global_init(void);
+void wd_probe_global_cleanup(void);
+/* Frees what wd_list_models returned. */
+void wd_model_ids_free(char **ids, int n);
 
 #endif /* WARMD_H */

@@ -1,0 +1,705 @@
+/* reply.c - probe request bodies and the reading of provider replies.
+ *
+ * Everything here is a pure function of its arguments (see reply.h); the
+ * only library calls are jansson and curl_getdate(), so the parsers are
+ * tested on canned input without a network.  A reply is untrusted input:
+ * every number is range-checked and clamped, every string sanitized before
+ * it can reach a log line.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <curl/curl.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "reply.h"
+#include "warmth.h"
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static int64_t sat_mul(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_mul_overflow(a, b, &r))
+    return ((a < 0) != (b < 0)) ? INT64_MIN : INT64_MAX;
+  return r;
+}
+
+static int64_t sat_add(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_add_overflow(a, b, &r))
+    return b < 0 ? INT64_MIN : INT64_MAX;
+  return r;
+}
+
+static int64_t clamp_wait(int64_t ns) {
+  if (ns < 0)
+    return 0;
+  return ns > WD_REPLY_WAIT_MAX_NS ? WD_REPLY_WAIT_MAX_NS : ns;
+}
+
+/* Trims optional whitespace (and the CR LF libcurl leaves on header lines). */
+static void trim(const char **s, size_t *len) {
+  const char *p = *s;
+  size_t n = *len;
+  while (n > 0 && (*p == ' ' || *p == '\t')) {
+    p++;
+    n--;
+  }
+  while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '\r' ||
+                   p[n - 1] == '\n'))
+    n--;
+  *s = p;
+  *len = n;
+}
+
+static int is_digit(char c) { return c >= '0' && c <= '9'; }
+
+/* ---- request bodies ----------------------------------------------------- */
+
+char *wd_build_chat_body(const struct wd_model *m, int kind) {
+  const char *id = m->id ? m->id : m->name;
+  json_int_t n = m->max_tokens > 0 ? m->max_tokens : 1;
+  const char *prefix = (m->prefix && m->prefix[0]) ? m->prefix : NULL;
+  json_t *root;
+  char *out;
+
+  if (!id)
+    return NULL;
+  /* json_pack fails (NULL) on a NULL or non-UTF-8 string: no bad JSON. */
+  if (kind == WD_KIND_ANTHROPIC) {
+    if (prefix)
+      root = json_pack("{s:s, s:I, s:[{s:s, s:s, s:{s:s}}], s:[{s:s, s:s}]}",
+                       "model", id, "max_tokens", n, "system", "type", "text",
+                       "text", prefix, "cache_control", "type", "ephemeral",
+                       "messages", "role", "user", "content", "hi");
+    else
+      root = json_pack("{s:s, s:I, s:[{s:s, s:s}]}", "model", id, "max_tokens",
+                       n, "messages", "role", "user", "content", "hi");
+  } else {
+    const char *param = m->max_tokens_param == WD_MAX_COMPLETION_TOKENS
+                            ? "max_completion_tokens"
+                            : "max_tokens";
+    if (prefix)
+      root = json_pack("{s:s, s:[{s:s, s:s}, {s:s, s:s}], s:I}", "model", id,
+                       "messages", "role", "system", "content", prefix, "role",
+                       "user", "content", "hi", param, n);
+    else
+      root = json_pack("{s:s, s:[{s:s, s:s}], s:I}", "model", id, "messages",
+                       "role", "user", "content", "hi", param, n);
+  }
+  if (!root)
+    return NULL;
+  out = json_dumps(root, JSON_COMPACT);
+  json_decref(root);
+  return out;
+}
+
+/* ---- reply bodies ------------------------------------------------------- */
+
+static json_t *load(const char *body, size_t len, char *err, size_t errlen) {
+  json_error_t je;
+  json_t *root;
+
+  if (!body || len == 0) {
+    snprintf(err, errlen, "empty reply body");
+    return NULL;
+  }
+  /* Every number as a double: a huge integer then clamps instead of failing
+   * the whole parse; token counts are far below 2^53. */
+  root = json_loadb(body, len, JSON_DECODE_INT_AS_REAL, &je);
+  if (!root) {
+    char why[96];
+    wd_sanitize(why, sizeof why, je.text, strlen(je.text));
+    snprintf(err, errlen, "invalid JSON at byte %d: %s", je.position, why);
+    return NULL;
+  }
+  if (!json_is_object(root)) {
+    snprintf(err, errlen, "reply is not a JSON object");
+    json_decref(root);
+    return NULL;
+  }
+  return root;
+}
+
+static uint64_t tokens(const json_t *obj, const char *key) {
+  const json_t *v = json_object_get(obj, key);
+  double d;
+
+  if (!json_is_number(v))
+    return 0;
+  d = json_number_value(v);
+  if (!(d > 0)) /* negative, zero (and NaN, though jansson never makes one) */
+    return 0;
+  if (d >= (double)WD_REPLY_TOKENS_MAX)
+    return WD_REPLY_TOKENS_MAX;
+  return (uint64_t)d;
+}
+
+static uint64_t clamp_tokens(uint64_t v) {
+  return v > WD_REPLY_TOKENS_MAX ? WD_REPLY_TOKENS_MAX : v;
+}
+
+int wd_reply_chat(int kind, const char *body, size_t len, struct wd_usage *u,
+                  char *err, size_t errlen) {
+  json_t *root, *usage, *content;
+
+  memset(u, 0, sizeof *u);
+  if (!(root = load(body, len, err, errlen)))
+    return -1;
+  usage = json_object_get(root, "usage");
+  content =
+      json_object_get(root, kind == WD_KIND_ANTHROPIC ? "content" : "choices");
+  if (!json_is_object(usage) && !json_is_array(content)) {
+    snprintf(err, errlen, "reply has neither usage nor %s",
+             kind == WD_KIND_ANTHROPIC ? "content" : "choices");
+    json_decref(root);
+    return -1;
+  }
+  if (json_is_object(usage)) {
+    if (kind == WD_KIND_ANTHROPIC) {
+      /* Anthropic's input_tokens leaves out both cache reads and cache
+       * writes; add them so `in` means the same for both kinds. */
+      u->cached = tokens(usage, "cache_read_input_tokens");
+      u->in = clamp_tokens(tokens(usage, "input_tokens") +
+                           tokens(usage, "cache_creation_input_tokens") +
+                           u->cached);
+      u->out = tokens(usage, "output_tokens");
+    } else {
+      const json_t *det = json_object_get(usage, "prompt_tokens_details");
+      u->in = tokens(usage, "prompt_tokens");
+      u->out = tokens(usage, "completion_tokens");
+      if (json_is_object(det))
+        u->cached = tokens(det, "cached_tokens");
+    }
+    /* Keep in - cached from wrapping below zero in the cost arithmetic. */
+    if (u->cached > u->in)
+      u->cached = u->in;
+  }
+  json_decref(root);
+  return 0;
+}
+
+void wd_model_ids_free(char **ids, int n) {
+  if (!ids)
+    return;
+  for (int i = 0; i < n; i++)
+    free(ids[i]);
+  free(ids);
+}
+
+int wd_reply_models(const char *body, size_t len, char ***ids, int *nids,
+                    char *err, size_t errlen) {
+  json_t *root, *data;
+  char **v = NULL;
+  int n = 0;
+
+  if (ids)
+    *ids = NULL;
+  if (nids)
+    *nids = 0;
+  if (!(root = load(body, len, err, errlen)))
+    return -1;
+  data = json_object_get(root, "data");
+  if (!json_is_array(data)) {
+    snprintf(err, errlen, "reply has no data array");
+    json_decref(root);
+    return -1;
+  }
+  if (ids && json_array_size(data) > 0) {
+    size_t i;
+    json_t *it;
+    v = calloc(json_array_size(data), sizeof *v);
+    if (!v)
+      goto nomem;
+    json_array_foreach(data, i, it) {
+      const json_t *id = json_object_get(it, "id");
+      size_t l;
+      if (!json_is_string(id))
+        continue;
+      l = json_string_length(id);
+      if (!(v[n] = malloc(l + 1)))
+        goto nomem;
+      wd_sanitize(v[n], l + 1, json_string_value(id), l);
+      n++;
+    }
+  }
+  json_decref(root);
+  if (ids)
+    *ids = v;
+  if (nids)
+    *nids = n;
+  return 0;
+nomem:
+  wd_model_ids_free(v, n);
+  json_decref(root);
+  snprintf(err, errlen, "out of memory");
+  return -1;
+}
+
+static const json_t *message_of(const json_t *root) {
+  const json_t *e = json_object_get(root, "error"), *m;
+
+  if (json_is_object(e) && json_is_string(m = json_object_get(e, "message")))
+    return m;
+  if (json_is_string(e))
+    return e;
+  if (json_is_string(m = json_object_get(root, "message")))
+    return m;
+  if (json_is_string(m = json_object_get(root, "detail")))
+    return m;
+  return NULL;
+}
+
+void wd_reply_error_message(const char *body, size_t len, const char *secret,
+                            char *out, size_t outlen) {
+  json_t *root;
+  const json_t *m;
+  json_error_t je;
+  char *copy;
+  size_t l;
+
+  if (outlen == 0)
+    return;
+  out[0] = '\0';
+  if (!body || len == 0)
+    return;
+  root = json_loadb(body, len, JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL, &je);
+  if (!json_is_object(root) || !(m = message_of(root))) {
+    json_decref(root);
+    return;
+  }
+  l = json_string_length(m);
+  /* Redact the whole message before truncating it: truncation could
+   * otherwise leave a prefix of the key behind. */
+  if ((copy = malloc(l + 1))) {
+    memcpy(copy, json_string_value(m), l);
+    copy[l] = '\0';
+    for (size_t i = 0; i < l; i++) /* \u0000 must not hide a key from */
+      if (copy[i] == '\0')         /* wd_redact's strstr */
+        copy[i] = '?';
+    wd_redact(copy, secret);
+    wd_sanitize(out, outlen, copy, strlen(copy));
+    free(copy);
+  }
+  json_decref(root);
+}
+
+size_t wd_sanitize(char *out, size_t outlen, const char *in, size_t inlen) {
+  size_t n = 0;
+
+  if (outlen == 0)
+    return 0;
+  for (size_t i = 0; i < inlen && n + 1 < outlen; i++) {
+    unsigned char c = (unsigned char)in[i];
+    if (c == '\t' || c == '\r' || c == '\n')
+      c = ' ';
+    else if (c < 0x20 || c > 0x7e)
+      c = '?';
+    out[n++] = (char)c;
+  }
+  out[n] = '\0';
+  return n;
+}
+
+void wd_redact(char *s, const char *secret) {
+  size_t sl;
+  char *r, *w;
+
+  if (!s || !secret || (sl = strlen(secret)) < 4)
+    return;
+  /* "***" is shorter than any secret redacted, so w never passes r. */
+  for (r = w = s; *r;) {
+    if (strncmp(r, secret, sl) == 0) {
+      memcpy(w, "***", 3);
+      w += 3;
+      r += sl;
+    } else {
+      *w++ = *r++;
+    }
+  }
+  *w = '\0';
+}
+
+/* ---- value parsers ------------------------------------------------------ */
+
+int wd_parse_count(const char *s, size_t len, int64_t *out) {
+  int64_t v = 0;
+  size_t i = 0;
+
+  trim(&s, &len);
+  if (len == 0 || !is_digit(s[0]))
+    return -1;
+  for (; i < len && is_digit(s[i]); i++) {
+    int d = s[i] - '0';
+    v = (v > (INT64_MAX - d) / 10) ? INT64_MAX : v * 10 + d;
+  }
+  if (i < len && s[i] == '.') /* some relays send "149984.0" */
+    for (i++; i < len && is_digit(s[i]); i++)
+      ;
+  if (i != len)
+    return -1;
+  *out = v;
+  return 0;
+}
+
+int wd_parse_go_duration(const char *s, size_t len, int64_t *ns) {
+  static const struct {
+    const char *name;
+    double ns;
+  } units[] = {
+      /* longest first where one is a prefix of another ("ms" before "m") */
+      {"ns", 1},          {"us", 1e3}, {"\xc2\xb5s", 1e3}, /* U+00B5 */
+      {"\xce\xbcs", 1e3},                                  /* U+03BC */
+      {"ms", 1e6},        {"s", 1e9},  {"m", 60e9},        {"h", 3600e9},
+  };
+  double total = 0;
+  size_t i = 0;
+  int first = 1;
+
+  trim(&s, &len);
+  if (len == 0)
+    return -1;
+  for (; i < len; first = 0) {
+    double v = 0, scale = 1;
+    size_t digits = 0, u;
+    for (; i < len && is_digit(s[i]); i++, digits++)
+      v = v * 10 + (s[i] - '0');
+    if (i < len && s[i] == '.')
+      for (i++; i < len && is_digit(s[i]); i++, digits++) {
+        scale /= 10;
+        v += (s[i] - '0') * scale;
+      }
+    if (digits == 0)
+      return -1;
+    if (i == len && first) {
+      /* A bare number ("0", "20", "1.5"): seconds. */
+      total = v * 1e9;
+      break;
+    }
+    for (u = 0; u < sizeof units / sizeof units[0]; u++) {
+      size_t ul = strlen(units[u].name);
+      if (len - i >= ul && memcmp(s + i, units[u].name, ul) == 0) {
+        /* "m" must not swallow the "m" of "ms" (listed earlier); and after
+         * a unit comes a digit or the end. */
+        i += ul;
+        break;
+      }
+    }
+    if (u == sizeof units / sizeof units[0])
+      return -1;
+    if (i < len && !is_digit(s[i]) && s[i] != '.')
+      return -1;
+    total += v * units[u].ns;
+  }
+  if (!(total < (double)WD_REPLY_WAIT_MAX_NS)) /* also inf */
+    *ns = WD_REPLY_WAIT_MAX_NS;
+  else
+    *ns = (int64_t)llround(total);
+  return 0;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+ * days_from_civil, public domain). */
+static int64_t days_from_civil(int64_t y, int64_t m, int64_t d) {
+  int64_t era, yoe, doy, doe;
+  y -= m <= 2;
+  era = (y >= 0 ? y : y - 399) / 400;
+  yoe = y - era * 400;
+  doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+static int fixed_num(const char *s, size_t n, int *out) {
+  int v = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (!is_digit(s[i]))
+      return -1;
+    v = v * 10 + (s[i] - '0');
+  }
+  *out = v;
+  return 0;
+}
+
+int wd_parse_rfc3339(const char *s, size_t len, int64_t *unix_ns) {
+  int Y, M, D, h, mi, sec, oh = 0, om = 0;
+  int64_t frac = 0, secs;
+  size_t i = 19;
+
+  trim(&s, &len);
+  /* YYYY-MM-DDTHH:MM:SS is 19 bytes */
+  if (len < 20 || fixed_num(s, 4, &Y) || s[4] != '-' ||
+      fixed_num(s + 5, 2, &M) || s[7] != '-' || fixed_num(s + 8, 2, &D) ||
+      (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+      fixed_num(s + 11, 2, &h) || s[13] != ':' || fixed_num(s + 14, 2, &mi) ||
+      s[16] != ':' || fixed_num(s + 17, 2, &sec))
+    return -1;
+  if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || mi > 59 || sec > 60)
+    return -1;
+  if (s[i] == '.') {
+    int digits = 0;
+    for (i++; i < len && is_digit(s[i]); i++, digits++)
+      if (digits < 9)
+        frac = frac * 10 + (s[i] - '0');
+    if (digits == 0)
+      return -1;
+    for (; digits < 9; digits++)
+      frac *= 10;
+  }
+  if (i < len && (s[i] == 'Z' || s[i] == 'z')) {
+    i++;
+  } else if (i + 6 == len && (s[i] == '+' || s[i] == '-')) {
+    if (fixed_num(s + i + 1, 2, &oh) || s[i + 3] != ':' ||
+        fixed_num(s + i + 4, 2, &om) || oh > 23 || om > 59)
+      return -1;
+    if (s[i] == '-') {
+      oh = -oh;
+      om = -om;
+    }
+    i += 6;
+  } else {
+    return -1;
+  }
+  if (i != len)
+    return -1;
+  secs = days_from_civil(Y, M, D) * 86400 + h * 3600 + mi * 60 + sec -
+         (oh * 3600 + om * 60);
+  /* Years up to 9999 overflow int64 nanoseconds past 2262: saturate. */
+  *unix_ns = sat_add(sat_mul(secs, WD_NS_PER_S), frac);
+  return 0;
+}
+
+/* curl_getdate() wants a C string; a date is far shorter than 64 bytes. */
+static int64_t http_date(const char *s, size_t len) {
+  char buf[64];
+  time_t t;
+
+  if (len == 0 || len >= sizeof buf)
+    return -1;
+  memcpy(buf, s, len);
+  buf[len] = '\0';
+  t = curl_getdate(buf, NULL);
+  return t < 0 ? -1 : (int64_t)t;
+}
+
+int wd_parse_retry_after(const char *s, size_t len, int64_t *rel_ns,
+                         int64_t *at_s) {
+  int64_t v;
+
+  trim(&s, &len);
+  *rel_ns = -1;
+  *at_s = -1;
+  if (len == 0)
+    return -1;
+  if (is_digit(s[0])) {
+    /* delta-seconds is digits only (RFC 9110 10.2.3); curl_getdate would
+     * read "3" or "3.5" as some date, so digits never go there. */
+    for (size_t i = 0; i < len; i++)
+      if (!is_digit(s[i]))
+        return -1;
+    if (wd_parse_count(s, len, &v))
+      return -1;
+    *rel_ns = clamp_wait(sat_mul(v, WD_NS_PER_S));
+    return 0;
+  }
+  /* An HTTP-date (IMF-fixdate, RFC 850, asctime) starts with a day name. */
+  if (!isalpha((unsigned char)s[0]) || (v = http_date(s, len)) < 0)
+    return -1;
+  *at_s = v;
+  return 0;
+}
+
+/* ---- reply headers ------------------------------------------------------ */
+
+void wd_ratelimit_init(struct wd_ratelimit *rl) {
+  rl->remaining_requests = rl->limit_requests = -1;
+  rl->remaining_tokens = rl->limit_tokens = -1;
+  rl->reset_requests_ns = rl->reset_tokens_ns = -1;
+  rl->retry_after_ns = -1;
+  rl->date_s = rl->retry_at_s = -1;
+  rl->reset_req_at_ns = rl->reset_tok_at_ns = -1;
+  rl->retry_after_ms_seen = 0;
+}
+
+enum hv { HV_COUNT, HV_GODUR, HV_RFC3339, HV_RETRY, HV_RETRY_MS, HV_DATE };
+
+void wd_ratelimit_header(struct wd_ratelimit *rl, const char *line,
+                         size_t len) {
+  static const struct {
+    const char *name;
+    enum hv type;
+    size_t off; /* of the int64_t field in struct wd_ratelimit */
+  } known[] = {
+#define F(f) offsetof(struct wd_ratelimit, f)
+      /* OpenAI (and most OpenAI-compatible relays) */
+      {"x-ratelimit-remaining-requests", HV_COUNT, F(remaining_requests)},
+      {"x-ratelimit-limit-requests", HV_COUNT, F(limit_requests)},
+      {"x-ratelimit-remaining-tokens", HV_COUNT, F(remaining_tokens)},
+      {"x-ratelimit-limit-tokens", HV_COUNT, F(limit_tokens)},
+      {"x-ratelimit-reset-requests", HV_GODUR, F(reset_requests_ns)},
+      {"x-ratelimit-reset-tokens", HV_GODUR, F(reset_tokens_ns)},
+      /* Anthropic: the tokens-* family is the most restrictive of its
+       * input and output token limits. */
+      {"anthropic-ratelimit-requests-remaining", HV_COUNT,
+       F(remaining_requests)},
+      {"anthropic-ratelimit-requests-limit", HV_COUNT, F(limit_requests)},
+      {"anthropic-ratelimit-requests-reset", HV_RFC3339, F(reset_req_at_ns)},
+      {"anthropic-ratelimit-tokens-remaining", HV_COUNT, F(remaining_tokens)},
+      {"anthropic-ratelimit-tokens-limit", HV_COUNT, F(limit_tokens)},
+      {"anthropic-ratelimit-tokens-reset", HV_RFC3339, F(reset_tok_at_ns)},
+      {"retry-after", HV_RETRY, 0},
+      {"retry-after-ms", HV_RETRY_MS, 0}, /* OpenAI, finer than seconds */
+      {"date", HV_DATE, 0},
+#undef F
+  };
+  const char *colon, *v;
+  size_t nlen, vlen;
+  int64_t x, at;
+
+  if (len >= 5 && strncmp(line, "HTTP/", 5) == 0) {
+    wd_ratelimit_init(rl); /* a final reply after a 1xx: start over */
+    return;
+  }
+  if (!(colon = memchr(line, ':', len)))
+    return;
+  nlen = (size_t)(colon - line);
+  while (nlen > 0 && (line[nlen - 1] == ' ' || line[nlen - 1] == '\t'))
+    nlen--;
+  v = colon + 1;
+  vlen = len - (size_t)(v - line);
+  trim(&v, &vlen);
+  for (size_t k = 0; k < sizeof known / sizeof known[0]; k++) {
+    int64_t *field = (int64_t *)((char *)rl + known[k].off);
+    if (strlen(known[k].name) != nlen ||
+        strncasecmp(known[k].name, line, nlen) != 0)
+      continue;
+    switch (known[k].type) {
+    case HV_COUNT:
+      if (wd_parse_count(v, vlen, &x) == 0)
+        *field = x;
+      break;
+    case HV_GODUR:
+      if (wd_parse_go_duration(v, vlen, &x) == 0)
+        *field = x;
+      break;
+    case HV_RFC3339:
+      if (wd_parse_rfc3339(v, vlen, &x) == 0)
+        *field = x;
+      break;
+    case HV_RETRY:
+      if (!rl->retry_after_ms_seen &&
+          wd_parse_retry_after(v, vlen, &x, &at) == 0) {
+        rl->retry_after_ns = x;
+        rl->retry_at_s = at;
+      }
+      break;
+    case HV_RETRY_MS:
+      if (wd_parse_count(v, vlen, &x) == 0) {
+        rl->retry_after_ns = clamp_wait(sat_mul(x, WD_NS_PER_MS));
+        rl->retry_at_s = -1;
+        rl->retry_after_ms_seen = 1;
+      }
+      break;
+    case HV_DATE:
+      if ((x = http_date(v, vlen)) >= 0)
+        rl->date_s = x;
+      break;
+    }
+    return;
+  }
+}
+
+static int64_t until(int64_t at_ns, int64_t ref_ns) {
+  int64_t d;
+  if (__builtin_sub_overflow(at_ns, ref_ns, &d))
+    d = at_ns > ref_ns ? INT64_MAX : 0;
+  return clamp_wait(d);
+}
+
+void wd_ratelimit_finish(struct wd_ratelimit *rl, int64_t now_unix_ns) {
+  int64_t ref =
+      rl->date_s >= 0 ? sat_mul(rl->date_s, WD_NS_PER_S) : now_unix_ns;
+
+  if (rl->retry_after_ns < 0 && rl->retry_at_s >= 0)
+    rl->retry_after_ns = until(sat_mul(rl->retry_at_s, WD_NS_PER_S), ref);
+  if (rl->reset_requests_ns < 0 && rl->reset_req_at_ns >= 0)
+    rl->reset_requests_ns = until(rl->reset_req_at_ns, ref);
+  if (rl->reset_tokens_ns < 0 && rl->reset_tok_at_ns >= 0)
+    rl->reset_tokens_ns = until(rl->reset_tok_at_ns, ref);
+}
+
+int64_t wd_ratelimit_wait(const struct wd_ratelimit *rl, int http_status) {
+  int64_t w = -1;
+
+  if (rl->retry_after_ns >= 0)
+    return rl->retry_after_ns;
+  if (http_status != 429)
+    return -1;
+  if (rl->remaining_requests == 0 && rl->reset_requests_ns > w)
+    w = rl->reset_requests_ns;
+  if (rl->remaining_tokens == 0 && rl->reset_tokens_ns > w)
+    w = rl->reset_tokens_ns;
+  return w;
+}
+
+/* ---- outcome ------------------------------------------------------------ */
+
+static int connect_error(int c) {
+  switch (c) {
+  case CURLE_UNSUPPORTED_PROTOCOL:
+  case CURLE_URL_MALFORMAT:
+  case CURLE_COULDNT_RESOLVE_PROXY:
+  case CURLE_COULDNT_RESOLVE_HOST:
+  case CURLE_COULDNT_CONNECT:
+  case CURLE_INTERFACE_FAILED:
+  case CURLE_SSL_CONNECT_ERROR:
+  case CURLE_PEER_FAILED_VERIFICATION:
+  case CURLE_SSL_ENGINE_NOTFOUND:
+  case CURLE_SSL_ENGINE_SETFAILED:
+  case CURLE_SSL_CERTPROBLEM:
+  case CURLE_SSL_CIPHER:
+  case CURLE_SSL_ENGINE_INITFAILED:
+  case CURLE_SSL_CACERT_BADFILE:
+  case CURLE_SSL_CRL_BADFILE:
+  case CURLE_SSL_ISSUER_ERROR:
+  case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+  case CURLE_SSL_INVALIDCERTSTATUS:
+  case CURLE_USE_SSL_FAILED:
+  case CURLE_PROXY:
+#if LIBCURL_VERSION_NUM >= 0x074d00 /* 7.77.0 */
+  case CURLE_SSL_CLIENTCERT:
+#endif
+    return 1;
+  default:
+    return 0;
+  }
+}
+
+int wd_classify(int curl_code, int http_status, int body_ok, int aborted) {
+  int is2xx = http_status >= 200 && http_status <= 299;
+
+  if (curl_code == CURLE_OPERATION_TIMEDOUT)
+    return WARMTH_ERR_TIMEOUT;
+  if (http_status > 0 && !is2xx) {
+    if (http_status == 401 || http_status == 403)
+      return WARMTH_ERR_AUTH;
+    if (http_status == 429)
+      return WARMTH_ERR_RATE;
+    if (http_status >= 500 && http_status <= 599)
+      return WARMTH_ERR_SERVER;
+    return WARMTH_ERR_HTTP;
+  }
+  if (aborted)
+    return WARMTH_ERR_BODY;
+  if (curl_code != CURLE_OK && connect_error(curl_code))
+    return WARMTH_ERR_CONNECT;
+  if (is2xx)
+    return (curl_code == CURLE_OK && body_ok) ? WARMTH_ERR_NONE
+                                              : WARMTH_ERR_BODY;
+  return WARMTH_ERR_CONNECT; /* nothing usable came back: reset, empty */
+}
