@@ -136,9 +136,29 @@ static void dispatch(struct warmd *d, int64_t now) {
           .ep = e->ep,
           .api_key = d->keys[e->m->endpoint],
       };
-      if (wd_prober_submit(d->prober, &req) != 0)
-        break;
+      int rc = wd_prober_submit(d->prober, &req);
+      if (rc == -1)
+        break; /* full: the next finished probe makes room */
       wd_hist_add(&d->lateness, now - e->due);
+      if (rc != 0) {
+        /* The request cannot be built (bad URL or id): a failure like any
+         * other, so it backs off instead of blocking the heap top. */
+        struct wd_probe_result r = {.model = req.model,
+                                    .error_class = WARMTH_ERR_CONNECT,
+                                    .started_ns = now,
+                                    .ended_ns = now,
+                                    .retry_after_ns = -1,
+                                    .headroom_requests = -1,
+                                    .limit_requests = -1,
+                                    .headroom_tokens = -1,
+                                    .limit_tokens = -1,
+                                    .reset_requests_ns = -1,
+                                    .reset_tokens_ns = -1};
+        snprintf(r.error, sizeof r.error, "cannot build the request");
+        e->inflight = 1;
+        on_done(&r, d);
+        continue;
+      }
       d->sent++;
       if (wd_sched_sent(e, now))
         publish(d, e, 0);
@@ -399,6 +419,7 @@ int main(int argc, char **argv) {
   d.budget.day = utc_day();
 
   rcu_register_thread();
+  wd_probe_global_init();
   if (wd_pub_start(&d.pub, d.w, d.cfg->tick_ns) != 0 ||
       wd_table_init(&d.t, d.cfg, d.w, d.pub, mono_ns(), &d.rng, err,
                     sizeof err) != 0 ||
@@ -431,6 +452,7 @@ int main(int argc, char **argv) {
       (long long)vis.max / 1000);
   warmth__w_close(d.w, 0);
   wd_table_free(&d.t);
+  wd_probe_global_cleanup();
   free_keys(d.keys, d.nkeys);
   rcu_unregister_thread();
   if (pidfile)
