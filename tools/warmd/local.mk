@@ -1,5 +1,6 @@
 # warmd: the coordinator.  Config and prober are convenience libraries
 # (config.mk, probe.mk); the rest is here.
+sbin_PROGRAMS += tools/warmd/warmd
 noinst_LTLIBRARIES += tools/warmd/libwdcore.la
 tools_warmd_libwdcore_la_SOURCES = \
 	tools/warmd/schedule.c tools/warmd/schedule.h \
@@ -7,8 +8,15 @@ tools_warmd_libwdcore_la_SOURCES = \
 	tools/warmd/publish.c tools/warmd/publish.h \
 	tools/warmd/hist.c tools/warmd/hist.h \
 	tools/warmd/log.c tools/warmd/log.h \
+	tools/warmd/online.c tools/warmd/online.h \
 	tools/warmd/rcu.h tools/warmd/warmd.h
 tools_warmd_libwdcore_la_CFLAGS = $(AM_CFLAGS) $(URCU_CFLAGS) -pthread
 tools_warmd_libwdcore_la_LIBADD = lib/libwarmth_writer.la lib/libwarmth.la \
+	tools/warmd/libwdconfig.la tools/warmd/libwdprobe.la \
 	$(URCU_LIBS) -lm
 tools_warmd_libwdcore_la_LDFLAGS = -pthread
+
+tools_warmd_warmd_SOURCES = tools/warmd/main.c
+tools_warmd_warmd_CPPFLAGS = $(AM_CPPFLAGS) -DSYSCONFDIR='"$(sysconfdir)"'
+tools_warmd_warmd_CFLAGS = $(AM_CFLAGS) $(URCU_CFLAGS) -pthread
+tools_warmd_warmd_LDADD = tools/warmd/libwdcore.la

@@ -87,6 +87,8 @@ static char **load_keys(const struct wd_config *c, char *err, size_t errlen) {
       free_keys(keys, i);
       return NULL;
     }
+    if (err[0]) /* a warning, e.g. a key file others can read */
+      LOG(LOG_WARNING, "%s", err);
   }
   return keys;
 }
