@@ -3,3 +3,14 @@ noinst_PROGRAMS += tests/worker-sim
 tests_worker_sim_SOURCES = tests/worker-sim.c
 tests_worker_sim_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS)
 tests_worker_sim_LDADD = lib/libwarmth.la $(CURL_LIBS)
+
+# Each test starts the upstream, warmd and workers on loopback itself,
+# bounds its own run time and stops what it started by pid.
+INTEGRATION_TESTS = \
+	tests/integration/test_dedup.py \
+	tests/integration/test_coldstart.py \
+	tests/integration/test_faults.py \
+	tests/integration/test_idle_budget.py \
+	tests/integration/test_real_traffic.py
+TESTS += $(INTEGRATION_TESTS)
+EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/harness.py

@@ -1,0 +1,57 @@
+"""What real traffic and the provider tell us: a model workers report using
+gets no warmups; rate-limit headroom under min_headroom pauses warmups; a
+prompt prefix shows cached tokens."""
+import json
+import time
+
+from harness import (Procs, bound, check, http, main, model_requests,
+                     wait_for, worker_results)
+
+
+def show(P, model):
+    rc, out = P.warmctl("show", model, "--json")
+    return json.loads(out[out.index("{"):])
+
+
+def test():
+    bound(90)
+    with Procs() as P:
+        prefix = P.path("prefix.txt")
+        with open(prefix, "w") as f:
+            f.write("You are a careful assistant. " * 80)
+        _, port = P.upstream("--warm-ms", "5", "--cold-ms", "5",
+                             "--headroom", "throttled=5", "--rpm", "600")
+        common = {"interval": "1s", "jitter": "0%", "warm_ttl": "3s"}
+        cfg = P.config(port, {
+            "busy": dict(common),
+            "throttled": dict(common, min_headroom="10%"),
+            "control": dict(common, min_headroom="10%"),
+            "cached": dict(common, probe_prefix_file=prefix),
+        })
+        P.warmd(cfg)
+        wait_for(lambda: P.warmctl("check", "busy")[0] == 0, 10, "busy warm")
+        http(port, "/_reset", {})
+        ws = P.workers(4, ["busy"], 5, "--report-ms", "200")
+        res = worker_results(ws)
+        busy = model_requests(port, "busy")
+        throttled = model_requests(port, "throttled")
+        control = model_requests(port, "control")
+        rb, rt, rc_ = show(P, "busy"), show(P, "throttled"), show(P, "cached")
+    print(f"5 s at a 1 s interval: busy={busy} throttled={throttled} "
+          f"control={control} warmups")
+    check(busy == 0, f"real traffic: a model reported every 200 ms got "
+          f"{busy} warmups")
+    check(rb["state"] == "warm" and "real_traffic" in json.dumps(rb["flags"]),
+          "real traffic: warm, flagged as kept warm by real traffic")
+    check(all(r["inconsistent"] == 0 for r in res), "workers read consistently")
+    check(control >= 4, f"headroom: a model with headroom warms ({control})")
+    check(throttled <= 2, f"headroom: under the 10% floor, warmups pause "
+          f"({throttled})")
+    check(rt["headroom_requests"] == 5 and "throttled" in json.dumps(rt["flags"]),
+          "headroom: the record shows 5 left and throttled")
+    check(rc_["tokens_cached"] > 0 and "prefix_cached" in json.dumps(rc_["flags"]),
+          f"prefix: cached tokens confirmed ({rc_['tokens_cached']})")
+
+
+if __name__ == "__main__":
+    main(test)
