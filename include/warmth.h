@@ -140,6 +140,8 @@ struct warmth_model_info {
   uint32_t headroom_tokens;   /* x-ratelimit-remaining-tokens, or ~0u */
   uint32_t slot;          /* record slot (stable while the model exists) */
   uint64_t generation;    /* slot generation: changes when a slot is reused */
+  uint32_t interval_ms;   /* warmup interval configured for the model */
+  uint32_t warm_ttl_ms;   /* how long a success keeps it warm */
 };
 
 /* Coordinator liveness, from the segment header. */

@@ -96,7 +96,9 @@ struct warmth__payload {
   uint16_t endpoint;
   uint32_t headroom_requests;
   uint32_t headroom_tokens;
-  uint64_t reserved[5];
+  uint32_t interval_ms;  /* the model's warmup interval (cost projection) */
+  uint32_t warm_ttl_ms;
+  uint64_t reserved[4];
 };
 #define WARMTH__PAYLOAD_WORDS 30
 static_assert(sizeof(struct warmth__payload) == WARMTH__PAYLOAD_WORDS * 8,

@@ -443,6 +443,8 @@ static void to_info(const struct warmth__payload *p, uint32_t slot,
   f.headroom_tokens = p->headroom_tokens;
   f.slot = slot;
   f.generation = p->generation;
+  f.interval_ms = p->interval_ms;
+  f.warm_ttl_ms = p->warm_ttl_ms;
   uint32_t size = info->size < sizeof f ? info->size : (uint32_t)sizeof f;
   f.size = info->size;
   memcpy(info, &f, size);

@@ -126,6 +126,16 @@ static void adopt_record(struct wd_entry *e, int64_t now) {
     e->due = e->rec.last_probe + e->m->interval_ns;
 }
 
+/* What the record tells of the model's config (warmctl cost projects
+ * from the interval). */
+static void set_config_fields(struct wd_entry *e) {
+  e->rec.endpoint = (uint16_t)e->m->endpoint;
+  int64_t iv = e->m->interval_ns / WD_NS_PER_MS;
+  int64_t ttl = e->m->warm_ttl_ns / WD_NS_PER_MS;
+  e->rec.interval_ms = iv > UINT32_MAX ? UINT32_MAX : (uint32_t)iv;
+  e->rec.warm_ttl_ms = ttl > UINT32_MAX ? UINT32_MAX : (uint32_t)ttl;
+}
+
 /* Adds the model of entry e to the shared table. */
 static int join_table(struct wd_entry *e, struct warmth__w *w,
                       struct wd_pub *pub, int64_t now, char *err,
@@ -146,7 +156,7 @@ static int join_table(struct wd_entry *e, struct warmth__w *w,
   if (rc < 0)
     snprintf(err, errlen, "cannot add model %s to the table: %s", e->name,
              warmth_strerror(rc));
-  e->rec.endpoint = (uint16_t)e->m->endpoint;
+  set_config_fields(e);
   return rc;
 }
 
@@ -268,7 +278,7 @@ int wd_table_reload(struct wd_table *t, struct wd_config *cfg,
     /* Same model: its state carries over under the new settings. */
     e->slot = old->slot;
     e->rec = old->rec;
-    e->rec.endpoint = (uint16_t)e->m->endpoint;
+    set_config_fields(e);
     e->due = old->due;
     e->hold_until = old->hold_until;
     e->ok_in_row = old->ok_in_row;
