@@ -24,14 +24,20 @@ build normal
 (cd _build/normal && make -s -j"$jobs" check) || {
   cat _build/normal/test-suite.log; exit 1; }
 
+# The Check unit tests, by name, from the list of what make check builds.
+unit_tests=$(cd _build/normal && make -s print-check-programs | tr ' ' '\n' |
+             grep '^tests/check_' | sort -u | tr '\n' ' ')
+
 section "unit tests under ASan + UBSan"
 build asan --enable-sanitizers=address,undefined
-(cd _build/asan && make -s -j"$jobs" check TESTS="$(cd _build/normal && make -s print-unit-tests)") || {
+# CK_FORK=no: Check counts a forked test as passed even when LeakSanitizer
+# fails the child at exit; in one process a leak fails the run.
+(cd _build/asan && CK_FORK=no make -s -j"$jobs" check TESTS="$unit_tests") || {
   cat _build/asan/test-suite.log; exit 1; }
 
 section "stress test under TSan"
 build tsan --enable-sanitizers=thread
-(cd _build/tsan && make -s check TESTS="$(cd _build/normal && make -s print-tsan-tests)") || {
+(cd _build/tsan && make -s check TESTS="tests/stress-table") || {
   cat _build/tsan/test-suite.log; exit 1; }
 
 section "make distcheck"
