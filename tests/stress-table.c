@@ -177,8 +177,17 @@ static void reader_main(struct shared *sh, int id) {
     reads++;
     if (rc == 0) {
       if (strcmp(x.name, m) != 0 || !consistent(&x) ||
-          (i < opt_models && x.endpoint != i))
-        torn++;
+          (i < opt_models && x.endpoint != i)) {
+        if (torn++ < 3) /* show what a torn copy looks like */
+          fprintf(stderr,
+                  "torn: asked %s got %s slot %u gen %llu successes %llu "
+                  "failures %llu tokens_in %llx cost %llx endpoint %u\n",
+                  m, x.name, x.slot, (unsigned long long)x.generation,
+                  (unsigned long long)x.successes,
+                  (unsigned long long)x.failures,
+                  (unsigned long long)x.tokens_in,
+                  (unsigned long long)x.cost_nusd, x.endpoint);
+      }
       else if (i < opt_models && x.successes < last[i])
         backwards++; /* an older copy after a newer one */
       if (i < opt_models)

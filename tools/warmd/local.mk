@@ -9,11 +9,15 @@ tools_warmd_libwdcore_la_SOURCES = \
 	tools/warmd/hist.c tools/warmd/hist.h \
 	tools/warmd/log.c tools/warmd/log.h \
 	tools/warmd/online.c tools/warmd/online.h \
+	tools/warmd/daemon.c tools/warmd/daemon.h \
+	tools/warmd/events.c \
+	tools/warmd/control.c tools/warmd/http.c tools/warmd/state.c \
 	tools/warmd/rcu.h tools/warmd/warmd.h
-tools_warmd_libwdcore_la_CFLAGS = $(AM_CFLAGS) $(URCU_CFLAGS) -pthread
+tools_warmd_libwdcore_la_CFLAGS = $(AM_CFLAGS) $(URCU_CFLAGS) \
+	$(JANSSON_CFLAGS) $(MSGPACK_CFLAGS) $(MHD_CFLAGS) -pthread
 tools_warmd_libwdcore_la_LIBADD = lib/libwarmth_writer.la lib/libwarmth.la \
 	tools/warmd/libwdconfig.la tools/warmd/libwdprobe.la \
-	$(URCU_LIBS) -lm
+	$(URCU_LIBS) $(JANSSON_LIBS) $(MSGPACK_LIBS) $(MHD_LIBS) -lm
 tools_warmd_libwdcore_la_LDFLAGS = -pthread
 
 tools_warmd_warmd_SOURCES = tools/warmd/main.c

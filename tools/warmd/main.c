@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "daemon.h"
 #include "log.h"
 #include "online.h"
 #include "table.h"
@@ -31,6 +32,8 @@
 /* Probe requests carry (epoch << 20 | model index): results of a config a
  * reload replaced are recognised and dropped. */
 #define IDX_BITS 20
+/* How often the state file is written besides at exit. */
+#define STATE_SAVE_NS (60 * WD_NS_PER_S)
 
 static volatile sig_atomic_t g_stop, g_reload;
 
@@ -55,6 +58,10 @@ struct warmd {
   uint64_t rng;
   struct wd_hist lateness;
   uint64_t sent, ok, failed;
+  struct wd_daemon dm; /* shared with the control and HTTP threads */
+  struct wd_control *control;
+  struct wd_http *http;
+  int64_t next_state_save;
 };
 
 static int64_t mono_ns(void) { return warmth__mono_ns(); }
@@ -107,8 +114,10 @@ static void on_done(const struct wd_probe_result *r, void *arg) {
     return; /* a result for a config a reload replaced */
   struct wd_entry *e = d->t.v[idx];
   int old;
+  uint32_t old_flags = e->rec.flags;
   int64_t cost = wd_sched_result(e, r, &d->rng, &old);
   d->budget.spent_nusd += cost;
+  atomic_store(&d->dm.budget_spent_nusd, d->budget.spent_nusd);
   publish(d, e, now);
   wd_heap_fix(&d->t, e);
   if (r->ok)
@@ -120,10 +129,20 @@ static void on_done(const struct wd_probe_result *r, void *arg) {
         "in a row, next in %.1fs", e->name, r->error, r->http_status,
         warmth_error_class_name(r->error_class), e->rec.fails_in_row,
         e->due == INT64_MAX ? -1.0 : (double)(e->due - now) / 1e9);
-  if (old != e->rec.state)
+  if (old != e->rec.state) {
     LOG(LOG_INFO, "model %s: %s -> %s (latency %u ms)", e->name,
         warmth_state_name(old), warmth_state_name(e->rec.state),
         r->total_us / 1000);
+    wd_event(e, old, r->ok ? "warmup ok" : r->error);
+  }
+  if ((old_flags ^ e->rec.flags) & WARMTH_F_SLOW) {
+    int slow = (e->rec.flags & WARMTH_F_SLOW) != 0;
+    LOG(LOG_WARNING, "model %s: %s (EWMA latency %u ms, alert at %lld ms)",
+        e->name, slow ? "slow" : "no longer slow",
+        e->rec.ewma_latency_us / 1000,
+        (long long)(e->m->latency_alert_ns / WD_NS_PER_MS));
+    wd_event(e, old, slow ? "slow" : "no longer slow");
+  }
 }
 
 static void dispatch(struct warmd *d, int64_t now) {
@@ -142,6 +161,7 @@ static void dispatch(struct warmd *d, int64_t now) {
       if (rc == -1)
         break; /* full: the next finished probe makes room */
       wd_hist_add(&d->lateness, now - e->due);
+      atomic_fetch_add(&d->dm.warmups_sent, 1);
       if (rc != 0) {
         /* The request cannot be built (bad URL or id): a failure like any
          * other, so it backs off instead of blocking the heap top. */
@@ -228,8 +248,72 @@ static void reload(struct warmd *d) {
   d->keys = keys;
   d->nkeys = c->nendpoints;
   d->budget.limit_nusd = (int64_t)(c->budget_per_day * 1e9);
+  atomic_store(&d->dm.budget_limit_nusd, d->budget.limit_nusd);
   LOG(LOG_NOTICE, "reloaded %s: %d added, %d removed, %d changed, %d kept",
       d->config_path, s.added, s.removed, s.changed, s.kept);
+}
+
+/* Requests from the control socket, in the main thread that owns the
+ * entries. */
+static void serve_requests(struct warmd *d, int64_t now) {
+  struct wd_req *r = wd_daemon_take(&d->dm);
+  while (r) {
+    struct wd_req *next = r->next;
+    struct wd_entry *e = NULL;
+    for (uint32_t i = 0; i < d->t.n && !e && r->kind != WD_REQ_RELOAD; i++)
+      if (strcmp(d->t.v[i]->name, r->model) == 0)
+        e = d->t.v[i];
+    int old = e ? e->rec.state : 0;
+    switch (r->kind) {
+    case WD_REQ_RELOAD:
+      g_reload = 1;
+      break;
+    case WD_REQ_WARM:
+      if (e && !e->inflight) {
+        e->hold_until = 0;
+        e->due = now;
+        e->last_touch_ns = now; /* an operator asking counts as demand */
+        if (e->rec.state == WARMTH_IDLE)
+          e->rec.state = WARMTH_UNKNOWN;
+      }
+      break;
+    case WD_REQ_PAUSE:
+      if (e) {
+        atomic_store(&e->paused, 1);
+        e->rec.flags |= WARMTH_F_PAUSED;
+        e->rec.state = WARMTH_DISABLED;
+        e->due = INT64_MAX;
+      }
+      break;
+    case WD_REQ_RESUME:
+      if (e) {
+        atomic_store(&e->paused, 0);
+        e->rec.flags &= ~(WARMTH_F_PAUSED | WARMTH_F_KEY_PROBLEM);
+        if (e->rec.state == WARMTH_DISABLED)
+          e->rec.state = now < e->rec.warm_until ? WARMTH_WARM : WARMTH_UNKNOWN;
+        e->hold_until = 0;
+        e->due = now;
+      }
+      break;
+    }
+    if (e) {
+      LOG(LOG_NOTICE, "model %s: %s requested", e->name,
+          r->kind == WD_REQ_WARM    ? "warm"
+          : r->kind == WD_REQ_PAUSE ? "pause"
+                                    : "resume");
+      if (old != e->rec.state)
+        wd_event(e, old, "operator request");
+      publish(d, e, 0);
+      wd_heap_fix(&d->t, e);
+    }
+    free(r);
+    r = next;
+  }
+}
+
+static void save_state(struct warmd *d, int64_t now) {
+  if (d->t.cfg->state_file && wd_state_save(d->t.cfg->state_file, &d->t, now))
+    LOG(LOG_ERR, "cannot write state file %s", d->t.cfg->state_file);
 }
 
 static void run(struct warmd *d) {
@@ -237,9 +321,16 @@ static void run(struct warmd *d) {
   int64_t next_tick = 0;
   while (!g_stop) {
     int64_t now = mono_ns();
+    serve_requests(d, now);
     if (g_reload) {
       g_reload = 0;
       reload(d);
+      atomic_fetch_add(&d->dm.reloads, 1);
+    }
+    if (now >= d->next_state_save) {
+      if (d->next_state_save)
+        save_state(d, now);
+      d->next_state_save = now + STATE_SAVE_NS;
     }
     if (now >= next_tick) {
       tick(d, now);
@@ -429,12 +520,46 @@ int main(int argc, char **argv) {
     LOG(LOG_ERR, "start-up failed: %s", err);
     return 1;
   }
+  d.dm.config_path = d.config_path;
+  d.dm.started_mono_ns = mono_ns();
+  d.dm.started_real_ns = (int64_t)time(NULL) * WD_NS_PER_S;
+  d.dm.t = &d.t;
+  d.dm.prober = d.prober;
+  atomic_store(&d.dm.budget_limit_nusd, d.budget.limit_nusd);
+  pthread_mutex_init(&d.dm.req_mu, NULL);
+  if (warmth_open(&d.dm.reader, d.cfg->shm, WARMTH_OPEN_LAZY) != 0) {
+    LOG(LOG_ERR, "cannot read back our own table %s", d.cfg->shm);
+    return 1;
+  }
+  if (d.cfg->state_file)
+    wd_state_load(d.cfg->state_file, &d.t, mono_ns());
+  if (wd_events_open(d.cfg->event_log) != 0)
+    return 1;
+  if (d.cfg->control_socket && d.cfg->control_socket[0] &&
+      wd_control_start(&d.control, &d.dm, d.cfg->control_socket,
+                       d.cfg->group, err, sizeof err) != 0)
+    LOG(LOG_WARNING, "no control socket: %s", err);
+  if (d.cfg->http_listen && d.cfg->http_listen[0] &&
+      wd_http_start(&d.http, &d.dm, d.cfg->http_listen, err, sizeof err) != 0) {
+    LOG(LOG_ERR, "cannot serve health and metrics: %s", err);
+    return 1;
+  }
+  atomic_store(&d.dm.running, 1);
   LOG(LOG_NOTICE, "warmd %s started: %s, %u models, table %s (%s), pid %d",
       PACKAGE_VERSION, d.config_path, d.t.n, d.cfg->shm,
       warmth__w_adopted(d.w) ? "adopted" : "new", (int)getpid());
 
   run(&d);
 
+  atomic_store(&d.dm.running, 0);
+  wd_control_stop(d.control);
+  wd_http_stop(d.http);
+  save_state(&d, mono_ns());
+  wd_events_close();
+  for (struct wd_req *r = wd_daemon_take(&d.dm), *next; r; r = next) {
+    next = r->next; /* requests that came too late: dropped */
+    free(r);
+  }
   wd_prober_free(d.prober);
   struct wd_hist vis;
   wd_pub_visibility(d.pub, &vis);
@@ -452,6 +577,7 @@ int main(int argc, char **argv) {
       (long long)wd_hist_quantile(&vis, 0.5) / 1000,
       (long long)wd_hist_quantile(&vis, 0.99) / 1000,
       (long long)vis.max / 1000);
+  warmth_close(d.dm.reader);
   warmth__w_close(d.w, 0);
   wd_table_free(&d.t);
   wd_probe_global_cleanup();

@@ -13,6 +13,10 @@
  * be older than this, or in the future, is ignored. */
 #define REAL_OK_HORIZON_NS (3600 * WD_NS_PER_S)
 
+const uint64_t wd_lat_bounds_us[WD_LAT_BUCKETS] = {
+    25000, 50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000,
+    UINT64_MAX};
+
 const char *wd_decision_name(int d) {
   static const char *const n[] = {"send", "skip-real", "skip-idle",
                                   "skip-budget", "hold", "disabled"};
@@ -251,6 +255,14 @@ int64_t wd_sched_result(struct wd_entry *e, const struct wd_probe_result *r,
   p->connect_us = r->connect_us;
   p->tls_us = r->tls_us;
   p->ttfb_us = r->ttfb_us;
+  int b = 0;
+  while (r->total_us > wd_lat_bounds_us[b])
+    b++;
+  atomic_fetch_add_explicit(&e->lat_count[b], 1, memory_order_relaxed);
+  atomic_fetch_add_explicit(&e->lat_sum_us, r->total_us, memory_order_relaxed);
+  if (r->error_class >= 0 && r->error_class < WARMTH_ERR_CLASS_COUNT)
+    atomic_fetch_add_explicit(&e->n_by_class[r->error_class], 1,
+                              memory_order_relaxed);
   if (r->ok)
     apply_ok(e, r, rng, &cost);
   else

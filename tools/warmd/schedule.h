@@ -16,6 +16,9 @@
 #include "warmd.h"
 #include "writer.h"
 
+#define WD_LAT_BUCKETS 10
+extern const uint64_t wd_lat_bounds_us[WD_LAT_BUCKETS]; /* last: UINT64_MAX */
+
 struct wd_entry {
   struct cds_lfht_node node; /* in the table's name hash (other threads) */
   struct rcu_head rcu;       /* freed after a grace period */
@@ -43,6 +46,11 @@ struct wd_entry {
   _Atomic uint64_t n_ok, n_fail, n_skip_real, n_skip_idle, n_skip_budget,
       n_skip_throttle;
   _Atomic int paused;     /* operator pause (warmctl pause) */
+  /* Warmup latencies for /metrics: per bucket (not cumulative), upper
+   * bounds in wd_lat_bounds_us, the last one +Inf; and results by class. */
+  _Atomic uint64_t lat_count[WD_LAT_BUCKETS];
+  _Atomic uint64_t lat_sum_us;
+  _Atomic uint64_t n_by_class[WARMTH_ERR_CLASS_COUNT];
 };
 
 /* What the scheduler may do when a model is due. */

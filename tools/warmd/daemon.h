@@ -1,0 +1,90 @@
+/* daemon.h - what warmd's service threads (control socket, HTTP) share
+ * with the main loop, and the modules that run beside it.
+ *
+ * Threads and ownership:
+ *  - the main thread owns the model table's entries (schedule, record);
+ *  - other threads find entries by name in the cds_lfht under
+ *    rcu_read_lock() (they must rcu_register_thread()), read only their
+ *    atomic counters and their config (e->m, freed by call_rcu after a
+ *    reload), and read records through `reader`, a libwarmth handle on our
+ *    own table (consistent seqlock copies, like any worker's);
+ *  - anything that changes an entry goes to the main loop as a request.
+ */
+#ifndef WARMD_DAEMON_H
+#define WARMD_DAEMON_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "table.h"
+#include "warmth.h"
+
+enum wd_req_kind {
+  WD_REQ_WARM = 1,   /* warm now (even if idle, held or paused: once) */
+  WD_REQ_PAUSE = 2,  /* stop warming until resumed */
+  WD_REQ_RESUME = 3, /* resume, clearing a key problem, warm at once */
+  WD_REQ_RELOAD = 4, /* as SIGHUP */
+};
+
+struct wd_req {
+  struct wd_req *next;
+  enum wd_req_kind kind;
+  char model[WARMTH_NAME_MAX + 1];
+};
+
+struct wd_daemon {
+  const char *config_path;
+  int64_t started_mono_ns;
+  int64_t started_real_ns;
+  struct wd_table *t;  /* t->ht is safe to read from any registered thread */
+  warmth_t *reader;    /* our own table, read like a worker reads it */
+  _Atomic int64_t budget_spent_nusd;
+  _Atomic int64_t budget_limit_nusd;
+  _Atomic uint64_t warmups_sent;
+  _Atomic uint64_t reloads;
+  _Atomic int running; /* 1 once start-up is complete */
+  pthread_mutex_t req_mu;
+  struct wd_req *req_head, *req_tail;
+  struct wd_prober *prober; /* for wd_prober_wakeup only */
+};
+
+/* From any thread: queues a request for the main loop and wakes it.
+ * Returns 0, or -1 when the model is unknown (WD_REQ_RELOAD takes none). */
+int wd_daemon_request(struct wd_daemon *d, enum wd_req_kind kind,
+                      const char *model);
+
+/* Main thread: takes the queued requests (a list to free). */
+struct wd_req *wd_daemon_take(struct wd_daemon *d);
+
+/* ---- control socket (control.c) ------------------------------------------ */
+struct wd_control;
+/* Listens on `path` (a Unix socket, mode 0660, group `group` if set); a
+ * thread serves requests.  err says why on failure. */
+int wd_control_start(struct wd_control **out, struct wd_daemon *d,
+                     const char *path, const char *group, char *err,
+                     size_t errlen);
+void wd_control_stop(struct wd_control *c);
+
+/* ---- HTTP health and metrics (http.c) ------------------------------------ */
+struct wd_http;
+int wd_http_start(struct wd_http **out, struct wd_daemon *d,
+                  const char *listen, char *err, size_t errlen);
+void wd_http_stop(struct wd_http *h);
+
+/* ---- state file (state.c), main thread only ------------------------------ */
+/* Applies a saved state to the entries of t (by model name): counters,
+ * tokens, cost, latencies, backoff.  A corrupt, truncated or foreign file is
+ * renamed aside (path + ".bad-<unix time>") and logged; returns 0 then too,
+ * so warmd starts fresh.  A missing file is not an error. */
+int wd_state_load(const char *path, struct wd_table *t, int64_t now);
+/* Writes the state atomically (temp file, fsync, rename).  0 or -1. */
+int wd_state_save(const char *path, const struct wd_table *t, int64_t now);
+
+/* ---- event log (events.c), main thread only ------------------------------ */
+/* JSON lines of state changes; NULL path = off. */
+int wd_events_open(const char *path);
+void wd_events_close(void);
+void wd_event(const struct wd_entry *e, int old_state, const char *why);
+
+#endif
