@@ -1,0 +1,612 @@
+<?php
+/*
+ * Tests of the PHP binding (lib/php): every Warmth\Table method, the
+ * errors, iteration, status, and the FFI declarations against the C header.
+ * A table is made by tests/fill-table (the coordinator played by the
+ * internal writer); each one is stopped by its pid.
+ *
+ *   WARMTH_LIB=.../libwarmth.so.0 FILL_TABLE=.../tests/fill-table \
+ *   PHP_HELPER=.../lib/php/tests/php-helper php run.php [FILTER]
+ *
+ * Prints one line per check and "N passed, N failed"; exits 1 if any
+ * failed (or none ran).  lib/php/tests/run-tests.sh sets the paths for
+ * make check.
+ */
+declare(strict_types=1);
+
+require __DIR__ . '/../warmth.php';
+
+use Warmth\ModelInfo;
+use Warmth\Status;
+use Warmth\Table;
+use Warmth\WarmthException;
+
+error_reporting(E_ALL);
+set_error_handler(static function (int $no, string $str, string $file, int $line): bool {
+    throw new ErrorException($str, 0, $no, $file, $line);
+});
+
+// ---- a tiny runner -----------------------------------------------------------
+
+$passed = 0;
+$failed = 0;
+$current = '';
+
+function ok(bool $cond, string $what): void
+{
+    global $passed, $failed, $current;
+    if ($cond) {
+        $passed++;
+        echo "ok - $current: $what\n";
+    } else {
+        $failed++;
+        echo "FAIL - $current: $what\n";
+    }
+}
+
+function eq(mixed $want, mixed $got, string $what): void
+{
+    ok($want === $got, $what . ($want === $got ? ''
+        : ' (want ' . var_export($want, true) . ', got ' . var_export($got, true) . ')'));
+}
+
+/** Checks that $fn throws WarmthException with $code; returns it. */
+function throws(int $code, callable $fn, string $what): ?WarmthException
+{
+    try {
+        $fn();
+    } catch (WarmthException $e) {
+        eq($code, $e->getCode(), "$what throws code $code");
+        return $e;
+    } catch (Throwable $e) {
+        ok(false, "$what throws WarmthException, not " . get_class($e) . ': ' . $e->getMessage());
+        return null;
+    }
+    ok(false, "$what throws");
+    return null;
+}
+
+function throwsAny(string $class, callable $fn, string $what): void
+{
+    try {
+        $fn();
+    } catch (Throwable $e) {
+        ok($e instanceof $class, "$what throws $class" .
+           ($e instanceof $class ? '' : ', not ' . get_class($e)));
+        return;
+    }
+    ok(false, "$what throws $class");
+}
+
+function test(string $name, callable $fn): void
+{
+    global $current, $failed, $argv;
+    if (isset($argv[1]) && !str_contains($name, $argv[1])) {
+        return;
+    }
+    $current = $name;
+    try {
+        $fn();
+    } catch (Throwable $e) {
+        $failed++;
+        echo "FAIL - $name: uncaught " . get_class($e) . ': ' . $e->getMessage()
+            . ' at ' . basename($e->getFile()) . ':' . $e->getLine() . "\n";
+    } finally {
+        Helpers::stopAll();
+    }
+}
+
+function need(string $env): string
+{
+    $v = getenv($env);
+    if (!is_string($v) || $v === '' || !is_executable($v)) {
+        fwrite(STDERR, "run.php: set $env to the built program (see run-tests.sh)\n");
+        exit(2);
+    }
+    return $v;
+}
+
+/** fill-table processes, stopped by pid. */
+final class Helpers
+{
+    /** @var list<array{0: resource, 1: string}> */
+    private static array $procs = [];
+    private static int $n = 0;
+
+    public static function name(): string
+    {
+        return sprintf('/warmth-php-%d-%d', getmypid(), ++self::$n);
+    }
+
+    /** Starts fill-table on $shm and waits for its segment. */
+    public static function fill(string $shm, array $args, float $hold = 30): int
+    {
+        $argv = [need('FILL_TABLE'), '--shm', $shm, '--hold', (string) $hold, ...$args];
+        $p = proc_open($argv, [0 => ['file', '/dev/null', 'r'], 1 => STDOUT, 2 => STDERR], $pipes);
+        if (!is_resource($p)) {
+            throw new RuntimeException('cannot start fill-table');
+        }
+        self::$procs[] = [$p, $shm];
+        $end = microtime(true) + 10;
+        while (!file_exists("/dev/shm$shm")) {
+            if (!proc_get_status($p)['running'] || microtime(true) > $end) {
+                throw new RuntimeException("fill-table did not make $shm");
+            }
+            usleep(10000);
+        }
+        usleep(20000); // published right after creation; leave it a moment
+        return proc_get_status($p)['pid'];
+    }
+
+    /** Waits for the last fill-table to exit by itself (--hold ran out). */
+    public static function waitExit(float $timeout): bool
+    {
+        [$p] = end(self::$procs);
+        $end = microtime(true) + $timeout;
+        while (proc_get_status($p)['running']) {
+            if (microtime(true) > $end) {
+                return false;
+            }
+            usleep(10000);
+        }
+        return true;
+    }
+
+    public static function stopAll(): void
+    {
+        foreach (self::$procs as [$p, $shm]) {
+            if (proc_get_status($p)['running']) {
+                proc_terminate($p, 15); // SIGTERM to its pid: it unlinks
+            }
+            proc_close($p);
+            foreach (['', '.demand'] as $suffix) {
+                if (file_exists("/dev/shm$shm$suffix")) {
+                    @unlink("/dev/shm$shm$suffix");
+                }
+            }
+        }
+        self::$procs = [];
+    }
+}
+register_shutdown_function([Helpers::class, 'stopAll']);
+
+/** Runs php-helper; returns its stdout lines. */
+function helper(string ...$args): array
+{
+    $out = [];
+    $rc = 0;
+    exec(escapeshellarg(need('PHP_HELPER')) . ' ' . implode(' ', array_map('escapeshellarg', $args)), $out, $rc);
+    if ($rc !== 0) {
+        throw new RuntimeException("php-helper @{$args[0]} failed ($rc)");
+    }
+    return $out;
+}
+
+/** @return array<string,int> counters of one demand slot */
+function demand(string $shm, int $slot): array
+{
+    $line = helper('demand', $shm, (string) $slot)[0];
+    preg_match_all('/(\w+)=(\d+)/', $line, $m);
+    return array_map('intval', array_combine($m[1], $m[2]));
+}
+
+/** Runs a PHP snippet in a fresh php process (FFI state starts anew). */
+function php(string $code, array $env): array
+{
+    $p = proc_open([PHP_BINARY, '-d', 'ffi.enable=preload', '-r', $code],
+                   [1 => ['pipe', 'w'], 2 => ['pipe', 'w']], $pipes, null, $env + getenv());
+    $out = stream_get_contents($pipes[1]) . stream_get_contents($pipes[2]);
+    return [proc_close($p), $out];
+}
+
+// ---- the tests ---------------------------------------------------------------
+
+test('layout', function (): void {
+    $ffi = Warmth\Native::ffi();
+    $c = ['error' => [], 'state' => [], 'flag' => []];
+    foreach (helper('layout') as $line) {
+        $f = explode(' ', $line);
+        switch ($f[0]) {
+        case 'sizeof':
+            eq((int) $f[2], FFI::sizeof($ffi->type("struct $f[1]")), "sizeof struct $f[1]");
+            $seen[$f[1]] = [];
+            break;
+        case 'field':
+            $t = $ffi->type("struct $f[1]");
+            $seen[$f[1]][] = $f[2];
+            if (!in_array($f[2], $t->getStructFieldNames(), true)) {
+                ok(false, "$f[1].$f[2] declared in warmth.ffi.h");
+                break;
+            }
+            eq([(int) $f[3], (int) $f[4]],
+               [$t->getStructFieldOffset($f[2]), $t->getStructFieldType($f[2])->getSize()],
+               "offset and size of $f[1].$f[2]");
+            break;
+        case 'error':
+        case 'state':
+        case 'flag':
+            $c[$f[0]][$f[1]] = (int) $f[2];
+            break;
+        case 'name_max':
+            eq((int) $f[1], Table::NAME_MAX, 'WARMTH_NAME_MAX');
+            break;
+        case 'version':
+            eq($f[1], Table::version(), 'the loaded library is the one built');
+            break;
+        }
+    }
+    foreach ($seen as $struct => $fields) {
+        eq($fields, $ffi->type("struct $struct")->getStructFieldNames(),
+           "struct $struct has the header's fields, in order");
+    }
+    $errs = (new ReflectionClass(WarmthException::class))->getConstants();
+    eq($c['error'], $errs, 'WarmthException constants are the WARMTH_E* codes');
+    $mi = (new ReflectionClass(ModelInfo::class))->getConstants();
+    foreach ($c['state'] as $k => $v) {
+        eq($v, $mi[$k] ?? null, "ModelInfo::$k");
+    }
+    foreach ($c['flag'] as $k => $v) {
+        eq($v, $mi[$k] ?? null, "ModelInfo::$k");
+    }
+    ok(count($c['error']) >= 21 && count($c['state']) === 6 && count($c['flag']) === 7,
+       'the helper listed every constant');
+});
+
+test('names', function (): void {
+    foreach (WarmthException::class === '' ? [] : (new ReflectionClass(WarmthException::class))->getConstants() as $k => $v) {
+        $e = Warmth\Native::error($v, 'x');
+        eq("WARMTH_E$k", $e->errName(), "warmth_err_name($v)");
+        ok($e->strerror() !== '' && $e->strerror() !== 'unknown error', "warmth_strerror($v) says something");
+        eq("x: {$e->strerror()} (WARMTH_E$k)", $e->getMessage(), "message of $k");
+    }
+});
+
+test('missing segment', function (): void {
+    $shm = Helpers::name();
+    $e = throws(WarmthException::NOENT, fn () => Table::open($shm, false), 'strict open of a missing segment');
+    eq('WARMTH_ENOENT', $e?->errName(), 'errName');
+    ok(str_contains((string) $e?->strerror(), 'no such segment'), 'strerror: ' . $e?->strerror());
+    ok(str_contains((string) $e?->getMessage(), $shm), 'the message names the segment');
+    ok($e instanceof RuntimeException, 'a RuntimeException');
+
+    $t = Table::open($shm);
+    ok($t->isOpen(), 'a lazy open succeeds without the segment');
+    eq($shm, $t->shmName(), 'shmName');
+    eq(false, $t->isWarm('a'), 'isWarm answers false with no coordinator');
+    eq(WarmthException::NOENT, $t->lastError(), 'lastError says why');
+    eq(false, $t->touch('a'), 'touch answers false');
+    eq(false, $t->report('a', 0.1, true), 'report answers false');
+    $t0 = hrtime(true);
+    eq(false, $t->waitWarm('a', 0.5), 'waitWarm answers false');
+    ok(hrtime(true) - $t0 < 100_000_000, 'waitWarm does not wait for a missing segment');
+    throws(WarmthException::NOENT, fn () => $t->lookup('a'), 'lookup');
+    throws(WarmthException::NOENT, fn () => $t->status(), 'status');
+    throws(WarmthException::NOENT, fn () => iterator_to_array($t), 'iteration');
+
+    // The coordinator comes up late: the same handle attaches by itself.
+    Helpers::fill($shm, ['--models', 'a,b', '--warm', 'a']);
+    $end = microtime(true) + 3;
+    while (!$t->isWarm('a') && microtime(true) < $end) {
+        usleep(20000);
+    }
+    eq(true, $t->isWarm('a'), 'the lazy handle attached when the segment appeared');
+    eq(0, $t->lastError(), 'lastError is 0 after a success');
+});
+
+test('bad names', function (): void {
+    throws(WarmthException::INVAL, fn () => Table::open('no-slash', false), 'a segment name without /');
+    throws(WarmthException::INVAL, fn () => Table::open('/a/b', false), 'a segment name with two /');
+    throws(WarmthException::INVAL, fn () => Table::open('', false), 'an empty segment name');
+    throws(WarmthException::INVAL, fn () => Table::open("/a\0b"), 'a segment name with NUL');
+    throws(WarmthException::INVAL, fn () => Table::open('/' . str_repeat('x', 300)), 'a long segment name');
+
+    $shm = Helpers::name();
+    Helpers::fill($shm, ['--models', 'a', '--warm', 'a']);
+    $t = Table::open($shm, false);
+    foreach (['has space', '', str_repeat('m', 64), "tab\t", "caf\xc3\xa9"] as $bad) {
+        $show = json_encode($bad);
+        throws(WarmthException::NAMETOOLONG, fn () => $t->isWarm($bad), "isWarm($show)");
+        throws(WarmthException::NAMETOOLONG, fn () => $t->touch($bad), "touch($show)");
+        throws(WarmthException::NAMETOOLONG, fn () => $t->lookup($bad), "lookup($show)");
+    }
+    throws(WarmthException::NAMETOOLONG, fn () => $t->isWarm("a\0b"), 'a NUL in a model name is refused, not cut');
+    throws(WarmthException::NAMETOOLONG, fn () => $t->report("a\0", 1.0, true), 'report("a\0")');
+    throws(WarmthException::NAMETOOLONG, fn () => $t->waitWarm("a\0", 0.1), 'waitWarm("a\0")');
+    eq(true, $t->isWarm(str_repeat('m', 63) === '' ? '' : 'a'), 'the table still answers');
+    eq(false, $t->isWarm(str_repeat('m', 63)), 'a 63-byte name is valid (not in the table)');
+    eq(WarmthException::NOTFOUND, $t->lastError(), 'and reads as not found');
+});
+
+test('unknown model', function (): void {
+    $shm = Helpers::name();
+    Helpers::fill($shm, ['--models', 'a,b', '--warm', 'a']);
+    $t = Table::open($shm, false);
+    eq(false, $t->isWarm('zz'), 'isWarm of an unknown model is false');
+    eq(WarmthException::NOTFOUND, $t->lastError(), 'lastError NOTFOUND');
+    eq(false, $t->touch('zz'), 'touch of an unknown model is false');
+    eq(false, $t->report('zz', 0.2, true), 'report of an unknown model is false');
+    eq(false, $t->waitWarm('zz', 0.1), 'waitWarm of an unknown model is false');
+    eq(WarmthException::NOTFOUND, $t->lastError(), 'lastError NOTFOUND');
+    $e = throws(WarmthException::NOTFOUND, fn () => $t->lookup('zz'), 'lookup of an unknown model');
+    eq('WARMTH_ENOTFOUND', $e?->errName(), 'errName');
+    ok(str_contains((string) $e?->getMessage(), 'zz'), 'the message names the model');
+});
+
+test('isWarm', function (): void {
+    $shm = Helpers::name();
+    Helpers::fill($shm, ['--models', 'a,b,c', '--warm', 'a', '--failing', 'c']);
+    $t = Table::open($shm, false);
+    eq(true, $t->isWarm('a'), 'a warm model');
+    eq(0, $t->lastError(), 'lastError 0');
+    eq(false, $t->isWarm('b'), 'a never-probed model');
+    eq(0, $t->lastError(), 'cold is not an error');
+    eq(false, $t->isWarm('c'), 'a failing model');
+});
+
+test('lookup', function (): void {
+    $shm = Helpers::name();
+    Helpers::fill($shm, ['--models', 'a,b,c', '--warm', 'a', '--failing', 'c']);
+    $t = Table::open($shm, false);
+    $a = $t->lookup('a');
+    ok($a instanceof ModelInfo, 'a ModelInfo');
+    eq('a', $a->name, 'name');
+    eq('warm', $a->state, 'state as a string');
+    eq(ModelInfo::WARM, $a->stateCode, 'stateCode');
+    eq(200, $a->httpStatus, 'httpStatus');
+    $now = hrtime(true);
+    ok($a->warmUntil > $now && $a->warmUntil - $now <= 300e9, 'warmUntil is on the hrtime(true) clock');
+    ok($a->warmForSeconds > 290 && $a->warmForSeconds <= 300, "warmForSeconds $a->warmForSeconds");
+    ok($a->lastProbe > 0 && $a->lastProbe < $now, 'lastProbe in the past');
+    eq($a->lastProbe, $a->lastOk, 'lastOk');
+    eq(0, $a->retryAfterUntil, 'retryAfterUntil');
+    eq(40, $a->successes, 'successes');
+    eq(0, $a->failures, 'failures');
+    eq([480, 40, 320], [$a->tokensIn, $a->tokensOut, $a->tokensCached], 'tokens');
+    eq(72000, $a->costNusd, 'costNusd');
+    eq(72e-6, $a->costUsd(), 'costUsd');
+    eq(150000, $a->lastLatencyUs, 'lastLatencyUs');
+    eq(150000, $a->ewmaLatencyUs, 'ewmaLatencyUs');
+    ok($a->dnsUs > 0 && $a->connectUs > 0 && $a->tlsUs > 0 && $a->ttfbUs > 0, 'latency parts');
+    ok($a->dnsUs + $a->connectUs + $a->tlsUs + $a->ttfbUs <= $a->lastLatencyUs, 'parts add up');
+    eq(0, $a->failsInRow, 'failsInRow');
+    eq(ModelInfo::F_PREFIX_CACHED, $a->flags, 'flags');
+    eq(['prefix_cached'], $a->flagNames(), 'flagNames');
+    eq('none', $a->errorClass, 'errorClass');
+    eq(0, $a->errorClassCode, 'errorClassCode');
+    eq(0, $a->endpoint, 'endpoint');
+    eq([4990, 79000], [$a->headroomRequests, $a->headroomTokens], 'headroom');
+    eq(0, $a->slot, 'slot');
+    ok($a->generation > 0, 'generation');
+
+    $b = $t->lookup('b');
+    eq(['b', 'unknown', 0, 0.0, 0, 1], [$b->name, $b->state, $b->stateCode, $b->warmForSeconds, $b->successes, $b->slot],
+       'a never-probed model');
+    eq('none', $b->errorClass, 'its errorClass');
+
+    $c = $t->lookup('c');
+    eq(['failing', 503, 'server', ModelInfo::FAILING, 3, 3], [$c->state, $c->httpStatus, $c->errorClass, $c->stateCode, $c->failsInRow, $c->failures],
+       'a failing model');
+    eq(0.0, $c->warmForSeconds, 'a failing model is warm for 0 s');
+    ok($c->hasFlag(ModelInfo::F_THROTTLED) && !$c->hasFlag(ModelInfo::F_SLOW), 'hasFlag');
+    ok($c->retryAfterUntil > hrtime(true), 'retryAfterUntil in the future');
+    ok($c->warmUntil < hrtime(true), 'warmUntil in the past');
+
+    throwsAny(Error::class, function () use ($a): void { $a->state = 'cold'; }, 'writing a field');
+    throwsAny(Error::class, function () use ($a): void { $a->extra = 1; }, 'adding a field');
+    eq('warm', $a->state, 'the record is unchanged');
+    ok($t->lookup('a') !== $t->lookup('a'), 'each lookup is its own copy');
+});
+
+test('touch and report', function (): void {
+    $shm = Helpers::name();
+    Helpers::fill($shm, ['--models', 'a,b', '--warm', 'a']);
+    $t = Table::open($shm, false);
+    $before = demand($shm, 1);
+    eq(true, $t->touch('b'), 'touch');
+    eq(true, $t->touch('b'), 'touch again');
+    $after = demand($shm, 1);
+    eq($before['touches'] + 2, $after['touches'], 'two touches landed in the demand segment');
+    eq(true, $t->report('b', 0.25, true), 'report a success');
+    eq(true, $t->report('b', 1.5, false), 'report a failure');
+    $d = demand($shm, 1);
+    eq([$after['touches'] + 2, 1, 1, 250000], [$d['touches'], $d['real_ok'], $d['real_fail'], $d['real_latency_us']],
+       'report touched and counted (latency in us)');
+    eq(true, $t->report('b', 1e9, true), 'a huge latency is clamped');
+    eq(0xffffffff, demand($shm, 1)['real_latency_us'], 'to the largest uint32');
+    eq(0, demand($shm, 0)['touches'], 'other slots untouched');
+    throws(WarmthException::INVAL, fn () => $t->report('b', -1.0, true), 'a negative latency');
+    throws(WarmthException::INVAL, fn () => $t->report('b', NAN, true), 'a NaN latency');
+});
+
+test('waitWarm', function (): void {
+    $shm = Helpers::name();
+    Helpers::fill($shm, ['--models', 'a,b', '--warm', 'a']);
+    $t = Table::open($shm, false);
+    $t0 = hrtime(true);
+    eq(true, $t->waitWarm('a', 5.0), 'a warm model: at once');
+    ok(hrtime(true) - $t0 < 1e9, 'without waiting');
+    $t0 = hrtime(true);
+    eq(false, $t->waitWarm('b', 0.3), 'a cold model: timed out');
+    $dt = (hrtime(true) - $t0) / 1e9;
+    ok($dt >= 0.29 && $dt < 1.5, sprintf('after the timeout (%.3f s)', $dt));
+    eq(0, $t->lastError(), 'a timeout is not an error');
+    ok(demand($shm, 1)['touches'] >= 1, 'waitWarm touched the model');
+    eq(false, $t->waitWarm('b', 0.0), 'a zero timeout');
+    throws(WarmthException::INVAL, fn () => $t->waitWarm('b', -1.0), 'a negative timeout');
+});
+
+test('iteration', function (): void {
+    $shm = Helpers::name();
+    Helpers::fill($shm, ['--models', 'm0,m1,m2,m3', '--warm', 'm1,m3', '--failing', 'm2']);
+    $t = Table::open($shm, false);
+    ok($t instanceof IteratorAggregate, 'a Table is IteratorAggregate');
+    $seen = [];
+    foreach ($t as $name => $m) {
+        ok($m instanceof ModelInfo && $m->name === $name, "key $name is the record's name");
+        $seen[$name] = [$m->state, $m->slot];
+    }
+    eq(['m0' => ['unknown', 0], 'm1' => ['warm', 1], 'm2' => ['failing', 2], 'm3' => ['warm', 3]], $seen,
+       'every model, in slot order, with its state');
+    eq(4, iterator_count($t), 'iterator_count');
+    $models = $t->models();
+    eq(array_keys($seen), array_keys($models), 'models() gives the same');
+    eq($t->lookup('m3')->generation, $models['m3']->generation, 'the same record as lookup');
+    ok($models['m1']->warmForSeconds > 290, 'warmForSeconds computed in iteration');
+
+    // Each walk hands a PHP closure to C; many walks must neither fail nor
+    // grow the request's memory without bound.
+    $mem0 = memory_get_usage();
+    for ($i = 0; $i < 2000; $i++) {
+        $n = count($t->models());
+    }
+    eq(4, $n, '2000 walks');
+    ok(memory_get_usage() - $mem0 < 64 << 10, sprintf('memory grew %d bytes', memory_get_usage() - $mem0));
+});
+
+test('iteration of a big table', function (): void {
+    $shm = Helpers::name();
+    $names = array_map(fn ($i) => "model-$i", range(0, 299));
+    Helpers::fill($shm, ['--models', implode(',', $names), '--warm', 'model-7,model-299']);
+    $t = Table::open($shm, false);
+    $all = iterator_to_array($t);
+    eq($names, array_keys($all), '300 models in slot order');
+    eq(['model-7', 'model-299'], array_keys(array_filter($all, fn ($m) => $m->state === 'warm')), 'the warm ones');
+    eq(300, $t->status()->models, 'status agrees');
+});
+
+test('status', function (): void {
+    $shm = Helpers::name();
+    $pid = Helpers::fill($shm, ['--models', 'a,b,c', '--warm', 'a', '--capacity', '32']);
+    $t = Table::open($shm, false);
+    $s = $t->status();
+    ok($s instanceof Status, 'a Status');
+    eq($pid, $s->pid, 'pid is the coordinator (fill-table)');
+    eq(3, $s->models, 'models');
+    eq(32, $s->capacity, 'capacity');
+    eq(false, $s->stale, 'not stale');
+    eq(0, $s->retired, 'live');
+    eq('live', $s->retiredName(), 'retiredName');
+    eq(true, $s->alive(), 'alive');
+    ok($s->heartbeatAgeNs >= 0 && $s->heartbeatAgeNs < $s->staleAfterNs, "heartbeat age {$s->heartbeatAgeNs} ns");
+    eq(5_000_000_000, $s->staleAfterNs, 'staleAfterNs (the default 5 s)');
+    ok(abs($s->createdNs / 1e9 - microtime(true)) < 60, 'createdNs is wall-clock time');
+    ok($s->indexGeneration >= 1, 'indexGeneration');
+    throwsAny(Error::class, function () use ($s): void { $s->pid = 1; }, 'writing a status field');
+});
+
+test('stale coordinator', function (): void {
+    $shm = Helpers::name();
+    Helpers::fill($shm, ['--models', 'a', '--warm', 'a', '--stale']);
+    usleep(300000); // beyond --stale's 100 ms bound
+    $t = Table::open($shm, false);
+    eq(false, $t->isWarm('a'), 'old warmth is not trusted');
+    eq(0, $t->lastError(), 'stale reads as cold, not as an error');
+    eq('warm', $t->lookup('a')->state, 'the record itself still says warm');
+    $s = $t->status();
+    eq([true, false], [$s->stale, $s->alive()], 'status says stale');
+    eq(false, $t->waitWarm('a', 0.1), 'waitWarm does not trust it either');
+});
+
+test('retired segment', function (): void {
+    $shm = Helpers::name();
+    Helpers::fill($shm, ['--models', 'a', '--warm', 'a', '--retire'], 0.5);
+    $t = Table::open($shm, false);
+    eq(true, $t->isWarm('a'), 'warm while live');
+    ok(Helpers::waitExit(5), 'fill-table stopped');
+    $s = $t->status();
+    eq([1, 'retired', false], [$s->retired, $s->retiredName(), $s->alive()], 'status says retired');
+    eq(false, $t->isWarm('a'), 'a retired table reads cold');
+    eq('a', $t->lookup('a')->name, 'lookup still answers');
+});
+
+test('default name', function (): void {
+    $shm = Helpers::name();
+    Helpers::fill($shm, ['--models', 'a', '--warm', 'a']);
+    putenv("WARMTH_SHM=$shm");
+    try {
+        $t = Table::open(null, false);
+        eq(null, $t->shmName(), 'shmName null');
+        eq($shm, Table::defaultName(), 'defaultName follows $WARMTH_SHM');
+        eq(true, $t->isWarm('a'), 'open(null) used $WARMTH_SHM');
+    } finally {
+        putenv('WARMTH_SHM');
+    }
+    eq('/warmth', Table::defaultName(), 'defaultName without $WARMTH_SHM');
+});
+
+test('close', function (): void {
+    $shm = Helpers::name();
+    Helpers::fill($shm, ['--models', 'a', '--warm', 'a']);
+    $t = Table::open($shm, false);
+    $t->close();
+    $t->close();
+    eq(false, $t->isOpen(), 'closed, twice');
+    foreach (['isWarm' => fn () => $t->isWarm('a'), 'touch' => fn () => $t->touch('a'),
+              'report' => fn () => $t->report('a', 1.0, true), 'waitWarm' => fn () => $t->waitWarm('a', 0.1),
+              'lookup' => fn () => $t->lookup('a'), 'status' => fn () => $t->status(),
+              'iteration' => fn () => iterator_to_array($t)] as $what => $fn) {
+        $e = throws(WarmthException::INVAL, $fn, "$what after close");
+    }
+    ok(str_contains((string) $e?->getMessage(), 'closed'), 'the message says closed');
+    throwsAny(LogicException::class, fn () => clone Table::open($shm), 'clone');
+    throwsAny(LogicException::class, fn () => serialize(Table::open($shm)), 'serialize');
+    throwsAny(LogicException::class, fn () => unserialize('O:12:"Warmth\\Table":1:{s:1:"h";i:1;}'), 'unserialize');
+    // Many opens and closes: no handle or mapping left behind.
+    $maps0 = substr_count(file_get_contents('/proc/self/maps'), $shm);
+    for ($i = 0; $i < 200; $i++) {
+        Table::open($shm, false)->isWarm('a');
+    }
+    eq($maps0, substr_count(file_get_contents('/proc/self/maps'), $shm), 'no mapping leaked by 200 open/close');
+});
+
+test('fork', function (): void {
+    if (!function_exists('pcntl_fork')) {
+        ok(true, 'pcntl not loaded: skipped');
+        return;
+    }
+    $shm = Helpers::name();
+    Helpers::fill($shm, ['--models', 'a,b', '--warm', 'a']);
+    $t = Table::open($shm, false);
+    $before = demand($shm, 1)['touches'];
+    $kids = [];
+    for ($i = 0; $i < 4; $i++) {
+        $pid = pcntl_fork();
+        if ($pid === 0) {
+            // The child uses the parent's handle, as a pre-fork master's.
+            $okc = $t->isWarm('a') && !$t->isWarm('b') && $t->touch('b')
+                && $t->lookup('a')->name === 'a';
+            posix_kill(getmypid(), $okc ? SIGUSR1 : SIGUSR2); // exit without destructors
+        }
+        $kids[] = $pid;
+    }
+    $sigs = [];
+    foreach ($kids as $pid) {
+        pcntl_waitpid($pid, $status);
+        $sigs[] = pcntl_wifsignaled($status) ? pcntl_wtermsig($status) : -1;
+    }
+    eq(array_fill(0, 4, SIGUSR1), $sigs, 'four children read and touched through the inherited handle');
+    eq($before + 4, demand($shm, 1)['touches'], 'their touches landed');
+    eq(true, $t->isWarm('a'), 'the parent still reads');
+});
+
+test('library not found', function (): void {
+    [$rc, $out] = php('require "' . __DIR__ . '/../warmth.php";
+        try { Warmth\Table::open("/x"); } catch (Warmth\WarmthException $e) {
+            echo get_class($e), " ", $e->getCode(), " ", $e->getMessage(); exit(3); }',
+        ['WARMTH_LIB' => '/nonexistent/libwarmth.so.0']);
+    eq(3, $rc, 'open throws WarmthException');
+    ok(str_contains($out, 'cannot load /nonexistent/libwarmth.so.0') && str_contains($out, (string) WarmthException::SYS),
+       "it says what it could not load: $out");
+});
+
+test('ffi disabled', function (): void {
+    $p = proc_open([PHP_BINARY, '-d', 'ffi.enable=0', '-r', 'require "' . __DIR__ . '/../warmth.php";
+        try { Warmth\Table::open("/x"); } catch (Throwable $e) { echo get_class($e), ": ", $e->getMessage(); exit(3); }'],
+        [1 => ['pipe', 'w'], 2 => ['pipe', 'w']], $pipes);
+    $out = stream_get_contents($pipes[1]) . stream_get_contents($pipes[2]);
+    eq(3, proc_close($p), 'open fails');
+    ok(str_starts_with($out, 'Warmth\WarmthException') && str_contains($out, 'ffi.enable'), "and points at ffi.enable: $out");
+});
+
+echo "$passed passed, $failed failed\n";
+exit($failed > 0 || $passed === 0 ? 1 : 0);

@@ -1,0 +1,371 @@
+"""PHP servers for the integration tests: PHP-FPM and Apache httpd
+(prefork + mod_php) on loopback, each in a temp dir with its own config,
+started in the foreground and stopped by pid (through harness.Procs), a
+small FastCGI client, and the load driver that compares warmd with the
+per-process warmer people run today.
+
+Used by tests/integration/test_phpfpm.py and test_apache.py.
+"""
+import http.client
+import json
+import os
+import pwd
+import grp
+import shutil
+import socket
+import struct
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.path.normpath(os.path.join(HERE, "..", "..", ".."))
+WORKER = os.path.join(HERE, "worker.php")
+
+# When the tests run as root, the servers' children run as this user (Apache
+# refuses to serve as root) and warmd gives the segment to its group, as in
+# production (DESIGN.md: mode 0640, group: the workers').
+RUN_AS = "www-data"
+
+
+def need(prog, pkg):
+    path = shutil.which(prog) or (os.path.exists(prog) and prog)
+    if not path:
+        raise SystemExit(f"FAIL: {prog} not found: install {pkg} (tools/deps.sh)")
+    return path
+
+
+def worker_user():
+    """(user, group) the servers' children run as, or None (run as us)."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        pw = pwd.getpwnam(RUN_AS)
+    except KeyError:
+        pw = pwd.getpwnam("nobody")
+    return pw.pw_name, grp.getgrgid(pw.pw_gid).gr_name
+
+
+def share(P):
+    """Lets the children (another user when we are root) read the temp dir."""
+    os.chmod(P.tmp, 0o755)
+    d = P.path("warmer")
+    os.makedirs(d, exist_ok=True)
+    os.chmod(d, 0o1777)
+    return d
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def ffi_header(P, lib):
+    """lib/php/src/warmth.ffi.h for ffi.preload, naming the built library."""
+    with open(os.path.join(SRC, "lib", "php", "src", "warmth.ffi.h")) as f:
+        text = f.read()
+    text = text.replace('#define FFI_LIB "libwarmth.so.0"', f'#define FFI_LIB "{lib}"')
+    path = P.path("warmth.ffi.h")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def libwarmth(build):
+    lib = os.path.join(build, "lib", ".libs", "libwarmth.so.0")
+    if not os.path.exists(lib):
+        raise SystemExit(f"missing {lib}: build first (shared libraries needed)")
+    return lib
+
+
+# ---- PHP-FPM -----------------------------------------------------------------
+
+def start_fpm(P, build, children, server_env):
+    """php-fpm8.2 -F with a static pool of `children` on a unix socket; the
+    recommended production setup: ffi.enable=preload, ffi.preload and
+    opcache.preload (doc/php.md).  Returns (proc, socket path)."""
+    fpm = need(os.environ.get("PHP_FPM", "php-fpm8.2"), "php8.2-fpm")
+    sock = P.path("fpm.sock")
+    user = worker_user()
+    lines = ["[global]", f"pid = {P.path('fpm.pid')}",
+             f"error_log = {P.path('fpm.log')}", "daemonize = no",
+             "[warmth]", f"listen = {sock}", "listen.mode = 0600",
+             "pm = static", f"pm.max_children = {children}",
+             "pm.max_requests = 0", "catch_workers_output = yes",
+             "php_admin_flag[log_errors] = on",
+             f"php_admin_value[error_log] = {P.path('php-errors.log')}"]
+    if user:
+        lines += [f"user = {user[0]}", f"group = {user[1]}"]
+    for k, v in server_env.items():
+        lines.append(f"env[{k}] = {v}")
+    conf = P.path("fpm.conf")
+    with open(conf, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    ini = ["ffi.enable=preload",
+           f"ffi.preload={ffi_header(P, libwarmth(build))}",
+           "opcache.enable=1",
+           f"opcache.preload={os.path.join(SRC, 'lib', 'php', 'preload.php')}"]
+    if os.geteuid() == 0:
+        ini.append(f"opcache.preload_user={user[0]}")
+    argv = [fpm, "-F", "-y", conf, "-p", P.tmp]
+    for d in ini:
+        argv += ["-d", d]
+    log = open(P.path("fpm.out"), "w")
+    p = P.spawn(argv, stdout=log, stderr=log)
+    deadline = time.time() + 15
+    while not os.path.exists(sock):
+        if p.poll() is not None or time.time() > deadline:
+            raise SystemExit("php-fpm did not start:\n" + P.log("fpm.out")
+                             + (P.log("fpm.log") if os.path.exists(P.path("fpm.log")) else ""))
+        time.sleep(0.05)
+    return p, sock
+
+
+def fcgi_get(sock, script, query, params=None, timeout=10):
+    """One FastCGI request (role responder, no keep-conn) over a unix
+    socket: BEGIN_REQUEST, PARAMS, an empty PARAMS, an empty STDIN, then
+    read STDOUT until END_REQUEST.  Returns (status, body)."""
+    def record(rtype, content):
+        return struct.pack("!BBHHBx", 1, rtype, 1, len(content), 0) + content
+
+    def length(n):
+        return struct.pack("!B", n) if n < 128 else struct.pack("!I", n | 0x80000000)
+
+    env = {"SCRIPT_FILENAME": script, "SCRIPT_NAME": "/" + os.path.basename(script),
+           "REQUEST_URI": "/" + os.path.basename(script) + "?" + query,
+           "QUERY_STRING": query, "REQUEST_METHOD": "GET",
+           "SERVER_PROTOCOL": "HTTP/1.1", "GATEWAY_INTERFACE": "CGI/1.1",
+           "SERVER_NAME": "localhost", "REMOTE_ADDR": "127.0.0.1"}
+    env.update(params or {})
+    pairs = b"".join(length(len(k.encode())) + length(len(v.encode())) + k.encode() + v.encode()
+                     for k, v in env.items())
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(timeout)
+    try:
+        s.connect(sock)
+        s.sendall(record(1, struct.pack("!HB5x", 1, 0)) + record(4, pairs)
+                  + record(4, b"") + record(5, b""))
+        buf = b""
+        out = b""
+        ended = False
+        while not ended:
+            while len(buf) >= 8:
+                _, rtype, _, clen, plen = struct.unpack("!BBHHB", buf[:7])
+                if len(buf) < 8 + clen + plen:
+                    break
+                content, buf = buf[8:8 + clen], buf[8 + clen + plen:]
+                if rtype == 6:
+                    out += content
+                elif rtype == 3:
+                    ended = True
+                    break
+            if ended:
+                break
+            d = s.recv(65536)
+            if not d:
+                break
+            buf += d
+    finally:
+        s.close()
+    if not ended:
+        raise ConnectionError("FastCGI: no END_REQUEST")
+    head, _, body = out.partition(b"\r\n\r\n")
+    status = 200
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"status:"):
+            status = int(line.split()[1])
+    return status, body
+
+
+# ---- Apache httpd + mod_php ------------------------------------------------------
+
+APACHE_MODULES = "/usr/lib/apache2/modules"
+
+
+def start_apache(P, build, children, server_env):
+    """/usr/sbin/apache2 -DFOREGROUND with a full config of our own: the
+    prefork MPM with `children` processes, mod_php, ffi.enable=true for the
+    binding's FFI::cdef() (the simpler setup of doc/php.md).  Returns
+    (proc, port)."""
+    httpd = need(os.environ.get("APACHE2", "/usr/sbin/apache2"), "apache2")
+    for mod in ("mod_mpm_prefork.so", "libphp8.2.so"):
+        need(os.path.join(APACHE_MODULES, mod), "apache2 libapache2-mod-php8.2")
+    port = free_port()
+    user = worker_user()
+    lib = libwarmth(build)
+    lines = [
+        f"ServerRoot {P.tmp}", "ServerName 127.0.0.1",
+        f"Listen 127.0.0.1:{port}",
+        f"PidFile {P.path('httpd.pid')}", f"ErrorLog {P.path('httpd-error.log')}",
+        "LogLevel warn", f"DefaultRuntimeDir {P.tmp}",
+        f"Mutex file:{P.tmp} default",
+        f"LoadModule mpm_prefork_module {APACHE_MODULES}/mod_mpm_prefork.so",
+        f"LoadModule authz_core_module {APACHE_MODULES}/mod_authz_core.so",
+        f"LoadModule env_module {APACHE_MODULES}/mod_env.so",
+        f"LoadModule php_module {APACHE_MODULES}/libphp8.2.so",
+        f"StartServers {children}", f"MinSpareServers {children}",
+        f"MaxSpareServers {children}", f"ServerLimit {children}",
+        f"MaxRequestWorkers {children}", "MaxConnectionsPerChild 0",
+        "KeepAlive On", "MaxKeepAliveRequests 0", "KeepAliveTimeout 10",
+        f"DocumentRoot {HERE}",
+        f"<Directory {HERE}>", "  Require all granted", "</Directory>",
+        '<FilesMatch "\\.php$">', "  SetHandler application/x-httpd-php", "</FilesMatch>",
+        "php_admin_value ffi.enable true",
+        "php_admin_flag log_errors on",
+        f"php_admin_value error_log {P.path('php-errors.log')}",
+        f"SetEnv WARMTH_LIB {lib}",
+    ]
+    if user:
+        lines += [f"User {user[0]}", f"Group {user[1]}"]
+    for k, v in server_env.items():
+        lines.append(f"SetEnv {k} {v}")
+    conf = P.path("httpd.conf")
+    with open(conf, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    log = open(P.path("httpd.out"), "w")
+    p = P.spawn([httpd, "-f", conf, "-DFOREGROUND"], stdout=log, stderr=log,
+                env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C"})
+    deadline = time.time() + 15
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if p.poll() is not None or time.time() > deadline:
+                err = P.log("httpd-error.log") if os.path.exists(P.path("httpd-error.log")) else ""
+                raise SystemExit("apache2 did not start:\n" + P.log("httpd.out") + err)
+            time.sleep(0.05)
+    return p, port
+
+
+class HttpClient:
+    """One keep-alive connection per thread (prefork: one child each)."""
+
+    def __init__(self, port):
+        self.port = port
+        self.conn = None
+
+    def get(self, path):
+        for attempt in (0, 1):
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+            try:
+                self.conn.request("GET", path)
+                r = self.conn.getresponse()
+                return r.status, r.read()
+            except (http.client.HTTPException, OSError):
+                self.conn.close()
+                self.conn = None
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    def close(self):
+        if self.conn:
+            self.conn.close()
+
+
+# ---- load ----------------------------------------------------------------------
+
+def load(make_client, models, mode, seconds, threads, max_requests):
+    """`threads` clients send requests for `seconds` (at most max_requests
+    in all), alternating models.  Returns the decoded replies and errors."""
+    replies, errors = [], []
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+    count = [0]
+
+    def run(i):
+        get = make_client()
+        mine, bad = [], []
+        k = i
+        try:
+            while time.monotonic() < deadline:
+                with lock:
+                    if count[0] >= max_requests:
+                        break
+                    count[0] += 1
+                m = models[k % len(models)]
+                k += 1
+                q = f"model={m}" + ("&mode=own" if mode == "own" else "")
+                try:
+                    status, body = get(q)
+                    r = json.loads(body)
+                    if status != 200:
+                        bad.append(f"HTTP {status}: {body[:200]!r}")
+                    else:
+                        mine.append(r)
+                except Exception as e:  # noqa: BLE001 - counted, reported
+                    bad.append(f"{type(e).__name__}: {e}")
+        finally:
+            close = getattr(get, "close", None)
+            if close:
+                close()
+        with lock:
+            replies.extend(mine)
+            errors.extend(bad)
+
+    ts = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(seconds + 30)
+    return replies, errors
+
+
+def compare(P, port, warmd, make_client, models, seconds, workers, threads,
+            label):
+    """Runs the load with warmd, then with the per-process warmer (warmd
+    stopped); prints the counts side by side and checks them."""
+    from harness import check, http, stats  # noqa: E402 - harness is on sys.path
+
+    def counts():
+        s = stats(port)["models"]
+        return {m: s.get(m, {}).get("requests", 0) for m in models}
+
+    # Wake every child (FFI, preload) before counting.
+    load(make_client, models, "warmd", 1, threads, 200)
+    http(port, "/_reset", {})
+    t0 = time.monotonic()
+    res, errs = load(make_client, models, "warmd", seconds, threads, 50000)
+    with_warmd = counts()
+    took = time.monotonic() - t0
+    warmd.terminate()
+    warmd.wait(timeout=10)
+
+    http(port, "/_reset", {})
+    own, own_errs = load(make_client, models, "own", seconds, threads, 50000)
+    per_process = counts()
+
+    n = len(res)
+    pids = {r["pid"] for r in res}
+    warm = sum(1 for r in res if r.get("warm"))
+    print(f"{label}: {workers} worker processes, {n} requests in {took:.1f} s "
+          f"({n / took:.0f}/s) with warmd, {len(own)} with the per-process warmer")
+    print(f"{'model':8} {'warmd':>6} {'per-process':>12} {'ratio':>6}")
+    for m in models:
+        print(f"{m:8} {with_warmd[m]:6d} {per_process[m]:12d} "
+              f"{per_process[m] / max(1, with_warmd[m]):6.1f}")
+    sys.stdout.flush()
+
+    check(not errs, f"every request with warmd answered ({len(errs)} errors"
+          + (f", first: {errs[0]}" if errs else "") + ")")
+    check(not own_errs, f"every request with the per-process warmer answered "
+          f"({len(own_errs)} errors" + (f", first: {own_errs[0]}" if own_errs else "") + ")")
+    check(n >= 1000, f"a few thousand requests ({n})")
+    check(len(pids) == workers, f"all {workers} worker processes served ({len(pids)})")
+    bad = [r for r in res if not r.get("consistent") or r.get("name") != r["model"]]
+    check(not bad, "every request saw a consistent record of its own model"
+          + (f" (first bad: {bad[0]})" if bad else ""))
+    check(all(r.get("touched") for r in res), "every request touched its model")
+    check(warm >= 0.95 * n, f"requests saw their model warm ({warm} of {n})")
+    for m in models:
+        check(seconds - 1 <= with_warmd[m] <= seconds + 1,
+              f"{m}: {with_warmd[m]} warmups with warmd, want {seconds}+/-1")
+        check(per_process[m] >= (workers - 2) * (seconds - 1),
+              f"{m}: {per_process[m]} warmups from {workers} per-process "
+              f"warmers, about {workers}x as many")
+    check(sum(1 for r in own if r.get("own_warmup")) == sum(per_process.values()),
+          "the upstream counted every per-process warmup")
+    return res

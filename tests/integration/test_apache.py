@@ -1,0 +1,57 @@
+"""Apache httpd (prefork MPM, 8 children) with mod_php runs the PHP binding.
+
+The same worker script as test_phpfpm.py (tests/integration/php/worker.php),
+here under mod_php with ffi.enable=true (the binding declares libwarmth with
+FFI::cdef on each request): a few thousand HTTP keep-alive requests for 6 s
+while warmd keeps 2 models warm at a 1 s interval must give the upstream
+6 (+/- 1) warmups per model and a consistent record in every reply; the
+per-process warmer in the same children counts about 8x as many."""
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "php"))
+
+from harness import BUILD, Procs, bound, check, main, wait_for  # noqa: E402
+import phpit  # noqa: E402
+
+MODELS = ["m1", "m2"]
+SECONDS = 6
+WORKERS = 8
+THREADS = 8  # keep-alive: one connection holds one prefork child
+
+
+def test():
+    bound(120)
+    with Procs() as P:
+        warmer_dir = phpit.share(P)
+        _, port = P.upstream("--warm-ms", "5", "--cold-ms", "5")
+        user = phpit.worker_user()
+        cfg = P.config(port, {m: {"interval": "1s", "jitter": "0%",
+                                  "warm_ttl": "3s"} for m in MODELS},
+                       warmd={"group": user[1]} if user else None)
+        warmd = P.warmd(cfg)
+        wait_for(lambda: all(P.warmctl("check", m)[0] == 0 for m in MODELS),
+                 10, "warmd to warm the models")
+        _, hport = phpit.start_apache(P, BUILD, WORKERS, {
+            "WARMTH_SHM": P.shm, "WARMER_DIR": warmer_dir,
+            "WARMTH_UPSTREAM": f"http://127.0.0.1:{port}/v1"})
+
+        def client():
+            c = phpit.HttpClient(hport)
+
+            def get(q):
+                return c.get("/worker.php?" + q)
+            get.close = c.close
+            return get
+
+        res = phpit.compare(P, port, warmd, client, MODELS, SECONDS, WORKERS,
+                            THREADS, "Apache prefork + mod_php")
+        check(all(r.get("ffi", "").endswith("libwarmth.so.0") for r in res),
+              "mod_php loaded the built libwarmth through $WARMTH_LIB")
+        errlog = P.path("php-errors.log")
+        text = open(errlog).read() if os.path.exists(errlog) else ""
+        check(text == "", "PHP logged no error" + (f": {text[:300]}" if text else ""))
+
+
+if __name__ == "__main__":
+    main(test)

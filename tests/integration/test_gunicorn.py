@@ -1,0 +1,226 @@
+"""Gunicorn workers reading warmth through the Python binding.
+
+2 models at a 1 s interval, warmd against the test upstream, and the WSGI
+app of lib/python/examples under Gunicorn (8 sync workers) loaded with
+requests for 6 s: once with preload_app (the table opened in the master
+before the fork: every worker uses the inherited handle) and once without
+(each worker opens its own).  The upstream must count 6 (+/- 1) warmups per
+model each time, and every request must have seen a consistent record.
+Then the same app with a per-process warmer (no warmd: every worker warms
+each model on its own timer) is counted the same way: about 8x as many.
+
+Run by lib/python/run-gunicorn.sh (make check), from the build directory.
+Bounded: 90 s in all; Gunicorn is stopped by pid on every path.
+"""
+import http.client as httpclient
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+from harness import SRCDIR, Procs, bound, check, http, main, stats, wait_for
+
+MODELS = ["g1", "g2"]
+WORKERS = 8
+SECONDS = 6
+CLIENT_THREADS = 8
+EXAMPLES = os.path.abspath(os.path.join(SRCDIR, "lib", "python", "examples"))
+
+
+def free_port():
+    # Gunicorn cannot report the port it got for :0, so take one here.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Gunicorn:
+    """One Gunicorn master and its workers, stopped by pid."""
+
+    def __init__(self, P, name, env, preload):
+        self.port = free_port()
+        self.log = P.path(f"gunicorn-{name}.log")
+        argv = [sys.executable, "-m", "gunicorn",
+                "-c", os.path.join(EXAMPLES, "gunicorn_conf.py"),
+                "--chdir", EXAMPLES, "-w", str(WORKERS),
+                "-b", f"127.0.0.1:{self.port}", "--log-level", "warning"]
+        if preload:
+            argv.append("--preload")
+        argv.append("wsgi_app:app")
+        with open(self.log, "w") as log:
+            self.proc = P.spawn(argv, env=env, stdout=log, stderr=log)
+        self.pid = self.proc.pid
+        self.worker_pids = set()
+        try:
+            wait_for(self.answers, 30, "gunicorn to answer")
+        except BaseException:
+            self.stop()
+            raise
+
+    def answers(self):
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"gunicorn exited ({self.proc.returncode}):\n"
+                               + open(self.log).read()[-3000:])
+        try:
+            return get(self.port, MODELS[0]) is not None
+        except OSError:
+            return False
+
+    def stop(self):
+        """SIGTERM, wait, then SIGKILL: the master, then any worker left."""
+        p = self.proc
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        for pid in self.worker_pids:  # orphans of a killed master
+            if is_ours(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def is_ours(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return b"gunicorn" in f.read()
+    except OSError:
+        return False
+
+
+def get(port, model):
+    c = httpclient.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        c.request("GET", f"/?model={model}")
+        r = c.getresponse()
+        body = r.read()
+        if r.status != 200:
+            raise RuntimeError(f"HTTP {r.status}: {body[:200]!r}")
+        return json.loads(body)
+    finally:
+        c.close()
+
+
+def load(port, seconds):
+    """CLIENT_THREADS threads requesting the models in turn for `seconds`
+    (sync workers close every connection: one connection per request)."""
+    totals = {"requests": 0, "warm": 0, "inconsistent": 0, "errors": 0}
+    pids = {}  # worker pid -> pid of the process that opened its table
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def client(k):
+        mine = dict.fromkeys(totals, 0)
+        my_pids = {}
+        i = k
+        while time.monotonic() < deadline:
+            model = MODELS[i % len(MODELS)]
+            i += 1
+            try:
+                r = get(port, model)
+            except (OSError, RuntimeError, ValueError):
+                mine["errors"] += 1
+                continue
+            mine["requests"] += 1
+            mine["warm"] += bool(r["warm"])
+            mine["inconsistent"] += not r["consistent"] or r["model"] != model
+            my_pids[r["pid"]] = r["opened_in"]
+        with lock:
+            for key, v in mine.items():
+                totals[key] += v
+            pids.update(my_pids)
+
+    threads = [threading.Thread(target=client, args=(k,), daemon=True)
+               for k in range(CLIENT_THREADS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(seconds + 30)
+    totals["pids"] = pids
+    return totals
+
+
+def run_phase(P, name, upstream_port, env, preload):
+    g = Gunicorn(P, name, env, preload)
+    try:
+        http(upstream_port, "/_reset", {})
+        res = load(g.port, SECONDS)
+        warmups = {m: stats(upstream_port)["models"].get(m, {})
+                   .get("requests", 0) for m in MODELS}
+        g.worker_pids = set(res["pids"])
+    finally:
+        g.stop()
+    res["warmups"] = warmups
+    res["master"] = g.pid
+    print(f"{name}: {res['requests']} requests from {len(res['pids'])} "
+          f"workers, warm {res['warm']}, inconsistent {res['inconsistent']}, "
+          f"errors {res['errors']}, warmups {warmups}")
+    return res
+
+
+def test():
+    bound(90)
+    import warmth  # from PYTHONPATH: the source tree's binding
+
+    with Procs() as P:
+        _, port = P.upstream("--warm-ms", "5", "--cold-ms", "5")
+        cfg = P.config(port, {m: {"interval": "1s", "jitter": "0%",
+                                  "warm_ttl": "3s"} for m in MODELS})
+        warmd = P.warmd(cfg)
+        with warmth.Table(P.shm) as t:
+            for m in MODELS:  # warmd publishes its models just after start
+                wait_for(lambda: t.get(m) is not None, 10, f"{m} in the table")
+                check(t.wait_warm(m, 10), f"{m} warm before the load")
+
+        env = dict(os.environ, WARMTH_SHM=P.shm,
+                   WARMTH_APP_MODELS=",".join(MODELS), WARMTH_APP_MODE="warmth")
+        pre = run_phase(P, "warmd, preload_app", port, env, preload=True)
+        nopre = run_phase(P, "warmd, no preload", port, env, preload=False)
+
+        warmd.terminate()
+        warmd.wait(timeout=10)
+        own_env = dict(env, WARMTH_APP_MODE="own", WARMTH_APP_INTERVAL="1",
+                       WARMTH_APP_UPSTREAM=f"http://127.0.0.1:{port}/v1")
+        own = run_phase(P, "per-process warmer", port, own_env, preload=False)
+
+    print(f"\n{'model':6} {'warmd+preload':>14} {'warmd':>6} "
+          f"{'per-process':>12} {'ratio':>6}")
+    for m in MODELS:
+        w = max(1, (pre["warmups"][m] + nopre["warmups"][m]) / 2)
+        print(f"{m:6} {pre['warmups'][m]:14d} {nopre['warmups'][m]:6d} "
+              f"{own['warmups'][m]:12d} {own['warmups'][m] / w:6.1f}")
+    print()
+
+    for name, r in (("preload", pre), ("no preload", nopre)):
+        for m in MODELS:
+            check(SECONDS - 1 <= r["warmups"][m] <= SECONDS + 1,
+                  f"{name}: {m}: {r['warmups'][m]} warmups with warmd under "
+                  f"{WORKERS} workers, want {SECONDS}+/-1")
+        check(r["requests"] >= 200 and r["errors"] == 0,
+              f"{name}: {r['requests']} requests, {r['errors']} errors")
+        check(r["inconsistent"] == 0,
+              f"{name}: every request saw a consistent record")
+        check(r["warm"] >= 0.99 * r["requests"],
+              f"{name}: {r['warm']} of {r['requests']} requests saw the "
+              f"model warm")
+        check(len(r["pids"]) >= 2,
+              f"{name}: {len(r['pids'])} workers served requests")
+    check(all(o == pre["master"] != pid for pid, o in pre["pids"].items()),
+          "preload: every worker used the table the master opened before "
+          "the fork")
+    check(all(o == pid for pid, o in nopre["pids"].items()),
+          "no preload: every worker opened its own table")
+    for m in MODELS:
+        check(own["warmups"][m] >= (WORKERS - 2) * (SECONDS - 1),
+              f"{m}: {own['warmups'][m]} warmups from {WORKERS} per-process "
+              f"warmers, about {WORKERS}x as many")
+    check(own["errors"] == 0, "per-process warmer: no request failed")
+
+
+if __name__ == "__main__":
+    main(test)

@@ -1,0 +1,54 @@
+"""PHP-FPM workers read the table through the PHP binding (lib/php).
+
+A static pool of 8 PHP-FPM children (ffi.enable=preload, ffi.preload,
+opcache.preload: the production setup of doc/php.md) runs
+tests/integration/php/worker.php; a FastCGI client (here, in Python) sends
+a few thousand requests for 6 s while warmd keeps 2 models warm at a 1 s
+interval: the upstream must count 6 (+/- 1) warmups per model, and every
+request must see a consistent record of its model.  Then the same pool runs
+the per-process warmer people use today (no warmd), which counts about 8x
+as many; both are printed side by side."""
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "php"))
+
+from harness import BUILD, Procs, bound, check, main, wait_for  # noqa: E402
+import phpit  # noqa: E402
+
+MODELS = ["m1", "m2"]
+SECONDS = 6
+WORKERS = 8
+THREADS = 12
+
+
+def test():
+    bound(120)
+    with Procs() as P:
+        warmer_dir = phpit.share(P)
+        _, port = P.upstream("--warm-ms", "5", "--cold-ms", "5")
+        user = phpit.worker_user()
+        cfg = P.config(port, {m: {"interval": "1s", "jitter": "0%",
+                                  "warm_ttl": "3s"} for m in MODELS},
+                       warmd={"group": user[1]} if user else None)
+        warmd = P.warmd(cfg)
+        wait_for(lambda: all(P.warmctl("check", m)[0] == 0 for m in MODELS),
+                 10, "warmd to warm the models")
+        _, sock = phpit.start_fpm(P, BUILD, WORKERS, {})
+        params = {"WARMTH_SHM": P.shm, "WARMER_DIR": warmer_dir,
+                  "WARMTH_UPSTREAM": f"http://127.0.0.1:{port}/v1"}
+
+        def client():
+            return lambda q: phpit.fcgi_get(sock, phpit.WORKER, q, params)
+
+        res = phpit.compare(P, port, warmd, client, MODELS, SECONDS, WORKERS,
+                            THREADS, "PHP-FPM (pm static)")
+        check(all(r.get("ffi") == "scope" for r in res),
+              "every child used the ffi.preload scope (no per-request cdef)")
+        errlog = P.path("php-errors.log")
+        text = open(errlog).read() if os.path.exists(errlog) else ""
+        check(text == "", "PHP logged no error" + (f": {text[:300]}" if text else ""))
+
+
+if __name__ == "__main__":
+    main(test)
