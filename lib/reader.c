@@ -376,9 +376,9 @@ void warmth_close(warmth_t *h) {
 static int find(const struct att *a, const char *model,
                 struct warmth__payload *p) {
   size_t len;
-  if (!warmth__name_ok(model, &len))
+  uint32_t hash;
+  if (!warmth__name_hash(model, &len, &hash))
     return WARMTH_ENAMETOOLONG;
-  uint32_t hash = warmth__hash(model, &len);
   const struct warmth__hdr *hd = a->hdr;
   for (int tries = 0; tries < WARMTH__READ_TRIES; tries++) {
     /* Acquire pairs with the writer's release store that published the
@@ -387,7 +387,9 @@ static int find(const struct att *a, const char *model,
     const _Atomic uint64_t *ix = a->index[(s1 >> 1) & 1];
     uint32_t i = hash & a->mask;
     for (uint32_t n = 0; n <= a->mask; n++, i = (i + 1) & a->mask) {
-      uint64_t e = atomic_load_explicit(&ix[i], memory_order_relaxed);
+      /* Acquire pairs with the writer's release store of the entry in
+       * warmth__w_publish(): see the re-read of index_seq below. */
+      uint64_t e = atomic_load_explicit(&ix[i], memory_order_acquire);
       if (e == 0)
         break;
       if ((uint32_t)(e >> 32) != hash)
@@ -401,9 +403,8 @@ static int find(const struct att *a, const char *model,
       if (memcmp(p->name, model, len + 1) == 0)
         return (int)slot;
     }
-    /* Pairs with the writer's release fence after it made index_seq odd:
-     * if we read an entry it rewrote, we now see the odd (or later) value. */
-    atomic_thread_fence(memory_order_acquire);
+    /* Ordered after the acquire loads of the entries: if we read an entry
+     * the writer rewrote, we now see the odd (or later) index_seq. */
     uint64_t s2 = atomic_load_explicit(&hd->index_seq, memory_order_relaxed);
     if (s2 - (s1 & ~(uint64_t)1) < 3)
       return WARMTH_ENOTFOUND;
@@ -595,9 +596,9 @@ int warmth_wait_warm(warmth_t *h, const char *model, uint32_t timeout_ms) {
     const struct warmth__rec *r = &a->recs[slot];
     int result = 0, moved = 0;
     for (;;) {
-      /* seq_cst pairs with the writer's seq_cst fence between its seq store
-       * and its load of `waiters`: either it sees us waiting and wakes us,
-       * or we see its new seq and do not sleep on the old value. */
+      /* seq_cst pairs with the writer's seq_cst store of seq and load of
+       * `waiters` (rec_write): either it sees us waiting and wakes us, or
+       * we see its new seq and do not sleep on the old value. */
       uint32_t seen = atomic_load_explicit(
           (const _Atomic uint32_t *)(const void *)seq_word(r),
           memory_order_seq_cst);

@@ -122,18 +122,20 @@ static void rec_write(struct warmth__w *w, uint32_t slot) {
   /* A dead predecessor may have left seq odd: step to the next odd value. */
   s |= 1;
   atomic_store_explicit(&r->seq, s, memory_order_relaxed);
-  /* Pairs with the reader's acquire fence before its second read of seq:
-   * a reader that sees any word below also sees seq odd (or newer). */
-  atomic_thread_fence(memory_order_release);
+  /* Release stores pair with the reader's acquire loads of the words
+   * (warmth__rec_read): a reader that loads any word below also sees the
+   * odd seq stored above, so its second read of seq tells it to retry.
+   * Per-word release instead of one release fence: the same plain stores on
+   * x86, and ThreadSanitizer models it (it does not model fences). */
   for (int i = 0; i < WARMTH__PAYLOAD_WORDS; i++)
-    atomic_store_explicit(&r->w[i], words[i], memory_order_relaxed);
-  /* Pairs with the reader's acquire load of seq before its copy. */
-  atomic_store_explicit(&r->seq, s + 1, memory_order_release);
+    atomic_store_explicit(&r->w[i], words[i], memory_order_release);
+  /* Release: pairs with the reader's acquire load of seq before its copy.
+   * seq_cst: also pairs with warmth_wait_warm()'s seq_cst increment of
+   * `waiters` and load of seq, with our seq_cst load of `waiters` below
+   * (Dekker): we see the waiter, or it sees the new seq. */
+  atomic_store_explicit(&r->seq, s + 1, memory_order_seq_cst);
   if (w->dslots) {
-    /* Pairs with the seq_cst increment of `waiters` and load of seq in
-     * warmth_wait_warm(): we see the waiter, or it sees the new seq. */
-    atomic_thread_fence(memory_order_seq_cst);
-    if (atomic_load_explicit(&w->dslots[slot].waiters, memory_order_relaxed))
+    if (atomic_load_explicit(&w->dslots[slot].waiters, memory_order_seq_cst))
       syscall(SYS_futex, seq_word(r), FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
   }
 }
@@ -260,11 +262,11 @@ void warmth__w_publish(struct warmth__w *w) {
   uint64_t s = atomic_load_explicit(&hd->index_seq, memory_order_relaxed);
   _Atomic uint64_t *ix = w->index[((s >> 1) + 1) & 1]; /* the inactive one */
   atomic_store_explicit(&hd->index_seq, s + 1, memory_order_relaxed);
-  /* Pairs with the reader's acquire fence after its probe: a reader that
-   * loaded an entry we store below will see index_seq odd or newer. */
-  atomic_thread_fence(memory_order_release);
+  /* Release stores pair with the reader's acquire loads of entries in
+   * find(): a reader that loaded an entry we store below then sees
+   * index_seq odd or newer (as in rec_write: no fence, so TSan models it). */
   for (uint32_t i = 0; i <= w->mask; i++)
-    atomic_store_explicit(&ix[i], w->pidx[i], memory_order_relaxed);
+    atomic_store_explicit(&ix[i], w->pidx[i], memory_order_release);
   uint32_t n = 0;
   for (uint32_t i = 0; i < w->capacity; i++)
     n += w->slots[i].status == SLOT_USED;
