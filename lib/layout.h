@@ -298,7 +298,7 @@ static inline int64_t warmth__mono_ns(void) {
  * WARMTH_EBUSY when the record never settled within WARMTH__READ_TRIES. */
 static inline int warmth__rec_read(const struct warmth__rec *r,
                                    struct warmth__payload *out) {
-  uint64_t words[WARMTH__PAYLOAD_WORDS];
+  char *o = (char *)out;
   for (int tries = 0; tries < WARMTH__READ_TRIES; tries++) {
     /* Acquire pairs with the writer's final release store of seq: if we see
      * the even value it stored, we see every payload word stored before. */
@@ -310,14 +310,17 @@ static inline int warmth__rec_read(const struct warmth__rec *r,
     /* Acquire loads pair with the writer's release stores of the words
      * (rec_write): if any word we loaded came from a newer update, the
      * re-read of seq below, ordered after them, sees at least that update's
-     * odd value.  On x86 these are plain loads, as relaxed ones would be. */
-    for (int i = 0; i < WARMTH__PAYLOAD_WORDS; i++)
-      words[i] = atomic_load_explicit(&r->w[i], memory_order_acquire);
-    uint64_t s2 = atomic_load_explicit(&r->seq, memory_order_relaxed);
-    if (s1 == s2) {
-      memcpy(out, words, sizeof words);
-      return 0;
+     * odd value.  On x86 these are plain loads, as relaxed ones would be.
+     * Straight into *out (a torn copy is simply overwritten by the retry),
+     * unrolled: the loop overhead was a third of a lookup (callgrind). */
+#pragma GCC unroll 30
+    for (int i = 0; i < WARMTH__PAYLOAD_WORDS; i++) {
+      uint64_t v = atomic_load_explicit(&r->w[i], memory_order_acquire);
+      memcpy(o + 8 * i, &v, 8);
     }
+    uint64_t s2 = atomic_load_explicit(&r->seq, memory_order_relaxed);
+    if (s1 == s2)
+      return 0;
   }
   return WARMTH_EBUSY;
 }

@@ -412,43 +412,55 @@ static int find(const struct att *a, const char *model,
   return WARMTH_EBUSY;
 }
 
+static void fill_info(const struct warmth__payload *p, uint32_t slot,
+                      struct warmth_model_info *f) {
+  f->state = p->state;
+  f->http_status = p->http_status;
+  memcpy(f->name, p->name, sizeof f->name);
+  f->name[WARMTH_NAME_MAX] = 0;
+  f->warm_until = p->warm_until;
+  f->last_probe = p->last_probe;
+  f->last_ok = p->last_ok;
+  f->retry_after_until = p->retry_after_until;
+  f->successes = p->successes;
+  f->failures = p->failures;
+  f->tokens_in = p->tokens_in;
+  f->tokens_out = p->tokens_out;
+  f->tokens_cached = p->tokens_cached;
+  f->cost_nusd = p->cost_nusd;
+  f->last_latency_us = p->last_latency_us;
+  f->ewma_latency_us = p->ewma_latency_us;
+  f->dns_us = p->dns_us;
+  f->connect_us = p->connect_us;
+  f->tls_us = p->tls_us;
+  f->ttfb_us = p->ttfb_us;
+  f->fails_in_row = p->fails_in_row;
+  f->flags = p->flags;
+  f->error_class = p->error_class;
+  f->endpoint = p->endpoint;
+  f->headroom_requests = p->headroom_requests;
+  f->headroom_tokens = p->headroom_tokens;
+  f->slot = slot;
+  f->generation = p->generation;
+  f->interval_ms = p->interval_ms;
+  f->warm_ttl_ms = p->warm_ttl_ms;
+}
+
+/* A caller built against this header gets its struct filled in place; an
+ * older, smaller one gets the prefix it knows of. */
 static void to_info(const struct warmth__payload *p, uint32_t slot,
                     struct warmth_model_info *info) {
-  struct warmth_model_info f;
-  memset(&f, 0, sizeof f);
-  f.state = p->state;
-  f.http_status = p->http_status;
-  memcpy(f.name, p->name, sizeof f.name);
-  f.name[WARMTH_NAME_MAX] = 0;
-  f.warm_until = p->warm_until;
-  f.last_probe = p->last_probe;
-  f.last_ok = p->last_ok;
-  f.retry_after_until = p->retry_after_until;
-  f.successes = p->successes;
-  f.failures = p->failures;
-  f.tokens_in = p->tokens_in;
-  f.tokens_out = p->tokens_out;
-  f.tokens_cached = p->tokens_cached;
-  f.cost_nusd = p->cost_nusd;
-  f.last_latency_us = p->last_latency_us;
-  f.ewma_latency_us = p->ewma_latency_us;
-  f.dns_us = p->dns_us;
-  f.connect_us = p->connect_us;
-  f.tls_us = p->tls_us;
-  f.ttfb_us = p->ttfb_us;
-  f.fails_in_row = p->fails_in_row;
-  f.flags = p->flags;
-  f.error_class = p->error_class;
-  f.endpoint = p->endpoint;
-  f.headroom_requests = p->headroom_requests;
-  f.headroom_tokens = p->headroom_tokens;
-  f.slot = slot;
-  f.generation = p->generation;
-  f.interval_ms = p->interval_ms;
-  f.warm_ttl_ms = p->warm_ttl_ms;
-  uint32_t size = info->size < sizeof f ? info->size : (uint32_t)sizeof f;
-  f.size = info->size;
-  memcpy(info, &f, size);
+  uint32_t size = info->size;
+  if (size >= sizeof *info) {
+    memset(info, 0, sizeof *info);
+    fill_info(p, slot, info);
+  } else {
+    struct warmth_model_info f;
+    memset(&f, 0, sizeof f);
+    fill_info(p, slot, &f);
+    memcpy(info, &f, size);
+  }
+  info->size = size;
 }
 
 static int info_size_ok(const struct warmth_model_info *info) {
