@@ -17,6 +17,7 @@ PY_BINDING = \
 	lib/python/tests/test_abi.py \
 	lib/python/tests/test_demand.py \
 	lib/python/tests/test_fork.py \
+	lib/python/tests/test_install.py \
 	lib/python/tests/test_lookup.py \
 	lib/python/tests/test_table.py \
 	lib/python/examples/wsgi_app.py \
