@@ -33,9 +33,8 @@ dist_check_SCRIPTS += lib/python/run-tests.sh lib/python/run-gunicorn.sh \
 EXTRA_DIST += $(PY_BINDING)
 
 # make bench-python: ns per call of the binding next to redis-py and the
-# clock (needs python3-redis and redis-server).  Not part of make check.
-bench-python: lib/libwarmth.la tests/fill-table
-	srcdir=$(srcdir) PYRUN_NAME=bench-python \
-	  sh $(srcdir)/lib/python/pyrun.sh redis \
-	  $(srcdir)/tests/bench/bench_python.py
+# clock (needs python3-redis and redis-server).  Not part of make check;
+# `make bench` runs it too (tests/bench/local.mk).
+bench-python: tests/bench/bench-python
+	./tests/bench/bench-python
 .PHONY: bench-python
