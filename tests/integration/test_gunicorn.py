@@ -6,6 +6,7 @@ requests for 6 s: once with preload_app (the table opened in the master
 before the fork: every worker uses the inherited handle) and once without
 (each worker opens its own).  The upstream must count 6 (+/- 1) warmups per
 model each time, and every request must have seen a consistent record.
+Then warmd is stopped: the app must keep answering, every model cold.
 Then the same app with a per-process warmer (no warmd: every worker warms
 each model on its own timer) is counted the same way: about 8x as many.
 
@@ -136,10 +137,11 @@ def consistent(r, model, last):
                             rec["last_ok"] >= prev["last_ok"])
 
 
-def load(port, seconds, own):
+def load(port, seconds, records):
     """CLIENT_THREADS threads requesting the models in turn for `seconds`
     (sync workers close every connection: one connection per request).
-    own: the per-process warmer, whose answers carry no record."""
+    records: check every answer's record (False: the per-process warmer,
+    whose answers carry none, and a stopped coordinator)."""
     totals = {"requests": 0, "warm": 0, "inconsistent": 0, "errors": 0}
     pids = {}  # worker pid -> pid of the process that opened its table
     lock = threading.Lock()
@@ -160,10 +162,10 @@ def load(port, seconds, own):
                 continue
             mine["requests"] += 1
             mine["warm"] += bool(r["warm"])
-            if own:  # no table: nothing but the echo to check
-                mine["inconsistent"] += r["model"] != model
-            else:
+            if records:
                 mine["inconsistent"] += not consistent(r, model, last)
+            else:  # nothing but the echo to check
+                mine["inconsistent"] += r["model"] != model
             my_pids[r["pid"]] = r["opened_in"]
         with lock:
             for key, v in mine.items():
@@ -180,11 +182,12 @@ def load(port, seconds, own):
     return totals
 
 
-def run_phase(P, name, upstream_port, env, preload):
+def run_phase(P, name, upstream_port, env, preload, seconds=SECONDS,
+              records=True):
     g = Gunicorn(P, name, env, preload)
     try:
         http(upstream_port, "/_reset", {})
-        res = load(g.port, SECONDS, env["WARMTH_APP_MODE"] == "own")
+        res = load(g.port, seconds, records)
         warmups = {m: stats(upstream_port)["models"].get(m, {})
                    .get("requests", 0) for m in MODELS}
         g.worker_pids = set(res["pids"])
@@ -219,11 +222,16 @@ def test():
         pre = run_phase(P, "warmd, preload_app", port, env, preload=True)
         nopre = run_phase(P, "warmd, no preload", port, env, preload=False)
 
+        # Coordinator down: the same app keeps answering at once, and says
+        # cold (a retired table's warmth is never trusted).
         warmd.terminate()
         warmd.wait(timeout=10)
+        down = run_phase(P, "warmd stopped", port, env, preload=True,
+                         seconds=2, records=False)
         own_env = dict(env, WARMTH_APP_MODE="own", WARMTH_APP_INTERVAL="1",
                        WARMTH_APP_UPSTREAM=f"http://127.0.0.1:{port}/v1")
-        own = run_phase(P, "per-process warmer", port, own_env, preload=False)
+        own = run_phase(P, "per-process warmer", port, own_env, preload=False,
+                        records=False)
 
     print(f"\n{'model':6} {'warmd+preload':>14} {'warmd':>6} "
           f"{'per-process':>12} {'ratio':>6}")
@@ -257,6 +265,12 @@ def test():
               f"{m}: {own['warmups'][m]} warmups from {WORKERS} per-process "
               f"warmers, about {WORKERS}x as many")
     check(own["errors"] == 0, "per-process warmer: no request failed")
+    check(down["requests"] >= MIN_REQUESTS // 3 and down["errors"] == 0,
+          f"warmd stopped: {down['requests']} requests, {down['errors']} "
+          f"errors: workers keep serving without the coordinator")
+    check(down["warm"] == 0 and all(v == 0 for v in down["warmups"].values()),
+          f"warmd stopped: {down['warm']} requests saw a model warm, "
+          f"warmups {down['warmups']}: treated as cold, nobody warms")
 
 
 if __name__ == "__main__":
