@@ -25,7 +25,8 @@ PY_BINDING = \
 	tests/integration/test_gunicorn.py \
 	tests/integration/harness.py \
 	tests/bench/bench_python.py \
-	doc/python.md
+	doc/python.md \
+	doc/migration.md
 
 TESTS += lib/python/run-tests.sh lib/python/run-gunicorn.sh
 dist_check_SCRIPTS += lib/python/run-tests.sh lib/python/run-gunicorn.sh \
