@@ -5,7 +5,9 @@
 set -euo pipefail
 pkgs=(build-essential autoconf automake libtool pkg-config
       liburcu-dev libmsgpack-dev check libcurl4-openssl-dev libjansson-dev
-      libinih-dev libmicrohttpd-dev python3 valgrind binutils procps)
+      libinih-dev libmicrohttpd-dev python3 valgrind binutils procps
+      python3-pytest python3-pip python3-setuptools gunicorn python3-redis
+      redis-server libhiredis-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
@@ -17,5 +19,13 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
+# Server packages (redis-server, ...) start their system service on install
+# unless policy-rc.d forbids it (101, invoke-rc.d's "action forbidden"):
+# tests start their own servers on free ports.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+  chmod 755 /usr/sbin/policy-rc.d
+  trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

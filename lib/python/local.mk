@@ -17,6 +17,7 @@ PY_BINDING = \
 	lib/python/tests/test_abi.py \
 	lib/python/tests/test_demand.py \
 	lib/python/tests/test_fork.py \
+	lib/python/tests/test_install.py \
 	lib/python/tests/test_lookup.py \
 	lib/python/tests/test_table.py \
 	lib/python/examples/wsgi_app.py \
@@ -24,7 +25,8 @@ PY_BINDING = \
 	tests/integration/test_gunicorn.py \
 	tests/integration/harness.py \
 	tests/bench/bench_python.py \
-	doc/python.md
+	doc/python.md \
+	doc/migration.md
 
 TESTS += lib/python/run-tests.sh lib/python/run-gunicorn.sh
 dist_check_SCRIPTS += lib/python/run-tests.sh lib/python/run-gunicorn.sh \
@@ -32,9 +34,8 @@ dist_check_SCRIPTS += lib/python/run-tests.sh lib/python/run-gunicorn.sh \
 EXTRA_DIST += $(PY_BINDING)
 
 # make bench-python: ns per call of the binding next to redis-py and the
-# clock (needs python3-redis and redis-server).  Not part of make check.
-bench-python: lib/libwarmth.la tests/fill-table
-	srcdir=$(srcdir) PYRUN_NAME=bench-python \
-	  sh $(srcdir)/lib/python/pyrun.sh redis \
-	  $(srcdir)/tests/bench/bench_python.py
+# clock (needs python3-redis and redis-server).  Not part of make check;
+# `make bench` runs it too (tests/bench/local.mk).
+bench-python: tests/bench/bench-python
+	./tests/bench/bench-python
 .PHONY: bench-python

@@ -10,5 +10,5 @@ test -x ./tests/fill-table || {
 # Bounded: the tests bound themselves (30 s each); this bounds the run.
 bound=
 command -v timeout >/dev/null 2>&1 && bound="timeout -k 10 300"
-PYRUN_NAME=run-tests exec $bound sh "$srcdir/lib/python/pyrun.sh" pytest \
+PYRUN_NAME=run-tests exec $bound sh "$srcdir/lib/python/pyrun.sh" "pytest setuptools pip" \
   -m pytest -q -p no:cacheprovider "$srcdir/lib/python/tests"

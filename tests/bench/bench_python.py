@@ -186,10 +186,16 @@ def main():
     for label, best, med in rows:
         print(f"{label:42} {best:9.0f} {med:9.0f} {best / floor:8.1f} "
               f"{best / is_warm:9.2f}")
-    unix_same = next(b for label, b, _ in rows if "Unix socket, same" in label)
-    print(f"\nredis GET over a Unix socket (same CPU) costs "
-          f"{unix_same / is_warm:.0f}x Table.is_warm; Table.is_warm costs "
-          f"{is_warm / floor:.1f}x time.monotonic_ns()")
+    lookup = next(b for label, b, _ in rows if label.startswith("Table.lo"))
+    print("\nratios (best figures)  redis_unix/is_warm  redis_tcp/is_warm  "
+          "redis_unix/lookup  is_warm/clock")
+    for where in ("same CPU", "other CPU"):
+        got = {label.split(",")[1].strip(): b for label, b, _ in rows
+               if label.startswith("redis-py") and label.endswith(where)}
+        if got:
+            unix, tcp = got["Unix socket"], got["TCP loopback"]
+            print(f"{where:22} {unix / is_warm:18.0f} {tcp / is_warm:18.0f} "
+                  f"{unix / lookup:18.1f} {is_warm / floor:14.1f}")
 
 
 if __name__ == "__main__":

@@ -11,3 +11,32 @@ tests_bench_bench_reader_SOURCES = tests/bench/bench-reader.c
 tests_bench_bench_reader_CFLAGS = $(AM_CFLAGS) $(PTHREAD_FLAGS)
 tests_bench_bench_reader_LDFLAGS = $(AM_LDFLAGS) $(PTHREAD_FLAGS)
 tests_bench_bench_reader_LDADD = lib/libwarmth_writer.la lib/libwarmth.la
+
+# bench-redis: the headline figures, a lookup next to Redis GET (Unix socket
+# and TCP loopback, redis-server started by the benchmark), a small file
+# read and the clock, unpinned, on one CPU and across CPUs.  Needs hiredis
+# (configure) and redis-server (at run time).
+if HAVE_HIREDIS
+noinst_PROGRAMS += tests/bench/bench-redis
+WARMTH_BENCHES += tests/bench/bench-redis
+endif
+tests_bench_bench_redis_SOURCES = tests/bench/bench-redis.c
+tests_bench_bench_redis_CFLAGS = $(AM_CFLAGS) $(HIREDIS_CFLAGS)
+tests_bench_bench_redis_LDADD = lib/libwarmth_writer.la lib/libwarmth.la \
+	$(HIREDIS_LIBS)
+
+# bench-python: the same question from Python (the binding next to redis-py
+# and time.monotonic_ns()), tests/bench/bench_python.py run through
+# lib/python/pyrun.sh.  A script made here so that `make bench` runs it as
+# ./tests/bench/bench-python like the others.
+WARMTH_BENCHES += tests/bench/bench-python
+CLEANFILES += tests/bench/bench-python
+tests/bench/bench-python: lib/libwarmth.la tests/fill-table \
+		$(srcdir)/tests/bench/local.mk
+	$(AM_V_GEN)mkdir -p tests/bench && { \
+	  echo '#!/bin/sh'; \
+	  echo '# made by make from tests/bench/local.mk'; \
+	  echo 'srcdir="$(abs_srcdir)" PYRUN_NAME=bench-python exec sh' \
+	    '"$(abs_srcdir)/lib/python/pyrun.sh" redis' \
+	    '"$(abs_srcdir)/tests/bench/bench_python.py" "$$@"'; \
+	} >$@.tmp && chmod +x $@.tmp && mv $@.tmp $@

@@ -6,6 +6,7 @@ requests for 6 s: once with preload_app (the table opened in the master
 before the fork: every worker uses the inherited handle) and once without
 (each worker opens its own).  The upstream must count 6 (+/- 1) warmups per
 model each time, and every request must have seen a consistent record.
+Then warmd is stopped: the app must keep answering, every model cold.
 Then the same app with a per-process warmer (no warmd: every worker warms
 each model on its own timer) is counted the same way: about 8x as many.
 
@@ -28,6 +29,7 @@ MODELS = ["g1", "g2"]
 WORKERS = 8
 SECONDS = 6
 CLIENT_THREADS = 8
+MIN_REQUESTS = 1000  # per phase; about 10000 here on 2 busy cores
 EXAMPLES = os.path.abspath(os.path.join(SRCDIR, "lib", "python", "examples"))
 
 
@@ -106,9 +108,40 @@ def get(port, model):
         c.close()
 
 
-def load(port, seconds):
+INTERVAL_MS = 1000
+WARM_TTL_MS = 3000
+
+
+def consistent(r, model, last):
+    """Whether one answer carries a record that is one coordinator write:
+    the app's own checks, then the raw fields against the config and each
+    other.  Only warmups succeed here (no report()), so a warm record's
+    warm_until is exactly its last success plus warm_ttl; a copy mixing two
+    writes would break that.  `last` holds this client's previous record
+    per model: requests of one thread are sequential, so the counters of a
+    later answer can never be lower."""
+    rec = r.get("record")
+    if not r["consistent"] or r["model"] != model or rec is None:
+        return False
+    if rec["name"] != model or rec["failures"] != 0 or \
+            (rec["interval_ms"], rec["warm_ttl_ms"]) != (INTERVAL_MS,
+                                                         WARM_TTL_MS):
+        return False
+    if rec["state"] == 2 and not (
+            rec["successes"] >= 1 and rec["last_ok"] == rec["last_probe"] > 0
+            and rec["warm_until"] == rec["last_ok"] + WARM_TTL_MS * 10**6):
+        return False
+    prev = last.get(model)
+    last[model] = rec
+    return prev is None or (rec["successes"] >= prev["successes"] and
+                            rec["last_ok"] >= prev["last_ok"])
+
+
+def load(port, seconds, records):
     """CLIENT_THREADS threads requesting the models in turn for `seconds`
-    (sync workers close every connection: one connection per request)."""
+    (sync workers close every connection: one connection per request).
+    records: check every answer's record (False: the per-process warmer,
+    whose answers carry none, and a stopped coordinator)."""
     totals = {"requests": 0, "warm": 0, "inconsistent": 0, "errors": 0}
     pids = {}  # worker pid -> pid of the process that opened its table
     lock = threading.Lock()
@@ -117,6 +150,7 @@ def load(port, seconds):
     def client(k):
         mine = dict.fromkeys(totals, 0)
         my_pids = {}
+        last = {}
         i = k
         while time.monotonic() < deadline:
             model = MODELS[i % len(MODELS)]
@@ -128,7 +162,10 @@ def load(port, seconds):
                 continue
             mine["requests"] += 1
             mine["warm"] += bool(r["warm"])
-            mine["inconsistent"] += not r["consistent"] or r["model"] != model
+            if records:
+                mine["inconsistent"] += not consistent(r, model, last)
+            else:  # nothing but the echo to check
+                mine["inconsistent"] += r["model"] != model
             my_pids[r["pid"]] = r["opened_in"]
         with lock:
             for key, v in mine.items():
@@ -145,11 +182,12 @@ def load(port, seconds):
     return totals
 
 
-def run_phase(P, name, upstream_port, env, preload):
+def run_phase(P, name, upstream_port, env, preload, seconds=SECONDS,
+              records=True):
     g = Gunicorn(P, name, env, preload)
     try:
         http(upstream_port, "/_reset", {})
-        res = load(g.port, SECONDS)
+        res = load(g.port, seconds, records)
         warmups = {m: stats(upstream_port)["models"].get(m, {})
                    .get("requests", 0) for m in MODELS}
         g.worker_pids = set(res["pids"])
@@ -169,8 +207,10 @@ def test():
 
     with Procs() as P:
         _, port = P.upstream("--warm-ms", "5", "--cold-ms", "5")
-        cfg = P.config(port, {m: {"interval": "1s", "jitter": "0%",
-                                  "warm_ttl": "3s"} for m in MODELS})
+        cfg = P.config(port, {m: {"interval": f"{INTERVAL_MS}ms",
+                                  "jitter": "0%",
+                                  "warm_ttl": f"{WARM_TTL_MS}ms"}
+                              for m in MODELS})
         warmd = P.warmd(cfg)
         with warmth.Table(P.shm) as t:
             for m in MODELS:  # warmd publishes its models just after start
@@ -182,11 +222,16 @@ def test():
         pre = run_phase(P, "warmd, preload_app", port, env, preload=True)
         nopre = run_phase(P, "warmd, no preload", port, env, preload=False)
 
+        # Coordinator down: the same app keeps answering at once, and says
+        # cold (a retired table's warmth is never trusted).
         warmd.terminate()
         warmd.wait(timeout=10)
+        down = run_phase(P, "warmd stopped", port, env, preload=True,
+                         seconds=2, records=False)
         own_env = dict(env, WARMTH_APP_MODE="own", WARMTH_APP_INTERVAL="1",
                        WARMTH_APP_UPSTREAM=f"http://127.0.0.1:{port}/v1")
-        own = run_phase(P, "per-process warmer", port, own_env, preload=False)
+        own = run_phase(P, "per-process warmer", port, own_env, preload=False,
+                        records=False)
 
     print(f"\n{'model':6} {'warmd+preload':>14} {'warmd':>6} "
           f"{'per-process':>12} {'ratio':>6}")
@@ -201,7 +246,7 @@ def test():
             check(SECONDS - 1 <= r["warmups"][m] <= SECONDS + 1,
                   f"{name}: {m}: {r['warmups'][m]} warmups with warmd under "
                   f"{WORKERS} workers, want {SECONDS}+/-1")
-        check(r["requests"] >= 200 and r["errors"] == 0,
+        check(r["requests"] >= MIN_REQUESTS and r["errors"] == 0,
               f"{name}: {r['requests']} requests, {r['errors']} errors")
         check(r["inconsistent"] == 0,
               f"{name}: every request saw a consistent record")
@@ -220,6 +265,12 @@ def test():
               f"{m}: {own['warmups'][m]} warmups from {WORKERS} per-process "
               f"warmers, about {WORKERS}x as many")
     check(own["errors"] == 0, "per-process warmer: no request failed")
+    check(down["requests"] >= MIN_REQUESTS // 3 and down["errors"] == 0,
+          f"warmd stopped: {down['requests']} requests, {down['errors']} "
+          f"errors: workers keep serving without the coordinator")
+    check(down["warm"] == 0 and all(v == 0 for v in down["warmups"].values()),
+          f"warmd stopped: {down['warm']} requests saw a model warm, "
+          f"warmups {down['warmups']}: treated as cold, nobody warms")
 
 
 if __name__ == "__main__":

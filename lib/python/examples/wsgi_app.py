@@ -2,7 +2,8 @@
 integration test and as an example (doc/python.md).
 
 GET /?model=NAME (default: the first of WARMTH_APP_MODELS) answers JSON:
-  {"pid", "model", "warm", "consistent", "state", "warm_for_s", "opened_in"}
+  {"pid", "model", "warm", "consistent", "state", "warm_for_s", "opened_in",
+   "record"}   (record: every field of the ModelInfo, or null)
 
 Environment:
   WARMTH_SHM           the table (libwarmth reads it; default /warmth)
@@ -65,7 +66,8 @@ def app(environ, start_response):
         return _answer(start_response, "200 OK", {
             "pid": os.getpid(), "model": model, "consistent": True,
             "warm": ok is not None and time.monotonic() - ok < 3 * INTERVAL,
-            "state": None, "warm_for_s": None, "opened_in": None})
+            "state": None, "warm_for_s": None, "opened_in": None,
+            "record": None})
 
     # The request path: never blocks, never raises for warmth's sake.
     warm = TABLE.is_warm(model, default=False)
@@ -85,7 +87,10 @@ def app(environ, start_response):
         "consistent": consistent,
         "state": rec.state_name if rec else None,
         "warm_for_s": rec.warm_for_s if rec else None,
-        "opened_in": OPENED_IN})
+        "opened_in": OPENED_IN,
+        # The raw copy, so a client can check it against what the
+        # coordinator was configured with (enums serialise as ints).
+        "record": rec._asdict() if rec else None})
 
 
 # ---- own mode: the per-process warmer ---------------------------------------

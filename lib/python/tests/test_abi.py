@@ -56,7 +56,8 @@ def check_struct(header, cname, cls):
 
 def test_model_info_layout(header):
     check_struct(header, "warmth_model_info", _lib.ModelInfoStruct)
-    assert _lib.INFO_FMT.size == ctypes.sizeof(_lib.ModelInfoStruct) == 208
+    # 216 on LP64 since interval_ms and warm_ttl_ms (208 before them)
+    assert _lib.INFO_FMT.size == ctypes.sizeof(_lib.ModelInfoStruct) == 216
     # every C field but `size` is in the record, under the same name
     rec = set(warmth.ModelInfo._fields)
     missing = [f[0] for f in _lib.ModelInfoStruct._fields_

@@ -59,6 +59,8 @@ class _ModelInfo(ctypes.Structure):
         ("headroom_tokens", ctypes.c_uint32),
         ("slot", ctypes.c_uint32),
         ("generation", ctypes.c_uint64),
+        ("interval_ms", ctypes.c_uint32),
+        ("warm_ttl_ms", ctypes.c_uint32),
     ]
 
 
@@ -82,7 +84,7 @@ class _Status(ctypes.Structure):
 # The same layouts as struct formats: one unpack_from() of the filled buffer
 # is several times cheaper than reading 28 ctypes attributes one by one.
 # Native ('@') alignment is the C compiler's, as for the ctypes structures.
-INFO_FMT = struct.Struct("@IHH64sqqqqQQQQQQIIIIIIIIHHIIIQ")
+INFO_FMT = struct.Struct("@IHH64sqqqqQQQQQQIIIIIIIIHHIIIQII")
 STATUS_FMT = struct.Struct("@IiqqqIIIIQ")
 INFO_SIZE = ctypes.sizeof(_ModelInfo)
 STATUS_SIZE = ctypes.sizeof(_Status)

@@ -107,6 +107,8 @@ class ModelInfo(NamedTuple):
     headroom_tokens: int
     slot: int
     generation: int
+    interval_ms: int         # warmup interval configured for the model
+    warm_ttl_ms: int         # how long a success keeps it warm
     now_ns: int
     warm_for_s: float
 
