@@ -33,7 +33,7 @@ static void report(const struct wc_ctx *ctx, const char *what, int err) {
 /* Not lazy: a missing segment is an answer (exit 2), not something to wait
  * for.  The handle still follows a coordinator that replaces the segment,
  * which matters for watch. */
-static warmth_t *open_table(const struct wc_ctx *ctx) {
+warmth_t *wc_open_table(const struct wc_ctx *ctx) {
   /* warmth_open says WARMTH_EINVAL both for a bad name and for a
    * $WARMTH_OWNER that names no user: tell the two apart for the user. */
   const char *sh = ctx->shm;
@@ -56,7 +56,7 @@ static warmth_t *open_table(const struct wc_ctx *ctx) {
   return h;
 }
 
-static int snap_take(const struct wc_ctx *ctx, warmth_t *h, struct wc_snap *s) {
+int wc_snap_take(const struct wc_ctx *ctx, warmth_t *h, struct wc_snap *s) {
   memset(s, 0, sizeof *s);
   s->shm = ctx->shm;
   s->st.size = sizeof s->st;
@@ -73,7 +73,7 @@ static int snap_take(const struct wc_ctx *ctx, warmth_t *h, struct wc_snap *s) {
 
 /* Says on stderr why the status will be 3, for scripts that only keep
  * stderr; stdout already shows it (header, "warm: no (...)"). */
-static void stale_note(const struct wc_ctx *ctx, const struct wc_snap *s) {
+void wc_stale_note(const struct wc_ctx *ctx, const struct wc_snap *s) {
   if (!s->st.stale)
     return;
   char age[WC_FMT_MAX];
@@ -86,15 +86,8 @@ static void stale_note(const struct wc_ctx *ctx, const struct wc_snap *s) {
             wc_fmt_dur(age, s->st.heartbeat_age_ns), (int)s->st.pid);
 }
 
-/* All records, sorted by name: slot order means nothing to a reader. */
-struct rows {
-  struct warmth_model_info *v;
-  size_t n, cap;
-  int oom;
-};
-
 static int collect(const struct warmth_model_info *info, void *arg) {
-  struct rows *r = arg;
+  struct wc_rows *r = arg;
   if (r->n == r->cap) {
     size_t cap = r->cap ? 2 * r->cap : 64;
     void *v = realloc(r->v, cap * sizeof *r->v);
@@ -114,7 +107,7 @@ static int by_name(const void *a, const void *b) {
                 ((const struct warmth_model_info *)b)->name);
 }
 
-static int rows_read(const struct wc_ctx *ctx, warmth_t *h, struct rows *r) {
+int wc_rows_read(const struct wc_ctx *ctx, warmth_t *h, struct wc_rows *r) {
   memset(r, 0, sizeof *r);
   int rc = warmth_foreach(h, collect, r);
   if (rc < 0 || r->oom) {
@@ -197,7 +190,7 @@ static void print_row(row_cells c, const int *w) {
   }
 }
 
-static int print_table(const struct wc_snap *s, const struct rows *r) {
+static int print_table(const struct wc_snap *s, const struct wc_rows *r) {
   row_cells *cells = calloc(r->n + 1, sizeof *cells);
   if (!cells)
     return -1;
@@ -225,12 +218,12 @@ static int print_table(const struct wc_snap *s, const struct rows *r) {
 static int frame(const struct wc_ctx *ctx, warmth_t *h, int compact,
                  struct wc_snap *sp) {
   struct wc_snap s;
-  int rc = snap_take(ctx, h, &s);
+  int rc = wc_snap_take(ctx, h, &s);
   *sp = s;
   if (rc == WC_EXIT_ERROR)
     return rc;
-  struct rows r;
-  if (rows_read(ctx, h, &r) != WC_EXIT_OK)
+  struct wc_rows r;
+  if (wc_rows_read(ctx, h, &r) != WC_EXIT_OK)
     return WC_EXIT_ERROR;
   int bad;
   if (ctx->json) {
@@ -257,13 +250,13 @@ static int frame(const struct wc_ctx *ctx, warmth_t *h, int compact,
 }
 
 int wc_cmd_list(const struct wc_ctx *ctx, int argc, char **argv) {
-  warmth_t *h = open_table(ctx);
+  warmth_t *h = wc_open_table(ctx);
   if (!h)
     return WC_EXIT_ERROR;
   struct wc_snap s;
   int rc = frame(ctx, h, 0, &s);
   if (rc == WC_EXIT_STALE)
-    stale_note(ctx, &s);
+    wc_stale_note(ctx, &s);
   warmth_close(h);
   return rc;
 }
@@ -284,7 +277,7 @@ static void nap(int64_t ns) {
 }
 
 int wc_cmd_watch(const struct wc_ctx *ctx, int argc, char **argv) {
-  warmth_t *h = open_table(ctx);
+  warmth_t *h = wc_open_table(ctx);
   if (!h)
     return WC_EXIT_ERROR;
   struct sigaction sa;
@@ -410,11 +403,11 @@ static int lookup(const struct wc_ctx *ctx, warmth_t *h, const char *model,
 }
 
 int wc_cmd_show(const struct wc_ctx *ctx, int argc, char **argv) {
-  warmth_t *h = open_table(ctx);
+  warmth_t *h = wc_open_table(ctx);
   if (!h)
     return WC_EXIT_ERROR;
   struct wc_snap s;
-  int rc = snap_take(ctx, h, &s);
+  int rc = wc_snap_take(ctx, h, &s);
   struct warmth_model_info m;
   int lrc = rc == WC_EXIT_ERROR ? rc : lookup(ctx, h, argv[0], &m, 0);
   if (lrc == WC_EXIT_OK) {
@@ -428,7 +421,7 @@ int wc_cmd_show(const struct wc_ctx *ctx, int argc, char **argv) {
     }
   }
   if (rc == WC_EXIT_STALE)
-    stale_note(ctx, &s);
+    wc_stale_note(ctx, &s);
   warmth_close(h);
   return wc_worst(rc, lrc);
 }
@@ -437,11 +430,11 @@ int wc_cmd_show(const struct wc_ctx *ctx, int argc, char **argv) {
  */
 
 int wc_cmd_check(const struct wc_ctx *ctx, int argc, char **argv) {
-  warmth_t *h = open_table(ctx);
+  warmth_t *h = wc_open_table(ctx);
   if (!h)
     return WC_EXIT_ERROR;
   struct wc_snap s;
-  int rc = snap_take(ctx, h, &s);
+  int rc = wc_snap_take(ctx, h, &s);
   if (rc == WC_EXIT_ERROR) {
     warmth_close(h);
     return rc;
@@ -518,7 +511,7 @@ int wc_cmd_check(const struct wc_ctx *ctx, int argc, char **argv) {
   }
   json_decref(all);
   json_decref(models);
-  stale_note(ctx, &s);
+  wc_stale_note(ctx, &s);
   warmth_close(h);
   return result;
 }

@@ -4,7 +4,7 @@
 # down).  Control commands over warmd's socket will join these sources.
 bin_PROGRAMS += tools/warmctl/warmctl
 tools_warmctl_warmctl_SOURCES = tools/warmctl/main.c \
-	tools/warmctl/inspect.c tools/warmctl/json.c tools/warmctl/format.c \
+	tools/warmctl/inspect.c tools/warmctl/cost.c tools/warmctl/json.c tools/warmctl/format.c \
 	tools/warmctl/warmctl.h
 tools_warmctl_warmctl_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tools_warmctl_warmctl_LDADD = lib/libwarmth.la $(JANSSON_LIBS)

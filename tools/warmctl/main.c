@@ -27,6 +27,8 @@ static const struct wc_cmd commands[] = {
      WC_OPT_INTERVAL | WC_OPT_COUNT, wc_cmd_watch},
     {"check", "MODEL...", "exit 0 if every MODEL is warm (for probes)", 1, -1,
      0, wc_cmd_check},
+    {"cost", "", "tokens and USD so far, projected per day and month", 0, 0,
+     0, wc_cmd_cost},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

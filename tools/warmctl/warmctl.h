@@ -4,6 +4,7 @@
  *   main.c     options, the command table, dispatch, --help/--version
  *   inspect.c  list, show, watch, check: read the segment via libwarmth
  *              (no coordinator needed, so they work while warmd is down)
+ *   cost.c     cost: tokens and USD so far, projected per day and month
  *   json.c     jansson objects for a model and for the coordinator
  *   format.c   durations, latencies, counts, cost, flags: text both ways
  *
@@ -61,8 +62,6 @@ int wc_cmd_show(const struct wc_ctx *ctx, int argc, char **argv);
 int wc_cmd_watch(const struct wc_ctx *ctx, int argc, char **argv);
 int wc_cmd_check(const struct wc_ctx *ctx, int argc, char **argv);
 
-/* ---- json.c ---------------------------------------------------------------
- */
 /* A reading of the segment at one instant, so that every line of a frame
  * is judged against the same clock and the same coordinator state. */
 struct wc_snap {
@@ -71,6 +70,29 @@ struct wc_snap {
   struct warmth_status st;
   int hb_stale; /* heartbeat older than its bound */
 };
+
+/* All records, sorted by name: slot order means nothing to a reader. */
+struct wc_rows {
+  struct warmth_model_info *v;
+  size_t n, cap;
+  int oom;
+};
+
+/* Opens ctx->shm (not lazy: a missing segment is exit 2, said on stderr). */
+warmth_t *wc_open_table(const struct wc_ctx *ctx);
+/* Reads the header into *s; WC_EXIT_OK, _STALE, or _ERROR (said). */
+int wc_snap_take(const struct wc_ctx *ctx, warmth_t *h, struct wc_snap *s);
+/* Says on stderr why the exit status is 3. */
+void wc_stale_note(const struct wc_ctx *ctx, const struct wc_snap *s);
+/* Every record, sorted by name (r->v to free); WC_EXIT_OK or _ERROR. */
+int wc_rows_read(const struct wc_ctx *ctx, warmth_t *h, struct wc_rows *r);
+
+/* ---- cost.c ---------------------------------------------------------------
+ */
+int wc_cmd_cost(const struct wc_ctx *ctx, int argc, char **argv);
+
+/* ---- json.c ---------------------------------------------------------------
+ */
 
 /* "live", "stale", "retired" or "superseded". */
 const char *wc_coord_state(const struct wc_snap *s);
