@@ -44,6 +44,7 @@ struct wd_control {
   ino_t ino;
   int has_group;
   gid_t gid;
+  char group[64]; /* its name, for messages */
   pthread_t acceptor;
   _Atomic int stopping;
   pthread_mutex_t mu;
@@ -185,6 +186,22 @@ static void send_error(struct client *cl, uint32_t version, uint64_t seq,
 
 /* ---- one client ------------------------------------------------------------ */
 
+/* After a framing error: closing a Unix socket with unread input resets
+ * the connection, and the peer would lose the error reply queued for it.
+ * So stop writing, and drain what the peer still sends, briefly. */
+static void drain(const struct wd_control *c, int fd) {
+  char junk[4096];
+  size_t total = 0;
+  int64_t deadline = now_ns() + 200 * WD_NS_PER_MS;
+  shutdown(fd, SHUT_WR);
+  while (total < 16 * sizeof junk && wait_fd(c, fd, POLLIN, deadline) == IO_OK) {
+    ssize_t r = read(fd, junk, sizeof junk);
+    if (r <= 0 && !(r < 0 && (errno == EINTR || errno == EAGAIN)))
+      break;
+    total += r > 0 ? (size_t)r : 0;
+  }
+}
+
 /* Serves requests until the client closes, breaks the framing (we cannot
  * find the next frame then) or idles past IDLE_NS. */
 static void serve(struct client *cl) {
@@ -199,6 +216,7 @@ static void serve(struct client *cl) {
     if (rc == IO_SHORT) {
       send_error(cl, WCTL_VERSION, 0, WCTL_BAD_FRAME,
                  "truncated frame: the 4-byte length prefix is incomplete");
+      drain(c, cl->fd);
       break;
     }
     if (rc != IO_OK)
@@ -209,6 +227,7 @@ static void serve(struct client *cl) {
       snprintf(why, sizeof why, "frame length %u (1 to %d bytes)", len,
                WCTL_MAX_REQUEST);
       send_error(cl, WCTL_VERSION, 0, WCTL_BAD_FRAME, why);
+      drain(c, cl->fd);
       break;
     }
     rc = read_full(c, cl->fd, buf, len, now_ns() + FRAME_NS, &got);
@@ -216,6 +235,7 @@ static void serve(struct client *cl) {
       char why[96];
       snprintf(why, sizeof why, "truncated frame: %zu of %u bytes", got, len);
       send_error(cl, WCTL_VERSION, 0, WCTL_BAD_FRAME, why);
+      drain(c, cl->fd);
       break;
     }
     if (rc != IO_OK)
@@ -229,9 +249,12 @@ static void serve(struct client *cl) {
                      : WCTL_VERSION;
     if (st == WCTL_OK && wctl_cmd_mutating(r.cmd) && !cl->may_mutate) {
       st = WCTL_DENIED;
-      snprintf(why, sizeof why, "%s needs root or a member of %s",
-               wctl_cmd_name(r.cmd),
-               c->has_group ? "the configured group" : "warmd's user");
+      if (c->has_group)
+        snprintf(why, sizeof why, "%s needs root, warmd's user or a member "
+                 "of group %s", wctl_cmd_name(r.cmd), c->group);
+      else
+        snprintf(why, sizeof why, "%s needs root or warmd's user (no "
+                 "[warmd] group is configured)", wctl_cmd_name(r.cmd));
     }
     if (st != WCTL_OK) { /* the framing is intact: go on with the next */
       DEBUG_LOG("control: refused request: %s", why);
@@ -449,6 +472,7 @@ int wd_control_start(struct wd_control **out, struct wd_daemon *d,
     }
     c->has_group = 1;
     c->gid = g->gr_gid;
+    snprintf(c->group, sizeof c->group, "%s", group);
   }
   pthread_mutex_init(&c->mu, NULL);
   pthread_cond_init(&c->cv, NULL);
