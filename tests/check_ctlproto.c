@@ -10,7 +10,7 @@
 #include "ctlproto.h"
 #include "warmd.h"
 
-/* ---- helpers --------------------------------------------------------------- */
+/* ---- helpers ------------------------------------------------------------- */
 
 /* Builds a payload by hand with a packer (any shape, valid or not). */
 struct raw {
@@ -27,8 +27,7 @@ static msgpack_packer *raw_init(struct raw *r) {
 static void str(msgpack_packer *pk, const char *s) { wctl_pack_str(pk, s); }
 
 /* Decodes r's payload, frees it, and returns the status. */
-static int decode_raw(struct raw *r, struct wctl_req *q, char *why,
-                      size_t n) {
+static int decode_raw(struct raw *r, struct wctl_req *q, char *why, size_t n) {
   int st = wctl_req_decode(r->b.data, r->b.size, q, why, n);
   msgpack_sbuffer_destroy(&r->b);
   return st;
@@ -53,18 +52,18 @@ static int decode_req(uint64_t version, uint64_t seq, uint64_t cmd,
 }
 
 #define EXPECT(st, want, why)                                                  \
-  ck_assert_msg((st) == (want), "status %d (%s), want %d: %s", (st),          \
+  ck_assert_msg((st) == (want), "status %d (%s), want %d: %s", (st),           \
                 wctl_status_text((unsigned)(st)), (want), (why))
 
-/* ---- core ------------------------------------------------------------------- */
+/* ---- core ---------------------------------------------------------------- */
 
 START_TEST(request_round_trip) {
   static const struct {
     unsigned cmd;
     const char *model;
-  } cases[] = {{WCTL_CMD_STATUS, NULL}, {WCTL_CMD_STATS, NULL},
+  } cases[] = {{WCTL_CMD_STATUS, NULL},         {WCTL_CMD_STATS, NULL},
                {WCTL_CMD_STATS, "gpt-4o-mini"}, {WCTL_CMD_WARM, "m1"},
-               {WCTL_CMD_PAUSE, "a/b:c"}, {WCTL_CMD_RESUME, "m1"},
+               {WCTL_CMD_PAUSE, "a/b:c"},       {WCTL_CMD_RESUME, "m1"},
                {WCTL_CMD_RELOAD, NULL}};
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     struct wctl_req in = {.version = WCTL_VERSION,
@@ -128,9 +127,8 @@ START_TEST(reply_round_trip) {
   msgpack_unpacked_init(&u);
   struct wctl_reply r;
   char why[160];
-  ck_assert_int_eq(wctl_reply_decode(b.data + WCTL_HEADER,
-                                     b.size - WCTL_HEADER, &u, &r, why,
-                                     sizeof why),
+  ck_assert_int_eq(wctl_reply_decode(b.data + WCTL_HEADER, b.size - WCTL_HEADER,
+                                     &u, &r, why, sizeof why),
                    0);
   ck_assert_uint_eq(r.seq, 77);
   ck_assert_uint_eq(r.status, WCTL_OK);
@@ -155,9 +153,8 @@ START_TEST(error_reply_says_why) {
   msgpack_unpacked_init(&u);
   struct wctl_reply r;
   char why[160];
-  ck_assert_int_eq(wctl_reply_decode(b.data + WCTL_HEADER,
-                                     b.size - WCTL_HEADER, &u, &r, why,
-                                     sizeof why),
+  ck_assert_int_eq(wctl_reply_decode(b.data + WCTL_HEADER, b.size - WCTL_HEADER,
+                                     &u, &r, why, sizeof why),
                    0);
   ck_assert_uint_eq(r.status, WCTL_BAD_VERSION);
   ck_assert_uint_eq(r.seq, 9);
@@ -199,15 +196,15 @@ START_TEST(default_socket_matches_config) {
                              "[model m]\nendpoint = e\n";
   struct wd_config *c = NULL;
   char err[512];
-  ck_assert_msg(wd_config_parse("./t.conf", text, strlen(text), &c, err,
-                                sizeof err) == 0,
-                "parse: %s", err);
+  ck_assert_msg(
+      wd_config_parse("./t.conf", text, strlen(text), &c, err, sizeof err) == 0,
+      "parse: %s", err);
   ck_assert_str_eq(c->control_socket, WCTL_DEFAULT_SOCKET);
   wd_config_free(c);
 }
 END_TEST
 
-/* ---- limits: each malformed request and its status ------------------------ */
+/* ---- limits: each malformed request and its status ----------------------- */
 
 START_TEST(rejects_bad_header) {
   struct wctl_req q;
@@ -371,8 +368,8 @@ START_TEST(rejects_bad_bytes) {
 END_TEST
 
 START_TEST(encode_refuses_bad_model) {
-  struct wctl_req in = {.version = 1, .seq = 1, .cmd = WCTL_CMD_WARM,
-                        .has_model = 1};
+  struct wctl_req in = {
+      .version = 1, .seq = 1, .cmd = WCTL_CMD_WARM, .has_model = 1};
   strcpy(in.model, "two words");
   msgpack_sbuffer b;
   msgpack_sbuffer_init(&b);

@@ -33,8 +33,10 @@ static char *socket_path(const struct wc_ctx *ctx) {
   }
   char *p = NULL;
   if (!c->control_socket || !c->control_socket[0])
-    fprintf(stderr, "%s: %s: the control socket is off (control_socket is "
-            "empty)\n", ctx->prog, ctx->config);
+    fprintf(stderr,
+            "%s: %s: the control socket is off (control_socket is "
+            "empty)\n",
+            ctx->prog, ctx->config);
   else
     p = strdup(c->control_socket);
   wd_config_free(c);
@@ -98,7 +100,7 @@ static int recv_all(int fd, char *buf, size_t n, int64_t deadline) {
   return 0;
 }
 
-/* ---- msgpack -> JSON ------------------------------------------------------ */
+/* ---- msgpack -> JSON ----------------------------------------------------- */
 
 static json_t *to_json(const msgpack_object *o) {
   switch (o->type) {
@@ -144,7 +146,7 @@ static json_t *to_json(const msgpack_object *o) {
   }
 }
 
-/* ---- one call --------------------------------------------------------------- */
+/* ---- one call ------------------------------------------------------------ */
 
 static int connect_to(const struct wc_ctx *ctx, const char *path) {
   struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -286,12 +288,13 @@ int wc_ctl_exit(unsigned status) {
 void wc_ctl_complain(const struct wc_ctx *ctx, const char *cmd,
                      const struct wc_reply *r) {
   const char *text = wctl_status_text(r->status);
-  const char *detail =
-      json_string_value(json_object_get(r->fields, "error"));
+  const char *detail = json_string_value(json_object_get(r->fields, "error"));
   if (r->status == WCTL_BAD_VERSION) {
     json_int_t v = json_integer_value(json_object_get(r->fields, "version"));
-    fprintf(stderr, "%s: %s: warmd speaks control protocol %lld, this "
-            "warmctl %d\n", ctx->prog, cmd, (long long)v, WCTL_VERSION);
+    fprintf(stderr,
+            "%s: %s: warmd speaks control protocol %lld, this "
+            "warmctl %d\n",
+            ctx->prog, cmd, (long long)v, WCTL_VERSION);
     return;
   }
   if (detail && strcmp(detail, text) != 0)

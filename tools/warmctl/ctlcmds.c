@@ -53,7 +53,7 @@ static int run(const struct wc_ctx *ctx, unsigned cmd, const char *model,
   return rc != WC_EXIT_OK ? rc : wc_ctl_exit(r.status);
 }
 
-/* ---- status ---------------------------------------------------------------- */
+/* ---- status -------------------------------------------------------------- */
 
 static void show_status(json_t *f) {
   char a[WC_FMT_MAX], b[WC_FMT_MAX];
@@ -84,7 +84,8 @@ int wc_cmd_status(const struct wc_ctx *ctx, int argc, char **argv) {
   return run(ctx, WCTL_CMD_STATUS, NULL, QUICK_NS, show_status);
 }
 
-/* ---- warm, pause, resume ----------------------------------------------------- */
+/* ---- warm, pause, resume
+ * ----------------------------------------------------- */
 
 static void show_warm(json_t *f) {
   char a[WC_FMT_MAX], b[WC_FMT_MAX], c[WC_FMT_MAX];
@@ -135,7 +136,8 @@ int wc_cmd_resume(const struct wc_ctx *ctx, int argc, char **argv) {
   return run(ctx, WCTL_CMD_RESUME, argv[0], ACT_NS, show_paused);
 }
 
-/* ---- reload ------------------------------------------------------------------ */
+/* ---- reload
+ * ------------------------------------------------------------------ */
 
 static void show_reload(json_t *f) {
   printf("reloaded %s: %lld models (reload %lld)\n", text(f, "config"),
@@ -147,7 +149,8 @@ int wc_cmd_reload(const struct wc_ctx *ctx, int argc, char **argv) {
   return run(ctx, WCTL_CMD_RELOAD, NULL, ACT_NS, show_reload);
 }
 
-/* ---- stats -------------------------------------------------------------------- */
+/* ---- stats
+ * -------------------------------------------------------------------- */
 
 static void show_stats(json_t *f) {
   json_t *models = json_object_get(f, "models");
@@ -181,6 +184,5 @@ static void show_stats(json_t *f) {
 }
 
 int wc_cmd_stats(const struct wc_ctx *ctx, int argc, char **argv) {
-  return run(ctx, WCTL_CMD_STATS, argc ? argv[0] : NULL, QUICK_NS,
-             show_stats);
+  return run(ctx, WCTL_CMD_STATS, argc ? argv[0] : NULL, QUICK_NS, show_stats);
 }

@@ -65,10 +65,10 @@ int wc_cmd_show(const struct wc_ctx *ctx, int argc, char **argv);
 int wc_cmd_watch(const struct wc_ctx *ctx, int argc, char **argv);
 int wc_cmd_check(const struct wc_ctx *ctx, int argc, char **argv);
 
-/* ---- ctlclient.c: warmd's control socket ---------------------------------- */
+/* ---- ctlclient.c: warmd's control socket ------------------------------- */
 struct wc_reply {
-  unsigned status;        /* enum wctl_status */
-  struct json_t *fields;  /* the reply's fields as JSON; caller frees */
+  unsigned status;       /* enum wctl_status */
+  struct json_t *fields; /* the reply's fields as JSON; caller frees */
 };
 /* Sends one request (cmd: enum wctl_cmd; model or NULL) and waits at most
  * timeout_ns for its reply.  Returns WC_EXIT_OK with *out filled (whatever
@@ -82,7 +82,7 @@ int wc_ctl_exit(unsigned status);
 void wc_ctl_complain(const struct wc_ctx *ctx, const char *cmd,
                      const struct wc_reply *r);
 
-/* ---- ctlcmds.c: the control commands ---------------------------------------- */
+/* ---- ctlcmds.c: the control commands ----------------------------------- */
 int wc_cmd_status(const struct wc_ctx *ctx, int argc, char **argv);
 int wc_cmd_warm(const struct wc_ctx *ctx, int argc, char **argv);
 int wc_cmd_pause(const struct wc_ctx *ctx, int argc, char **argv);

@@ -30,10 +30,10 @@
 #include "log.h"
 #include "rcu.h"
 
-#define MAX_CLIENTS 8                       /* beyond: WCTL_BUSY */
-#define IDLE_NS (10 * WD_NS_PER_S)          /* between requests */
-#define FRAME_NS (2 * WD_NS_PER_S)          /* to finish a started frame */
-#define WRITE_NS (5 * WD_NS_PER_S)          /* to take a reply */
+#define MAX_CLIENTS 8              /* beyond: WCTL_BUSY */
+#define IDLE_NS (10 * WD_NS_PER_S) /* between requests */
+#define FRAME_NS (2 * WD_NS_PER_S) /* to finish a started frame */
+#define WRITE_NS (5 * WD_NS_PER_S) /* to take a reply */
 #define BACKLOG 16
 
 struct wd_control {
@@ -64,7 +64,7 @@ static int64_t now_ns(void) {
   return (int64_t)ts.tv_sec * WD_NS_PER_S + ts.tv_nsec;
 }
 
-/* ---- authorisation -------------------------------------------------------- */
+/* ---- authorisation ------------------------------------------------------- */
 
 static int in_groups(const gid_t *g, int n, gid_t want) {
   for (int i = 0; i < n; i++)
@@ -105,10 +105,16 @@ static int authorised(const struct wd_control *c, int fd,
   return in_groups(g, n, c->gid);
 }
 
-/* ---- bounded I/O ---------------------------------------------------------- */
+/* ---- bounded I/O --------------------------------------------------------- */
 
-enum { IO_OK = 0, IO_EOF = 1, IO_SHORT = 2, IO_TIMEOUT = 3, IO_ERR = 4,
-       IO_STOP = 5 };
+enum {
+  IO_OK = 0,
+  IO_EOF = 1,
+  IO_SHORT = 2,
+  IO_TIMEOUT = 3,
+  IO_ERR = 4,
+  IO_STOP = 5
+};
 
 /* Waits until fd is ready for ev, the deadline passes or warmd stops. */
 static int wait_fd(const struct wd_control *c, int fd, short ev,
@@ -184,7 +190,7 @@ static void send_error(struct client *cl, uint32_t version, uint64_t seq,
   msgpack_sbuffer_destroy(&out);
 }
 
-/* ---- one client ------------------------------------------------------------ */
+/* ---- one client ---------------------------------------------------------- */
 
 /* After a framing error: closing a Unix socket with unread input resets
  * the connection, and the peer would lose the error reply queued for it.
@@ -194,7 +200,8 @@ static void drain(const struct wd_control *c, int fd) {
   size_t total = 0;
   int64_t deadline = now_ns() + 200 * WD_NS_PER_MS;
   shutdown(fd, SHUT_WR);
-  while (total < 16 * sizeof junk && wait_fd(c, fd, POLLIN, deadline) == IO_OK) {
+  while (total < 16 * sizeof junk &&
+         wait_fd(c, fd, POLLIN, deadline) == IO_OK) {
     ssize_t r = read(fd, junk, sizeof junk);
     if (r <= 0 && !(r < 0 && (errno == EINTR || errno == EAGAIN)))
       break;
@@ -250,11 +257,15 @@ static void serve(struct client *cl) {
     if (st == WCTL_OK && wctl_cmd_mutating(r.cmd) && !cl->may_mutate) {
       st = WCTL_DENIED;
       if (c->has_group)
-        snprintf(why, sizeof why, "%s needs root, warmd's user or a member "
-                 "of group %s", wctl_cmd_name(r.cmd), c->group);
+        snprintf(why, sizeof why,
+                 "%s needs root, warmd's user or a member "
+                 "of group %s",
+                 wctl_cmd_name(r.cmd), c->group);
       else
-        snprintf(why, sizeof why, "%s needs root or warmd's user (no "
-                 "[warmd] group is configured)", wctl_cmd_name(r.cmd));
+        snprintf(why, sizeof why,
+                 "%s needs root or warmd's user (no "
+                 "[warmd] group is configured)",
+                 wctl_cmd_name(r.cmd));
     }
     if (st != WCTL_OK) { /* the framing is intact: go on with the next */
       DEBUG_LOG("control: refused request: %s", why);
@@ -344,7 +355,7 @@ static void *acceptor_main(void *arg) {
   return NULL;
 }
 
-/* ---- the socket file ------------------------------------------------------- */
+/* ---- the socket file ----------------------------------------------------- */
 
 /* Creates the socket's directory (one level, e.g. /run/warmth) if missing. */
 static int make_dir(const char *path, char *err, size_t errlen) {
@@ -374,8 +385,7 @@ static int make_dir(const char *path, char *err, size_t errlen) {
 /* An existing socket file: stale (no one listens: a dead warmd left it)
  * and removed, or in use by a running warmd and left alone.  Anything else
  * at the path is never touched. */
-static int clear_stale(const struct sockaddr_un *sa, char *err,
-                       size_t errlen) {
+static int clear_stale(const struct sockaddr_un *sa, char *err, size_t errlen) {
   struct stat st;
   if (lstat(sa->sun_path, &st) != 0)
     return errno == ENOENT ? 0 : -1;
@@ -408,8 +418,10 @@ static int clear_stale(const struct sockaddr_un *sa, char *err,
              strerror(errno));
     return -1;
   }
-  LOG(LOG_NOTICE, "removed stale control socket %s (left by a warmd that "
-      "is gone)", sa->sun_path);
+  LOG(LOG_NOTICE,
+      "removed stale control socket %s (left by a warmd that "
+      "is gone)",
+      sa->sun_path);
   return 0;
 }
 
@@ -444,7 +456,7 @@ static int make_socket(struct wd_control *c, char *err, size_t errlen) {
   return 0;
 }
 
-/* ---- start, stop ------------------------------------------------------------ */
+/* ---- start, stop --------------------------------------------------------- */
 
 int wd_control_start(struct wd_control **out, struct wd_daemon *d,
                      const char *path, const char *group, char *err,

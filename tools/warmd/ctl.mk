@@ -16,6 +16,7 @@ tests_check_ctlproto_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(MSGPACK_CFLAGS)
 tests_check_ctlproto_LDADD = tools/warmd/libwdctlproto.la \
 	tools/warmd/libwdconfig.la $(CHECK_LIBS)
 
+# Directories in EXTRA_DIST are copied whole: the seed corpora.
 EXTRA_DIST += tests/fuzz/run.sh tests/fuzz/fuzz_ctlproto.c \
-	tests/fuzz/fuzz_config.c $(srcdir)/tests/fuzz/corpus-ctlproto \
-	$(srcdir)/tests/fuzz/corpus-config
+	tests/fuzz/fuzz_config.c tests/fuzz/corpus-ctlproto \
+	tests/fuzz/corpus-config

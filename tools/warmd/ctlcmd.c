@@ -190,7 +190,8 @@ static void take_row(struct row *w, struct wd_entry *e) {
       atomic_load_explicit(&e->n_skip_throttle, memory_order_relaxed);
   w->lat_count = 0;
   for (int i = 0; i < WD_LAT_BUCKETS; i++)
-    w->lat_count += atomic_load_explicit(&e->lat_count[i], memory_order_relaxed);
+    w->lat_count +=
+        atomic_load_explicit(&e->lat_count[i], memory_order_relaxed);
   w->lat_sum_us = atomic_load_explicit(&e->lat_sum_us, memory_order_relaxed);
   w->paused = atomic_load_explicit(&e->paused, memory_order_relaxed);
 }
@@ -372,7 +373,8 @@ static void do_warm(struct wd_daemon *d, const struct wctl_req *r,
   int ok = skipped ? !strcmp(skipped, "real_traffic")
                    : m.successes != ok0 && m.fails_in_row == 0;
   unsigned status = skipped ? (ok ? WCTL_OK : WCTL_SKIPPED)
-                            : ok ? WCTL_OK : WCTL_WARMUP_FAILED;
+                    : ok    ? WCTL_OK
+                            : WCTL_WARMUP_FAILED;
   struct fw f;
   fw_init(&f);
   put_record(&f, &m, now);
@@ -392,11 +394,10 @@ static void do_warm(struct wd_daemon *d, const struct wctl_req *r,
   fw_reply(&f, r, status, out);
 }
 
-/* ---- pause, resume, reload ------------------------------------------------ */
+/* ---- pause, resume, reload ----------------------------------------------- */
 
 static void do_pause_resume(struct wd_daemon *d, const struct wctl_req *r,
-                            const _Atomic int *stopping,
-                            msgpack_sbuffer *out) {
+                            const _Atomic int *stopping, msgpack_sbuffer *out) {
   int pause = r->cmd == WCTL_CMD_PAUSE;
   struct warmth_model_info m;
   if (lookup(d, r->model, &m) != 0 ||
@@ -441,8 +442,7 @@ static void do_reload(struct wd_daemon *d, const struct wctl_req *r,
       return;
     }
     if (now_ns() > deadline) {
-      error_reply(r, WCTL_TIMEOUT, "the main loop did not reload in time",
-                  out);
+      error_reply(r, WCTL_TIMEOUT, "the main loop did not reload in time", out);
       return;
     }
     pause_poll();

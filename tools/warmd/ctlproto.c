@@ -15,7 +15,7 @@ __attribute__((format(printf, 3, 4))) static void say(char *why, size_t n,
   va_end(ap);
 }
 
-/* ---- names ---------------------------------------------------------------- */
+/* ---- names --------------------------------------------------------------- */
 
 static const char *const status_text[WCTL_STATUS__END] = {
     [WCTL_OK] = "ok",
@@ -70,7 +70,7 @@ static const struct {
     [WCTL_CMD_RELOAD] = {0, 0},
 };
 
-/* ---- structure check before msgpack-c allocates --------------------------- */
+/* ---- structure check before msgpack-c allocates -------------------------- */
 
 /* msgpack-c sizes an array's storage from its declared count, so five bytes
  * (dd ff ff ff ff) would ask for 100 GB: every count is checked against the
@@ -87,8 +87,8 @@ static uint64_t be(const unsigned char *p, int n) {
 }
 
 static const unsigned char *skip(const unsigned char *p,
-                                 const unsigned char *end, int depth,
-                                 char *why, size_t n) {
+                                 const unsigned char *end, int depth, char *why,
+                                 size_t n) {
   if (p >= end) {
     say(why, n, "truncated msgpack");
     return NULL;
@@ -108,26 +108,64 @@ static const unsigned char *skip(const unsigned char *p,
     goto container;
   }
   switch (b) {
-  case 0xcc: case 0xd0: len = 1; goto bytes;
-  case 0xcd: case 0xd1: len = 2; goto bytes;
-  case 0xca: case 0xce: case 0xd2: len = 4; goto bytes;
-  case 0xcb: case 0xcf: case 0xd3: len = 8; goto bytes;
-  case 0xd4: len = 2; goto bytes; /* fixext: type byte + data */
-  case 0xd5: len = 3; goto bytes;
-  case 0xd6: len = 5; goto bytes;
-  case 0xd7: len = 9; goto bytes;
-  case 0xd8: len = 17; goto bytes;
-  case 0xc4: case 0xd9: w = 1; goto sized;
-  case 0xc5: case 0xda: w = 2; goto sized;
-  case 0xc6: case 0xdb: w = 4; goto sized;
-  case 0xc7: case 0xc8: case 0xc9: /* ext 8/16/32: length, type, data */
+  case 0xcc:
+  case 0xd0:
+    len = 1;
+    goto bytes;
+  case 0xcd:
+  case 0xd1:
+    len = 2;
+    goto bytes;
+  case 0xca:
+  case 0xce:
+  case 0xd2:
+    len = 4;
+    goto bytes;
+  case 0xcb:
+  case 0xcf:
+  case 0xd3:
+    len = 8;
+    goto bytes;
+  case 0xd4:
+    len = 2;
+    goto bytes; /* fixext: type byte + data */
+  case 0xd5:
+    len = 3;
+    goto bytes;
+  case 0xd6:
+    len = 5;
+    goto bytes;
+  case 0xd7:
+    len = 9;
+    goto bytes;
+  case 0xd8:
+    len = 17;
+    goto bytes;
+  case 0xc4:
+  case 0xd9:
+    w = 1;
+    goto sized;
+  case 0xc5:
+  case 0xda:
+    w = 2;
+    goto sized;
+  case 0xc6:
+  case 0xdb:
+    w = 4;
+    goto sized;
+  case 0xc7:
+  case 0xc8:
+  case 0xc9: /* ext 8/16/32: length, type, data */
     w = b == 0xc7 ? 1 : b == 0xc8 ? 2 : 4;
     if (!need(p, end, (uint64_t)w + 1))
       break;
     len = be(p, w) + 1;
     p += w;
     goto bytes;
-  case 0xdc: case 0xdd: case 0xde: case 0xdf:
+  case 0xdc:
+  case 0xdd:
+  case 0xde:
+  case 0xdf:
     w = (b == 0xdc || b == 0xde) ? 2 : 4;
     pairs = b >= 0xde;
     if (!need(p, end, (uint64_t)w))
@@ -188,7 +226,7 @@ int wctl_mp_check(const char *buf, size_t len, char *why, size_t whylen) {
   return 0;
 }
 
-/* ---- framing --------------------------------------------------------------- */
+/* ---- framing ------------------------------------------------------------- */
 
 void wctl_put_len(unsigned char hdr[WCTL_HEADER], uint32_t len) {
   hdr[0] = (unsigned char)(len >> 24);
@@ -303,9 +341,9 @@ static int unpack_frame(const char *buf, size_t len, msgpack_unpacked *u,
     return WCTL_BAD_FRAME;
   int rc = msgpack_unpack_next(u, buf, len, &off);
   if (rc != MSGPACK_UNPACK_SUCCESS || off != len) {
-    say(why, whylen, "%s", rc == MSGPACK_UNPACK_NOMEM_ERROR
-                               ? "out of memory decoding the message"
-                               : "not a msgpack message");
+    say(why, whylen, "%s",
+        rc == MSGPACK_UNPACK_NOMEM_ERROR ? "out of memory decoding the message"
+                                         : "not a msgpack message");
     return rc == MSGPACK_UNPACK_NOMEM_ERROR ? WCTL_INTERNAL : WCTL_BAD_FRAME;
   }
   const msgpack_object *o = &u->data;
@@ -395,8 +433,8 @@ int wctl_req_decode(const char *buf, size_t len, struct wctl_req *r, char *why,
   const msgpack_object *fields = NULL;
   uint64_t seq = 0;
   uint32_t version = 0;
-  int rc = unpack_frame(buf, len, &u, &version, &seq, &r->cmd, &fields, why,
-                        whylen);
+  int rc =
+      unpack_frame(buf, len, &u, &version, &seq, &r->cmd, &fields, why, whylen);
   r->seq = seq;
   r->version = version;
   if (rc == WCTL_OK &&
@@ -422,8 +460,8 @@ int wctl_reply_decode(const char *buf, size_t len, msgpack_unpacked *u,
     say(why, whylen, "reply of %zu bytes (at most %u)", len, WCTL_MAX_REPLY);
     return -1;
   }
-  return unpack_frame(buf, len, u, &r->version, &r->seq, &r->status,
-                      &r->fields, why, whylen) == WCTL_OK
+  return unpack_frame(buf, len, u, &r->version, &r->seq, &r->status, &r->fields,
+                      why, whylen) == WCTL_OK
              ? 0
              : -1;
 }

@@ -57,10 +57,10 @@
 #define WCTL_VERSION 1
 #define WCTL_VERSION_MIN 1
 
-#define WCTL_HEADER 4                  /* bytes of the length prefix */
-#define WCTL_MAX_REQUEST 4096          /* the longest request is ~300 bytes */
-#define WCTL_MAX_REPLY (16u << 20)     /* stats of 10,000 models: ~3 MB */
-#define WCTL_MAX_DEPTH 8               /* nesting of arrays and maps */
+#define WCTL_HEADER 4              /* bytes of the length prefix */
+#define WCTL_MAX_REQUEST 4096      /* the longest request is ~300 bytes */
+#define WCTL_MAX_REPLY (16u << 20) /* stats of 10,000 models: ~3 MB */
+#define WCTL_MAX_DEPTH 8           /* nesting of arrays and maps */
 
 /* Also warmd's default in config.c ([warmd] control_socket); check_ctlproto
  * verifies the two agree. */
@@ -80,20 +80,20 @@ enum wctl_cmd {
 /* Statuses: append only. */
 enum wctl_status {
   WCTL_OK = 0,
-  WCTL_BAD_FRAME = 1,     /* not one msgpack [v, seq, cmd, {}], or too big */
-  WCTL_BAD_VERSION = 2,   /* protocol version not supported */
-  WCTL_BAD_COMMAND = 3,   /* unknown command number */
-  WCTL_BAD_FIELD = 4,     /* a field missing, unknown, of the wrong type */
-  WCTL_DENIED = 5,        /* mutating command from an unauthorised peer */
-  WCTL_NO_MODEL = 6,      /* no such model in the running config */
-  WCTL_WARMUP_FAILED = 7, /* warm: the warmup ran and failed */
-  WCTL_TIMEOUT = 8,       /* warm: no result within the model's timeout */
-  WCTL_DISABLED = 9,      /* warm: model paused or with a key problem */
-  WCTL_SKIPPED = 10,      /* warm: not sent (budget, throttled, ...) */
+  WCTL_BAD_FRAME = 1,      /* not one msgpack [v, seq, cmd, {}], or too big */
+  WCTL_BAD_VERSION = 2,    /* protocol version not supported */
+  WCTL_BAD_COMMAND = 3,    /* unknown command number */
+  WCTL_BAD_FIELD = 4,      /* a field missing, unknown, of the wrong type */
+  WCTL_DENIED = 5,         /* mutating command from an unauthorised peer */
+  WCTL_NO_MODEL = 6,       /* no such model in the running config */
+  WCTL_WARMUP_FAILED = 7,  /* warm: the warmup ran and failed */
+  WCTL_TIMEOUT = 8,        /* warm: no result within the model's timeout */
+  WCTL_DISABLED = 9,       /* warm: model paused or with a key problem */
+  WCTL_SKIPPED = 10,       /* warm: not sent (budget, throttled, ...) */
   WCTL_RELOAD_FAILED = 11, /* reload: new config refused, old one runs */
-  WCTL_BUSY = 12,         /* too many clients at once: try again */
-  WCTL_STOPPING = 13,     /* warmd is shutting down */
-  WCTL_INTERNAL = 14,     /* out of memory or similar, on warmd's side */
+  WCTL_BUSY = 12,          /* too many clients at once: try again */
+  WCTL_STOPPING = 13,      /* warmd is shutting down */
+  WCTL_INTERNAL = 14,      /* out of memory or similar, on warmd's side */
   WCTL_STATUS__END
 };
 
