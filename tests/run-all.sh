@@ -40,6 +40,11 @@ build tsan --enable-sanitizers=thread
 (cd _build/tsan && make -s check TESTS="tests/stress-table") || {
   cat _build/tsan/test-suite.log; exit 1; }
 
+section "fuzz targets (libFuzzer, ASan + UBSan)"
+fuzz_rc=0
+tests/fuzz/run.sh "${FUZZ_SECONDS:-30}" || fuzz_rc=$?
+[ $fuzz_rc -eq 0 ] || [ $fuzz_rc -eq 77 ] || exit 1
+
 section "make distcheck"
 (cd _build/normal && make -s distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror >/dev/null) 
 echo "distcheck: ok"

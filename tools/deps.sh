@@ -5,9 +5,9 @@
 set -euo pipefail
 pkgs=(build-essential autoconf automake libtool pkg-config
       liburcu-dev libmsgpack-dev check libcurl4-openssl-dev libjansson-dev
-      libinih-dev libmicrohttpd-dev python3 valgrind binutils procps
+      libinih-dev libmicrohttpd-dev python3 valgrind binutils procps curl
       python3-pytest python3-pip python3-setuptools gunicorn python3-redis
-      redis-server libhiredis-dev)
+      redis-server libhiredis-dev clang libclang-rt-14-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

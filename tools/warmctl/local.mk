@@ -1,13 +1,19 @@
 # tools/warmctl rules (included from Makefile.am)
 
 # warmctl: inspect the table (reads shm through libwarmth; works with warmd
-# down).  Control commands over warmd's socket will join these sources.
+# down), and control warmd over its socket.
 bin_PROGRAMS += tools/warmctl/warmctl
 tools_warmctl_warmctl_SOURCES = tools/warmctl/main.c \
-	tools/warmctl/inspect.c tools/warmctl/cost.c tools/warmctl/json.c tools/warmctl/format.c \
+	tools/warmctl/inspect.c tools/warmctl/cost.c tools/warmctl/json.c \
+	tools/warmctl/format.c tools/warmctl/ctlclient.c tools/warmctl/ctlcmds.c \
 	tools/warmctl/warmctl.h
-tools_warmctl_warmctl_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
-tools_warmctl_warmctl_LDADD = lib/libwarmth.la $(JANSSON_LIBS)
+# Control commands: the protocol codec, and warmd's config parser to find
+# the socket from -c CONFIG.
+tools_warmctl_warmctl_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tools/warmd
+tools_warmctl_warmctl_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
+	$(MSGPACK_CFLAGS)
+tools_warmctl_warmctl_LDADD = lib/libwarmth.la \
+	tools/warmd/libwdctlproto.la tools/warmd/libwdconfig.la $(JANSSON_LIBS)
 dist_man_MANS += tools/warmctl/warmctl.1
 
 # fill-table: plays the coordinator through the internal writer, for

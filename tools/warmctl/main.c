@@ -13,11 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctlproto.h"
 #include "warmctl.h"
 
-/* The commands, in --help order.  Append only: the control commands
- * (status, warm, pause, resume, reload, stats, cost) go below, each with
- * its own run function in its own file. */
+/* The commands, in --help order.  Append only; each has its run function
+ * in the file of its kind (inspect.c, ctlcmds.c). */
 static const struct wc_cmd commands[] = {
     {"list", "", "one line per model, under a coordinator header", 0, 0, 0,
      wc_cmd_list},
@@ -29,6 +29,18 @@ static const struct wc_cmd commands[] = {
      0, wc_cmd_check},
     {"cost", "", "tokens and USD so far, projected per day and month", 0, 0,
      0, wc_cmd_cost},
+    /* Control commands: over warmd's socket (ctlcmds.c). */
+    {"status", "", "warmd: pid, uptime, config, models, budget", 0, 0, 0,
+     wc_cmd_status},
+    {"warm", "MODEL", "warm MODEL now, wait for the result, print it", 1, 1, 0,
+     wc_cmd_warm},
+    {"pause", "MODEL", "stop warming MODEL until resumed", 1, 1, 0,
+     wc_cmd_pause},
+    {"resume", "MODEL", "warm MODEL again (clears a key problem)", 1, 1, 0,
+     wc_cmd_resume},
+    {"reload", "", "reload warmd's config (as SIGHUP)", 0, 0, 0,
+     wc_cmd_reload},
+    {"stats", "[MODEL]", "warmup counters per model", 0, 1, 0, wc_cmd_stats},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -41,18 +53,22 @@ static const struct option long_opts[] = {
     {"shm", required_argument, NULL, 's'},
     {"interval", required_argument, NULL, 'i'},
     {"count", required_argument, NULL, 'n'},
+    {"socket", required_argument, NULL, 'S'},
+    {"config", required_argument, NULL, 'c'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
 };
 /* '-': positional words in order; ':': report a missing argument as ':'. */
-static const char short_opts[] = "-:js:i:n:hV";
+static const char short_opts[] = "-:js:i:n:S:c:hV";
 
 static void usage(FILE *f) {
   fprintf(f,
           "Usage: warmctl [OPTION...] COMMAND [ARG...]\n"
           "Inspect the warmth table of LLM models kept warm by warmd.  Reads "
-          "the\nshared-memory segment directly: works while warmd is down.\n"
+          "the\nshared-memory segment directly: works while warmd is down.  "
+          "status, warm,\npause, resume, reload and stats talk to warmd over "
+          "its control socket.\n"
           "\nCommands:\n");
   for (size_t i = 0; i < NCOMMANDS; i++) {
     char head[64];
@@ -70,15 +86,24 @@ static void usage(FILE *f) {
           "500ms, 2s\n"
           "                         (default 1s)\n"
           "  -n, --count N          watch: stop after N refreshes\n"
+          "  -S, --socket PATH      control commands: warmd's socket "
+          "(default: the\n"
+          "                         control_socket of --config, else\n"
+          "                         %s)\n"
+          "  -c, --config FILE      control commands: warmd's config, to "
+          "find the socket\n"
           "  -h, --help             print this help and exit\n"
           "  -V, --version          print the version and exit\n"
           "\nFlags in list:\n%s\n"
           "\nExit status:\n"
           "  0  success; for check: every named model is warm\n"
-          "  1  a named model is not warm or not in the table\n"
-          "  2  error: no segment, bad segment, bad arguments\n"
-          "  3  coordinator stale or retired (takes precedence over 1)\n",
-          WARMTH_SHM_DEFAULT, wc_flags_legend());
+          "  1  a named model is not warm or not in the table; warm: the "
+          "warmup failed\n"
+          "  2  error: no segment or socket, bad segment, bad arguments, "
+          "protocol error,\n     permission denied\n"
+          "  3  coordinator stale or retired (takes precedence over 1), or "
+          "gone\n",
+          WARMTH_SHM_DEFAULT, WCTL_DEFAULT_SOCKET, wc_flags_legend());
 }
 
 static int bad_usage(const char *fmt, const char *arg) {
@@ -139,6 +164,16 @@ static int parse(int argc, char **argv, struct wc_ctx *ctx, char **pos,
       if (parse_count(optarg, &ctx->count) != 0)
         return bad_usage("bad --count '%s' (want a positive integer)", optarg);
       *seen |= WC_OPT_COUNT;
+      break;
+    case 'S':
+      if (!*optarg)
+        return bad_usage("%s", "--socket needs a path");
+      ctx->socket = optarg;
+      break;
+    case 'c':
+      if (!*optarg)
+        return bad_usage("%s", "--config needs a path");
+      ctx->config = optarg;
       break;
     case 'h':
       usage(stdout);

@@ -8,8 +8,10 @@
  *   json.c     jansson objects for a model and for the coordinator
  *   format.c   durations, latencies, counts, cost, flags: text both ways
  *
- * Control commands (over warmd's socket) are appended to the table in
- * main.c, in their own file; nothing here assumes a command reads shm.
+ *   ctlclient.c  warmd's control socket: find it, one request, its reply
+ *   ctlcmds.c  status, warm, pause, resume, reload, stats: the control
+ *              commands (need warmd), their text and JSON output
+ * Nothing here assumes a command reads shm.
  */
 #ifndef WARMCTL_H
 #define WARMCTL_H
@@ -45,6 +47,8 @@ struct wc_ctx {
   int json;
   int64_t interval_ns; /* watch */
   long count;          /* watch: refreshes, 0 = until interrupted */
+  const char *socket;  /* control commands: --socket, or NULL */
+  const char *config;  /* control commands: -c CONFIG, or NULL */
 };
 
 struct wc_cmd {
@@ -61,6 +65,31 @@ int wc_cmd_list(const struct wc_ctx *ctx, int argc, char **argv);
 int wc_cmd_show(const struct wc_ctx *ctx, int argc, char **argv);
 int wc_cmd_watch(const struct wc_ctx *ctx, int argc, char **argv);
 int wc_cmd_check(const struct wc_ctx *ctx, int argc, char **argv);
+
+/* ---- ctlclient.c: warmd's control socket ------------------------------- */
+struct wc_reply {
+  unsigned status;       /* enum wctl_status */
+  struct json_t *fields; /* the reply's fields as JSON; caller frees */
+};
+/* Sends one request (cmd: enum wctl_cmd; model or NULL) and waits at most
+ * timeout_ns for its reply.  Returns WC_EXIT_OK with *out filled (whatever
+ * the status), or an exit status after saying what went wrong (no socket,
+ * permission, protocol error). */
+int wc_ctl_call(const struct wc_ctx *ctx, unsigned cmd, const char *model,
+                int64_t timeout_ns, struct wc_reply *out);
+/* The exit status for a reply status. */
+int wc_ctl_exit(unsigned status);
+/* Says on stderr what a reply other than OK means. */
+void wc_ctl_complain(const struct wc_ctx *ctx, const char *cmd,
+                     const struct wc_reply *r);
+
+/* ---- ctlcmds.c: the control commands ----------------------------------- */
+int wc_cmd_status(const struct wc_ctx *ctx, int argc, char **argv);
+int wc_cmd_warm(const struct wc_ctx *ctx, int argc, char **argv);
+int wc_cmd_pause(const struct wc_ctx *ctx, int argc, char **argv);
+int wc_cmd_resume(const struct wc_ctx *ctx, int argc, char **argv);
+int wc_cmd_reload(const struct wc_ctx *ctx, int argc, char **argv);
+int wc_cmd_stats(const struct wc_ctx *ctx, int argc, char **argv);
 
 /* A reading of the segment at one instant, so that every line of a frame
  * is judged against the same clock and the same coordinator state. */

@@ -1350,23 +1350,10 @@ static char *config_dir(const char *path) {
   return real;
 }
 
-int wd_config_load(const char *path, struct wd_config **out, char *err,
-                   size_t errlen) {
-  struct ctx x = {.path = path, .err = err, .errlen = errlen};
-  if (err && errlen)
-    err[0] = 0;
-  if (!out || !path) {
-    if (err && errlen)
-      snprintf(err, errlen, "wd_config_load: no path");
-    return -1;
-  }
-  *out = NULL;
-  x.f = fopen(path, "re");
-  if (!x.f) {
-    if (err && errlen)
-      snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-    return -1;
-  }
+/* Parses the open stream f (closed here) named path. */
+static int load_stream(const char *path, FILE *f, struct wd_config **out,
+                       char *err, size_t errlen) {
+  struct ctx x = {.path = path, .err = err, .errlen = errlen, .f = f};
   x.dir = config_dir(path);
   x.c = defaults(path);
   if (!x.dir || !x.c) {
@@ -1395,6 +1382,46 @@ int wd_config_load(const char *path, struct wd_config **out, char *err,
   }
   *out = x.c;
   return 0;
+}
+
+int wd_config_load(const char *path, struct wd_config **out, char *err,
+                   size_t errlen) {
+  if (err && errlen)
+    err[0] = 0;
+  if (!out || !path) {
+    if (err && errlen)
+      snprintf(err, errlen, "wd_config_load: no path");
+    return -1;
+  }
+  *out = NULL;
+  FILE *f = fopen(path, "re");
+  if (!f) {
+    if (err && errlen)
+      snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    return -1;
+  }
+  return load_stream(path, f, out, err, errlen);
+}
+
+int wd_config_parse(const char *name, const char *buf, size_t len,
+                    struct wd_config **out, char *err, size_t errlen) {
+  if (err && errlen)
+    err[0] = 0;
+  if (!out || !name || (!buf && len)) {
+    if (err && errlen)
+      snprintf(err, errlen, "wd_config_parse: no name or buffer");
+    return -1;
+  }
+  *out = NULL;
+  /* fmemopen refuses a size of 0 on some libcs; an empty line reads the
+   * same as an empty file. */
+  FILE *f = len ? fmemopen((void *)buf, len, "r") : fmemopen("\n", 1, "r");
+  if (!f) {
+    if (err && errlen)
+      snprintf(err, errlen, "%s: %s", name, strerror(errno));
+    return -1;
+  }
+  return load_stream(name, f, out, err, errlen);
 }
 
 /* ---- API keys ------------------------------------------------------------ */

@@ -38,3 +38,13 @@ struct wd_req *wd_daemon_take(struct wd_daemon *d) {
   pthread_mutex_unlock(&d->req_mu);
   return r;
 }
+
+void wd_daemon_reloaded(struct wd_daemon *d, const char *err) {
+  if (err) {
+    pthread_mutex_lock(&d->req_mu);
+    snprintf(d->reload_error, sizeof d->reload_error, "%s", err);
+    pthread_mutex_unlock(&d->req_mu);
+    atomic_fetch_add(&d->reload_failures, 1);
+  }
+  atomic_fetch_add(&d->reloads, 1); /* seq_cst: after the failure count */
+}

@@ -42,7 +42,9 @@ struct wd_daemon {
   _Atomic int64_t budget_spent_nusd;
   _Atomic int64_t budget_limit_nusd;
   _Atomic uint64_t warmups_sent;
-  _Atomic uint64_t reloads;
+  _Atomic uint64_t reloads; /* reloads done, failed ones included */
+  _Atomic uint64_t reload_failures;
+  char reload_error[512]; /* why the last reload failed; under req_mu */
   _Atomic int running; /* 1 once start-up is complete */
   pthread_mutex_t req_mu;
   struct wd_req *req_head, *req_tail;
@@ -56,6 +58,11 @@ int wd_daemon_request(struct wd_daemon *d, enum wd_req_kind kind,
 
 /* Main thread: takes the queued requests (a list to free). */
 struct wd_req *wd_daemon_take(struct wd_daemon *d);
+
+/* Main thread, after each reload (SIGHUP or request): err NULL when it
+ * took effect, else why not.  Counts reload_failures before reloads, so a
+ * thread that sees reloads move reads the failure count of that reload. */
+void wd_daemon_reloaded(struct wd_daemon *d, const char *err);
 
 /* ---- control socket (control.c) ------------------------------------------ */
 struct wd_control;

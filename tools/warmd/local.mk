@@ -12,11 +12,13 @@ tools_warmd_libwdcore_la_SOURCES = \
 	tools/warmd/daemon.c tools/warmd/daemon.h \
 	tools/warmd/events.c \
 	tools/warmd/control.c tools/warmd/http.c tools/warmd/state.c \
+	tools/warmd/ctlcmd.c tools/warmd/ctl.h \
 	tools/warmd/rcu.h tools/warmd/warmd.h
 tools_warmd_libwdcore_la_CFLAGS = $(AM_CFLAGS) $(URCU_CFLAGS) \
 	$(JANSSON_CFLAGS) $(MSGPACK_CFLAGS) $(MHD_CFLAGS) -pthread
 tools_warmd_libwdcore_la_LIBADD = lib/libwarmth_writer.la lib/libwarmth.la \
 	tools/warmd/libwdconfig.la tools/warmd/libwdprobe.la \
+	tools/warmd/libwdctlproto.la \
 	$(URCU_LIBS) $(JANSSON_LIBS) $(MSGPACK_LIBS) $(MHD_LIBS) -lm
 tools_warmd_libwdcore_la_LDFLAGS = -pthread
 

@@ -221,28 +221,28 @@ static void tick(struct warmd *d, int64_t now) {
   }
 }
 
-static void reload(struct warmd *d) {
-  char err[512];
+/* Returns 0, or -1 with why in err. */
+static int reload(struct warmd *d, char *err, size_t errlen) {
   struct wd_config *c;
-  if (wd_config_load(d->config_path, &c, err, sizeof err) != 0) {
+  if (wd_config_load(d->config_path, &c, err, errlen) != 0) {
     LOG(LOG_ERR, "reload failed, keeping the running config: %s", err);
-    return;
+    return -1;
   }
   if (strcmp(c->shm, d->t.cfg->shm) != 0 || c->tick_ns != d->t.cfg->tick_ns)
     LOG(LOG_WARNING, "reload: shm and tick changes need a restart");
-  char **keys = load_keys(c, err, sizeof err);
+  char **keys = load_keys(c, err, errlen);
   if (!keys) {
     LOG(LOG_ERR, "reload failed, keeping the running config: %s", err);
     wd_config_free(c);
-    return;
+    return -1;
   }
   struct wd_reload_summary s;
   if (wd_table_reload(&d->t, c, d->w, d->pub, mono_ns(), &d->rng, &s, err,
-                      sizeof err) != 0) {
+                      errlen) != 0) {
     LOG(LOG_ERR, "reload failed, keeping the running config: %s", err);
     free_keys(keys, c->nendpoints);
     wd_config_free(c);
-    return;
+    return -1;
   }
   free_keys(d->keys, d->nkeys);
   d->keys = keys;
@@ -251,6 +251,7 @@ static void reload(struct warmd *d) {
   atomic_store(&d->dm.budget_limit_nusd, d->budget.limit_nusd);
   LOG(LOG_NOTICE, "reloaded %s: %d added, %d removed, %d changed, %d kept",
       d->config_path, s.added, s.removed, s.changed, s.kept);
+  return 0;
 }
 
 /* Requests from the control socket, in the main thread that owns the
@@ -324,8 +325,8 @@ static void run(struct warmd *d) {
     serve_requests(d, now);
     if (g_reload) {
       g_reload = 0;
-      reload(d);
-      atomic_fetch_add(&d->dm.reloads, 1);
+      char why[512];
+      wd_daemon_reloaded(&d->dm, reload(d, why, sizeof why) ? why : NULL);
     }
     if (now >= d->next_state_save) {
       if (d->next_state_save)

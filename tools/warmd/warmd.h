@@ -85,6 +85,10 @@ struct wd_config {
  * "FILE:LINE: [section] key: what is wrong" into err. */
 int wd_config_load(const char *path, struct wd_config **out, char *err,
                    size_t errlen);
+/* The same from a buffer (for the fuzzer): `name` stands for the file in
+ * messages, and relative paths in it are taken from name's directory. */
+int wd_config_parse(const char *name, const char *buf, size_t len,
+                    struct wd_config **out, char *err, size_t errlen);
 void wd_config_free(struct wd_config *c);
 /* "250ms", "5s", "4m", "1h", "0" -> ns.  Returns 0 or -1. */
 int wd_parse_duration(const char *s, int64_t *ns);

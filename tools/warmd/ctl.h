@@ -1,0 +1,24 @@
+/* ctl.h - inside warmd's control socket: control.c owns the socket, the
+ * threads, framing and peer credentials; ctlcmd.c answers the commands. */
+#ifndef WARMD_CTL_H
+#define WARMD_CTL_H
+
+#include <stdatomic.h>
+
+#include "ctlproto.h"
+#include "daemon.h"
+
+/* How long `warm` waits beyond the model's timeout: the time for the main
+ * loop to dispatch it (a tick) and for the publisher to show the result (a
+ * tick), with room for a loaded machine. */
+#define WD_CTL_WARM_MARGIN_NS (3 * WD_NS_PER_S)
+/* How long pause/resume/reload wait for the main loop to act. */
+#define WD_CTL_ACT_WAIT_NS (10 * WD_NS_PER_S)
+
+/* Answers one valid request (decoded, authorised) with a whole reply
+ * frame in out.  Called from a client thread registered with RCU; returns
+ * early with WCTL_STOPPING once *stopping is set. */
+void wd_ctl_answer(struct wd_daemon *d, const struct wctl_req *r,
+                   const _Atomic int *stopping, msgpack_sbuffer *out);
+
+#endif
