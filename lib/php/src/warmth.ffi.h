@@ -39,6 +39,8 @@ struct warmth_model_info {
   uint32_t headroom_tokens;
   uint32_t slot;
   uint64_t generation;
+  uint32_t interval_ms;
+  uint32_t warm_ttl_ms;
 };
 
 struct warmth_status {

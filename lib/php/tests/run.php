@@ -377,6 +377,7 @@ test('lookup', function (): void {
     eq([4990, 79000], [$a->headroomRequests, $a->headroomTokens], 'headroom');
     eq(0, $a->slot, 'slot');
     ok($a->generation > 0, 'generation');
+    eq([0, 0], [$a->intervalMs, $a->warmTtlMs], 'interval and warm_ttl (fill-table sets none; warmd does, see worker.php)');
 
     $b = $t->lookup('b');
     eq(['b', 'unknown', 0, 0.0, 0, 1], [$b->name, $b->state, $b->stateCode, $b->warmForSeconds, $b->successes, $b->slot],
