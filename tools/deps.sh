@@ -5,7 +5,8 @@
 set -euo pipefail
 pkgs=(build-essential autoconf automake libtool pkg-config
       liburcu-dev libmsgpack-dev check libcurl4-openssl-dev libjansson-dev
-      libinih-dev libmicrohttpd-dev python3 valgrind binutils procps)
+      libinih-dev libmicrohttpd-dev python3 valgrind binutils procps
+      php8.2-cli php8.2-fpm apache2 libapache2-mod-php8.2 php8.2-redis php8.2-apcu redis-server wrk)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
@@ -17,5 +18,13 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
+# apache2, php8.2-fpm and redis-server start their system services when
+# installed: a policy-rc.d answering 101 ("not allowed") stops that (the
+# tests start their own servers on loopback); removed afterwards.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+  chmod 755 /usr/sbin/policy-rc.d
+  trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

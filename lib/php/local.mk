@@ -21,3 +21,14 @@ check_PROGRAMS += lib/php/tests/php-helper
 lib_php_tests_php_helper_SOURCES = lib/php/tests/php-helper.c
 dist_check_SCRIPTS += lib/php/tests/run-tests.sh
 TESTS += lib/php/tests/run-tests.sh
+
+# PHP-FPM (pm static, 8 children) and Apache prefork + mod_php (8 children)
+# on loopback, with warmd and the test upstream; see the tests' docstrings.
+PHP_INTEGRATION_TESTS = \
+	tests/integration/test_phpfpm.py \
+	tests/integration/test_apache.py
+TESTS += $(PHP_INTEGRATION_TESTS)
+EXTRA_DIST += $(PHP_INTEGRATION_TESTS) \
+	tests/integration/php/phpit.py \
+	tests/integration/php/worker.php \
+	tests/integration/php/load.lua

@@ -25,7 +25,7 @@ $out = ['pid' => getmypid(), 'model' => $model, 'mode' => $mode];
 
 if ($mode === 'own') {
     $out['own_warmup'] = ownWarmup($model, 1.0);
-    echo json_encode($out), "\n";
+    echo json_encode($out, JSON_UNESCAPED_SLASHES), "\n";
     return;
 }
 
@@ -38,12 +38,14 @@ try {
     $m = $t->lookup($model);
     $out['name'] = $m->name;
     $out['state'] = $m->state;
+    $out['interval_ms'] = $m->intervalMs;
+    $out['warm_ttl_ms'] = $m->warmTtlMs;
     $out['consistent'] = consistent($m, $model);
 } catch (Warmth\WarmthException $e) {
     $out['error'] = $e->getMessage();
     $out['consistent'] = false;
 }
-echo json_encode($out), "\n";
+echo json_encode($out, JSON_UNESCAPED_SLASHES), "\n";
 
 /** The record is the one asked for, and its fields agree with each other. */
 function consistent(Warmth\ModelInfo $m, string $model): bool
