@@ -12,6 +12,7 @@ WARMTH_PHP_SRC = \
 	lib/php/src/Table.php \
 	lib/php/src/ModelInfo.php \
 	lib/php/src/Status.php \
+	lib/php/src/ProcessHandle.php \
 	lib/php/src/WarmthException.php
 EXTRA_DIST += $(WARMTH_PHP_SRC) lib/php/tests/run.php
 

@@ -39,12 +39,14 @@ final class Table implements \IteratorAggregate
     private \FFI\CData $info;
     private int $lastError = 0;
 
-    private function __construct(\FFI $ffi, \FFI\CData $h, private readonly ?string $shm)
+    private function __construct(\FFI $ffi, \FFI\CData $h, private readonly ?string $shm,
+                                 private readonly bool $owned = true)
     {
         $this->ffi = $ffi;
         $this->h = $h;
         $this->info = $ffi->new('struct warmth_model_info');
         $this->info->size = \FFI::sizeof($this->info);
+        $this->pid = getmypid();
     }
 
     /**
@@ -67,13 +69,51 @@ final class Table implements \IteratorAggregate
         return new self($ffi, $out[0], $shm);
     }
 
-    /** Unmaps and frees the handle; later calls throw.  Idempotent. */
+    /** @var array<string, self> this request's Table::shared() objects */
+    private static array $shared = [];
+
+    /**
+     * The table for this process: opened (lazily: never throws for an
+     * absent coordinator) on the first call in a worker process, then the
+     * same handle for every later request of that process, as long as it
+     * lives.  Use this in PHP-FPM and mod_php: opening costs system calls
+     * and a user lookup; the per-request calls on an open table cost none.
+     * close() on it only drops this request's object.  See doc/php.md.
+     */
+    public static function shared(?string $shm = null): self
+    {
+        $key = $shm ?? "\0";
+        $t = self::$shared[$key] ?? null;
+        if ($t !== null && $t->h !== null && $t->pid === getmypid()) {
+            return $t;
+        }
+        $ffi = Native::ffi();
+        $name = $shm ?? self::defaultName();
+        $h = ProcessHandle::get($ffi, $name);
+        if ($h === null) {
+            $t = self::open($shm, true);
+            if (!ProcessHandle::put($ffi, $name, $t->h)) {
+                return self::$shared[$key] = $t; // per request, then
+            }
+            $h = $t->h;
+            $t->h = null; // now the process's: never closed
+        }
+        return self::$shared[$key] = new self($ffi, $h, $shm, false);
+    }
+
+    /** getmypid() when made: a shared() object of a parent is not reused. */
+    private int $pid = 0;
+
+    /** Unmaps and frees the handle; later calls throw.  Idempotent.  A
+     * shared() table's handle stays open for the process's next requests. */
     public function close(): void
     {
         if ($this->h !== null) {
             $h = $this->h;
             $this->h = null;
-            $this->ffi->warmth_close($h);
+            if ($this->owned) {
+                $this->ffi->warmth_close($h);
+            }
         }
     }
 

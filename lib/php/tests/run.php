@@ -590,6 +590,91 @@ test('fork', function (): void {
     eq(true, $t->isWarm('a'), 'the parent still reads');
 });
 
+test('shared', function (): void {
+    $shm = Helpers::name();
+    Helpers::fill($shm, ['--models', 'a,b', '--warm', 'a']);
+    $ffi = Warmth\Native::ffi();
+    $var = sprintf('WARMTH_PHP_HANDLE_%08x', crc32($shm));
+    $env = fn (string $v): ?string => ($p = $ffi->getenv($v)) === null ? null : FFI::string($p);
+    $addr = fn (string $v): string => (string) $ffi->cast('uintptr_t', $ffi->getenv($v))->cdata;
+    eq(null, $env($var), 'no process handle yet');
+    $t = Table::shared($shm);
+    ok($t === Table::shared($shm), 'one object per request');
+    eq(true, $t->isWarm('a'), 'it reads');
+    $entry = $env($var);
+    ok(is_string($entry) && preg_match('/^[1-9]\d* ' . preg_quote($shm, '/') . '$/', $entry) === 1,
+       "the process's handle is recorded: $entry");
+    eq($addr($var), $env("{$var}_AT"), 'with the address of its string');
+    $maps = substr_count(file_get_contents('/proc/self/maps'), $shm);
+
+    // A new request: PHP has reset every static property.
+    $reset = function (): void { self::$shared = []; };
+    for ($i = 0; $i < 50; $i++) {
+        $reset->bindTo(null, Table::class)();
+        $u = Table::shared($shm);
+        $u->isWarm('a');
+        $u->close(); // drops this request's object only
+    }
+    ok($u !== $t, 'a new object in each request');
+    eq($entry, $env($var), 'the same handle in every request');
+    eq($maps, substr_count(file_get_contents('/proc/self/maps'), $shm), 'no new mapping: not reopened');
+    eq(true, Table::shared($shm)->isWarm('a'), 'still open after close() of a shared table');
+    eq(true, $t->isWarm('a'), 'the first object too');
+
+    // Entries this process did not write are never trusted: they are
+    // replaced, not used.
+    [$h] = explode(' ', $entry);
+    $cases = [
+        'a value set by someone else' => fn () => $ffi->setenv($var, "12345 $shm", 1),
+        'a wrong _AT' => fn () => $ffi->setenv("{$var}_AT", '12345', 1),
+        'no _AT' => fn () => $ffi->setenv("{$var}_AT", '', 1),
+        'another name with the same crc32' => function () use ($ffi, $var, $h, $addr): void {
+            $ffi->setenv($var, "$h /other", 1);
+            $ffi->setenv("{$var}_AT", $addr($var), 1);
+        },
+        'a null address' => function () use ($ffi, $var, $shm, $addr): void {
+            $ffi->setenv($var, "0 $shm", 1);
+            $ffi->setenv("{$var}_AT", $addr($var), 1);
+        },
+    ];
+    foreach ($cases as $what => $forge) {
+        $forge();
+        $forged = $env($var);
+        $reset->bindTo(null, Table::class)();
+        eq(true, Table::shared($shm)->isWarm('a'), "$what: ignored, a handle of its own");
+        ok($env($var) !== $forged && $env("{$var}_AT") === $addr($var), "$what: replaced by this process's");
+    }
+
+    // A program started from here inherits the entry and must not use it.
+    $mine = $env($var);
+    [$rc, $out] = php('require "' . __DIR__ . '/../warmth.php";
+        $f = Warmth\Native::ffi();
+        $before = FFI::string($f->getenv(' . var_export($var, true) . '));
+        $t = Warmth\Table::shared(' . var_export($shm, true) . ');
+        echo $t->isWarm("a") ? "warm" : "cold", "|$before|", FFI::string($f->getenv(' . var_export($var, true) . '));', []);
+    $f = explode('|', trim($out));
+    eq([0, 'warm', $mine], [$rc, $f[0] ?? '', $f[1] ?? ''], "an exec'd php inherits the entry and reads through its own handle");
+    ok(($f[2] ?? $mine) !== $mine, "and records its own: $out");
+
+    if (function_exists('pcntl_fork')) {
+        $maps = substr_count(file_get_contents('/proc/self/maps'), $shm);
+        $child = pcntl_fork();
+        if ($child === 0) {
+            // A forked child (a new request in it) uses the handle it
+            // inherited, as the library allows.
+            $reset->bindTo(null, Table::class)();
+            $c = Table::shared($shm);
+            $okc = $c !== $t && $c->isWarm('a') && $c->touch('b') && $env($var) === $mine
+                && substr_count(file_get_contents('/proc/self/maps'), $shm) === $maps;
+            posix_kill(getmypid(), $okc ? SIGUSR1 : SIGUSR2);
+        }
+        pcntl_waitpid($child, $status);
+        eq(SIGUSR1, pcntl_wifsignaled($status) ? pcntl_wtermsig($status) : -1,
+           'a forked child reuses the inherited handle');
+    }
+    eq(true, $t->isWarm('a'), 'the parent still reads');
+});
+
 test('library not found', function (): void {
     [$rc, $out] = php('require "' . __DIR__ . '/../warmth.php";
         try { Warmth\Table::open("/x"); } catch (Warmth\WarmthException $e) {

@@ -5,7 +5,7 @@
 --   wrk ... -s load.lua http://127.0.0.1:PORT/worker.php -- MODE m1,m2
 --
 -- MODE is "warmd" or "own" (worker.php).  done() prints one line,
---   wrk-result requests=N good=N bad=N warm=N touched=N own_warmups=N
+--   wrk-result requests=N good=N bad=N warm=N touched=N own_warmups=N opened=N
 --              pids=P,P,.. intervals=I,.. ttls=T,.. ffi=F|.. first_bad=...
 -- that phpit.wrk_load() parses.  "good": HTTP 200 and worker.php's JSON
 -- says the record was consistent and was the record of the model asked for
@@ -24,7 +24,7 @@ function init(args)
     table.insert(models, m)
   end
   k = 0
-  requests, good, bad, warm, touched, own_warmups = 0, 0, 0, 0, 0, 0
+  requests, good, bad, warm, touched, own_warmups, opened = 0, 0, 0, 0, 0, 0, 0
   seen = {}          -- "pid:123", "interval:1000", ... -> true
   pids, intervals, ttls, ffi = "", "", "", ""
   first_bad = ""
@@ -56,6 +56,7 @@ function response(status, headers, body)
       and body:match('"name":"([^"]*)"') == model
     if body:find('"warm":true', 1, true) then warm = warm + 1 end
     if body:find('"touched":true', 1, true) then touched = touched + 1 end
+    if body:find('"reused":false', 1, true) then opened = opened + 1 end
     note("interval:", body:match('"interval_ms":(%d+)'), "intervals")
     note("ttl:", body:match('"warm_ttl_ms":(%d+)'), "ttls")
     note("ffi:", body:match('"ffi":"([^"]*)"'), "ffi")
@@ -75,7 +76,7 @@ end
 
 function done(summary, latency, req)
   local sum = {requests = 0, good = 0, bad = 0, warm = 0, touched = 0,
-               own_warmups = 0}
+               own_warmups = 0, opened = 0}
   local lists = {pids = {}, intervals = {}, ttls = {}, ffi = {}}
   local fb = ""
   for _, t in ipairs(threads) do
@@ -97,8 +98,10 @@ function done(summary, latency, req)
   end
   io.write(string.format(
     "wrk-result requests=%d good=%d bad=%d warm=%d touched=%d own_warmups=%d"
+    .. " opened=%d"
     .. " pids=%s intervals=%s ttls=%s ffi=%s first_bad=%s\n",
     sum.requests, sum.good, sum.bad, sum.warm, sum.touched, sum.own_warmups,
+    sum.opened,
     join(lists.pids, ","), join(lists.intervals, ","), join(lists.ttls, ","),
     join(lists.ffi, "|"), fb))
 end

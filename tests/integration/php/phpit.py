@@ -73,6 +73,20 @@ def ffi_header(P, lib):
     return path
 
 
+def preload_ini(P, build):
+    """The php.ini lines of the production setup (doc/php.md): FFI only for
+    preloaded code, libwarmth declared once per process (ffi.preload), the
+    binding compiled once into opcache (opcache.preload)."""
+    ini = ["ffi.enable=preload",
+           f"ffi.preload={ffi_header(P, libwarmth(build))}",
+           "opcache.enable=1",
+           f"opcache.preload={os.path.join(SRC, 'lib', 'php', 'preload.php')}"]
+    user = worker_user()
+    if user:  # the server starts as root: preloading needs a user
+        ini.append(f"opcache.preload_user={user[0]}")
+    return ini
+
+
 def libwarmth(build):
     lib = os.path.join(build, "lib", ".libs", "libwarmth.so.0")
     if not os.path.exists(lib):
@@ -103,14 +117,8 @@ def start_fpm(P, build, children, server_env):
     conf = P.path("fpm.conf")
     with open(conf, "w") as f:
         f.write("\n".join(lines) + "\n")
-    ini = ["ffi.enable=preload",
-           f"ffi.preload={ffi_header(P, libwarmth(build))}",
-           "opcache.enable=1",
-           f"opcache.preload={os.path.join(SRC, 'lib', 'php', 'preload.php')}"]
-    if os.geteuid() == 0:
-        ini.append(f"opcache.preload_user={user[0]}")
     argv = [fpm, "-F", "-y", conf, "-p", P.tmp]
-    for d in ini:
+    for d in preload_ini(P, build):
         argv += ["-d", d]
     log = open(P.path("fpm.out"), "w")
     p = P.spawn(argv, stdout=log, stderr=log)
@@ -186,15 +194,17 @@ APACHE_MODULES = "/usr/lib/apache2/modules"
 
 def start_apache(P, build, children, server_env):
     """/usr/sbin/apache2 -DFOREGROUND with a full config of our own: the
-    prefork MPM with `children` processes, mod_php, ffi.enable=true for the
-    binding's FFI::cdef() (the simpler setup of doc/php.md).  Returns
-    (proc, port)."""
+    prefork MPM with `children` processes, mod_php reading a php.ini of ours
+    (PHPINIDir) with the preload setup of doc/php.md.  Returns (proc, port)."""
     httpd = need(os.environ.get("APACHE2", "/usr/sbin/apache2"), "apache2")
     for mod in ("mod_mpm_prefork.so", "libphp8.2.so"):
         need(os.path.join(APACHE_MODULES, mod), "apache2 libapache2-mod-php8.2")
     port = free_port()
     user = worker_user()
-    lib = libwarmth(build)
+    phpdir = P.path("php")
+    os.makedirs(phpdir, exist_ok=True)
+    with open(os.path.join(phpdir, "php.ini"), "w") as f:
+        f.write("\n".join(preload_ini(P, build)) + "\n")
     lines = [
         f"ServerRoot {P.tmp}", "ServerName 127.0.0.1",
         f"Listen 127.0.0.1:{port}",
@@ -205,6 +215,7 @@ def start_apache(P, build, children, server_env):
         f"LoadModule authz_core_module {APACHE_MODULES}/mod_authz_core.so",
         f"LoadModule env_module {APACHE_MODULES}/mod_env.so",
         f"LoadModule php_module {APACHE_MODULES}/libphp8.2.so",
+        f"PHPINIDir {phpdir}",
         f"StartServers {children}", f"MinSpareServers {children}",
         f"MaxSpareServers {children}", f"ServerLimit {children}",
         f"MaxRequestWorkers {children}", "MaxConnectionsPerChild 0",
@@ -212,10 +223,8 @@ def start_apache(P, build, children, server_env):
         f"DocumentRoot {HERE}",
         f"<Directory {HERE}>", "  Require all granted", "</Directory>",
         '<FilesMatch "\\.php$">', "  SetHandler application/x-httpd-php", "</FilesMatch>",
-        "php_admin_value ffi.enable true",
         "php_admin_flag log_errors on",
         f"php_admin_value error_log {P.path('php-errors.log')}",
-        f"SetEnv WARMTH_LIB {lib}",
     ]
     if user:
         lines += [f"User {user[0]}", f"Group {user[1]}"]
@@ -248,6 +257,7 @@ class Summary:
     def __init__(self):
         self.requests = self.good = self.warm = self.touched = 0
         self.own_warmups = 0
+        self.opened = 0  # requests that opened their process's table
         self.bad = 0
         self.first_bad = ""
         self.pids, self.intervals, self.ttls, self.ffi = set(), set(), set(), set()
@@ -301,6 +311,7 @@ def load(make_client, models, mode, seconds, threads, max_requests):
                     s.warm += bool(r.get("warm"))
                     s.touched += bool(r.get("touched"))
                     s.own_warmups += bool(r.get("own_warmup"))
+                    s.opened += r.get("reused") is False
                     for key, dst in (("pid", s.pids), ("interval_ms", s.intervals),
                                      ("warm_ttl_ms", s.ttls), ("ffi", s.ffi)):
                         if key in r:
@@ -337,7 +348,7 @@ def wrk_load(port, models, mode, seconds, conns, threads=2):
     s = Summary()
     s.client = f"wrk, {conns} connections"
     s.seconds = took
-    for k in ("requests", "good", "bad", "warm", "touched", "own_warmups"):
+    for k in ("requests", "good", "bad", "warm", "touched", "own_warmups", "opened"):
         setattr(s, k, int(fields[k]))
     s.pids = set(filter(None, fields["pids"].split(",")))
     s.intervals = set(filter(None, fields["intervals"].split(",")))
@@ -401,6 +412,8 @@ def compare(P, port, warmd, run_load, models, seconds, workers, label,
     check(w.good == w.requests, f"every request saw a consistent record of its own "
           f"model ({w.good} of {w.requests})")
     check(w.touched == w.requests, f"every request touched its model ({w.touched})")
+    check(w.opened <= workers, f"the table was opened once per worker process, not per "
+          f"request ({w.opened} opens in {w.requests} requests)")
     check(w.warm >= 0.95 * w.requests, f"requests saw their model warm ({w.warm} of {w.requests})")
     check(w.intervals == {str(interval_ms)} and w.ttls == {str(warm_ttl_ms)},
           f"records carry warmd's interval {sorted(w.intervals)} ms and warm_ttl "
