@@ -33,3 +33,15 @@ EXTRA_DIST += $(PHP_INTEGRATION_TESTS) \
 	tests/integration/php/phpit.py \
 	tests/integration/php/worker.php \
 	tests/integration/php/load.lua
+
+# make bench-php: ns per call of the binding next to phpredis GET (Unix
+# socket, TCP loopback; redis-server started and stopped by the bench),
+# APCu and hrtime().  Not part of make check.
+WARMTH_PHP = php
+EXTRA_DIST += tests/bench/bench_php.php
+bench-php: lib/libwarmth.la tests/fill-table
+	WARMTH_LIB=$(abs_top_builddir)/lib/.libs/libwarmth.so.0 \
+	FILL_TABLE=$(abs_top_builddir)/tests/fill-table \
+	  $(WARMTH_PHP) -d ffi.enable=preload -d apc.enable_cli=1 \
+	  $(srcdir)/tests/bench/bench_php.php $(BENCH_ARGS)
+.PHONY: bench-php

@@ -36,7 +36,8 @@ final class Table implements \IteratorAggregate
 
     private \FFI $ffi;
     private ?\FFI\CData $h = null;
-    private \FFI\CData $info;
+    /** lookup()'s buffer, made on first use: most requests never look up */
+    private ?\FFI\CData $info = null;
     private int $lastError = 0;
 
     private function __construct(\FFI $ffi, \FFI\CData $h, private readonly ?string $shm,
@@ -44,8 +45,6 @@ final class Table implements \IteratorAggregate
     {
         $this->ffi = $ffi;
         $this->h = $h;
-        $this->info = $ffi->new('struct warmth_model_info');
-        $this->info->size = \FFI::sizeof($this->info);
         $this->pid = getmypid();
     }
 
@@ -213,6 +212,10 @@ final class Table implements \IteratorAggregate
     /** One consistent copy of $model's record. */
     public function lookup(string $model): ModelInfo
     {
+        if ($this->info === null) {
+            $this->info = $this->ffi->new('struct warmth_model_info');
+            $this->info->size = \FFI::sizeof($this->info);
+        }
         $rc = $this->ffi->warmth_lookup($this->handle(), self::name($model), \FFI::addr($this->info));
         if ($rc !== 0) {
             throw Native::error($rc, "lookup $model");
