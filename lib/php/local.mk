@@ -2,10 +2,15 @@
 # (FFI, pure PHP: nothing to build), its tests, and the PHP-FPM and Apache
 # mod_php integration tests.  See doc/php.md.
 
-WARMTH_PHP_SRC = \
+# Installed as $(pkgdatadir)/php (e.g. /usr/share/warmth/php), the paths
+# doc/php.md gives for require, ffi.preload and opcache.preload.
+warmthphpdir = $(pkgdatadir)/php
+dist_warmthphp_DATA = \
 	lib/php/warmth.php \
 	lib/php/preload.php \
-	lib/php/composer.json \
+	lib/php/composer.json
+warmthphpsrcdir = $(pkgdatadir)/php/src
+dist_warmthphpsrc_DATA = \
 	lib/php/src/warmth.ffi.h \
 	lib/php/src/warmth.h.php \
 	lib/php/src/Native.php \
@@ -14,7 +19,7 @@ WARMTH_PHP_SRC = \
 	lib/php/src/Status.php \
 	lib/php/src/ProcessHandle.php \
 	lib/php/src/WarmthException.php
-EXTRA_DIST += $(WARMTH_PHP_SRC) lib/php/tests/run.php
+EXTRA_DIST += lib/php/tests/run.php doc/php.md
 
 # The binding's tests: run.php through a wrapper that finds the build tree;
 # php-helper prints the C header's layout and reads demand slots for them.

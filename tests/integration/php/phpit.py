@@ -121,7 +121,7 @@ def start_fpm(P, build, children, server_env):
     for d in preload_ini(P, build):
         argv += ["-d", d]
     log = open(P.path("fpm.out"), "w")
-    p = P.spawn(argv, stdout=log, stderr=log)
+    p = P.spawn(argv, stdout=log, stderr=log, start_new_session=True)
     deadline = time.time() + 15
     while not os.path.exists(sock):
         if p.poll() is not None or time.time() > deadline:
@@ -234,8 +234,11 @@ def start_apache(P, build, children, server_env):
     with open(conf, "w") as f:
         f.write("\n".join(lines) + "\n")
     log = open(P.path("httpd.out"), "w")
+    # Its own session: at shutdown the prefork parent sends SIGTERM to its
+    # whole process group, which would otherwise be the test's and make's.
     p = P.spawn([httpd, "-f", conf, "-DFOREGROUND"], stdout=log, stderr=log,
-                env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C"})
+                env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C"},
+                start_new_session=True)
     deadline = time.time() + 15
     while True:
         try:
@@ -424,6 +427,9 @@ def compare(P, port, warmd, run_load, models, seconds, workers, label,
         check(per_process[m] >= (workers - 2) * (seconds - 1),
               f"{m}: {per_process[m]} warmups from {workers} per-process "
               f"warmers, about {workers}x as many")
-    check(own.own_warmups == total_p,
-          f"the upstream counted every per-process warmup ({own.own_warmups})")
+    # wrk stops at its deadline without reading the replies in flight: up
+    # to one per connection (one per child) may have warmed unseen.
+    check(own.own_warmups <= total_p <= own.own_warmups + workers,
+          f"the upstream counted the per-process warmups the workers said they "
+          f"sent ({total_p} counted, {own.own_warmups} replies said so)")
     return w
