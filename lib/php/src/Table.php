@@ -6,7 +6,7 @@ namespace Warmth;
 /**
  * The per-host warmth table kept by warmd, read through libwarmth.
  *
- *     $t = Warmth\Table::open();            // $WARMTH_SHM or "/warmth"
+ *     $t = Warmth\Table::shared();          // this process's; $WARMTH_SHM or "/warmth"
  *     if (!$t->isWarm('gpt-4o-mini')) { ... pick another model, or go on cold }
  *     $t->touch('gpt-4o-mini');             // "this worker uses it"
  *     ...call the API...
