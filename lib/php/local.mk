@@ -19,7 +19,7 @@ dist_warmthphpsrc_DATA = \
 	lib/php/src/Status.php \
 	lib/php/src/ProcessHandle.php \
 	lib/php/src/WarmthException.php
-EXTRA_DIST += lib/php/tests/run.php doc/php.md
+EXTRA_DIST += lib/php/tests/run.php lib/php/tests/testlib.php doc/php.md
 
 # The binding's tests: run.php through a wrapper that finds the build tree;
 # php-helper prints the C header's layout and reads demand slots for them.
