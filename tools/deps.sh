@@ -7,7 +7,9 @@ pkgs=(build-essential autoconf automake libtool pkg-config
       liburcu-dev libmsgpack-dev check libcurl4-openssl-dev libjansson-dev
       libinih-dev libmicrohttpd-dev python3 valgrind binutils procps curl
       python3-pytest python3-pip python3-setuptools gunicorn python3-redis
-      redis-server libhiredis-dev clang libclang-rt-14-dev)
+      redis-server libhiredis-dev clang libclang-rt-14-dev
+      php8.2-cli php8.2-fpm apache2 libapache2-mod-php8.2 php8.2-redis
+      php8.2-apcu wrk)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
@@ -19,9 +21,9 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
-# Server packages (redis-server, ...) start their system service on install
-# unless policy-rc.d forbids it (101, invoke-rc.d's "action forbidden"):
-# tests start their own servers on free ports.
+# apache2, php8.2-fpm and redis-server start their system services when
+# installed: a policy-rc.d answering 101 ("not allowed") stops that (the
+# tests start their own servers on loopback); removed afterwards.
 if [ ! -e /usr/sbin/policy-rc.d ]; then
   printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
   chmod 755 /usr/sbin/policy-rc.d

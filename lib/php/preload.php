@@ -16,6 +16,6 @@
  */
 declare(strict_types=1);
 
-foreach (['WarmthException', 'Native', 'ModelInfo', 'Status', 'Table'] as $class) {
+foreach (['WarmthException', 'Native', 'ModelInfo', 'Status', 'ProcessHandle', 'Table'] as $class) {
     opcache_compile_file(__DIR__ . "/src/$class.php");
 }

@@ -1,8 +1,8 @@
 """Apache httpd (prefork MPM, 8 children) with mod_php runs the PHP binding.
 
 The same worker script as test_phpfpm.py (tests/integration/php/worker.php),
-here under mod_php with ffi.enable=true (the binding declares libwarmth with
-FFI::cdef on each request): a few thousand HTTP keep-alive requests for 6 s
+here under mod_php with the same preload setup (PHPINIDir: a php.ini of the
+test's): wrk sends a few thousand keep-alive requests for 6 s
 while warmd keeps 2 models warm at a 1 s interval must give the upstream
 6 (+/- 1) warmups per model and a consistent record in every reply; the
 per-process warmer in the same children counts about 8x as many."""
@@ -17,7 +17,7 @@ import phpit  # noqa: E402
 MODELS = ["m1", "m2"]
 SECONDS = 6
 WORKERS = 8
-THREADS = 8  # keep-alive: one connection holds one prefork child
+CONNS = 8  # keep-alive: one connection holds one prefork child
 
 
 def test():
@@ -36,18 +36,13 @@ def test():
             "WARMTH_SHM": P.shm, "WARMER_DIR": warmer_dir,
             "WARMTH_UPSTREAM": f"http://127.0.0.1:{port}/v1"})
 
-        def client():
-            c = phpit.HttpClient(hport)
+        def run_load(mode, seconds):
+            return phpit.wrk_load(hport, MODELS, mode, seconds, CONNS)
 
-            def get(q):
-                return c.get("/worker.php?" + q)
-            get.close = c.close
-            return get
-
-        res = phpit.compare(P, port, warmd, client, MODELS, SECONDS, WORKERS,
-                            THREADS, "Apache prefork + mod_php")
-        check(all(r.get("ffi", "").endswith("libwarmth.so.0") for r in res),
-              "mod_php loaded the built libwarmth through $WARMTH_LIB")
+        res = phpit.compare(P, port, warmd, run_load, MODELS, SECONDS, WORKERS,
+                            "Apache prefork + mod_php, wrk", 1000, 3000)
+        check(res.ffi == {"scope"},
+              f"every child used the ffi.preload scope, no per-request cdef ({res.ffi})")
         errlog = P.path("php-errors.log")
         text = open(errlog).read() if os.path.exists(errlog) else ""
         check(text == "", "PHP logged no error" + (f": {text[:300]}" if text else ""))

@@ -38,13 +38,14 @@ def test():
         params = {"WARMTH_SHM": P.shm, "WARMER_DIR": warmer_dir,
                   "WARMTH_UPSTREAM": f"http://127.0.0.1:{port}/v1"}
 
-        def client():
-            return lambda q: phpit.fcgi_get(sock, phpit.WORKER, q, params)
+        def run_load(mode, seconds):
+            return phpit.load(lambda: lambda q: phpit.fcgi_get(sock, phpit.WORKER, q, params),
+                              MODELS, mode, seconds, THREADS, 50000)
 
-        res = phpit.compare(P, port, warmd, client, MODELS, SECONDS, WORKERS,
-                            THREADS, "PHP-FPM (pm static)")
-        check(all(r.get("ffi") == "scope" for r in res),
-              "every child used the ffi.preload scope (no per-request cdef)")
+        res = phpit.compare(P, port, warmd, run_load, MODELS, SECONDS, WORKERS,
+                            "PHP-FPM (pm static) + FastCGI client", 1000, 3000)
+        check(res.ffi == {"scope"},
+              f"every child used the ffi.preload scope, no per-request cdef ({res.ffi})")
         errlog = P.path("php-errors.log")
         text = open(errlog).read() if os.path.exists(errlog) else ""
         check(text == "", "PHP logged no error" + (f": {text[:300]}" if text else ""))

@@ -81,6 +81,8 @@ final class ModelInfo
         public readonly int $headroomTokens,
         public readonly int $slot,
         public readonly int $generation,
+        public readonly int $intervalMs,        // configured warmup interval
+        public readonly int $warmTtlMs,         // how long a success keeps it warm
         int $now,
     ) {
         $this->warmForSeconds = $stateCode === self::WARM && $warmUntil > $now
@@ -106,7 +108,7 @@ final class ModelInfo
             $c->connect_us, $c->tls_us, $c->ttfb_us, $c->fails_in_row,
             $c->flags, self::$classNames[$e] ??= $ffi->warmth_error_class_name($e),
             $e, $c->endpoint, $c->headroom_requests, $c->headroom_tokens,
-            $c->slot, $c->generation, $now);
+            $c->slot, $c->generation, $c->interval_ms, $c->warm_ttl_ms, $now);
     }
 
     public function hasFlag(int $flag): bool

@@ -6,7 +6,7 @@ namespace Warmth;
 /**
  * The per-host warmth table kept by warmd, read through libwarmth.
  *
- *     $t = Warmth\Table::open();            // $WARMTH_SHM or "/warmth"
+ *     $t = Warmth\Table::shared();          // this process's; $WARMTH_SHM or "/warmth"
  *     if (!$t->isWarm('gpt-4o-mini')) { ... pick another model, or go on cold }
  *     $t->touch('gpt-4o-mini');             // "this worker uses it"
  *     ...call the API...
@@ -36,15 +36,16 @@ final class Table implements \IteratorAggregate
 
     private \FFI $ffi;
     private ?\FFI\CData $h = null;
-    private \FFI\CData $info;
+    /** lookup()'s buffer, made on first use: most requests never look up */
+    private ?\FFI\CData $info = null;
     private int $lastError = 0;
 
-    private function __construct(\FFI $ffi, \FFI\CData $h, private readonly ?string $shm)
+    private function __construct(\FFI $ffi, \FFI\CData $h, private readonly ?string $shm,
+                                 private readonly bool $owned = true)
     {
         $this->ffi = $ffi;
         $this->h = $h;
-        $this->info = $ffi->new('struct warmth_model_info');
-        $this->info->size = \FFI::sizeof($this->info);
+        $this->pid = getmypid();
     }
 
     /**
@@ -67,13 +68,51 @@ final class Table implements \IteratorAggregate
         return new self($ffi, $out[0], $shm);
     }
 
-    /** Unmaps and frees the handle; later calls throw.  Idempotent. */
+    /** @var array<string, self> this request's Table::shared() objects */
+    private static array $shared = [];
+
+    /**
+     * The table for this process: opened (lazily: never throws for an
+     * absent coordinator) on the first call in a worker process, then the
+     * same handle for every later request of that process, as long as it
+     * lives.  Use this in PHP-FPM and mod_php: opening costs system calls
+     * and a user lookup; the per-request calls on an open table cost none.
+     * close() on it only drops this request's object.  See doc/php.md.
+     */
+    public static function shared(?string $shm = null): self
+    {
+        $key = $shm ?? "\0";
+        $t = self::$shared[$key] ?? null;
+        if ($t !== null && $t->h !== null && $t->pid === getmypid()) {
+            return $t;
+        }
+        $ffi = Native::ffi();
+        $name = $shm ?? self::defaultName();
+        $h = ProcessHandle::get($ffi, $name);
+        if ($h === null) {
+            $t = self::open($shm, true);
+            if (!ProcessHandle::put($ffi, $name, $t->h)) {
+                return self::$shared[$key] = $t; // per request, then
+            }
+            $h = $t->h;
+            $t->h = null; // now the process's: never closed
+        }
+        return self::$shared[$key] = new self($ffi, $h, $shm, false);
+    }
+
+    /** getmypid() when made: a shared() object of a parent is not reused. */
+    private int $pid = 0;
+
+    /** Unmaps and frees the handle; later calls throw.  Idempotent.  A
+     * shared() table's handle stays open for the process's next requests. */
     public function close(): void
     {
         if ($this->h !== null) {
             $h = $this->h;
             $this->h = null;
-            $this->ffi->warmth_close($h);
+            if ($this->owned) {
+                $this->ffi->warmth_close($h);
+            }
         }
     }
 
@@ -173,6 +212,10 @@ final class Table implements \IteratorAggregate
     /** One consistent copy of $model's record. */
     public function lookup(string $model): ModelInfo
     {
+        if ($this->info === null) {
+            $this->info = $this->ffi->new('struct warmth_model_info');
+            $this->info->size = \FFI::sizeof($this->info);
+        }
         $rc = $this->ffi->warmth_lookup($this->handle(), self::name($model), \FFI::addr($this->info));
         if ($rc !== 0) {
             throw Native::error($rc, "lookup $model");

@@ -39,6 +39,8 @@ struct warmth_model_info {
   uint32_t headroom_tokens;
   uint32_t slot;
   uint64_t generation;
+  uint32_t interval_ms;
+  uint32_t warm_ttl_ms;
 };
 
 struct warmth_status {
@@ -71,3 +73,8 @@ const char *warmth_strerror(int err);
 const char *warmth_err_name(int err);
 unsigned warmth_version(void);
 const char *warmth_version_string(void);
+
+/* From libc (found through libwarmth's dependencies): Warmth\ProcessHandle
+ * keeps a worker's handle across requests in the process environment. */
+char *getenv(const char *name);
+int setenv(const char *name, const char *value, int overwrite);

@@ -25,6 +25,19 @@
   printf("field %s %s %zu %zu\n", #s, #f, offsetof(struct s, f),               \
          sizeof(((struct s *)0)->f))
 
+/* The struct may grow at its end (warmth.h): fail the build of this helper
+ * when a field is appended to the header but not listed below, so the
+ * layout test cannot pass on a partial list. */
+#define ENDS_AT(s, f)                                                          \
+  _Static_assert(((offsetof(struct s, f) + sizeof(((struct s *)0)->f) +        \
+                   _Alignof(struct s) - 1) /                                   \
+                  _Alignof(struct s) * _Alignof(struct s)) ==                  \
+                     sizeof(struct s),                                         \
+                 #f " is not the last field of struct " #s                     \
+                    ": list the new fields here and in warmth.ffi.h")
+ENDS_AT(warmth_model_info, warm_ttl_ms);
+ENDS_AT(warmth_status, index_generation);
+
 static void layout(void) {
   printf("sizeof warmth_model_info %zu\n", sizeof(struct warmth_model_info));
   FIELD(warmth_model_info, size);
@@ -55,6 +68,8 @@ static void layout(void) {
   FIELD(warmth_model_info, headroom_tokens);
   FIELD(warmth_model_info, slot);
   FIELD(warmth_model_info, generation);
+  FIELD(warmth_model_info, interval_ms);
+  FIELD(warmth_model_info, warm_ttl_ms);
 
   printf("sizeof warmth_status %zu\n", sizeof(struct warmth_status));
   FIELD(warmth_status, size);
@@ -73,10 +88,10 @@ static void layout(void) {
 #define ERR(name, num, msg) printf("error %s %d\n", #name, WARMTH_E##name);
   WARMTH_ERRNO_MAP(ERR)
 #undef ERR
-  printf("state UNKNOWN %d\nstate WARMING %d\nstate WARM %d\n",
-         WARMTH_UNKNOWN, WARMTH_WARMING, WARMTH_WARM);
-  printf("state FAILING %d\nstate IDLE %d\nstate DISABLED %d\n",
-         WARMTH_FAILING, WARMTH_IDLE, WARMTH_DISABLED);
+  printf("state UNKNOWN %d\nstate WARMING %d\nstate WARM %d\n", WARMTH_UNKNOWN,
+         WARMTH_WARMING, WARMTH_WARM);
+  printf("state FAILING %d\nstate IDLE %d\nstate DISABLED %d\n", WARMTH_FAILING,
+         WARMTH_IDLE, WARMTH_DISABLED);
   printf("state_count %d\n", WARMTH_STATE_COUNT);
   printf("flag F_SLOW %u\nflag F_KEY_PROBLEM %u\nflag F_BUDGET %u\n",
          WARMTH_F_SLOW, WARMTH_F_KEY_PROBLEM, WARMTH_F_BUDGET);

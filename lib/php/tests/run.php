@@ -26,178 +26,7 @@ set_error_handler(static function (int $no, string $str, string $file, int $line
     throw new ErrorException($str, 0, $no, $file, $line);
 });
 
-// ---- a tiny runner -----------------------------------------------------------
-
-$passed = 0;
-$failed = 0;
-$current = '';
-
-function ok(bool $cond, string $what): void
-{
-    global $passed, $failed, $current;
-    if ($cond) {
-        $passed++;
-        echo "ok - $current: $what\n";
-    } else {
-        $failed++;
-        echo "FAIL - $current: $what\n";
-    }
-}
-
-function eq(mixed $want, mixed $got, string $what): void
-{
-    ok($want === $got, $what . ($want === $got ? ''
-        : ' (want ' . var_export($want, true) . ', got ' . var_export($got, true) . ')'));
-}
-
-/** Checks that $fn throws WarmthException with $code; returns it. */
-function throws(int $code, callable $fn, string $what): ?WarmthException
-{
-    try {
-        $fn();
-    } catch (WarmthException $e) {
-        eq($code, $e->getCode(), "$what throws code $code");
-        return $e;
-    } catch (Throwable $e) {
-        ok(false, "$what throws WarmthException, not " . get_class($e) . ': ' . $e->getMessage());
-        return null;
-    }
-    ok(false, "$what throws");
-    return null;
-}
-
-function throwsAny(string $class, callable $fn, string $what): void
-{
-    try {
-        $fn();
-    } catch (Throwable $e) {
-        ok($e instanceof $class, "$what throws $class" .
-           ($e instanceof $class ? '' : ', not ' . get_class($e)));
-        return;
-    }
-    ok(false, "$what throws $class");
-}
-
-function test(string $name, callable $fn): void
-{
-    global $current, $failed, $argv;
-    if (isset($argv[1]) && !str_contains($name, $argv[1])) {
-        return;
-    }
-    $current = $name;
-    try {
-        $fn();
-    } catch (Throwable $e) {
-        $failed++;
-        echo "FAIL - $name: uncaught " . get_class($e) . ': ' . $e->getMessage()
-            . ' at ' . basename($e->getFile()) . ':' . $e->getLine() . "\n";
-    } finally {
-        Helpers::stopAll();
-    }
-}
-
-function need(string $env): string
-{
-    $v = getenv($env);
-    if (!is_string($v) || $v === '' || !is_executable($v)) {
-        fwrite(STDERR, "run.php: set $env to the built program (see run-tests.sh)\n");
-        exit(2);
-    }
-    return $v;
-}
-
-/** fill-table processes, stopped by pid. */
-final class Helpers
-{
-    /** @var list<array{0: resource, 1: string}> */
-    private static array $procs = [];
-    private static int $n = 0;
-
-    public static function name(): string
-    {
-        return sprintf('/warmth-php-%d-%d', getmypid(), ++self::$n);
-    }
-
-    /** Starts fill-table on $shm and waits for its segment. */
-    public static function fill(string $shm, array $args, float $hold = 30): int
-    {
-        $argv = [need('FILL_TABLE'), '--shm', $shm, '--hold', (string) $hold, ...$args];
-        $p = proc_open($argv, [0 => ['file', '/dev/null', 'r'], 1 => STDOUT, 2 => STDERR], $pipes);
-        if (!is_resource($p)) {
-            throw new RuntimeException('cannot start fill-table');
-        }
-        self::$procs[] = [$p, $shm];
-        $end = microtime(true) + 10;
-        while (!file_exists("/dev/shm$shm")) {
-            if (!proc_get_status($p)['running'] || microtime(true) > $end) {
-                throw new RuntimeException("fill-table did not make $shm");
-            }
-            usleep(10000);
-        }
-        usleep(20000); // published right after creation; leave it a moment
-        return proc_get_status($p)['pid'];
-    }
-
-    /** Waits for the last fill-table to exit by itself (--hold ran out). */
-    public static function waitExit(float $timeout): bool
-    {
-        [$p] = end(self::$procs);
-        $end = microtime(true) + $timeout;
-        while (proc_get_status($p)['running']) {
-            if (microtime(true) > $end) {
-                return false;
-            }
-            usleep(10000);
-        }
-        return true;
-    }
-
-    public static function stopAll(): void
-    {
-        foreach (self::$procs as [$p, $shm]) {
-            if (proc_get_status($p)['running']) {
-                proc_terminate($p, 15); // SIGTERM to its pid: it unlinks
-            }
-            proc_close($p);
-            foreach (['', '.demand'] as $suffix) {
-                if (file_exists("/dev/shm$shm$suffix")) {
-                    @unlink("/dev/shm$shm$suffix");
-                }
-            }
-        }
-        self::$procs = [];
-    }
-}
-register_shutdown_function([Helpers::class, 'stopAll']);
-
-/** Runs php-helper; returns its stdout lines. */
-function helper(string ...$args): array
-{
-    $out = [];
-    $rc = 0;
-    exec(escapeshellarg(need('PHP_HELPER')) . ' ' . implode(' ', array_map('escapeshellarg', $args)), $out, $rc);
-    if ($rc !== 0) {
-        throw new RuntimeException("php-helper @{$args[0]} failed ($rc)");
-    }
-    return $out;
-}
-
-/** @return array<string,int> counters of one demand slot */
-function demand(string $shm, int $slot): array
-{
-    $line = helper('demand', $shm, (string) $slot)[0];
-    preg_match_all('/(\w+)=(\d+)/', $line, $m);
-    return array_map('intval', array_combine($m[1], $m[2]));
-}
-
-/** Runs a PHP snippet in a fresh php process (FFI state starts anew). */
-function php(string $code, array $env): array
-{
-    $p = proc_open([PHP_BINARY, '-d', 'ffi.enable=preload', '-r', $code],
-                   [1 => ['pipe', 'w'], 2 => ['pipe', 'w']], $pipes, null, $env + getenv());
-    $out = stream_get_contents($pipes[1]) . stream_get_contents($pipes[2]);
-    return [proc_close($p), $out];
-}
+require __DIR__ . '/testlib.php';
 
 // ---- the tests ---------------------------------------------------------------
 
@@ -377,6 +206,7 @@ test('lookup', function (): void {
     eq([4990, 79000], [$a->headroomRequests, $a->headroomTokens], 'headroom');
     eq(0, $a->slot, 'slot');
     ok($a->generation > 0, 'generation');
+    eq([0, 0], [$a->intervalMs, $a->warmTtlMs], 'interval and warm_ttl (fill-table sets none; warmd does, see worker.php)');
 
     $b = $t->lookup('b');
     eq(['b', 'unknown', 0, 0.0, 0, 1], [$b->name, $b->state, $b->stateCode, $b->warmForSeconds, $b->successes, $b->slot],
@@ -586,6 +416,91 @@ test('fork', function (): void {
     }
     eq(array_fill(0, 4, SIGUSR1), $sigs, 'four children read and touched through the inherited handle');
     eq($before + 4, demand($shm, 1)['touches'], 'their touches landed');
+    eq(true, $t->isWarm('a'), 'the parent still reads');
+});
+
+test('shared', function (): void {
+    $shm = Helpers::name();
+    Helpers::fill($shm, ['--models', 'a,b', '--warm', 'a']);
+    $ffi = Warmth\Native::ffi();
+    $var = sprintf('WARMTH_PHP_HANDLE_%08x', crc32($shm));
+    $env = fn (string $v): ?string => ($p = $ffi->getenv($v)) === null ? null : FFI::string($p);
+    $addr = fn (string $v): string => (string) $ffi->cast('uintptr_t', $ffi->getenv($v))->cdata;
+    eq(null, $env($var), 'no process handle yet');
+    $t = Table::shared($shm);
+    ok($t === Table::shared($shm), 'one object per request');
+    eq(true, $t->isWarm('a'), 'it reads');
+    $entry = $env($var);
+    ok(is_string($entry) && preg_match('/^[1-9]\d* ' . preg_quote($shm, '/') . '$/', $entry) === 1,
+       "the process's handle is recorded: $entry");
+    eq($addr($var), $env("{$var}_AT"), 'with the address of its string');
+    $maps = substr_count(file_get_contents('/proc/self/maps'), $shm);
+
+    // A new request: PHP has reset every static property.
+    $reset = function (): void { self::$shared = []; };
+    for ($i = 0; $i < 50; $i++) {
+        $reset->bindTo(null, Table::class)();
+        $u = Table::shared($shm);
+        $u->isWarm('a');
+        $u->close(); // drops this request's object only
+    }
+    ok($u !== $t, 'a new object in each request');
+    eq($entry, $env($var), 'the same handle in every request');
+    eq($maps, substr_count(file_get_contents('/proc/self/maps'), $shm), 'no new mapping: not reopened');
+    eq(true, Table::shared($shm)->isWarm('a'), 'still open after close() of a shared table');
+    eq(true, $t->isWarm('a'), 'the first object too');
+
+    // Entries this process did not write are never trusted: they are
+    // replaced, not used.
+    [$h] = explode(' ', $entry);
+    $cases = [
+        'a value set by someone else' => fn () => $ffi->setenv($var, "12345 $shm", 1),
+        'a wrong _AT' => fn () => $ffi->setenv("{$var}_AT", '12345', 1),
+        'no _AT' => fn () => $ffi->setenv("{$var}_AT", '', 1),
+        'another name with the same crc32' => function () use ($ffi, $var, $h, $addr): void {
+            $ffi->setenv($var, "$h /other", 1);
+            $ffi->setenv("{$var}_AT", $addr($var), 1);
+        },
+        'a null address' => function () use ($ffi, $var, $shm, $addr): void {
+            $ffi->setenv($var, "0 $shm", 1);
+            $ffi->setenv("{$var}_AT", $addr($var), 1);
+        },
+    ];
+    foreach ($cases as $what => $forge) {
+        $forge();
+        $forged = $env($var);
+        $reset->bindTo(null, Table::class)();
+        eq(true, Table::shared($shm)->isWarm('a'), "$what: ignored, a handle of its own");
+        ok($env($var) !== $forged && $env("{$var}_AT") === $addr($var), "$what: replaced by this process's");
+    }
+
+    // A program started from here inherits the entry and must not use it.
+    $mine = $env($var);
+    [$rc, $out] = php('require "' . __DIR__ . '/../warmth.php";
+        $f = Warmth\Native::ffi();
+        $before = FFI::string($f->getenv(' . var_export($var, true) . '));
+        $t = Warmth\Table::shared(' . var_export($shm, true) . ');
+        echo $t->isWarm("a") ? "warm" : "cold", "|$before|", FFI::string($f->getenv(' . var_export($var, true) . '));', []);
+    $f = explode('|', trim($out));
+    eq([0, 'warm', $mine], [$rc, $f[0] ?? '', $f[1] ?? ''], "an exec'd php inherits the entry and reads through its own handle");
+    ok(($f[2] ?? $mine) !== $mine, "and records its own: $out");
+
+    if (function_exists('pcntl_fork')) {
+        $maps = substr_count(file_get_contents('/proc/self/maps'), $shm);
+        $child = pcntl_fork();
+        if ($child === 0) {
+            // A forked child (a new request in it) uses the handle it
+            // inherited, as the library allows.
+            $reset->bindTo(null, Table::class)();
+            $c = Table::shared($shm);
+            $okc = $c !== $t && $c->isWarm('a') && $c->touch('b') && $env($var) === $mine
+                && substr_count(file_get_contents('/proc/self/maps'), $shm) === $maps;
+            posix_kill(getmypid(), $okc ? SIGUSR1 : SIGUSR2);
+        }
+        pcntl_waitpid($child, $status);
+        eq(SIGUSR1, pcntl_wifsignaled($status) ? pcntl_wtermsig($status) : -1,
+           'a forked child reuses the inherited handle');
+    }
     eq(true, $t->isWarm('a'), 'the parent still reads');
 });
 

@@ -1,19 +1,20 @@
 """PHP servers for the integration tests: PHP-FPM and Apache httpd
 (prefork + mod_php) on loopback, each in a temp dir with its own config,
 started in the foreground and stopped by pid (through harness.Procs), a
-small FastCGI client, and the load driver that compares warmd with the
-per-process warmer people run today.
+small FastCGI client (PHP-FPM) or wrk with load.lua (Apache) for the load,
+and the comparison of warmd with the per-process warmer people run today.
 
 Used by tests/integration/test_phpfpm.py and test_apache.py.
 """
-import http.client
+import grp
 import json
 import os
 import pwd
-import grp
+import re
 import shutil
 import socket
 import struct
+import subprocess
 import sys
 import threading
 import time
@@ -72,6 +73,20 @@ def ffi_header(P, lib):
     return path
 
 
+def preload_ini(P, build):
+    """The php.ini lines of the production setup (doc/php.md): FFI only for
+    preloaded code, libwarmth declared once per process (ffi.preload), the
+    binding compiled once into opcache (opcache.preload)."""
+    ini = ["ffi.enable=preload",
+           f"ffi.preload={ffi_header(P, libwarmth(build))}",
+           "opcache.enable=1",
+           f"opcache.preload={os.path.join(SRC, 'lib', 'php', 'preload.php')}"]
+    user = worker_user()
+    if user:  # the server starts as root: preloading needs a user
+        ini.append(f"opcache.preload_user={user[0]}")
+    return ini
+
+
 def libwarmth(build):
     lib = os.path.join(build, "lib", ".libs", "libwarmth.so.0")
     if not os.path.exists(lib):
@@ -102,17 +117,11 @@ def start_fpm(P, build, children, server_env):
     conf = P.path("fpm.conf")
     with open(conf, "w") as f:
         f.write("\n".join(lines) + "\n")
-    ini = ["ffi.enable=preload",
-           f"ffi.preload={ffi_header(P, libwarmth(build))}",
-           "opcache.enable=1",
-           f"opcache.preload={os.path.join(SRC, 'lib', 'php', 'preload.php')}"]
-    if os.geteuid() == 0:
-        ini.append(f"opcache.preload_user={user[0]}")
     argv = [fpm, "-F", "-y", conf, "-p", P.tmp]
-    for d in ini:
+    for d in preload_ini(P, build):
         argv += ["-d", d]
     log = open(P.path("fpm.out"), "w")
-    p = P.spawn(argv, stdout=log, stderr=log)
+    p = P.spawn(argv, stdout=log, stderr=log, start_new_session=True)
     deadline = time.time() + 15
     while not os.path.exists(sock):
         if p.poll() is not None or time.time() > deadline:
@@ -185,15 +194,17 @@ APACHE_MODULES = "/usr/lib/apache2/modules"
 
 def start_apache(P, build, children, server_env):
     """/usr/sbin/apache2 -DFOREGROUND with a full config of our own: the
-    prefork MPM with `children` processes, mod_php, ffi.enable=true for the
-    binding's FFI::cdef() (the simpler setup of doc/php.md).  Returns
-    (proc, port)."""
+    prefork MPM with `children` processes, mod_php reading a php.ini of ours
+    (PHPINIDir) with the preload setup of doc/php.md.  Returns (proc, port)."""
     httpd = need(os.environ.get("APACHE2", "/usr/sbin/apache2"), "apache2")
     for mod in ("mod_mpm_prefork.so", "libphp8.2.so"):
         need(os.path.join(APACHE_MODULES, mod), "apache2 libapache2-mod-php8.2")
     port = free_port()
     user = worker_user()
-    lib = libwarmth(build)
+    phpdir = P.path("php")
+    os.makedirs(phpdir, exist_ok=True)
+    with open(os.path.join(phpdir, "php.ini"), "w") as f:
+        f.write("\n".join(preload_ini(P, build)) + "\n")
     lines = [
         f"ServerRoot {P.tmp}", "ServerName 127.0.0.1",
         f"Listen 127.0.0.1:{port}",
@@ -204,6 +215,7 @@ def start_apache(P, build, children, server_env):
         f"LoadModule authz_core_module {APACHE_MODULES}/mod_authz_core.so",
         f"LoadModule env_module {APACHE_MODULES}/mod_env.so",
         f"LoadModule php_module {APACHE_MODULES}/libphp8.2.so",
+        f"PHPINIDir {phpdir}",
         f"StartServers {children}", f"MinSpareServers {children}",
         f"MaxSpareServers {children}", f"ServerLimit {children}",
         f"MaxRequestWorkers {children}", "MaxConnectionsPerChild 0",
@@ -211,10 +223,8 @@ def start_apache(P, build, children, server_env):
         f"DocumentRoot {HERE}",
         f"<Directory {HERE}>", "  Require all granted", "</Directory>",
         '<FilesMatch "\\.php$">', "  SetHandler application/x-httpd-php", "</FilesMatch>",
-        "php_admin_value ffi.enable true",
         "php_admin_flag log_errors on",
         f"php_admin_value error_log {P.path('php-errors.log')}",
-        f"SetEnv WARMTH_LIB {lib}",
     ]
     if user:
         lines += [f"User {user[0]}", f"Group {user[1]}"]
@@ -224,8 +234,11 @@ def start_apache(P, build, children, server_env):
     with open(conf, "w") as f:
         f.write("\n".join(lines) + "\n")
     log = open(P.path("httpd.out"), "w")
+    # Its own session: at shutdown the prefork parent sends SIGTERM to its
+    # whole process group, which would otherwise be the test's and make's.
     p = P.spawn([httpd, "-f", conf, "-DFOREGROUND"], stdout=log, stderr=log,
-                env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C"})
+                env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C"},
+                start_new_session=True)
     deadline = time.time() + 15
     while True:
         try:
@@ -239,46 +252,42 @@ def start_apache(P, build, children, server_env):
     return p, port
 
 
-class HttpClient:
-    """One keep-alive connection per thread (prefork: one child each)."""
-
-    def __init__(self, port):
-        self.port = port
-        self.conn = None
-
-    def get(self, path):
-        for attempt in (0, 1):
-            if self.conn is None:
-                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-            try:
-                self.conn.request("GET", path)
-                r = self.conn.getresponse()
-                return r.status, r.read()
-            except (http.client.HTTPException, OSError):
-                self.conn.close()
-                self.conn = None
-                if attempt:
-                    raise
-        raise AssertionError("unreachable")
-
-    def close(self):
-        if self.conn:
-            self.conn.close()
-
-
 # ---- load ----------------------------------------------------------------------
 
+class Summary:
+    """What a load run saw, whichever client sent it (Python or wrk)."""
+
+    def __init__(self):
+        self.requests = self.good = self.warm = self.touched = 0
+        self.own_warmups = 0
+        self.opened = 0  # requests that opened their process's table
+        self.bad = 0
+        self.first_bad = ""
+        self.pids, self.intervals, self.ttls, self.ffi = set(), set(), set(), set()
+        self.seconds = 0.0
+        self.client = ""
+
+
+def judge(r, mode):
+    """A worker.php reply is good when it is its model's consistent record
+    (own mode: when it answered for its model)."""
+    if mode == "own":
+        return bool(r.get("model"))
+    return bool(r.get("consistent")) and r.get("name") == r.get("model")
+
+
 def load(make_client, models, mode, seconds, threads, max_requests):
-    """`threads` clients send requests for `seconds` (at most max_requests
-    in all), alternating models.  Returns the decoded replies and errors."""
-    replies, errors = [], []
+    """`threads` Python clients send requests for `seconds` (at most
+    max_requests in all), alternating models.  Returns a Summary."""
+    s = Summary()
+    s.client = f"{threads} Python client threads"
     lock = threading.Lock()
-    deadline = time.monotonic() + seconds
+    t0 = time.monotonic()
+    deadline = t0 + seconds
     count = [0]
 
     def run(i):
         get = make_client()
-        mine, bad = [], []
         k = i
         try:
             while time.monotonic() < deadline:
@@ -292,80 +301,135 @@ def load(make_client, models, mode, seconds, threads, max_requests):
                 try:
                     status, body = get(q)
                     r = json.loads(body)
-                    if status != 200:
-                        bad.append(f"HTTP {status}: {body[:200]!r}")
-                    else:
-                        mine.append(r)
+                    ok = status == 200 and judge(r, mode)
                 except Exception as e:  # noqa: BLE001 - counted, reported
-                    bad.append(f"{type(e).__name__}: {e}")
+                    r, ok = {}, False
+                    body = f"{type(e).__name__}: {e}".encode()
+                with lock:
+                    s.requests += 1
+                    s.good += ok
+                    if not ok:
+                        s.bad += 1
+                        s.first_bad = s.first_bad or body[:200].decode(errors="replace")
+                    s.warm += bool(r.get("warm"))
+                    s.touched += bool(r.get("touched"))
+                    s.own_warmups += bool(r.get("own_warmup"))
+                    s.opened += r.get("reused") is False
+                    for key, dst in (("pid", s.pids), ("interval_ms", s.intervals),
+                                     ("warm_ttl_ms", s.ttls), ("ffi", s.ffi)):
+                        if key in r:
+                            dst.add(str(r[key]))
         finally:
             close = getattr(get, "close", None)
             if close:
                 close()
-        with lock:
-            replies.extend(mine)
-            errors.extend(bad)
 
     ts = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
     for t in ts:
         t.start()
     for t in ts:
         t.join(seconds + 30)
-    return replies, errors
+    s.seconds = time.monotonic() - t0
+    return s
 
 
-def compare(P, port, warmd, make_client, models, seconds, workers, threads,
-            label):
+def wrk_load(port, models, mode, seconds, conns, threads=2):
+    """wrk against Apache with load.lua judging every reply.  Returns a
+    Summary."""
+    wrk = need("wrk", "wrk")
+    argv = [wrk, f"-t{min(threads, conns)}", f"-c{conns}", f"-d{seconds}s",
+            "--timeout", "10s", "-s", os.path.join(HERE, "load.lua"),
+            f"http://127.0.0.1:{port}/worker.php", "--", mode, ",".join(models)]
+    t0 = time.monotonic()
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60)
+    took = time.monotonic() - t0
+    m = re.search(r"^wrk-result (.*)$", r.stdout, re.M)
+    if r.returncode != 0 or not m:
+        raise AssertionError(f"wrk failed ({r.returncode}): {r.stdout}{r.stderr}")
+    fields = dict(kv.split("=", 1) for kv in
+                  re.findall(r"(\w+=\S*)", m.group(1).split(" first_bad=")[0]))
+    s = Summary()
+    s.client = f"wrk, {conns} connections"
+    s.seconds = took
+    for k in ("requests", "good", "bad", "warm", "touched", "own_warmups", "opened"):
+        setattr(s, k, int(fields[k]))
+    s.pids = set(filter(None, fields["pids"].split(",")))
+    s.intervals = set(filter(None, fields["intervals"].split(",")))
+    s.ttls = set(filter(None, fields["ttls"].split(",")))
+    s.ffi = set(filter(None, fields["ffi"].split("|")))
+    s.first_bad = m.group(1).partition(" first_bad=")[2]
+    # wrk's own count: socket errors and non-2xx replies are bad as well.
+    errs = re.search(r"Socket errors: (.*)", r.stdout)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", r.stdout)
+    s.socket_errors = errs.group(1) if errs else ""
+    s.non2xx = int(non2xx.group(1)) if non2xx else 0
+    return s
+
+
+def compare(P, port, warmd, run_load, models, seconds, workers, label,
+            interval_ms, warm_ttl_ms):
     """Runs the load with warmd, then with the per-process warmer (warmd
-    stopped); prints the counts side by side and checks them."""
+    stopped); prints the counts side by side and checks them.
+    run_load(mode, seconds) -> Summary.  Returns the warmd run's Summary."""
     from harness import check, http, stats  # noqa: E402 - harness is on sys.path
 
     def counts():
-        s = stats(port)["models"]
-        return {m: s.get(m, {}).get("requests", 0) for m in models}
+        st = stats(port)["models"]
+        return {m: st.get(m, {}).get("requests", 0) for m in models}
 
     # Wake every child (FFI, preload) before counting.
-    load(make_client, models, "warmd", 1, threads, 200)
+    run_load("warmd", 1)
     http(port, "/_reset", {})
-    t0 = time.monotonic()
-    res, errs = load(make_client, models, "warmd", seconds, threads, 50000)
+    w = run_load("warmd", seconds)
     with_warmd = counts()
-    took = time.monotonic() - t0
     warmd.terminate()
     warmd.wait(timeout=10)
 
     http(port, "/_reset", {})
-    own, own_errs = load(make_client, models, "own", seconds, threads, 50000)
+    own = run_load("own", seconds)
     per_process = counts()
 
-    n = len(res)
-    pids = {r["pid"] for r in res}
-    warm = sum(1 for r in res if r.get("warm"))
-    print(f"{label}: {workers} worker processes, {n} requests in {took:.1f} s "
-          f"({n / took:.0f}/s) with warmd, {len(own)} with the per-process warmer")
-    print(f"{'model':8} {'warmd':>6} {'per-process':>12} {'ratio':>6}")
+    print(f"{label}: {workers} worker processes, load by {w.client}, {seconds} s "
+          f"per run, 1 s interval")
+    print(f"  with warmd:             {w.requests} requests ({w.requests / w.seconds:.0f}/s)")
+    print(f"  per-process warmer:     {own.requests} requests "
+          f"({own.requests / own.seconds:.0f}/s)")
+    print(f"  {'model':8} {'warmd':>6} {'per-process':>12} {'ratio':>6}")
     for m in models:
-        print(f"{m:8} {with_warmd[m]:6d} {per_process[m]:12d} "
+        print(f"  {m:8} {with_warmd[m]:6d} {per_process[m]:12d} "
               f"{per_process[m] / max(1, with_warmd[m]):6.1f}")
+    total_w, total_p = sum(with_warmd.values()), sum(per_process.values())
+    print(f"  {'total':8} {total_w:6d} {total_p:12d} {total_p / max(1, total_w):6.1f}")
     sys.stdout.flush()
 
-    check(not errs, f"every request with warmd answered ({len(errs)} errors"
-          + (f", first: {errs[0]}" if errs else "") + ")")
-    check(not own_errs, f"every request with the per-process warmer answered "
-          f"({len(own_errs)} errors" + (f", first: {own_errs[0]}" if own_errs else "") + ")")
-    check(n >= 1000, f"a few thousand requests ({n})")
-    check(len(pids) == workers, f"all {workers} worker processes served ({len(pids)})")
-    bad = [r for r in res if not r.get("consistent") or r.get("name") != r["model"]]
-    check(not bad, "every request saw a consistent record of its own model"
-          + (f" (first bad: {bad[0]})" if bad else ""))
-    check(all(r.get("touched") for r in res), "every request touched its model")
-    check(warm >= 0.95 * n, f"requests saw their model warm ({warm} of {n})")
+    for name, s in (("with warmd", w), ("with the per-process warmer", own)):
+        check(s.bad == 0 and getattr(s, "non2xx", 0) == 0
+              and not getattr(s, "socket_errors", ""),
+              f"every request {name} answered well ({s.bad} bad"
+              + (f", first: {s.first_bad}" if s.bad else "")
+              + (f", wrk: {s.non2xx} non-2xx, socket errors {s.socket_errors}"
+                 if getattr(s, "non2xx", 0) or getattr(s, "socket_errors", "") else "")
+              + ")")
+    check(w.requests >= 1000, f"a few thousand requests ({w.requests})")
+    check(len(w.pids) == workers, f"all {workers} worker processes served ({len(w.pids)})")
+    check(w.good == w.requests, f"every request saw a consistent record of its own "
+          f"model ({w.good} of {w.requests})")
+    check(w.touched == w.requests, f"every request touched its model ({w.touched})")
+    check(w.opened <= workers, f"the table was opened once per worker process, not per "
+          f"request ({w.opened} opens in {w.requests} requests)")
+    check(w.warm >= 0.95 * w.requests, f"requests saw their model warm ({w.warm} of {w.requests})")
+    check(w.intervals == {str(interval_ms)} and w.ttls == {str(warm_ttl_ms)},
+          f"records carry warmd's interval {sorted(w.intervals)} ms and warm_ttl "
+          f"{sorted(w.ttls)} ms")
     for m in models:
         check(seconds - 1 <= with_warmd[m] <= seconds + 1,
               f"{m}: {with_warmd[m]} warmups with warmd, want {seconds}+/-1")
         check(per_process[m] >= (workers - 2) * (seconds - 1),
               f"{m}: {per_process[m]} warmups from {workers} per-process "
               f"warmers, about {workers}x as many")
-    check(sum(1 for r in own if r.get("own_warmup")) == sum(per_process.values()),
-          "the upstream counted every per-process warmup")
-    return res
+    # wrk stops at its deadline without reading the replies in flight: up
+    # to one per connection (one per child) may have warmed unseen.
+    check(own.own_warmups <= total_p <= own.own_warmups + workers,
+          f"the upstream counted the per-process warmups the workers said they "
+          f"sent ({total_p} counted, {own.own_warmups} replies said so)")
+    return w

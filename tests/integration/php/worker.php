@@ -3,9 +3,9 @@
  * The PHP worker of tests/integration/test_phpfpm.py and test_apache.py:
  * what an application does on each request, answered as JSON.
  *
- *   ?model=M              (mode warmd) open the table, ask whether M is
- *                         warm, touch it, look its record up and check the
- *                         record is M's and hangs together
+ *   ?model=M              (mode warmd) the process's table (Table::shared),
+ *                         ask whether M is warm, touch it, look its record
+ *                         up and check the record is M's and hangs together
  *   ?model=M&mode=own     the per-process warmer people run today, no
  *                         warmd: this worker process sends its own warmup
  *                         of M when its own timer (interval 1 s) expires
@@ -25,11 +25,15 @@ $out = ['pid' => getmypid(), 'model' => $model, 'mode' => $mode];
 
 if ($mode === 'own') {
     $out['own_warmup'] = ownWarmup($model, 1.0);
-    echo json_encode($out), "\n";
+    echo json_encode($out, JSON_UNESCAPED_SLASHES), "\n";
     return;
 }
 
-$t = Warmth\Table::open($_SERVER['WARMTH_SHM'] ?? null);
+// Opened once per worker process, kept across its requests (doc/php.md);
+// "reused" says this request found the process's handle already open.
+$shm = $_SERVER['WARMTH_SHM'] ?? null;
+$out['reused'] = Warmth\ProcessHandle::get(Warmth\Native::ffi(), $shm ?? Warmth\Table::defaultName()) !== null;
+$t = Warmth\Table::shared($shm);
 $out['ffi'] = Warmth\Native::source();
 $out['warm'] = $t->isWarm($model);
 $out['touched'] = $t->touch($model);
@@ -38,12 +42,14 @@ try {
     $m = $t->lookup($model);
     $out['name'] = $m->name;
     $out['state'] = $m->state;
+    $out['interval_ms'] = $m->intervalMs;
+    $out['warm_ttl_ms'] = $m->warmTtlMs;
     $out['consistent'] = consistent($m, $model);
 } catch (Warmth\WarmthException $e) {
     $out['error'] = $e->getMessage();
     $out['consistent'] = false;
 }
-echo json_encode($out), "\n";
+echo json_encode($out, JSON_UNESCAPED_SLASHES), "\n";
 
 /** The record is the one asked for, and its fields agree with each other. */
 function consistent(Warmth\ModelInfo $m, string $model): bool
