@@ -11,6 +11,7 @@ INTEGRATION_TESTS = \
 	tests/integration/test_coldstart.py \
 	tests/integration/test_faults.py \
 	tests/integration/test_idle_budget.py \
-	tests/integration/test_real_traffic.py
+	tests/integration/test_real_traffic.py \
+	tests/integration/test_http.py
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/harness.py
