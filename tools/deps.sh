@@ -5,7 +5,8 @@
 set -euo pipefail
 pkgs=(build-essential autoconf automake libtool pkg-config
       liburcu-dev libmsgpack-dev check libcurl4-openssl-dev libjansson-dev
-      libinih-dev libmicrohttpd-dev python3 valgrind binutils procps)
+      libinih-dev libmicrohttpd-dev python3 valgrind binutils procps
+      python3-prometheus-client)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
