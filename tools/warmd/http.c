@@ -124,22 +124,23 @@ static void *serve(void *arg) {
 static int listen_on(const char *listen_at, int *ipv6, char *err,
                      size_t errlen) {
   char host[256];
+  const char *orig = listen_at;
   const char *colon = strrchr(listen_at, ':');
   size_t hl = colon ? (size_t)(colon - listen_at) : 0;
   if (hl >= 2 && listen_at[0] == '[' && listen_at[hl - 1] == ']')
     listen_at++, hl -= 2; /* brackets off */
   if (!colon || !hl || hl >= sizeof host) {
-    snprintf(err, errlen, "http_listen %s: not host:port", listen_at);
+    snprintf(err, errlen, "http_listen %s: not host:port", orig);
     return -1;
   }
   memcpy(host, listen_at, hl);
   host[hl] = 0;
   struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
-                           .ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG};
+                           .ai_flags = AI_NUMERICSERV};
   struct addrinfo *ai;
   int g = getaddrinfo(host, colon + 1, &hints, &ai);
   if (g != 0) {
-    snprintf(err, errlen, "http_listen %s: %s", host, gai_strerror(g));
+    snprintf(err, errlen, "http_listen %s: %s", orig, gai_strerror(g));
     return -1;
   }
   /* Only the first address: "localhost" must not also open the other
@@ -150,8 +151,8 @@ static int listen_on(const char *listen_at, int *ipv6, char *err,
       setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
       (*ipv6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one)) ||
       bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 64) != 0) {
-    snprintf(err, errlen, "http_listen %s:%s: cannot listen: %s", host,
-             colon + 1, strerror(errno));
+    snprintf(err, errlen, "http_listen %s: cannot listen: %s", orig,
+             strerror(errno));
     if (fd >= 0)
       close(fd);
     fd = -1;
