@@ -13,6 +13,7 @@ tools_warmd_libwdcore_la_SOURCES = \
 	tools/warmd/events.c \
 	tools/warmd/control.c tools/warmd/http.c tools/warmd/state.c \
 	tools/warmd/ctlcmd.c tools/warmd/ctl.h \
+	tools/warmd/metrics.c tools/warmd/metrics.h \
 	tools/warmd/rcu.h tools/warmd/warmd.h
 tools_warmd_libwdcore_la_CFLAGS = $(AM_CFLAGS) $(URCU_CFLAGS) \
 	$(JANSSON_CFLAGS) $(MSGPACK_CFLAGS) $(MHD_CFLAGS) -pthread

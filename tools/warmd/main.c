@@ -532,8 +532,11 @@ int main(int argc, char **argv) {
     LOG(LOG_ERR, "cannot read back our own table %s", d.cfg->shm);
     return 1;
   }
-  if (d.cfg->state_file)
+  if (d.cfg->state_file) {
     wd_state_load(d.cfg->state_file, &d.t, mono_ns());
+    for (uint32_t i = 0; i < d.t.n; i++) /* restored counters: visible */
+      publish(&d, d.t.v[i], 0);
+  }
   if (wd_events_open(d.cfg->event_log) != 0)
     return 1;
   if (d.cfg->control_socket && d.cfg->control_socket[0] &&
