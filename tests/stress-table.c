@@ -343,8 +343,17 @@ int main(int argc, char **argv) {
       fprintf(stderr, "stress-table: cannot add %s\n", m);
       return 2;
     }
-    if (i < opt_models)
+    if (i < opt_models) {
+      /* Its first update before any reader starts, so that a reader that
+       * finds a stable model always finds it with its own endpoint (a
+       * reader that ran before the writer's first round saw endpoint 0 and
+       * counted it torn: seen on a loaded machine). */
+      struct warmth__payload p;
+      memset(&p, 0, sizeof p);
+      fill(&p, 0, (uint16_t)i);
+      warmth__w_update(w, s, &p);
       slots[i] = s;
+    }
   }
   warmth__w_publish(w);
 
