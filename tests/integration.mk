@@ -21,6 +21,7 @@ noinst_PROGRAMS += tests/table-watch
 tests_table_watch_SOURCES = tests/table-watch.c
 tests_table_watch_LDADD = lib/libwarmth.la
 OPS_TESTS = \
-	tests/integration/test_reload.py
+	tests/integration/test_reload.py \
+	tests/integration/test_restart.py
 TESTS += $(OPS_TESTS)
 EXTRA_DIST += $(OPS_TESTS) tests/integration/ops.py

@@ -12,9 +12,14 @@
  * Output, one JSON object per line:
  *   {"t":MS,"pid":P,"stale":0|1,"retired":R,"m":{NAME:[RC,STATE,SUCCESSES,
  *    WARM,WARM_UNTIL_MINUS_NOW_MS,INTERVAL_MS,SLOT,GENERATION],...}}
- * every --sample-ms (default 50), RC being 0 or a WARMTH_E* code (the other
+ * every --sample-ms (default 50), MS being CLOCK_MONOTONIC in ms (Python's
+ * time.monotonic() * 1000, so a test can line samples up with its own
+ * events), RC being 0 or a WARMTH_E* code (the other
  * fields 0 then), and a last line
- *   {"done":1,"lookups":N,"garbage":N,"regressions":N,"first_bad":"..."}
+ *   {"done":1,"lookups":N,"garbage":N,"regressions":N,"first_bad":"...",
+ *    "misses":{NAME:N,...}}
+ * misses counting the lookups of a model that failed after one had found
+ * it (a model that left the table, or one a reader failed to find).
  * Exit status: 1 if any garbage or regression was seen, else 0.
  */
 #define _GNU_SOURCE
@@ -37,6 +42,8 @@ struct seen {
   uint64_t successes;
   int64_t warm_until;
   int valid;
+  int found_once;
+  unsigned long long misses; /* failed lookups after the first success */
 };
 
 static int64_t now_ns(void) {
@@ -73,8 +80,8 @@ static int check_copy(const char *model, const struct warmth_model_info *i,
     why = "http status out of range";
   else if (i->generation == 0)
     why = "generation 0";
-  else if (i->warm_until && (i->warm_until < now - DAY_NS ||
-                             i->warm_until > now + DAY_NS))
+  else if (i->warm_until &&
+           (i->warm_until < now - DAY_NS || i->warm_until > now + DAY_NS))
     why = "warm_until far from now";
   else if (i->last_probe > now + 1000000000LL)
     why = "last_probe in the future";
@@ -99,10 +106,18 @@ int main(int argc, char **argv) {
   int c;
   while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
     switch (c) {
-    case 's': shm = optarg; break;
-    case 'm': models_arg = optarg; break;
-    case 't': seconds = atof(optarg); break;
-    case 'p': sample_ms = atol(optarg); break;
+    case 's':
+      shm = optarg;
+      break;
+    case 'm':
+      models_arg = optarg;
+      break;
+    case 't':
+      seconds = atof(optarg);
+      break;
+    case 'p':
+      sample_ms = atol(optarg);
+      break;
     default:
       fprintf(stderr, "table-watch: bad option (see the source's header)\n");
       return 2;
@@ -141,8 +156,11 @@ int main(int argc, char **argv) {
       rc = warmth_lookup(h, names[i], &info);
       int64_t now = now_ns();
       last_rc[i] = rc;
-      if (rc != 0)
+      if (rc != 0) {
+        seen[i].misses += seen[i].found_once;
         continue;
+      }
+      seen[i].found_once = 1;
       lookups++;
       if (check_copy(names[i], &info, now))
         continue;
@@ -166,8 +184,7 @@ int main(int argc, char **argv) {
     if (now >= next_sample) {
       next_sample = now + sample_ms * 1000000LL;
       printf("{\"t\":%lld,\"pid\":%d,\"stale\":%u,\"retired\":%u,\"m\":{",
-             (long long)((now - start) / 1000000), (int)st.pid, st.stale,
-             st.retired);
+             (long long)(now / 1000000), (int)st.pid, st.stale, st.retired);
       for (int i = 0; i < n; i++) {
         const struct warmth_model_info *l = &last[i];
         int ok = last_rc[i] == 0;
@@ -175,8 +192,9 @@ int main(int argc, char **argv) {
                names[i], last_rc[i], ok ? l->state : 0,
                ok ? (unsigned long long)l->successes : 0ull,
                ok ? warmth_is_warm(h, names[i]) == 1 : 0,
-               ok && l->warm_until ? (long long)((l->warm_until - now) / 1000000)
-                                   : 0ll,
+               ok && l->warm_until
+                   ? (long long)((l->warm_until - now) / 1000000)
+                   : 0ll,
                ok ? l->interval_ms : 0u, ok ? l->slot : 0u,
                ok ? (unsigned long long)l->generation : 0ull);
       }
@@ -185,8 +203,11 @@ int main(int argc, char **argv) {
     usleep(200);
   }
   printf("{\"done\":1,\"lookups\":%llu,\"garbage\":%llu,\"regressions\":%llu,"
-         "\"first_bad\":\"%s\"}\n",
+         "\"first_bad\":\"%s\",\"misses\":{",
          lookups, garbage, regressions, first_bad);
+  for (int i = 0; i < n; i++)
+    printf("%s\"%s\":%llu", i ? "," : "", names[i], seen[i].misses);
+  printf("}}\n");
   warmth_close(h);
   return garbage || regressions ? 1 : 0;
 }

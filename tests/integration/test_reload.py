@@ -122,6 +122,10 @@ def test():
         check(w.summary["garbage"] == 0 and w.summary["regressions"] == 0,
               f"reader: no torn or foreign record, nothing went back "
               f"({w.summary['lookups']} lookups; {w.summary['first_bad']})")
+        check(all(w.summary["misses"][m] == 0 for m in
+                  ("keep", "change", "added")),
+              f"every lookup of keep, change and added once found found "
+              f"them: {w.summary['misses']}")
         keep = w.model("keep")
         first = next(i for i, s in enumerate(keep) if s["warm"])
         cold = [s["t"] for s in keep[first:] if not s["warm"]]

@@ -465,6 +465,11 @@ int main(int argc, char **argv) {
     }
     wo.group = g->gr_gid;
   }
+  /* Everything slow comes before the table opens: a segment that replaces
+   * another is visible to readers from warmth__w_open() on, and until
+   * wd_table_init() publishes the models they would find none. */
+  rcu_register_thread();
+  wd_probe_global_init();
   int rc = warmth__w_open(&d.w, d.cfg->shm, &wo, err, sizeof err);
   if (rc != 0) {
     LOG(LOG_ERR, "%s", err[0] ? err : warmth_strerror(rc));
@@ -475,8 +480,6 @@ int main(int argc, char **argv) {
   d.budget.limit_nusd = (int64_t)(d.cfg->budget_per_day * 1e9);
   d.budget.day = utc_day();
 
-  rcu_register_thread();
-  wd_probe_global_init();
   if (wd_pub_start(&d.pub, d.w, d.cfg->tick_ns) != 0 ||
       wd_table_init(&d.t, d.cfg, d.w, d.pub, mono_ns(), &d.rng, err,
                     sizeof err) != 0 ||
