@@ -22,6 +22,8 @@ tests_table_watch_SOURCES = tests/table-watch.c
 tests_table_watch_LDADD = lib/libwarmth.la
 OPS_TESTS = \
 	tests/integration/test_reload.py \
-	tests/integration/test_restart.py
+	tests/integration/test_restart.py \
+	tests/integration/test_service.py \
+	tests/integration/test_initscript.py
 TESTS += $(OPS_TESTS)
 EXTRA_DIST += $(OPS_TESTS) tests/integration/ops.py
