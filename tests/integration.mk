@@ -18,3 +18,16 @@ INTEGRATION_TESTS = \
 	tests/integration/test_state.py
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/harness.py
+
+# Operations: reload, restart, running as a service.  table-watch is the
+# reader that verifies every record it copies (ops.py drives it).
+noinst_PROGRAMS += tests/table-watch
+tests_table_watch_SOURCES = tests/table-watch.c
+tests_table_watch_LDADD = lib/libwarmth.la
+OPS_TESTS = \
+	tests/integration/test_reload.py \
+	tests/integration/test_restart.py \
+	tests/integration/test_service.py \
+	tests/integration/test_initscript.py
+TESTS += $(OPS_TESTS)
+EXTRA_DIST += $(OPS_TESTS) tests/integration/ops.py

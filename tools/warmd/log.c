@@ -4,11 +4,13 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 
 static int to_syslog;
 static int max_level = LOG_INFO;
+static int tee_fd = -1;
 
 void wd_log_open(int use_syslog, int level) {
   to_syslog = use_syslog;
@@ -18,6 +20,22 @@ void wd_log_open(int use_syslog, int level) {
 }
 
 void wd_log_set_level(int level) { max_level = level; }
+
+void wd_log_tee(int fd) { tee_fd = fd; }
+
+static void tee(const char *fmt, va_list ap) {
+  char line[1024];
+  int n = vsnprintf(line, sizeof line - 1, fmt, ap);
+  if (n < 0)
+    return;
+  if ((size_t)n > sizeof line - 2)
+    n = (int)sizeof line - 2;
+  line[n++] = '\n';
+  /* Best effort: the reader is our parent; a short write loses only the
+   * message, and the exit status still says start-up failed. */
+  ssize_t w = write(tee_fd, line, (size_t)n);
+  (void)w;
+}
 
 int wd_log_level_from_name(const char *name) {
   static const struct {
@@ -36,6 +54,11 @@ void wd_log(int level, const char *fmt, ...) {
   if (level > max_level)
     return;
   va_list ap;
+  if (tee_fd >= 0 && level <= LOG_ERR) {
+    va_start(ap, fmt);
+    tee(fmt, ap);
+    va_end(ap);
+  }
   va_start(ap, fmt);
   if (to_syslog) {
     vsyslog(level, fmt, ap);

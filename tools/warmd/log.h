@@ -10,6 +10,10 @@ void wd_log_open(int use_syslog, int level);
 void wd_log_set_level(int level);
 void wd_log(int level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* While fd >= 0, messages of level err and worse are also written to fd,
+ * one line each (how a detaching warmd reports start-up errors to the
+ * process that started it); -1 stops. */
+void wd_log_tee(int fd);
 /* Name -> syslog level ("debug", "info", ...), -1 when unknown. */
 int wd_log_level_from_name(const char *name);
 

@@ -23,6 +23,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "online.h"
+#include "service.h"
 #include "table.h"
 #include "warmd.h"
 
@@ -37,15 +38,9 @@
 
 static volatile sig_atomic_t g_stop, g_reload;
 
-static void on_signal(int sig) {
-  if (sig == SIGHUP)
-    g_reload = 1;
-  else
-    g_stop = 1;
-}
-
 struct warmd {
   const char *config_path;
+  int log_level_forced; /* -v or -q: the config's log_level is not used */
   struct wd_config *cfg;
   char **keys; /* per endpoint of t.cfg; never logged */
   int nkeys;
@@ -245,6 +240,8 @@ static int reload(struct warmd *d, char *err, size_t errlen) {
     return -1;
   }
   free_keys(d->keys, d->nkeys);
+  if (!d->log_level_forced)
+    wd_log_set_level(c->log_level);
   d->keys = keys;
   d->nkeys = c->nendpoints;
   d->budget.limit_nusd = (int64_t)(c->budget_per_day * 1e9);
@@ -357,7 +354,7 @@ static void run(struct warmd *d) {
 
 static void usage(FILE *f) {
   fprintf(f,
-          "usage: warmd [-f] [-c FILE] [-p PIDFILE] [-v]\n"
+          "usage: warmd [-f] [-c FILE] [-p PIDFILE] [-v | -q]\n"
           "       warmd --check-config [--online] [-c FILE]\n"
           "Keeps LLM models warm for every worker on this host.\n\n"
           "  -c, --config FILE    config file (default %s)\n"
@@ -365,6 +362,7 @@ static void usage(FILE *f) {
           "  -p, --pidfile FILE   write the pid here (overrides [warmd] "
           "pidfile)\n"
           "  -v, --verbose        log debug messages too\n"
+          "  -q, --quiet          log warnings and errors only\n"
           "      --check-config   validate the config and exit: 0 valid, 2 "
           "invalid\n"
           "      --online         with --check-config: also check each "
@@ -375,52 +373,13 @@ static void usage(FILE *f) {
           DEFAULT_CONFIG);
 }
 
-static int daemonize(void) {
-  pid_t pid = fork();
-  if (pid < 0)
-    return -1;
-  if (pid > 0)
-    _exit(0);
-  if (setsid() < 0)
-    return -1;
-  pid = fork();
-  if (pid < 0)
-    return -1;
-  if (pid > 0)
-    _exit(0);
-  if (chdir("/") != 0)
-    return -1;
-  int fd = open("/dev/null", O_RDWR);
-  if (fd >= 0) {
-    dup2(fd, 0);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    if (fd > 2)
-      close(fd);
-  }
-  return 0;
-}
-
-static int write_pidfile(const char *path) {
-  char tmp[4096];
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  FILE *f = fopen(tmp, "w");
-  if (!f)
-    return -1;
-  fprintf(f, "%d\n", (int)getpid());
-  if (fclose(f) != 0 || rename(tmp, path) != 0) {
-    unlink(tmp);
-    return -1;
-  }
-  return 0;
-}
-
 int main(int argc, char **argv) {
   static const struct option opts[] = {
       {"config", required_argument, NULL, 'c'},
       {"foreground", no_argument, NULL, 'f'},
       {"pidfile", required_argument, NULL, 'p'},
       {"verbose", no_argument, NULL, 'v'},
+      {"quiet", no_argument, NULL, 'q'},
       {"check-config", no_argument, NULL, 'C'},
       {"online", no_argument, NULL, 'O'},
       {"help", no_argument, NULL, 'h'},
@@ -430,13 +389,14 @@ int main(int argc, char **argv) {
   memset(&d, 0, sizeof d);
   d.config_path = DEFAULT_CONFIG;
   const char *pidfile = NULL;
-  int foreground = 0, verbose = 0, check = 0, online = 0, c;
-  while ((c = getopt_long(argc, argv, "c:fp:vhV", opts, NULL)) != -1) {
+  int foreground = 0, verbose = 0, quiet = 0, check = 0, online = 0, c;
+  while ((c = getopt_long(argc, argv, "c:fp:vqhV", opts, NULL)) != -1) {
     switch (c) {
     case 'c': d.config_path = optarg; break;
     case 'f': foreground = 1; break;
     case 'p': pidfile = optarg; break;
     case 'v': verbose = 1; break;
+    case 'q': quiet = 1; break;
     case 'C': check = 1; break;
     case 'O': online = 1; break;
     case 'h': usage(stdout); return 0;
@@ -444,27 +404,36 @@ int main(int argc, char **argv) {
     default: usage(stderr); return 2;
     }
   }
-  if (optind != argc || (online && !check)) {
+  if (optind != argc || (online && !check) || (verbose && quiet)) {
     usage(stderr);
     return 2;
   }
 
   char err[1024];
+  /* Absolute, so a reload after the chdir("/") of detaching still finds
+   * the file (and relative paths in it keep their meaning). */
+  const char *config_arg = d.config_path;
+  char *config_abs = wd_abspath(d.config_path);
+  if (config_abs)
+    d.config_path = config_abs;
   if (wd_config_load(d.config_path, &d.cfg, err, sizeof err) != 0) {
     fprintf(stderr, "warmd: %s\n", err);
     return 2;
   }
   if (check) {
     int rc = 0;
-    printf("%s: ok (%d models, %d endpoints)\n", d.config_path,
+    printf("%s: ok (%d models, %d endpoints)\n", config_arg,
            d.cfg->nmodels, d.cfg->nendpoints);
     if (online)
       rc = wd_check_online(d.cfg, stdout);
     wd_config_free(d.cfg);
+    free(config_abs);
     return rc ? 2 : 0;
   }
 
-  wd_log_open(!foreground, verbose ? LOG_DEBUG : d.cfg->log_level);
+  d.log_level_forced = verbose || quiet;
+  int level = verbose ? LOG_DEBUG : quiet ? LOG_WARNING : d.cfg->log_level;
+  wd_log_open(!foreground, level);
   d.keys = load_keys(d.cfg, err, sizeof err);
   if (!d.keys) {
     fprintf(stderr, "warmd: %s\n", err);
@@ -472,22 +441,17 @@ int main(int argc, char **argv) {
     return 2;
   }
   d.nkeys = d.cfg->nendpoints;
-  if (!foreground && daemonize() != 0) {
+  char *pidfile_abs = wd_abspath(pidfile ? pidfile : d.cfg->pidfile);
+  /* Before any thread starts: fork keeps only the calling one. */
+  if (!foreground && wd_service_detach() != 0) {
     fprintf(stderr, "warmd: cannot daemonize: %s\n", strerror(errno));
     return 1;
   }
-  if (!pidfile)
-    pidfile = d.cfg->pidfile;
-  if (pidfile && write_pidfile(pidfile) != 0)
-    LOG(LOG_WARNING, "cannot write pidfile %s: %s", pidfile, strerror(errno));
-
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sigaction(SIGTERM, &sa, NULL);
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGHUP, &sa, NULL);
-  signal(SIGPIPE, SIG_IGN);
+  if (pidfile_abs && wd_pidfile_claim(pidfile_abs, err, sizeof err) != 0) {
+    LOG(LOG_ERR, "%s", err);
+    return 1;
+  }
+  wd_signals_install(&g_stop, &g_reload);
 
   struct warmth__w_opts wo = {.capacity = d.cfg->capacity,
                               .mode = 0640,
@@ -502,6 +466,11 @@ int main(int argc, char **argv) {
     }
     wo.group = g->gr_gid;
   }
+  /* Everything slow comes before the table opens: a segment that replaces
+   * another is visible to readers from warmth__w_open() on, and until
+   * wd_table_init() publishes the models they would find none. */
+  rcu_register_thread();
+  wd_probe_global_init();
   int rc = warmth__w_open(&d.w, d.cfg->shm, &wo, err, sizeof err);
   if (rc != 0) {
     LOG(LOG_ERR, "%s", err[0] ? err : warmth_strerror(rc));
@@ -512,8 +481,6 @@ int main(int argc, char **argv) {
   d.budget.limit_nusd = (int64_t)(d.cfg->budget_per_day * 1e9);
   d.budget.day = utc_day();
 
-  rcu_register_thread();
-  wd_probe_global_init();
   if (wd_pub_start(&d.pub, d.w, d.cfg->tick_ns) != 0 ||
       wd_table_init(&d.t, d.cfg, d.w, d.pub, mono_ns(), &d.rng, err,
                     sizeof err) != 0 ||
@@ -549,6 +516,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   atomic_store(&d.dm.running, 1);
+  wd_service_ready();
   LOG(LOG_NOTICE, "warmd %s started: %s, %u models, table %s (%s), pid %d",
       PACKAGE_VERSION, d.config_path, d.t.n, d.cfg->shm,
       warmth__w_adopted(d.w) ? "adopted" : "new", (int)getpid());
@@ -587,7 +555,7 @@ int main(int argc, char **argv) {
   wd_probe_global_cleanup();
   free_keys(d.keys, d.nkeys);
   rcu_unregister_thread();
-  if (pidfile)
-    unlink(pidfile);
-  return 0;
+  free(pidfile_abs);
+  free(config_abs);
+  return 0; /* the pidfile goes at exit (service.c) */
 }
