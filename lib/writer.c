@@ -45,6 +45,12 @@ struct warmth__w {
   uint32_t never_next; /* slots >= this were never used */
   int dirty;
   int adopted;
+  /* A new segment goes live (magic stored, the segment it replaces marked
+   * superseded) at its first publication, not at open: a reader that moved
+   * over before the models were added would find none of them. */
+  int live;
+  void *old; /* the replaced segment, mapped until then */
+  size_t oldlen;
 };
 
 static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
@@ -255,9 +261,41 @@ int warmth__w_remove(struct warmth__w *w, const char *name) {
   return 0;
 }
 
+/* The first publication of a new segment: readers may trust it now, and
+ * readers of the segment it replaces are told to move over. */
+static void go_live(struct warmth__w *w) {
+  struct warmth__hdr *hd = w->hdr;
+  /* Pairs with the reader's acquire load of magic in check_hdr(): the
+   * header, the index and the records are complete before anyone trusts
+   * it. */
+  atomic_store_explicit(&hd->magic, WARMTH__MAGIC, memory_order_release);
+  if (w->old) {
+    struct warmth__hdr *oh = w->old;
+    if (atomic_load(&oh->magic) == WARMTH__MAGIC) {
+      atomic_store(&oh->successor, hd->instance);
+      /* Pairs with the reader's load of retired (current()): it re-attaches
+       * and finds the magic stored above. */
+      atomic_store_explicit(&oh->retired, WARMTH__SUPERSEDED,
+                            memory_order_release);
+    }
+    munmap(w->old, w->oldlen);
+    w->old = NULL;
+  }
+  w->live = 1;
+}
+
+static void publish_index(struct warmth__w *w);
+
 void warmth__w_publish(struct warmth__w *w) {
-  if (!w || !w->dirty)
+  if (!w)
     return;
+  if (w->dirty)
+    publish_index(w);
+  if (!w->live)
+    go_live(w);
+}
+
+static void publish_index(struct warmth__w *w) {
   struct warmth__hdr *hd = w->hdr;
   uint64_t s = atomic_load_explicit(&hd->index_seq, memory_order_relaxed);
   _Atomic uint64_t *ix = w->index[((s >> 1) + 1) & 1]; /* the inactive one */
@@ -406,8 +444,18 @@ static int judge_existing(struct warmth__w *w, struct warmth__hdr *hd,
                           size_t len, const struct warmth__w_opts *o,
                           char *err, size_t errlen) {
   uint64_t magic = atomic_load(&hd->magic);
-  if (magic == 0)
+  if (magic == 0) {
+    /* Not live yet: another coordinator between open and its first
+     * publication, or one that crashed while creating it. */
+    int32_t cpid = atomic_load(&hd->pid);
+    if (cpid > 0 && cpid != getpid() && pid_alive(cpid) &&
+        warmth__mono_ns() - atomic_load(&hd->heartbeat) <
+            atomic_load(&hd->stale_after_ns))
+      return fail(err, errlen, WARMTH_EEXIST,
+                  "%s is being created by a running coordinator (pid %d)",
+                  w->name, (int)cpid);
     return 0; /* ours (same owner), never finished: a crash during creation */
+  }
   if (magic != WARMTH__MAGIC)
     return fail(err, errlen, WARMTH_EBADMAGIC,
                 "%s is not a warmth segment (magic %016llx): refusing to "
@@ -616,21 +664,11 @@ int warmth__w_open(struct warmth__w **out, const char *name,
       munmap(old, oldlen);
     goto out;
   }
-  if (!w->adopted)
-    /* Pairs with the reader's acquire load of magic in check_hdr(): the
-     * header and the (zeroed) index are complete before anyone trusts it. */
-    atomic_store_explicit(&hd->magic, WARMTH__MAGIC, memory_order_release);
-  warmth__w_publish(w);
-  if (old) {
-    /* Tell readers of the replaced segment where to go, then let go. */
-    struct warmth__hdr *oh = old;
-    if (atomic_load(&oh->magic) == WARMTH__MAGIC) {
-      atomic_store(&oh->successor, hd->instance);
-      atomic_store_explicit(&oh->retired, WARMTH__SUPERSEDED,
-                            memory_order_release);
-    }
-    munmap(old, oldlen);
-  }
+  w->live = w->adopted;
+  w->old = old;
+  w->oldlen = oldlen;
+  if (!w->live && !old)
+    go_live(w); /* a first start: no reader to hand over */
   *out = w;
   return 0;
 out:
@@ -645,6 +683,8 @@ out:
 void warmth__w_close(struct warmth__w *w, int unlink_too) {
   if (!w)
     return;
+  if (!w->live)
+    go_live(w); /* never published: still hand readers over, then retire */
   atomic_store_explicit(&w->hdr->retired, WARMTH__RETIRED,
                         memory_order_release);
   if (unlink_too) {

@@ -101,9 +101,19 @@ START_TEST(test_replaced_by_new_writer) {
   ck_assert_int_eq(warmth__w_adopted(w2), 0);
   ck_assert_uint_ne(warmth__w_instance(w2), warmth__w_instance(w1));
   struct warmth__hdr *old = warmth__w_hdr(w1);
+  /* Until its first publication the new segment is not live: readers stay
+   * on the old one and still find its models (no gap of "not found"). */
+  ck_assert_uint_eq(atomic_load(&old->retired), WARMTH__LIVE);
+  ck_assert_int_eq(warmth_lookup(h, "old-model", &info), 0);
+  warmth_t *late = NULL; /* a reader opening by name now: not ready yet */
+  ck_assert_int_eq(warmth_open(&late, name, 0), WARMTH_ENOTREADY);
+  uint32_t ns = UINT32_MAX;
+  ck_assert_int_eq(warmth__w_add(w2, "new-model", &ns), 0);
+  tu_set_state(w2, ns, WARMTH_WARM, MINUTE);
+  ck_assert_uint_eq(atomic_load(&old->retired), WARMTH__LIVE);
+  warmth__w_publish(w2); /* live: the old one is superseded */
   ck_assert_uint_eq(atomic_load(&old->retired), WARMTH__SUPERSEDED);
   ck_assert_uint_eq(atomic_load(&old->successor), warmth__w_instance(w2));
-  tu_set_state(w2, tu_add(w2, "new-model"), WARMTH_WARM, MINUTE);
 
   ck_assert_int_eq(lookup_until(h, "new-model", 0, &info), 0);
   ck_assert_str_eq(info.name, "new-model");

@@ -363,6 +363,7 @@ START_TEST(test_replace_not_adopt) {
   ck_assert_int_eq(warmth__w_adopted(w), 0);
   ck_assert_uint_ne(warmth__w_instance(w), inst);
   ck_assert_int_eq(warmth__w_slot(w, "gone"), WARMTH_ENOTFOUND);
+  warmth__w_publish(w); /* live; then the magic of an unfinished creation */
   atomic_store(&warmth__w_hdr(w)->magic, 0);
   warmth__w_close(w, 0);
   w = tu_writer(name, 8, 0);
