@@ -110,19 +110,27 @@ def proc_cpu_s(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def proc_wait_s(pid):
-    """Time pid's threads spent runnable but waiting for a CPU (run-queue
-    delay, /proc/PID/task/*/schedstat field 2), in seconds; None if the
-    kernel does not keep it.  On a shared machine this is what makes
-    warmups late while warmd itself is idle."""
-    total = 0
+def proc_wait(pid):
+    """(seconds, times): how long pid's threads were runnable but waiting
+    for a CPU (run-queue delay, /proc/PID/task/*/schedstat field 2) and how
+    many times they were put on a CPU (field 3); None if the kernel does
+    not keep it.  On a shared machine this is what makes warmups late and
+    results slow to show while warmd itself has nothing to do."""
+    total = runs = 0
     try:
         for tid in os.listdir(f"/proc/{pid}/task"):
             with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
-                total += int(f.read().split()[1])
+                fields = f.read().split()
+            total += int(fields[1])
+            runs += int(fields[2])
     except (OSError, IndexError, ValueError):
         return None
-    return total / 1e9
+    return total / 1e9, runs
+
+
+def proc_wait_s(pid):
+    w = proc_wait(pid)
+    return None if w is None else w[0]
 
 
 def proc_status_kb(pid, key):
@@ -270,7 +278,8 @@ def bench(run, args, upstream_bin, warmd_bin, reader_bin):
               flush=True)
         time.sleep(min(10.0, t_end - now))
     wall, cpu = samples[-1]
-    wait_s = proc_wait_s(warmd.pid)
+    wait = proc_wait(warmd.pid)
+    wait_s = None if wait is None else wait[0]
     up_wait_s = proc_wait_s(up.pid)
     hwm_kb = proc_status_kb(warmd.pid, "VmHWM")
     rss_kb = proc_status_kb(warmd.pid, "VmRSS")
@@ -349,7 +358,9 @@ def bench(run, args, upstream_bin, warmd_bin, reader_bin):
           "lookup errors; its figure includes the poll delay")
     if wait_s is not None:
         print(f"machine load: warmd's threads waited {wait_s:.2f} s for a "
-              f"CPU (run queue) during the {wall:.0f} s run, the upstream's "
+              f"CPU (run queue) during the {wall:.0f} s run, "
+              f"{1e6 * wait_s / max(1, wait[1]):.0f} us on average each of "
+              f"the {wait[1]} times they ran; the upstream's "
               f"{up_wait_s or 0:.2f} s")
     print(f"warmd log: {warn_lines} warning/failure lines; VmRSS at the end "
           f"{rss_kb} kB")
