@@ -225,6 +225,8 @@ def main():
     warmd_bin = binary("tools/warmd/warmd")
     reader_bin = binary("tests/bench/bench-warmd-reader")
     run = Run(args.keep)
+    # A SIGTERM (timeout, make interrupted) still stops what we started.
+    signal.signal(signal.SIGTERM, lambda *_: die("stopped by SIGTERM"))
     try:
         return bench(run, args, upstream_bin, warmd_bin, reader_bin)
     finally:
