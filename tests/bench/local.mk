@@ -40,3 +40,23 @@ tests/bench/bench-python: lib/libwarmth.la tests/fill-table \
 	    '"$(abs_srcdir)/lib/python/pyrun.sh" redis' \
 	    '"$(abs_srcdir)/tests/bench/bench_python.py" "$$@"'; \
 	} >$@.tmp && chmod +x $@.tmp && mv $@.tmp $@
+
+# bench-warmd: warmd with 10,000 models at a 60 s interval against the test
+# upstream for 130 s (--seconds N for a shorter run): CPU share, peak RSS,
+# how late warmups go out, and how long a result takes to reach a reader
+# (warmd's own figure, and bench-warmd-reader's from a separate process).
+# A Python 3 script (stdlib only), copied into the build directory so
+# `make bench` runs it as ./tests/bench/bench-warmd.
+noinst_PROGRAMS += tests/bench/bench-warmd-reader
+tests_bench_bench_warmd_reader_SOURCES = tests/bench/bench-warmd-reader.c
+tests_bench_bench_warmd_reader_LDADD = lib/libwarmth.la
+WARMTH_BENCHES += tests/bench/bench-warmd
+EXTRA_DIST += tests/bench/bench-warmd.py
+CLEANFILES += tests/bench/bench-warmd
+tests/bench/bench-warmd: $(srcdir)/tests/bench/bench-warmd.py \
+		tests/bench/bench-warmd-reader$(EXEEXT) tools/warmd/warmd$(EXEEXT) \
+		tests/upstream/warmth-upstream$(EXEEXT)
+	@$(MKDIR_P) tests/bench
+	$(AM_V_GEN)sed -e '1s|^#!.*|#!$(PYTHON3)|' \
+	  $(srcdir)/tests/bench/bench-warmd.py >$@.tmp && chmod +x $@.tmp && \
+	  mv $@.tmp $@

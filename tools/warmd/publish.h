@@ -4,7 +4,8 @@
  * The scheduler hands it new record contents through a wait-free
  * concurrent queue (liburcu wfcqueue); it writes each record at once, but
  * at most once per tick (a writer hammering one record starves its
- * readers; coalescing to the latest costs nothing), and stores the
+ * readers; coalescing to the latest costs nothing) -- except that a result
+ * following another kind of update is not held back -- and stores the
  * heartbeat every tick.  Structural changes (models added/removed) are made
  * by the main thread under wd_pub_lock(), which serialises all writer calls.
  */
