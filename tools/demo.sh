@@ -63,6 +63,11 @@ echo "== warmctl watch (every 2 s, $secs s): cold -> warming -> warm"
 
 echo "== warmctl show gpt-4.1"
 "$b/tools/warmctl/warmctl" show gpt-4.1 --shm "$shm" || true
+echo "== warmctl cost: what the warmups cost, projected at this schedule"
+"$b/tools/warmctl/warmctl" cost --shm "$shm" || true
+echo "== warmctl status and stats (over warmd's control socket)"
+"$b/tools/warmctl/warmctl" status --socket "$dir/warmd.sock" || true
+"$b/tools/warmctl/warmctl" stats --socket "$dir/warmd.sock" || true
 for i in 1 2 3 4; do wait "${pids[$((i + 1))]}" 2>/dev/null || true; done
 echo "== what the workers saw"
 cat "$dir"/worker-*.out
