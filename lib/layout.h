@@ -43,6 +43,7 @@
 
 #include <assert.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
@@ -105,6 +106,9 @@ struct warmth__payload {
 #define WARMTH__PAYLOAD_WORDS 30
 static_assert(sizeof(struct warmth__payload) == WARMTH__PAYLOAD_WORDS * 8,
               "payload is 30 words");
+/* The words a reader copies: all but `reserved`, which no reader uses yet
+ * (a reader that starts using it copies it too). */
+#define WARMTH__READ_WORDS (offsetof(struct warmth__payload, reserved) / 8)
 
 struct warmth__rec {
   _Atomic uint64_t seq; /* seqlock; odd while the writer updates */
@@ -211,11 +215,16 @@ static inline uint32_t warmth__hash_final(uint64_t h) {
   return (uint32_t)(h ^ (h >> 31));
 }
 
+/* The name as the record stores it: NUL-padded words. */
+#define WARMTH__NAME_WORDS ((WARMTH_NAME_MAX + 1) / 8)
+
 /* Validates and hashes in one pass.  Returns 1 and sets *len and *hash for a
- * valid name, else 0.  Never reads past the name's NUL (strnlen, then whole
- * words inside the name and a padded copy of the tail). */
-static inline int warmth__name_hash(const char *s, size_t *len,
-                                    uint32_t *hash) {
+ * valid name, else 0; with `words`, also the name as a record holds it
+ * (NUL-padded words, (len + 8) / 8 of them), for a compare without another
+ * pass.  Never reads past the name's NUL (strnlen, then whole words inside
+ * the name and a zero-filled copy of the tail). */
+static inline int warmth__name_words(const char *s, size_t *len,
+                                     uint32_t *hash, uint64_t *words) {
   if (!s)
     return 0;
   size_t n = strnlen(s, WARMTH_NAME_MAX + 1);
@@ -225,25 +234,44 @@ static inline int warmth__name_hash(const char *s, size_t *len,
    * gcc warns (-Warray-bounds) of the 8-byte copy on a branch that the
    * length test makes dead for that literal. */
   __asm__("" : "+r"(s));
-  uint64_t h = n, bad = 0, w;
-  for (size_t i = 0; i < n; i += 8) {
+  uint64_t h = n, bad = 0, w, v;
+  size_t i = 0;
+  for (; i < n; i += 8) {
     if (n - i >= 8) {
       memcpy(&w, s + i, 8);
+      v = w;
     } else {
-      w = 0x41 * WARMTH__ONES; /* 'A': valid, so padding passes the test */
-      memcpy(&w, s + i, n - i);
+      /* The tail, zero-filled as in the record; for the byte test only,
+       * the bytes past the name read 'A' (valid). */
+      size_t k = n - i;
+      w = 0;
+      memcpy(&w, s + i, k);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+      v = w | (0x41 * WARMTH__ONES & (~0ull >> (8 * k)));
+#else
+      v = w | (0x41 * WARMTH__ONES & (~0ull << (8 * k)));
+#endif
     }
     /* A byte < 0x21 or > 0x7e sets its high bit in one of the two terms
      * (the "haszero"-family tests of Bit Twiddling Hacks, exact for the
      * question "is there any such byte"). */
-    bad |= ((w - 0x21 * WARMTH__ONES) & ~w) | (w + WARMTH__ONES) | w;
+    bad |= ((v - 0x21 * WARMTH__ONES) & ~v) | (v + WARMTH__ONES) | v;
     h = warmth__hash_word(h, w);
+    if (words)
+      words[i / 8] = w;
   }
   if (bad & WARMTH__HIGHS)
     return 0;
+  if (words && i == n && i < WARMTH__NAME_WORDS * 8)
+    words[i / 8] = 0; /* a length of whole words: the NUL word */
   *len = n;
   *hash = warmth__hash_final(h);
   return 1;
+}
+
+static inline int warmth__name_hash(const char *s, size_t *len,
+                                    uint32_t *hash) {
+  return warmth__name_words(s, len, hash, NULL);
 }
 
 /* The hash of a name already known to be valid; also returns its length. */
@@ -294,7 +322,7 @@ static inline int64_t warmth__mono_ns(void) {
   return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-/* Seqlock copy of a record's payload into *out.  Returns 0, or
+/* Seqlock copy of a record's payload (but `reserved`) into *out.  Returns 0, or
  * WARMTH_EBUSY when the record never settled within WARMTH__READ_TRIES. */
 static inline int warmth__rec_read(const struct warmth__rec *r,
                                    struct warmth__payload *out) {
@@ -314,7 +342,7 @@ static inline int warmth__rec_read(const struct warmth__rec *r,
      * Straight into *out (a torn copy is simply overwritten by the retry),
      * unrolled: the loop overhead was a third of a lookup (callgrind). */
 #pragma GCC unroll 30
-    for (int i = 0; i < WARMTH__PAYLOAD_WORDS; i++) {
+    for (size_t i = 0; i < WARMTH__READ_WORDS; i++) {
       uint64_t v = atomic_load_explicit(&r->w[i], memory_order_acquire);
       memcpy(o + 8 * i, &v, 8);
     }

@@ -377,8 +377,10 @@ static int find(const struct att *a, const char *model,
                 struct warmth__payload *p) {
   size_t len;
   uint32_t hash;
-  if (!warmth__name_hash(model, &len, &hash))
+  uint64_t want[WARMTH__NAME_WORDS];
+  if (!warmth__name_words(model, &len, &hash, want))
     return WARMTH_ENAMETOOLONG;
+  size_t nw = (len + 8) / 8; /* with the NUL */
   const struct warmth__hdr *hd = a->hdr;
   for (int tries = 0; tries < WARMTH__READ_TRIES; tries++) {
     /* Acquire pairs with the writer's release store that published the
@@ -400,7 +402,15 @@ static int find(const struct att *a, const char *model,
       int rc = warmth__rec_read(&a->recs[slot], p);
       if (rc)
         return rc;
-      if (memcmp(p->name, model, len + 1) == 0)
+      /* The name check: the record must hold exactly this name (the writer
+       * NUL-pads names, so whole words compare). */
+      uint64_t diff = 0;
+      for (size_t k = 0; k < nw; k++) {
+        uint64_t got;
+        memcpy(&got, p->name + 8 * k, 8);
+        diff |= got ^ want[k];
+      }
+      if (diff == 0)
         return (int)slot;
     }
     /* Ordered after the acquire loads of the entries: if we read an entry
@@ -452,7 +462,8 @@ static void to_info(const struct warmth__payload *p, uint32_t slot,
                     struct warmth_model_info *info) {
   uint32_t size = info->size;
   if (size >= sizeof *info) {
-    memset(info, 0, sizeof *info);
+    /* Every byte is a field (no padding; tests/check_lookup.c checks that a
+     * lookup leaves no byte of a dirty struct behind), so no memset. */
     fill_info(p, slot, info);
   } else {
     struct warmth_model_info f;

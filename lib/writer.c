@@ -490,7 +490,10 @@ static void adopt_records(struct warmth__w *w) {
                                                      memory_order_relaxed);
     size_t len;
     ws->p.name[63] = 0;
-    if ((seq & 1) || !warmth__name_ok(ws->p.name, &len)) {
+    int ok = !(seq & 1) && warmth__name_ok(ws->p.name, &len);
+    if (ok) /* NUL-padded, as readers compare whole words */
+      memset(ws->p.name + len, 0, sizeof ws->p.name - len);
+    if (!ok) {
       uint64_t gen = ws->p.generation;
       memset(&ws->p, 0, sizeof ws->p);
       ws->p.generation = gen + 1;

@@ -165,6 +165,15 @@ START_TEST(test_info_size) {
   ck_assert_uint_eq(u.info.generation, 1);
   for (size_t i = sizeof u.info; i < sizeof u.b; i++)
     ck_assert_uint_eq(u.b[i], 0xab);
+  /* A full-size lookup writes every byte (the library does not memset):
+   * one into a dirty struct equals one into a zeroed struct. */
+  struct warmth_model_info zeroed, dirty;
+  memset(&zeroed, 0, sizeof zeroed);
+  memset(&dirty, 0x5a, sizeof dirty);
+  zeroed.size = dirty.size = sizeof zeroed;
+  ck_assert_int_eq(warmth_lookup(h, "m", &zeroed), 0);
+  ck_assert_int_eq(warmth_lookup(h, "m", &dirty), 0);
+  ck_assert_mem_eq(&zeroed, &dirty, sizeof zeroed);
   u.info.size = (uint32_t)small - 1;
   ck_assert_int_eq(warmth_lookup(h, "m", &u.info), WARMTH_EINVAL);
   ck_assert_int_eq(warmth_lookup(h, "m", NULL), WARMTH_EINVAL);

@@ -211,9 +211,14 @@ START_TEST(test_rec_read_local) {
   struct warmth__payload p;
   ck_assert_int_eq(warmth__rec_read(&r, &p), 0);
   uint64_t words[WARMTH__PAYLOAD_WORDS];
+  memset(&p, 0xee, sizeof p);
+  ck_assert_int_eq(warmth__rec_read(&r, &p), 0);
   memcpy(words, &p, sizeof words);
-  for (int i = 0; i < WARMTH__PAYLOAD_WORDS; i++)
+  /* Every word a reader uses is copied; `reserved` is left alone. */
+  for (size_t i = 0; i < WARMTH__READ_WORDS; i++)
     ck_assert_uint_eq(words[i], (uint64_t)i * 7);
+  for (size_t i = WARMTH__READ_WORDS; i < WARMTH__PAYLOAD_WORDS; i++)
+    ck_assert_uint_eq(words[i], 0xeeeeeeeeeeeeeeeeull);
   atomic_store(&r.seq, 3);
   ck_assert_int_eq(warmth__rec_read(&r, &p), WARMTH_EBUSY);
   atomic_store(&r.seq, UINT64_MAX); /* odd at the very top, still busy */
