@@ -127,6 +127,30 @@ static int lookup_user(const char *s, uid_t *uid) {
   return -1;
 }
 
+/* The uid of the user "warmth", looked up once per process: an NSS lookup
+ * costs tens of microseconds, which a worker that opens a handle per
+ * request (PHP without Table::shared) would pay every time (bench-php).
+ * 0 unknown yet, 1 looked up and found, 2 no such user; a race only
+ * repeats the lookup, and the two stores of the uid are the same value. */
+static _Atomic int warmth_user_state;
+static _Atomic uid_t warmth_user_uid;
+
+static int warmth_user(uid_t *uid) {
+  int st = atomic_load_explicit(&warmth_user_state, memory_order_acquire);
+  if (st == 0) {
+    uid_t u;
+    st = lookup_user("warmth", &u) == 0 ? 1 : 2;
+    if (st == 1)
+      atomic_store_explicit(&warmth_user_uid, u, memory_order_relaxed);
+    /* Release: pairs with the acquire load above in a later call. */
+    atomic_store_explicit(&warmth_user_state, st, memory_order_release);
+  }
+  if (st != 1)
+    return -1;
+  *uid = atomic_load_explicit(&warmth_user_uid, memory_order_relaxed);
+  return 0;
+}
+
 /* Checks an open segment before a byte of it is trusted: a regular file,
  * owned by an expected user, writable by no one but its owner (state) or by
  * owner and group (demand), at least min_size long. */
@@ -336,7 +360,7 @@ int warmth_open(warmth_t **out, const char *shm_name, unsigned flags) {
   add_owner(h, 0);
   add_owner(h, geteuid());
   uid_t u;
-  if (lookup_user("warmth", &u) == 0)
+  if (warmth_user(&u) == 0)
     add_owner(h, u);
   const char *env = getenv("WARMTH_OWNER");
   if (env && *env) {
