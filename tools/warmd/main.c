@@ -467,8 +467,8 @@ int main(int argc, char **argv) {
     wo.group = g->gr_gid;
   }
   /* Everything slow comes before the table opens: a segment that replaces
-   * another is visible to readers from warmth__w_open() on, and until
-   * wd_table_init() publishes the models they would find none. */
+   * another goes live at wd_table_init()'s first publication (readers stay
+   * on the old one until then), and the old one's readers wait for it. */
   rcu_register_thread();
   wd_probe_global_init();
   int rc = warmth__w_open(&d.w, d.cfg->shm, &wo, err, sizeof err);
