@@ -136,7 +136,7 @@ static void on_done(const struct wd_probe_result *r, void *arg) {
         e->name, slow ? "slow" : "no longer slow",
         e->rec.ewma_latency_us / 1000,
         (long long)(e->m->latency_alert_ns / WD_NS_PER_MS));
-    wd_event(e, old, slow ? "slow" : "no longer slow");
+    wd_event(e, e->rec.state, slow ? "slow" : "no longer slow"); /* a flag */
   }
 }
 
