@@ -242,10 +242,22 @@ static inline int warmth__name_words(const char *s, size_t *len,
       v = w;
     } else {
       /* The tail, zero-filled as in the record; for the byte test only,
-       * the bytes past the name read 'A' (valid). */
+       * the bytes past the name read 'A' (valid).  A name of 8 bytes or
+       * more: its last 8 bytes, shifted, so no copy of variable length (a
+       * call to memcpy, whose size branches mispredict when names of
+       * several lengths are looked up: callgrind --branch-sim). */
       size_t k = n - i;
-      w = 0;
-      memcpy(&w, s + i, k);
+      if (n >= 8) {
+        memcpy(&w, s + n - 8, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        w <<= 8 * (8 - k);
+#else
+        w >>= 8 * (8 - k);
+#endif
+      } else {
+        w = 0;
+        memcpy(&w, s + i, k);
+      }
 #if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
       v = w | (0x41 * WARMTH__ONES & (~0ull >> (8 * k)));
 #else

@@ -15,7 +15,8 @@ INTEGRATION_TESTS = \
 	tests/integration/test_cost.py \
 	tests/integration/test_control.py \
 	tests/integration/test_http.py \
-	tests/integration/test_state.py
+	tests/integration/test_state.py \
+	tests/integration/test_events.py
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/harness.py
 
