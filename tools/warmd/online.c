@@ -56,7 +56,7 @@ static int check_endpoint(const struct wd_config *c, int ei, FILE *out) {
   char err[256] = "";
   char *key = wd_endpoint_key(ep, err, sizeof err);
   if (!key && err[0]) {
-    fprintf(out, "endpoint %s: %s\n", ep->name, err);
+    fprintf(out, "%s\n", err); /* it names the endpoint */
     return 1;
   }
   if (key && wd_config_check_placeholder(key)) {
