@@ -88,12 +88,13 @@ enum warmth_state {
 };
 
 /* Record flags (warmth_model_info.flags).  Append only. */
-#define WARMTH_F_SLOW 0x01u        /* warm, but latency above latency_alert */
-#define WARMTH_F_KEY_PROBLEM 0x02u /* 401/403: the API key was refused */
-#define WARMTH_F_BUDGET 0x04u      /* daily budget reached: chat probes stop */
-#define WARMTH_F_PAUSED 0x08u      /* paused by the operator */
-#define WARMTH_F_THROTTLED 0x10u   /* rate limited or under min_headroom */
-#define WARMTH_F_REAL_TRAFFIC 0x20u /* last warm extension came from workers */
+#define WARMTH_F_SLOW 0x01u         /* warm, but latency above latency_alert */
+#define WARMTH_F_KEY_PROBLEM 0x02u  /* 401/403: the API key was refused */
+#define WARMTH_F_BUDGET 0x04u       /* daily budget reached: chat probes stop */
+#define WARMTH_F_PAUSED 0x08u       /* paused by the operator */
+#define WARMTH_F_THROTTLED 0x10u    /* rate limited or under min_headroom */
+#define WARMTH_F_REAL_TRAFFIC 0x20u /* last warm extension came from workers   \
+                                     */
 #define WARMTH_F_PREFIX_CACHED 0x40u /* provider confirmed cached prefix */
 
 /* Error classes (warmth_model_info.error_class).  Append only. */
@@ -101,12 +102,12 @@ enum warmth_error_class {
   WARMTH_ERR_NONE = 0,
   WARMTH_ERR_CONNECT = 1, /* DNS, connect, TLS */
   WARMTH_ERR_TIMEOUT = 2,
-  WARMTH_ERR_HTTP = 3,    /* a non-2xx status not listed below */
-  WARMTH_ERR_AUTH = 4,    /* 401/403 */
-  WARMTH_ERR_RATE = 5,    /* 429 */
-  WARMTH_ERR_SERVER = 6,  /* 5xx */
-  WARMTH_ERR_BODY = 7,    /* invalid or oversized reply */
-  WARMTH_ERR_BUDGET = 8,  /* not sent: budget reached */
+  WARMTH_ERR_HTTP = 3,   /* a non-2xx status not listed below */
+  WARMTH_ERR_AUTH = 4,   /* 401/403 */
+  WARMTH_ERR_RATE = 5,   /* 429 */
+  WARMTH_ERR_SERVER = 6, /* 5xx */
+  WARMTH_ERR_BODY = 7,   /* invalid or oversized reply */
+  WARMTH_ERR_BUDGET = 8, /* not sent: budget reached */
   WARMTH_ERR_CLASS_COUNT
 };
 
@@ -116,15 +117,15 @@ enum warmth_error_class {
  * library fills in no more than that. */
 struct warmth_model_info {
   uint32_t size;
-  uint16_t state;         /* enum warmth_state */
-  uint16_t http_status;   /* last HTTP status, 0 if none */
+  uint16_t state;       /* enum warmth_state */
+  uint16_t http_status; /* last HTTP status, 0 if none */
   char name[WARMTH_NAME_MAX + 1];
-  int64_t warm_until;     /* warm while now < warm_until */
-  int64_t last_probe;     /* end of the last warmup */
-  int64_t last_ok;        /* last success, warmup or real traffic */
+  int64_t warm_until;        /* warm while now < warm_until */
+  int64_t last_probe;        /* end of the last warmup */
+  int64_t last_ok;           /* last success, warmup or real traffic */
   int64_t retry_after_until; /* provider asked to wait until then */
-  uint64_t successes;     /* warmups that succeeded */
-  uint64_t failures;      /* warmups that failed */
+  uint64_t successes;        /* warmups that succeeded */
+  uint64_t failures;         /* warmups that failed */
   uint64_t tokens_in;
   uint64_t tokens_out;
   uint64_t tokens_cached; /* input tokens the provider served from cache */
@@ -133,36 +134,37 @@ struct warmth_model_info {
   uint32_t ewma_latency_us;
   uint32_t dns_us, connect_us, tls_us, ttfb_us; /* parts of last latency */
   uint32_t fails_in_row;
-  uint32_t flags;         /* WARMTH_F_* */
-  uint16_t error_class;   /* enum warmth_error_class */
-  uint16_t endpoint;      /* index of the endpoint in warmd's config */
+  uint32_t flags;             /* WARMTH_F_* */
+  uint16_t error_class;       /* enum warmth_error_class */
+  uint16_t endpoint;          /* index of the endpoint in warmd's config */
   uint32_t headroom_requests; /* x-ratelimit-remaining-requests, or ~0u */
   uint32_t headroom_tokens;   /* x-ratelimit-remaining-tokens, or ~0u */
-  uint32_t slot;          /* record slot (stable while the model exists) */
-  uint64_t generation;    /* slot generation: changes when a slot is reused */
-  uint32_t interval_ms;   /* warmup interval configured for the model */
-  uint32_t warm_ttl_ms;   /* how long a success keeps it warm */
+  uint32_t slot;              /* record slot (stable while the model exists) */
+  uint64_t generation;  /* slot generation: changes when a slot is reused */
+  uint32_t interval_ms; /* warmup interval configured for the model */
+  uint32_t warm_ttl_ms; /* how long a success keeps it warm */
 };
 
 /* Coordinator liveness, from the segment header. */
 struct warmth_status {
-  uint32_t size;          /* set to sizeof(struct warmth_status) */
-  int32_t pid;            /* coordinator pid */
+  uint32_t size;            /* set to sizeof(struct warmth_status) */
+  int32_t pid;              /* coordinator pid */
   int64_t heartbeat_age_ns; /* now - last heartbeat (CLOCK_MONOTONIC) */
-  int64_t stale_after_ns; /* heartbeat older than this: stale */
-  int64_t created_ns;     /* CLOCK_REALTIME when the segment was made */
-  uint32_t retired;       /* 0 live, 1 retired (clean stop), 2 superseded */
-  uint32_t stale;         /* 1 when heartbeat_age_ns > stale_after_ns */
-  uint32_t models;        /* models in the table */
-  uint32_t capacity;      /* record slots */
+  int64_t stale_after_ns;   /* heartbeat older than this: stale */
+  int64_t created_ns;       /* CLOCK_REALTIME when the segment was made */
+  uint32_t retired;         /* 0 live, 1 retired (clean stop), 2 superseded */
+  uint32_t stale;           /* 1 when heartbeat_age_ns > stale_after_ns */
+  uint32_t models;          /* models in the table */
+  uint32_t capacity;        /* record slots */
   uint64_t index_generation;
 };
 
 typedef struct warmth warmth_t;
 
 /* warmth_open flags */
-#define WARMTH_OPEN_LAZY 0x1u /* return a handle even if the segment is not
-                                 there yet; calls re-attach by themselves */
+#define WARMTH_OPEN_LAZY                                                       \
+  0x1u /* return a handle even if the segment is not                           \
+          there yet; calls re-attach by themselves */
 
 /* Opens the table.  `shm_name` NULL means $WARMTH_SHM, else "/warmth".
  * Without WARMTH_OPEN_LAZY, fails with the reason the segment cannot be
@@ -206,8 +208,7 @@ WARMTH_EXPORT int warmth_wait_warm(warmth_t *h, const char *model,
 /* Calls fn for each model in slot order with a consistent copy of its record;
  * stops early when fn returns non-zero.  Returns the number of models
  * visited or a negative error. */
-typedef int (*warmth_iter_fn)(const struct warmth_model_info *info,
-                              void *arg);
+typedef int (*warmth_iter_fn)(const struct warmth_model_info *info, void *arg);
 WARMTH_EXPORT int warmth_foreach(warmth_t *h, warmth_iter_fn fn, void *arg);
 
 /* Fills *st (st->size set by the caller) from the segment header. */

@@ -99,7 +99,7 @@ struct warmth__payload {
   uint16_t endpoint;
   uint32_t headroom_requests;
   uint32_t headroom_tokens;
-  uint32_t interval_ms;  /* the model's warmup interval (cost projection) */
+  uint32_t interval_ms; /* the model's warmup interval (cost projection) */
   uint32_t warm_ttl_ms;
   uint64_t reserved[4];
 };
@@ -119,24 +119,24 @@ static_assert(sizeof(struct warmth__rec) == WARMTH__REC_SIZE, "record size");
 
 struct warmth__hdr {
   _Atomic uint64_t magic; /* WARMTH__MAGIC, stored last at creation */
-  uint32_t abi;         /* WARMTH__ABI */
-  uint32_t hdr_size;    /* WARMTH__HDR_SIZE */
-  uint32_t rec_size;    /* WARMTH__REC_SIZE */
-  uint32_t capacity;    /* record slots */
-  uint32_t index_cap;   /* entries per index buffer, power of two */
+  uint32_t abi;           /* WARMTH__ABI */
+  uint32_t hdr_size;      /* WARMTH__HDR_SIZE */
+  uint32_t rec_size;      /* WARMTH__REC_SIZE */
+  uint32_t capacity;      /* record slots */
+  uint32_t index_cap;     /* entries per index buffer, power of two */
   uint32_t pad0;
-  uint64_t seg_size;    /* total bytes, as reserved at creation */
+  uint64_t seg_size; /* total bytes, as reserved at creation */
   uint64_t off_index[2];
   uint64_t off_records;
-  uint64_t instance;    /* random id of this segment */
-  int64_t created_ns;   /* CLOCK_REALTIME */
+  uint64_t instance;  /* random id of this segment */
+  int64_t created_ns; /* CLOCK_REALTIME */
   /* Mutable part: every field below is written by the coordinator only. */
   _Atomic int32_t pid;
-  _Atomic uint32_t retired;      /* WARMTH__LIVE / RETIRED / SUPERSEDED */
-  _Atomic uint64_t successor;    /* instance of the segment that replaced us */
-  _Atomic int64_t heartbeat;     /* CLOCK_MONOTONIC ns, stored every tick */
+  _Atomic uint32_t retired;   /* WARMTH__LIVE / RETIRED / SUPERSEDED */
+  _Atomic uint64_t successor; /* instance of the segment that replaced us */
+  _Atomic int64_t heartbeat;  /* CLOCK_MONOTONIC ns, stored every tick */
   _Atomic int64_t stale_after_ns;
-  _Atomic uint64_t index_seq;    /* see the top of this file */
+  _Atomic uint64_t index_seq; /* see the top of this file */
   _Atomic uint32_t nmodels;
   uint32_t pad1;
 };
@@ -147,24 +147,24 @@ struct warmth__dhdr {
   uint32_t abi;
   uint32_t hdr_size;
   uint32_t slot_size;
-  uint32_t capacity;   /* equals the state segment's */
+  uint32_t capacity; /* equals the state segment's */
   uint64_t seg_size;
   uint64_t off_slots;
-  uint64_t instance;   /* the state segment's instance */
+  uint64_t instance; /* the state segment's instance */
 };
 
 /* One slot of the demand segment, one cache line, indexed like records.
  * Workers write it; the coordinator reads it and resets it on slot reuse. */
 struct warmth__dslot {
-  _Atomic uint32_t last_touch_s;  /* coarse CLOCK_MONOTONIC seconds */
-  _Atomic uint32_t waiters;       /* workers sleeping in warmth_wait_warm */
+  _Atomic uint32_t last_touch_s; /* coarse CLOCK_MONOTONIC seconds */
+  _Atomic uint32_t waiters;      /* workers sleeping in warmth_wait_warm */
   _Atomic uint64_t touches;
-  _Atomic int64_t real_ok_ns;     /* last real success (CLOCK_MONOTONIC) */
+  _Atomic int64_t real_ok_ns; /* last real success (CLOCK_MONOTONIC) */
   _Atomic uint32_t real_latency_us;
   _Atomic uint32_t pad0;
-  _Atomic uint64_t real_ok;       /* real successes reported */
-  _Atomic uint64_t real_fail;     /* real failures reported */
-  _Atomic uint64_t generation;    /* slot generation it belongs to */
+  _Atomic uint64_t real_ok;    /* real successes reported */
+  _Atomic uint64_t real_fail;  /* real failures reported */
+  _Atomic uint64_t generation; /* slot generation it belongs to */
   uint64_t pad[1];
 } __attribute__((aligned(64)));
 static_assert(sizeof(struct warmth__dslot) == WARMTH__DSLOT_SIZE, "dslot");
@@ -223,8 +223,8 @@ static inline uint32_t warmth__hash_final(uint64_t h) {
  * (NUL-padded words, (len + 8) / 8 of them), for a compare without another
  * pass.  Never reads past the name's NUL (strnlen, then whole words inside
  * the name and a zero-filled copy of the tail). */
-static inline int warmth__name_words(const char *s, size_t *len,
-                                     uint32_t *hash, uint64_t *words) {
+static inline int warmth__name_words(const char *s, size_t *len, uint32_t *hash,
+                                     uint64_t *words) {
   if (!s)
     return 0;
   size_t n = strnlen(s, WARMTH_NAME_MAX + 1);

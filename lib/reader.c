@@ -88,7 +88,7 @@ const char *warmth_state_name(int state) {
 
 const char *warmth_error_class_name(int c) {
   static const char *const names[WARMTH_ERR_CLASS_COUNT] = {
-      "none", "connect", "timeout", "http", "auth",
+      "none", "connect", "timeout", "http",  "auth",
       "rate", "server",  "body",    "budget"};
   return c >= 0 && c < WARMTH_ERR_CLASS_COUNT ? names[c] : "invalid";
 }
@@ -162,7 +162,8 @@ static int check_fd(const struct warmth *h, int fd, int allow_group_write,
     return WARMTH_EBADMAGIC;
   if (!owner_ok(h, st->st_uid))
     return WARMTH_EBADOWNER;
-  if ((st->st_mode & S_IWOTH) || (!allow_group_write && (st->st_mode & S_IWGRP)))
+  if ((st->st_mode & S_IWOTH) ||
+      (!allow_group_write && (st->st_mode & S_IWGRP)))
     return WARMTH_EINSECURE;
   if ((uint64_t)st->st_size < min_size)
     return WARMTH_ETRUNCATED;
@@ -224,9 +225,9 @@ static void attach_demand(const struct warmth *h, struct att *a,
   if (atomic_load_explicit(&dh->magic, memory_order_acquire) !=
           WARMTH__DMAGIC ||
       dh->abi != WARMTH__ABI || dh->hdr_size != WARMTH__HDR_SIZE ||
-      dh->slot_size != WARMTH__DSLOT_SIZE ||
-      dh->capacity != a->capacity || dh->off_slots != g->d_off_slots ||
-      dh->seg_size != g->d_seg_size || dh->instance != a->hdr->instance) {
+      dh->slot_size != WARMTH__DSLOT_SIZE || dh->capacity != a->capacity ||
+      dh->off_slots != g->d_off_slots || dh->seg_size != g->d_seg_size ||
+      dh->instance != a->hdr->instance) {
     munmap(m, (size_t)st.st_size);
     return;
   }
@@ -283,9 +284,8 @@ static int publish_att(struct warmth *h, struct att *a, struct att *expect) {
   a->older = expect;
   /* Release pairs with the acquire load in current(): a thread that sees
    * the new attachment sees it fully initialised. */
-  if (!atomic_compare_exchange_strong_explicit(&h->cur, &expect, a,
-                                               memory_order_acq_rel,
-                                               memory_order_acquire)) {
+  if (!atomic_compare_exchange_strong_explicit(
+          &h->cur, &expect, a, memory_order_acq_rel, memory_order_acquire)) {
     a->older = NULL;
     att_free(a);
     return 0; /* another thread attached first; use theirs */
@@ -561,8 +561,7 @@ static void touch_slot(struct warmth__dslot *d) {
 
 /* Resolves model to its demand slot. */
 static int demand_slot(warmth_t *h, const char *model, struct att **ap,
-                       struct warmth__dslot **dp,
-                       struct warmth__payload *p) {
+                       struct warmth__dslot **dp, struct warmth__payload *p) {
   if (!h)
     return WARMTH_EINVAL;
   int err = 0;
@@ -590,8 +589,7 @@ int warmth_touch(warmth_t *h, const char *model) {
   return 0;
 }
 
-int warmth_report(warmth_t *h, const char *model, uint32_t latency_us,
-                  int ok) {
+int warmth_report(warmth_t *h, const char *model, uint32_t latency_us, int ok) {
   struct att *a = NULL;
   struct warmth__dslot *d = NULL;
   struct warmth__payload p;

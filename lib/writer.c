@@ -22,8 +22,8 @@ enum { SLOT_NEVER = 0, SLOT_USED = 1, SLOT_LIMBO = 2 };
 struct wslot {
   uint8_t status;
   uint32_t hash;
-  int64_t freed_ns;   /* when it entered limbo */
-  uint64_t freed_seq; /* index_seq when it entered limbo */
+  int64_t freed_ns;         /* when it entered limbo */
+  uint64_t freed_seq;       /* index_seq when it entered limbo */
   struct warmth__payload p; /* what the record holds (name, generation) */
 };
 
@@ -67,8 +67,8 @@ static int fail(char *err, size_t errlen, int rc, const char *fmt, ...) {
 
 /* ---- private index (linear probing, backward-shift deletion) ------------ */
 
-static int pidx_find(const struct warmth__w *w, const char *name,
-                     uint32_t hash, uint32_t *pos) {
+static int pidx_find(const struct warmth__w *w, const char *name, uint32_t hash,
+                     uint32_t *pos) {
   uint32_t i = hash & w->mask;
   for (uint32_t n = 0; n <= w->mask; n++, i = (i + 1) & w->mask) {
     uint64_t e = w->pidx[i];
@@ -186,8 +186,8 @@ static int slot_free_now(const struct warmth__w *w, const struct wslot *s,
   uint64_t seq = atomic_load_explicit(&w->hdr->index_seq, memory_order_relaxed);
   /* Two publications since the free: no index a reader can still probe
    * validly names the slot.  The time bound covers per-handle caches. */
-  return s->status == SLOT_LIMBO && now - s->freed_ns >= WARMTH__SLOT_GRACE_NS &&
-         seq >= s->freed_seq + 4;
+  return s->status == SLOT_LIMBO &&
+         now - s->freed_ns >= WARMTH__SLOT_GRACE_NS && seq >= s->freed_seq + 4;
 }
 
 int warmth__w_add(struct warmth__w *w, const char *name, uint32_t *slot) {
@@ -256,7 +256,8 @@ int warmth__w_remove(struct warmth__w *w, const char *name) {
   rec_write(w, (uint32_t)s);
   ws->status = SLOT_LIMBO;
   ws->freed_ns = warmth__mono_ns();
-  ws->freed_seq = atomic_load_explicit(&w->hdr->index_seq, memory_order_relaxed);
+  ws->freed_seq =
+      atomic_load_explicit(&w->hdr->index_seq, memory_order_relaxed);
   w->dirty = 1;
   return 0;
 }
@@ -334,7 +335,8 @@ int warmth__w_demand(const struct warmth__w *w, uint32_t slot,
   if (!w->dslots)
     return WARMTH_ENODEMAND;
   const struct warmth__dslot *x = &w->dslots[slot];
-  d->last_touch_s = atomic_load_explicit(&x->last_touch_s, memory_order_relaxed);
+  d->last_touch_s =
+      atomic_load_explicit(&x->last_touch_s, memory_order_relaxed);
   d->waiters = atomic_load_explicit(&x->waiters, memory_order_relaxed);
   d->touches = atomic_load_explicit(&x->touches, memory_order_relaxed);
   d->real_ok_ns = atomic_load_explicit(&x->real_ok_ns, memory_order_relaxed);
@@ -356,7 +358,9 @@ uint64_t warmth__w_instance(const struct warmth__w *w) {
   return w->hdr->instance;
 }
 int warmth__w_adopted(const struct warmth__w *w) { return w->adopted; }
-struct warmth__hdr *warmth__w_hdr(struct warmth__w *w) { return w->hdr; }
+struct warmth__hdr *warmth__w_hdr(struct warmth__w *w) {
+  return w->hdr;
+}
 
 /* ---- creating and adopting ---------------------------------------------- */
 
@@ -368,8 +372,8 @@ static int map_existing(const char *name, void **map, size_t *len, char *err,
   if (fd < 0) {
     if (errno == ENOENT)
       return 1;
-    return fail(err, errlen, WARMTH_EACCES, "cannot open existing %s: %s",
-                name, strerror(errno));
+    return fail(err, errlen, WARMTH_EACCES, "cannot open existing %s: %s", name,
+                strerror(errno));
   }
   struct stat st;
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -441,8 +445,8 @@ static int pid_alive(pid_t pid) {
 /* Looks at an existing state segment.  Returns 1 when it can be adopted,
  * 0 when it must be replaced, or an error (foreign, live coordinator). */
 static int judge_existing(struct warmth__w *w, struct warmth__hdr *hd,
-                          size_t len, const struct warmth__w_opts *o,
-                          char *err, size_t errlen) {
+                          size_t len, const struct warmth__w_opts *o, char *err,
+                          size_t errlen) {
   uint64_t magic = atomic_load(&hd->magic);
   if (magic == 0) {
     /* Not live yet: another coordinator between open and its first
@@ -486,8 +490,8 @@ static void adopt_records(struct warmth__w *w) {
     struct wslot *ws = &w->slots[s];
     uint64_t seq = atomic_load(&r->seq);
     for (int i = 0; i < WARMTH__PAYLOAD_WORDS; i++)
-      ((uint64_t *)&ws->p)[i] = atomic_load_explicit(&r->w[i],
-                                                     memory_order_relaxed);
+      ((uint64_t *)&ws->p)[i] =
+          atomic_load_explicit(&r->w[i], memory_order_relaxed);
     size_t len;
     ws->p.name[63] = 0;
     int ok = !(seq & 1) && warmth__name_ok(ws->p.name, &len);
@@ -548,9 +552,9 @@ static int make_demand(struct warmth__w *w, const struct warmth__w_opts *o,
       munmap(m, len);
     shm_unlink(w->dname);
   }
-  struct warmth__dhdr *dh =
-      create_seg(w->dname, w->g.d_seg_size, o->demand_mode ? o->demand_mode : 0660,
-                 o->group, err, errlen, &rc);
+  struct warmth__dhdr *dh = create_seg(w->dname, w->g.d_seg_size,
+                                       o->demand_mode ? o->demand_mode : 0660,
+                                       o->group, err, errlen, &rc);
   if (!dh)
     return rc;
   dh->abi = WARMTH__ABI;
@@ -626,8 +630,8 @@ int warmth__w_open(struct warmth__w **out, const char *name,
   if (!w->adopted) {
     if (rc == 0)
       shm_unlink(name); /* replaced below; the old mapping gets superseded */
-    w->hdr = create_seg(name, w->g.seg_size, o->mode ? o->mode : 0640,
-                        o->group, err, errlen, &rc);
+    w->hdr = create_seg(name, w->g.seg_size, o->mode ? o->mode : 0640, o->group,
+                        err, errlen, &rc);
     if (!w->hdr) {
       if (old)
         munmap(old, oldlen);
@@ -644,8 +648,7 @@ int warmth__w_open(struct warmth__w **out, const char *name,
     hd->off_index[0] = w->g.off_index[0];
     hd->off_index[1] = w->g.off_index[1];
     hd->off_records = w->g.off_records;
-    if (getrandom(&hd->instance, sizeof hd->instance, 0) !=
-        sizeof hd->instance)
+    if (getrandom(&hd->instance, sizeof hd->instance, 0) != sizeof hd->instance)
       hd->instance = (uint64_t)warmth__mono_ns() ^ ((uint64_t)getpid() << 32);
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -654,8 +657,9 @@ int warmth__w_open(struct warmth__w **out, const char *name,
   }
   struct warmth__hdr *hd = w->hdr;
   atomic_store(&hd->pid, (int32_t)getpid());
-  atomic_store(&hd->stale_after_ns,
-               o->stale_after_ns > 0 ? o->stale_after_ns : WARMTH__STALE_DEFAULT_NS);
+  atomic_store(&hd->stale_after_ns, o->stale_after_ns > 0
+                                        ? o->stale_after_ns
+                                        : WARMTH__STALE_DEFAULT_NS);
   atomic_store(&hd->heartbeat, warmth__mono_ns());
   atomic_store(&hd->successor, 0);
   atomic_store(&hd->retired, WARMTH__LIVE);

@@ -169,8 +169,15 @@ START_TEST(test_read_only_mapping) {
 END_TEST
 
 /* Child exit codes of the worker-uid test. */
-enum { RDWR_OPENED = 20, RDONLY_FAILED, OPEN_FAILED, LOOKUP_FAILED,
-       TOUCH_FAILED, SETID_FAILED, OUTSIDER_OPENED };
+enum {
+  RDWR_OPENED = 20,
+  RDONLY_FAILED,
+  OPEN_FAILED,
+  LOOKUP_FAILED,
+  TOUCH_FAILED,
+  SETID_FAILED,
+  OUTSIDER_OPENED
+};
 
 START_TEST(test_worker_uid) {
   /* A worker (uid and group "nobody"; the segments' group) reads the state
@@ -214,8 +221,8 @@ START_TEST(test_worker_uid) {
       _exit(0);
     }
     int st = tu_wait(pid, 10000);
-    ck_assert_msg(tu_exit_code(st) == 0, "outsider=%d: child exit %d",
-                  outsider, tu_exit_code(st));
+    ck_assert_msg(tu_exit_code(st) == 0, "outsider=%d: child exit %d", outsider,
+                  tu_exit_code(st));
   }
   struct warmth__demand d;
   ck_assert_int_eq(warmth__w_demand(w, slot, &d), 0);

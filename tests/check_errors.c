@@ -40,8 +40,8 @@ END_TEST
 START_TEST(test_success_and_unknown) {
   ck_assert_str_eq(warmth_strerror(0), "success");
   ck_assert_str_eq(warmth_err_name(0), "OK");
-  static const int unknown[] = {1, 21, -(int)NCODES - 1, -1000, INT32_MIN,
-                                INT32_MAX};
+  static const int unknown[] = {1,     21,        -(int)NCODES - 1,
+                                -1000, INT32_MIN, INT32_MAX};
   for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
     ck_assert_str_eq(warmth_strerror(unknown[i]), "unknown error");
     ck_assert_str_eq(warmth_err_name(unknown[i]), "WARMTH_E?");

@@ -255,8 +255,8 @@ START_TEST(test_random_ops) {
       snprintf(m, sizeof m, "pool-%u", j);
       struct warmth_model_info info = {.size = sizeof info};
       int rc = warmth_lookup(h, m, &info);
-      ck_assert_msg(rc == (present[j] ? 0 : WARMTH_ENOTFOUND),
-                    "op %d: %s: %s", op, m, warmth_err_name(rc));
+      ck_assert_msg(rc == (present[j] ? 0 : WARMTH_ENOTFOUND), "op %d: %s: %s",
+                    op, m, warmth_err_name(rc));
       ck_assert_int_eq(warmth__w_slot(w, m) >= 0, present[j]);
     }
   }

@@ -56,7 +56,8 @@ static void check_geometry(uint32_t cap) {
   ck_assert_uint_eq(g.off_index[1], g.off_index[0] + 8ull * g.index_cap);
   ck_assert_uint_ge(g.off_records, g.off_index[1] + 8ull * g.index_cap);
   ck_assert_uint_eq(g.off_records % 64, 0);
-  ck_assert_uint_eq(g.seg_size, g.off_records + (uint64_t)cap * WARMTH__REC_SIZE);
+  ck_assert_uint_eq(g.seg_size,
+                    g.off_records + (uint64_t)cap * WARMTH__REC_SIZE);
   ck_assert_uint_eq(g.d_off_slots, WARMTH__HDR_SIZE);
   ck_assert_uint_eq(g.d_seg_size,
                     WARMTH__HDR_SIZE + (uint64_t)cap * WARMTH__DSLOT_SIZE);

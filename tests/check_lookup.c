@@ -265,7 +265,10 @@ START_TEST(test_forged_garbage_index) {
   uint32_t mask = warmth__w_hdr(w)->index_cap - 1;
   uint32_t hb = hash_of("model-b");
   for (uint32_t i = 0; i <= mask; i++) {
-    uint32_t slot = i % 4 == 0 ? a : i % 4 == 1 ? 16 : i % 4 == 2 ? UINT32_MAX - 1 : 0x7fffffff;
+    uint32_t slot = i % 4 == 0   ? a
+                    : i % 4 == 1 ? 16
+                    : i % 4 == 2 ? UINT32_MAX - 1
+                                 : 0x7fffffff;
     atomic_store(&ix[i], warmth__entry(hb, slot));
   }
   struct warmth_model_info info = {.size = sizeof info};

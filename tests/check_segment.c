@@ -187,11 +187,14 @@ START_TEST(test_badversion) {
   struct warmth__hdr hd;
   good_hdr(&hd, CAP);
   hd.abi = WARMTH__ABI + 1;
-  ck_assert_int_eq(craft_and_open(name, &hd, seg_size(CAP)), WARMTH_EBADVERSION);
+  ck_assert_int_eq(craft_and_open(name, &hd, seg_size(CAP)),
+                   WARMTH_EBADVERSION);
   hd.abi = 0;
-  ck_assert_int_eq(craft_and_open(name, &hd, seg_size(CAP)), WARMTH_EBADVERSION);
+  ck_assert_int_eq(craft_and_open(name, &hd, seg_size(CAP)),
+                   WARMTH_EBADVERSION);
   hd.abi = UINT32_MAX;
-  ck_assert_int_eq(craft_and_open(name, &hd, seg_size(CAP)), WARMTH_EBADVERSION);
+  ck_assert_int_eq(craft_and_open(name, &hd, seg_size(CAP)),
+                   WARMTH_EBADVERSION);
   shm_unlink(name);
 }
 END_TEST
@@ -199,14 +202,30 @@ END_TEST
 /* One way to break the layout: what to change and to what. */
 static void set_field(struct warmth__hdr *hd, int which, uint64_t v) {
   switch (which) {
-  case 0: hd->hdr_size = (uint32_t)v; break;
-  case 1: hd->rec_size = (uint32_t)v; break;
-  case 2: hd->capacity = (uint32_t)v; break;
-  case 3: hd->index_cap = (uint32_t)v; break;
-  case 4: hd->seg_size = v; break;
-  case 5: hd->off_index[0] = v; break;
-  case 6: hd->off_index[1] = v; break;
-  case 7: hd->off_records = v; break;
+  case 0:
+    hd->hdr_size = (uint32_t)v;
+    break;
+  case 1:
+    hd->rec_size = (uint32_t)v;
+    break;
+  case 2:
+    hd->capacity = (uint32_t)v;
+    break;
+  case 3:
+    hd->index_cap = (uint32_t)v;
+    break;
+  case 4:
+    hd->seg_size = v;
+    break;
+  case 5:
+    hd->off_index[0] = v;
+    break;
+  case 6:
+    hd->off_index[1] = v;
+    break;
+  case 7:
+    hd->off_records = v;
+    break;
   }
 }
 
@@ -219,12 +238,18 @@ START_TEST(test_badlayout) {
     int which;
     uint64_t v;
   } bad[] = {
-      {0, 0},          {0, 4095},      {0, 8192},      {1, 0},
-      {1, 128},        {1, 512},       {2, 0},         {2, WARMTH__CAPACITY_MAX + 1},
-      {2, UINT32_MAX}, {2, CAP + 1},   {3, 0},         {3, 255},
-      {3, 1u << 31},   {4, 0},         {4, UINT64_MAX}, {4, 1ull << 40},
-      {5, 0},          {5, 1ull << 40}, {6, 4096},     {6, UINT64_MAX - 7},
-      {7, 0},          {7, 1ull << 50}, {7, 4096},     {7, UINT64_MAX - 255},
+      {0, 0},          {0, 4095},
+      {0, 8192},       {1, 0},
+      {1, 128},        {1, 512},
+      {2, 0},          {2, WARMTH__CAPACITY_MAX + 1},
+      {2, UINT32_MAX}, {2, CAP + 1},
+      {3, 0},          {3, 255},
+      {3, 1u << 31},   {4, 0},
+      {4, UINT64_MAX}, {4, 1ull << 40},
+      {5, 0},          {5, 1ull << 40},
+      {6, 4096},       {6, UINT64_MAX - 7},
+      {7, 0},          {7, 1ull << 50},
+      {7, 4096},       {7, UINT64_MAX - 255},
   };
   char name[TU_NAME_LEN];
   tu_name(name);
@@ -233,8 +258,8 @@ START_TEST(test_badlayout) {
     good_hdr(&hd, CAP);
     set_field(&hd, bad[i].which, bad[i].v);
     int rc = craft_and_open(name, &hd, g.seg_size);
-    ck_assert_msg(rc == WARMTH_EBADLAYOUT, "case %zu (field %d = %llu): %s",
-                  i, bad[i].which, (unsigned long long)bad[i].v,
+    ck_assert_msg(rc == WARMTH_EBADLAYOUT, "case %zu (field %d = %llu): %s", i,
+                  bad[i].which, (unsigned long long)bad[i].v,
                   warmth_err_name(rc));
   }
   /* Consistent with a bigger capacity than the file holds: truncated. */

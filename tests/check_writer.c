@@ -90,7 +90,8 @@ START_TEST(test_refuse_other_owner) {
   /* Still there, still the old instance, still retired. */
   fd = shm_open(name, O_RDONLY, 0);
   ck_assert_int_ge(fd, 0);
-  struct warmth__hdr *hd = mmap(NULL, WARMTH__HDR_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+  struct warmth__hdr *hd =
+      mmap(NULL, WARMTH__HDR_SIZE, PROT_READ, MAP_SHARED, fd, 0);
   close(fd);
   ck_assert_ptr_ne(hd, MAP_FAILED);
   ck_assert_uint_eq(hd->instance, inst);
@@ -270,8 +271,9 @@ START_TEST(test_open_arguments) {
   char name[TU_NAME_LEN];
   tu_name(name);
   ck_assert_int_eq(wopen(&w, name, 0, 0, err, sizeof err), WARMTH_EINVAL);
-  ck_assert_int_eq(wopen(&w, name, WARMTH__CAPACITY_MAX + 1, 0, err, sizeof err),
-                   WARMTH_EINVAL);
+  ck_assert_int_eq(
+      wopen(&w, name, WARMTH__CAPACITY_MAX + 1, 0, err, sizeof err),
+      WARMTH_EINVAL);
   ck_assert(!exists(name));
   ck_assert_int_eq(warmth__w_open(&w, name, NULL, NULL, 0), WARMTH_EINVAL);
 }
@@ -326,7 +328,7 @@ START_TEST(test_adopt_drops_torn) {
   struct warmth_model_info info = {.size = sizeof info};
   ck_assert_int_eq(warmth_lookup(h, "b", &info), 0);
   uint64_t gen = info.generation;
-  atomic_fetch_or(&tu_recs(w)[b].seq, 1); /* "killed" mid-update */
+  atomic_fetch_or(&tu_recs(w)[b].seq, 1);       /* "killed" mid-update */
   struct warmth__w *w2 = tu_writer(name, 8, 0); /* same pid: not live */
   ck_assert_int_eq(warmth__w_adopted(w2), 1);
   warmth__w_close(w, 0); /* the predecessor's mapping, as if it died */

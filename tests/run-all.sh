@@ -19,6 +19,11 @@ build() { # build NAME CONFIGURE-ARGS...
 
 section() { printf '\n=== %s\n' "$*"; }
 
+section "clang-format (.clang-format in the tree)"
+# shellcheck disable=SC2046 # one argument per file is wanted
+clang-format --dry-run -Werror $(git ls-files '*.c' '*.h' 2>/dev/null ||
+  find include lib tools tests -name '*.[ch]') && echo "format: ok"
+
 section "build and make check"
 build normal
 (cd _build/normal && make -s -j"$jobs" check) || {

@@ -85,9 +85,9 @@ static void fill(struct warmth__payload *p, uint64_t k, uint16_t i) {
   p->last_latency_us = (uint32_t)k;
   p->endpoint = i;
   p->state = WARMTH_WARM;
-  p->cost_nusd = checksum(p->successes, p->failures, p->tokens_in,
-                          p->tokens_out, p->warm_until, p->last_latency_us,
-                          p->endpoint);
+  p->cost_nusd =
+      checksum(p->successes, p->failures, p->tokens_in, p->tokens_out,
+               p->warm_until, p->last_latency_us, p->endpoint);
 }
 
 /* 1 if the copy is consistent: one update's payload, or a fresh record. */
@@ -187,8 +187,7 @@ static void reader_main(struct shared *sh, int id) {
                   (unsigned long long)x.failures,
                   (unsigned long long)x.tokens_in,
                   (unsigned long long)x.cost_nusd, x.endpoint);
-      }
-      else if (i < opt_models && x.successes < last[i])
+      } else if (i < opt_models && x.successes < last[i])
         backwards++; /* an older copy after a newer one */
       if (i < opt_models)
         last[i] = x.successes;
@@ -279,7 +278,8 @@ static int reap_all(pid_t *pids, int n, double grace) {
     while ((r = waitpid(pids[i], &st, WNOHANG)) == 0 && now_s() < end)
       sleep_s(0.01);
     if (r == 0) {
-      fprintf(stderr, "stress-table: child %d hung, killing it\n", (int)pids[i]);
+      fprintf(stderr, "stress-table: child %d hung, killing it\n",
+              (int)pids[i]);
       kill(pids[i], SIGKILL);
       kill(pids[i], SIGCONT);
       r = waitpid(pids[i], &st, 0);
@@ -293,10 +293,10 @@ static int reap_all(pid_t *pids, int n, double grace) {
 
 static int parse_args(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
-    int *dst = !strcmp(argv[i], "--seconds") ? &opt_seconds
+    int *dst = !strcmp(argv[i], "--seconds")   ? &opt_seconds
                : !strcmp(argv[i], "--readers") ? &opt_readers
                : !strcmp(argv[i], "--models")  ? &opt_models
-                                                : NULL;
+                                               : NULL;
     if (!dst || i + 1 >= argc)
       return -1;
     char *end;
@@ -310,8 +310,10 @@ static int parse_args(int argc, char **argv) {
 
 int main(int argc, char **argv) {
   if (parse_args(argc, argv) != 0) {
-    fprintf(stderr, "usage: %s [--seconds N] [--readers N (1..%d)] "
-                    "[--models N]\n", argv[0], MAX_READERS);
+    fprintf(stderr,
+            "usage: %s [--seconds N] [--readers N (1..%d)] "
+            "[--models N]\n",
+            argv[0], MAX_READERS);
     return 2;
   }
   signal(SIGINT, on_signal);

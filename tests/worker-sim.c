@@ -73,14 +73,30 @@ int main(int argc, char **argv) {
   int touch = 1, c;
   while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
     switch (c) {
-    case 's': shm = optarg; break;
-    case 'm': models_arg = optarg; break;
-    case 't': seconds = atof(optarg); break;
-    case 'p': period_ms = atol(optarg); break;
-    case 'n': touch = 0; break;
-    case 'r': report_ms = atol(optarg); break;
-    case 'o': own = optarg; break;
-    case 'i': interval_ms = atol(optarg); break;
+    case 's':
+      shm = optarg;
+      break;
+    case 'm':
+      models_arg = optarg;
+      break;
+    case 't':
+      seconds = atof(optarg);
+      break;
+    case 'p':
+      period_ms = atol(optarg);
+      break;
+    case 'n':
+      touch = 0;
+      break;
+    case 'r':
+      report_ms = atol(optarg);
+      break;
+    case 'o':
+      own = optarg;
+      break;
+    case 'i':
+      interval_ms = atol(optarg);
+      break;
     default:
       fprintf(stderr, "worker-sim: bad option (see the source's header)\n");
       return 2;
@@ -110,8 +126,9 @@ int main(int argc, char **argv) {
   unsigned long long lookups = 0, warm = 0, bad = 0, warmups = 0, errors = 0;
   int64_t start = now_ns(), end = start + (int64_t)(seconds * 1e9);
   /* A per-process warmer starts at a random phase, as workers do. */
-  int64_t next_own = start + (int64_t)(rand_r(&(unsigned){(unsigned)getpid()}) %
-                                       interval_ms) * 1000000LL;
+  int64_t next_own =
+      start + (int64_t)(rand_r(&(unsigned){(unsigned)getpid()}) % interval_ms) *
+                  1000000LL;
   int64_t next_report = start;
   while (now_ns() < end) {
     for (int i = 0; i < n; i++) {

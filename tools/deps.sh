@@ -7,7 +7,7 @@ pkgs=(build-essential autoconf automake libtool pkg-config
       liburcu-dev libmsgpack-dev check libcurl4-openssl-dev libjansson-dev
       libinih-dev libmicrohttpd-dev python3 valgrind binutils procps curl
       python3-pytest python3-pip python3-setuptools gunicorn python3-redis
-      redis-server libhiredis-dev clang libclang-rt-14-dev
+      redis-server libhiredis-dev clang clang-format libclang-rt-14-dev
       php8.2-cli php8.2-fpm apache2 libapache2-mod-php8.2 php8.2-redis
       php8.2-apcu wrk python3-prometheus-client)
 missing=()

@@ -18,9 +18,9 @@
 #define DAYS_PER_MONTH 30.0
 
 struct proj {
-  int known;               /* a mean cost per warmup exists */
-  double warmups_per_day;  /* at the interval; 0 when idle or paused */
-  double nusd_per_warmup;  /* mean of the warmups so far */
+  int known;              /* a mean cost per warmup exists */
+  double warmups_per_day; /* at the interval; 0 when idle or paused */
+  double nusd_per_warmup; /* mean of the warmups so far */
   double tokens_per_day;
   double nusd_per_day;
 };
@@ -58,8 +58,8 @@ static int print_json(const struct wc_snap *s, const struct wc_rows *r) {
     const struct warmth_model_info *m = &r->v[i];
     struct proj p = project(m);
     json_t *o = json_pack(
-        "{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:o, s:o, s:o}",
-        "model", m->name, "state", warmth_state_name(m->state), "warmups",
+        "{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:o, s:o, s:o}", "model",
+        m->name, "state", warmth_state_name(m->state), "warmups",
         (json_int_t)m->successes, "tokens_in", (json_int_t)m->tokens_in,
         "tokens_out", (json_int_t)m->tokens_out, "tokens_cached",
         (json_int_t)m->tokens_cached, "cost_nusd", (json_int_t)m->cost_nusd,
@@ -82,9 +82,9 @@ static int print_json(const struct wc_snap *s, const struct wc_rows *r) {
       "tokens_cached", (json_int_t)tcached, "cost_nusd", (json_int_t)cost,
       "nusd_per_day", (json_int_t)u64(day), "nusd_per_month",
       (json_int_t)u64(day * DAYS_PER_MONTH));
-  json_t *o = json_pack("{s:o, s:o, s:o}", "coordinator",
-                        wc_json_coordinator(s), "models", models, "total",
-                        total);
+  json_t *o =
+      json_pack("{s:o, s:o, s:o}", "coordinator", wc_json_coordinator(s),
+                "models", models, "total", total);
   return wc_json_print(o, 0) ? WC_EXIT_ERROR : WC_EXIT_OK;
 }
 
@@ -124,8 +124,8 @@ static int print_text(const struct wc_rows *r) {
     else
       snprintf(e, sizeof e, "%s", warmth_state_name(m->state)); /* idle.. */
     printf("%-*s  %8s  %15s  %11s  %11s  %8s  %11s  %11s\n", w, m->name,
-           wc_fmt_count(c, m->successes), tok, wc_fmt_cost(b, m->cost_nusd),
-           d, e, f, g);
+           wc_fmt_count(c, m->successes), tok, wc_fmt_cost(b, m->cost_nusd), d,
+           e, f, g);
     cost += m->cost_nusd;
     tin += m->tokens_in;
     tout += m->tokens_out;

@@ -27,8 +27,8 @@ static const struct wc_cmd commands[] = {
      WC_OPT_INTERVAL | WC_OPT_COUNT, wc_cmd_watch},
     {"check", "MODEL...", "exit 0 if every MODEL is warm (for probes)", 1, -1,
      0, wc_cmd_check},
-    {"cost", "", "tokens and USD so far, projected per day and month", 0, 0,
-     0, wc_cmd_cost},
+    {"cost", "", "tokens and USD so far, projected per day and month", 0, 0, 0,
+     wc_cmd_cost},
     /* Control commands: over warmd's socket (ctlcmds.c). */
     {"status", "", "warmd: pid, uptime, config, models, budget", 0, 0, 0,
      wc_cmd_status},
@@ -38,8 +38,7 @@ static const struct wc_cmd commands[] = {
      wc_cmd_pause},
     {"resume", "MODEL", "warm MODEL again (clears a key problem)", 1, 1, 0,
      wc_cmd_resume},
-    {"reload", "", "reload warmd's config (as SIGHUP)", 0, 0, 0,
-     wc_cmd_reload},
+    {"reload", "", "reload warmd's config (as SIGHUP)", 0, 0, 0, wc_cmd_reload},
     {"stats", "[MODEL]", "warmup counters per model", 0, 1, 0, wc_cmd_stats},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -37,15 +37,15 @@ struct wd_daemon {
   const char *config_path;
   int64_t started_mono_ns;
   int64_t started_real_ns;
-  struct wd_table *t;  /* t->ht is safe to read from any registered thread */
-  warmth_t *reader;    /* our own table, read like a worker reads it */
+  struct wd_table *t; /* t->ht is safe to read from any registered thread */
+  warmth_t *reader;   /* our own table, read like a worker reads it */
   _Atomic int64_t budget_spent_nusd;
   _Atomic int64_t budget_limit_nusd;
   _Atomic uint64_t warmups_sent;
   _Atomic uint64_t reloads; /* reloads done, failed ones included */
   _Atomic uint64_t reload_failures;
   char reload_error[512]; /* why the last reload failed; under req_mu */
-  _Atomic int running; /* 1 once start-up is complete */
+  _Atomic int running;    /* 1 once start-up is complete */
   pthread_mutex_t req_mu;
   struct wd_req *req_head, *req_tail;
   struct wd_prober *prober; /* for wd_prober_wakeup only */
@@ -75,8 +75,8 @@ void wd_control_stop(struct wd_control *c);
 
 /* ---- HTTP health and metrics (http.c) ------------------------------------ */
 struct wd_http;
-int wd_http_start(struct wd_http **out, struct wd_daemon *d,
-                  const char *listen, char *err, size_t errlen);
+int wd_http_start(struct wd_http **out, struct wd_daemon *d, const char *listen,
+                  char *err, size_t errlen);
 void wd_http_stop(struct wd_http *h);
 
 /* ---- state file (state.c), main thread only ------------------------------ */

@@ -33,8 +33,8 @@ void wd_event(const struct wd_entry *e, int old_state, const char *why) {
   clock_gettime(CLOCK_REALTIME, &ts);
   const struct warmth__payload *p = &e->rec;
   json_t *o = json_pack(
-      "{s:f, s:s, s:s, s:s, s:s, s:i, s:s, s:I, s:I, s:I, s:b}",
-      "ts", (double)ts.tv_sec + ts.tv_nsec / 1e9, "model", e->name, "from",
+      "{s:f, s:s, s:s, s:s, s:s, s:i, s:s, s:I, s:I, s:I, s:b}", "ts",
+      (double)ts.tv_sec + ts.tv_nsec / 1e9, "model", e->name, "from",
       warmth_state_name(old_state), "to", warmth_state_name(p->state), "why",
       why ? why : "", "http_status", (int)p->http_status, "error_class",
       warmth_error_class_name(p->error_class), "latency_us",

@@ -63,7 +63,7 @@ void wd_log(int level, const char *fmt, ...) {
   if (to_syslog) {
     vsyslog(level, fmt, ap);
   } else {
-    static const char *const tag[] = {"emerg", "alert", "crit", "error",
+    static const char *const tag[] = {"emerg",   "alert",  "crit", "error",
                                       "warning", "notice", "info", "debug"};
     char line[1024], ts[32];
     struct timespec now;

@@ -120,8 +120,10 @@ static void on_done(const struct wd_probe_result *r, void *arg) {
   else
     d->failed++;
   if (!r->ok)
-    LOG(LOG_WARNING, "model %s: warmup failed: %s (http %d, %s), %u failures "
-        "in a row, next in %.1fs", e->name, r->error, r->http_status,
+    LOG(LOG_WARNING,
+        "model %s: warmup failed: %s (http %d, %s), %u failures "
+        "in a row, next in %.1fs",
+        e->name, r->error, r->http_status,
         warmth_error_class_name(r->error_class), e->rec.fails_in_row,
         e->due == INT64_MAX ? -1.0 : (double)(e->due - now) / 1e9);
   if (old != e->rec.state) {
@@ -184,8 +186,10 @@ static void dispatch(struct warmd *d, int64_t now) {
       wd_sched_skip(e, dec, now, &d->rng);
       if (dec == WD_SKIP_BUDGET && !d->budget_logged) {
         d->budget_logged = 1;
-        LOG(LOG_NOTICE, "daily budget of $%.2f reached: chat warmups stop "
-            "until 00:00 UTC (models probes go on)", d->t.cfg->budget_per_day);
+        LOG(LOG_NOTICE,
+            "daily budget of $%.2f reached: chat warmups stop "
+            "until 00:00 UTC (models probes go on)",
+            d->t.cfg->budget_per_day);
       }
       if (flags != e->rec.flags)
         publish(d, e, 0);
@@ -392,16 +396,36 @@ int main(int argc, char **argv) {
   int foreground = 0, verbose = 0, quiet = 0, check = 0, online = 0, c;
   while ((c = getopt_long(argc, argv, "c:fp:vqhV", opts, NULL)) != -1) {
     switch (c) {
-    case 'c': d.config_path = optarg; break;
-    case 'f': foreground = 1; break;
-    case 'p': pidfile = optarg; break;
-    case 'v': verbose = 1; break;
-    case 'q': quiet = 1; break;
-    case 'C': check = 1; break;
-    case 'O': online = 1; break;
-    case 'h': usage(stdout); return 0;
-    case 'V': printf("warmd %s\n", PACKAGE_VERSION); return 0;
-    default: usage(stderr); return 2;
+    case 'c':
+      d.config_path = optarg;
+      break;
+    case 'f':
+      foreground = 1;
+      break;
+    case 'p':
+      pidfile = optarg;
+      break;
+    case 'v':
+      verbose = 1;
+      break;
+    case 'q':
+      quiet = 1;
+      break;
+    case 'C':
+      check = 1;
+      break;
+    case 'O':
+      online = 1;
+      break;
+    case 'h':
+      usage(stdout);
+      return 0;
+    case 'V':
+      printf("warmd %s\n", PACKAGE_VERSION);
+      return 0;
+    default:
+      usage(stderr);
+      return 2;
     }
   }
   if (optind != argc || (online && !check) || (verbose && quiet)) {
@@ -422,8 +446,8 @@ int main(int argc, char **argv) {
   }
   if (check) {
     int rc = 0;
-    printf("%s: ok (%d models, %d endpoints)\n", config_arg,
-           d.cfg->nmodels, d.cfg->nendpoints);
+    printf("%s: ok (%d models, %d endpoints)\n", config_arg, d.cfg->nmodels,
+           d.cfg->nendpoints);
     if (online)
       rc = wd_check_online(d.cfg, stdout);
     wd_config_free(d.cfg);
@@ -507,8 +531,8 @@ int main(int argc, char **argv) {
   if (wd_events_open(d.cfg->event_log) != 0)
     return 1;
   if (d.cfg->control_socket && d.cfg->control_socket[0] &&
-      wd_control_start(&d.control, &d.dm, d.cfg->control_socket,
-                       d.cfg->group, err, sizeof err) != 0)
+      wd_control_start(&d.control, &d.dm, d.cfg->control_socket, d.cfg->group,
+                       err, sizeof err) != 0)
     LOG(LOG_WARNING, "no control socket: %s", err);
   if (d.cfg->http_listen && d.cfg->http_listen[0] &&
       wd_http_start(&d.http, &d.dm, d.cfg->http_listen, err, sizeof err) != 0) {

@@ -94,8 +94,8 @@ static int check_endpoint(const struct wd_config *c, int ei, FILE *out) {
       found = strcmp(ids[k], m->id) == 0;
     if (!found) {
       problems++;
-      fprintf(out, "model %s: endpoint %s has no model '%s'", m->name,
-              ep->name, m->id);
+      fprintf(out, "model %s: endpoint %s has no model '%s'", m->name, ep->name,
+              m->id);
       print_closest(out, m->id, ids, n);
       fputc('\n', out);
     }
@@ -110,7 +110,7 @@ int wd_check_online(const struct wd_config *c, FILE *out) {
   int problems = 0;
   for (int i = 0; i < c->nendpoints; i++)
     problems += check_endpoint(c, i, out);
-  fprintf(out, "%s\n", problems ? "online check: problems found"
-                                : "online check: ok");
+  fprintf(out, "%s\n",
+          problems ? "online check: problems found" : "online check: ok");
   return problems;
 }

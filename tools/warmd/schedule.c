@@ -14,12 +14,12 @@
 #define REAL_OK_HORIZON_NS (3600 * WD_NS_PER_S)
 
 const uint64_t wd_lat_bounds_us[WD_LAT_BUCKETS] = {
-    25000, 50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000,
-    UINT64_MAX};
+    25000,   50000,   100000,  250000,   500000,
+    1000000, 2500000, 5000000, 10000000, UINT64_MAX};
 
 const char *wd_decision_name(int d) {
-  static const char *const n[] = {"send", "skip-real", "skip-idle",
-                                  "skip-budget", "hold", "disabled"};
+  static const char *const n[] = {"send",        "skip-real", "skip-idle",
+                                  "skip-budget", "hold",      "disabled"};
   return d >= 0 && d <= WD_SKIP_DISABLED ? n[d] : "?";
 }
 
@@ -61,8 +61,8 @@ static int is_idle(const struct wd_entry *e, int64_t now) {
   int64_t idle = e->m->idle_after_ns;
   if (idle <= 0)
     return 0;
-  int64_t last = e->last_touch_ns > e->started_ns ? e->last_touch_ns
-                                                  : e->started_ns;
+  int64_t last =
+      e->last_touch_ns > e->started_ns ? e->last_touch_ns : e->started_ns;
   return now - last > idle;
 }
 
@@ -182,11 +182,10 @@ static void apply_ok(struct wd_entry *e, const struct wd_probe_result *r,
   p->fails_in_row = 0;
   p->error_class = WARMTH_ERR_NONE;
   p->last_ok = r->ended_ns;
-  p->ewma_latency_us =
-      p->ewma_latency_us
-          ? (uint32_t)(EWMA_WEIGHT * r->total_us +
-                       (1 - EWMA_WEIGHT) * p->ewma_latency_us)
-          : r->total_us;
+  p->ewma_latency_us = p->ewma_latency_us
+                           ? (uint32_t)(EWMA_WEIGHT * r->total_us +
+                                        (1 - EWMA_WEIGHT) * p->ewma_latency_us)
+                           : r->total_us;
   p->tokens_in += r->tokens_in;
   p->tokens_out += r->tokens_out;
   p->tokens_cached += r->tokens_cached;
@@ -204,8 +203,8 @@ static void apply_ok(struct wd_entry *e, const struct wd_probe_result *r,
     e->due = r->started_ns + next_interval(e, rng);
   } else {
     /* Not yet `rise` successes in a row: confirm soon. */
-    int64_t soon = m->interval_ns < BACKOFF_BASE_NS ? m->interval_ns
-                                                    : BACKOFF_BASE_NS;
+    int64_t soon =
+        m->interval_ns < BACKOFF_BASE_NS ? m->interval_ns : BACKOFF_BASE_NS;
     p->state = WARMTH_WARMING;
     e->due = r->ended_ns + soon;
   }

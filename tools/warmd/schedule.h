@@ -31,21 +31,21 @@ struct wd_entry {
   uint32_t slot;      /* record slot in the table */
 
   /* Scheduler thread only. */
-  int64_t due;          /* next warmup, or INT64_MAX when none planned */
-  int64_t hold_until;   /* backoff / Retry-After / headroom: not before */
-  int heap_pos;         /* position in the due heap, -1 if not in it */
+  int64_t due;        /* next warmup, or INT64_MAX when none planned */
+  int64_t hold_until; /* backoff / Retry-After / headroom: not before */
+  int heap_pos;       /* position in the due heap, -1 if not in it */
   int inflight;
   int ok_in_row;
-  int64_t last_touch_ns;  /* last touch seen in the demand segment */
+  int64_t last_touch_ns; /* last touch seen in the demand segment */
   uint32_t touch_s_seen;
-  int64_t real_ok_seen;   /* last real success already accounted */
-  int64_t started_ns;     /* warmd start or model add: counts as a touch */
+  int64_t real_ok_seen;       /* last real success already accounted */
+  int64_t started_ns;         /* warmd start or model add: counts as a touch */
   struct warmth__payload rec; /* what the table says (our copy) */
 
   /* Read by other threads (control, metrics). */
   _Atomic uint64_t n_ok, n_fail, n_skip_real, n_skip_idle, n_skip_budget,
       n_skip_throttle;
-  _Atomic int paused;     /* operator pause (warmctl pause) */
+  _Atomic int paused; /* operator pause (warmctl pause) */
   /* Warmup latencies for /metrics: per bucket (not cumulative), upper
    * bounds in wd_lat_bounds_us, the last one +Inf; and results by class. */
   _Atomic uint64_t lat_count[WD_LAT_BUCKETS];
@@ -65,9 +65,9 @@ enum wd_decision {
 const char *wd_decision_name(int d);
 
 struct wd_budget {
-  int64_t limit_nusd;    /* 0 = no limit */
-  int64_t spent_nusd;    /* spent in the current UTC day */
-  int64_t day;           /* UTC day number of spent_nusd */
+  int64_t limit_nusd; /* 0 = no limit */
+  int64_t spent_nusd; /* spent in the current UTC day */
+  int64_t day;        /* UTC day number of spent_nusd */
 };
 
 /* Small xorshift PRNG for jitter; one state per thread. */

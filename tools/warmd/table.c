@@ -181,8 +181,8 @@ int wd_table_init(struct wd_table *t, struct wd_config *cfg,
                   uint64_t *rng, char *err, size_t errlen) {
   memset(t, 0, sizeof *t);
   uint32_t n = (uint32_t)cfg->nmodels;
-  t->ht = cds_lfht_new(64, 64, 0, CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING,
-                       NULL);
+  t->ht =
+      cds_lfht_new(64, 64, 0, CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING, NULL);
   t->v = calloc(n, sizeof *t->v);
   t->heap = calloc(n, sizeof *t->heap);
   if (!t->ht || !t->v || !t->heap) {
@@ -335,8 +335,8 @@ int wd_table_reload(struct wd_table *t, struct wd_config *cfg,
     if (nw) {
       struct cds_lfht_iter it;
       cds_lfht_lookup(t->ht, name_hash(old->name), name_match, old->name, &it);
-      cds_lfht_replace(t->ht, &it, name_hash(old->name), name_match,
-                       old->name, &nw->node);
+      cds_lfht_replace(t->ht, &it, name_hash(old->name), name_match, old->name,
+                       &nw->node);
     } else {
       sum->removed++;
       cds_lfht_del(t->ht, &old->node);

@@ -60,7 +60,8 @@ typedef int (*warmth_iter_fn)(const struct warmth_model_info *info, void *arg);
 
 int warmth_open(warmth_t **out, const char *shm_name, unsigned flags);
 void warmth_close(warmth_t *h);
-int warmth_lookup(warmth_t *h, const char *model, struct warmth_model_info *info);
+int warmth_lookup(warmth_t *h, const char *model,
+                  struct warmth_model_info *info);
 int warmth_is_warm(warmth_t *h, const char *model);
 int warmth_touch(warmth_t *h, const char *model);
 int warmth_report(warmth_t *h, const char *model, uint32_t latency_us, int ok);
