@@ -87,15 +87,21 @@ enum warmth_state {
   WARMTH_STATE_COUNT
 };
 
-/* Record flags (warmth_model_info.flags).  Append only. */
-#define WARMTH_F_SLOW 0x01u         /* warm, but latency above latency_alert */
-#define WARMTH_F_KEY_PROBLEM 0x02u  /* 401/403: the API key was refused */
-#define WARMTH_F_BUDGET 0x04u       /* daily budget reached: chat probes stop */
-#define WARMTH_F_PAUSED 0x08u       /* paused by the operator */
-#define WARMTH_F_THROTTLED 0x10u    /* rate limited or under min_headroom */
-#define WARMTH_F_REAL_TRAFFIC 0x20u /* last warm extension came from workers   \
-                                     */
-#define WARMTH_F_PREFIX_CACHED 0x40u /* provider confirmed cached prefix */
+/* Record flags (warmth_model_info.flags).  Append only.
+ *   SLOW           warm, but latency above latency_alert
+ *   KEY_PROBLEM    401/403: the API key was refused
+ *   BUDGET         daily budget reached: chat probes stop
+ *   PAUSED         paused by the operator
+ *   THROTTLED      rate limited, or under min_headroom
+ *   REAL_TRAFFIC   the last warm extension came from workers' real requests
+ *   PREFIX_CACHED  the provider confirmed the cached prompt prefix */
+#define WARMTH_F_SLOW 0x01u
+#define WARMTH_F_KEY_PROBLEM 0x02u
+#define WARMTH_F_BUDGET 0x04u
+#define WARMTH_F_PAUSED 0x08u
+#define WARMTH_F_THROTTLED 0x10u
+#define WARMTH_F_REAL_TRAFFIC 0x20u
+#define WARMTH_F_PREFIX_CACHED 0x40u
 
 /* Error classes (warmth_model_info.error_class).  Append only. */
 enum warmth_error_class {
