@@ -167,10 +167,9 @@ struct warmth_status {
 
 typedef struct warmth warmth_t;
 
-/* warmth_open flags */
-#define WARMTH_OPEN_LAZY                                                       \
-  0x1u /* return a handle even if the segment is not                           \
-          there yet; calls re-attach by themselves */
+/* warmth_open flags.  WARMTH_OPEN_LAZY: return a handle even if the
+ * segment is not there yet; calls re-attach by themselves. */
+#define WARMTH_OPEN_LAZY 0x1u
 
 /* Opens the table.  `shm_name` NULL means $WARMTH_SHM, else "/warmth".
  * Without WARMTH_OPEN_LAZY, fails with the reason the segment cannot be
