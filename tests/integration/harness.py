@@ -7,6 +7,7 @@ and exports srcdir); binaries are found relative to it.
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -40,6 +41,7 @@ class Procs:
 
     def __init__(self):
         self.procs = []
+        self.warmds = []
         self.tmp = tempfile.mkdtemp(prefix="warmth-it-")
         self.shm = f"/warmth-it-{os.getpid()}"
 
@@ -57,12 +59,33 @@ class Procs:
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
+        # Every warmd a test started must have stopped cleanly: exit 0
+        # (after SIGTERM, from the test or from here), or SIGKILL when a
+        # test killed it on purpose.  A crash, a hang past the bound or a
+        # sanitizer's report at exit (ASan build) fails the test here.
+        bad = [p for p in self.warmds
+               if p.returncode not in (0, -signal.SIGKILL)]
+        failed = exc[0] is not None or bad
+        self.cleanup(keep_tmp=failed)
+        if bad and exc[0] is None:
+            raise AssertionError(
+                f"warmd exited {bad[0].returncode} after SIGTERM (log in "
+                f"{self.tmp}):\n{self.tail('warmd.log')}")
+
+    def tail(self, name, n=2000):
+        path = self.path(name)
+        return open(path).read()[-n:] if os.path.exists(path) else ""
+
+    def cleanup(self, keep_tmp):
         for suffix in ("", ".demand"):
             try:
                 os.unlink("/dev/shm" + self.shm + suffix)
             except FileNotFoundError:
                 pass
-        return False
+        if keep_tmp:
+            print(f"logs kept in {self.tmp}", file=sys.stderr)
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
 
     def spawn(self, argv, **kw):
         p = subprocess.Popen(argv, **kw)
@@ -112,6 +135,7 @@ class Procs:
             argv = ["valgrind", "--error-exitcode=99", "--leak-check=full",
                     "--errors-for-leak-kinds=definite", "-q"] + argv
         p = self.spawn(argv, stdout=log, stderr=log, env=env)
+        self.warmds.append(p)
         wait_for(lambda: os.path.exists("/dev/shm" + self.shm) or p.poll() is not None,
                  30 if valgrind else 10, "warmd to create its table")
         if p.poll() is not None:
