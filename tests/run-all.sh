@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test: the normal build (-Werror) with `make check`, the unit
-# tests again under AddressSanitizer + UndefinedBehaviorSanitizer, the
-# concurrency stress test under ThreadSanitizer, and `make distcheck`.
+# Runs every test: the clang-format check, the normal build (-Werror) with
+# `make check`, the unit tests and warmd's integration tests again under
+# AddressSanitizer + UndefinedBehaviorSanitizer, the concurrency stress test
+# under ThreadSanitizer, the fuzz targets, and `make distcheck`.
 # Each build has its own directory under _build/.  Usage: tests/run-all.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,6 +39,13 @@ build asan --enable-sanitizers=address,undefined
 # CK_FORK=no: Check counts a forked test as passed even when LeakSanitizer
 # fails the child at exit; in one process a leak fails the run.
 (cd _build/asan && CK_FORK=no make -s -j"$jobs" check TESTS="$unit_tests") || {
+  cat _build/asan/test-suite.log; exit 1; }
+
+section "warmd's integration tests under ASan + UBSan"
+# The same build: warmd, warmctl and the test upstream instrumented; the
+# harness fails a test whose warmd does not exit 0 (a sanitizer report).
+integration=$(cd _build/normal && make -s print-integration-tests)
+(cd _build/asan && make -s check TESTS="$integration tests/test-warmctl.sh") || {
   cat _build/asan/test-suite.log; exit 1; }
 
 section "stress test under TSan"
