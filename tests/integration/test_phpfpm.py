@@ -40,7 +40,7 @@ def test():
 
         def run_load(mode, seconds):
             return phpit.load(lambda: lambda q: phpit.fcgi_get(sock, phpit.WORKER, q, params),
-                              MODELS, mode, seconds, THREADS, 50000)
+                              MODELS, mode, seconds, THREADS, 1000000)
 
         res = phpit.compare(P, port, warmd, run_load, MODELS, SECONDS, WORKERS,
                             "PHP-FPM (pm static) + FastCGI client", 1000, 3000)
