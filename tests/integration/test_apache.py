@@ -11,7 +11,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "php"))
 
-from harness import BUILD, Procs, bound, check, main, wait_for  # noqa: E402
+from harness import BUILD, Procs, bound, check, main  # noqa: E402
 import phpit  # noqa: E402
 
 MODELS = ["m1", "m2"]
@@ -23,15 +23,7 @@ CONNS = 8  # keep-alive: one connection holds one prefork child
 def test():
     bound(120)
     with Procs() as P:
-        warmer_dir = phpit.share(P)
-        _, port = P.upstream("--warm-ms", "5", "--cold-ms", "5")
-        user = phpit.worker_user()
-        cfg = P.config(port, {m: {"interval": "1s", "jitter": "0%",
-                                  "warm_ttl": "3s"} for m in MODELS},
-                       warmd={"group": user[1]} if user else None)
-        warmd = P.warmd(cfg)
-        wait_for(lambda: all(P.warmctl("check", m)[0] == 0 for m in MODELS),
-                 10, "warmd to warm the models")
+        warmer_dir, port, warmd = phpit.start_warmd(P, MODELS)
         _, hport = phpit.start_apache(P, BUILD, WORKERS, {
             "WARMTH_SHM": P.shm, "WARMER_DIR": warmer_dir,
             "WARMTH_UPSTREAM": f"http://127.0.0.1:{port}/v1"})

@@ -47,6 +47,24 @@ def worker_user():
     return pw.pw_name, grp.getgrgid(pw.pw_gid).gr_name
 
 
+def start_warmd(P, models):
+    """The upstream and warmd for a server test: models at a 1 s interval,
+    the segments in the workers' group, all warm before the load.  Returns
+    (warmer_dir, upstream port, warmd process)."""
+    from harness import wait_for  # noqa: E402 - harness is on sys.path
+
+    warmer_dir = share(P)
+    _, port = P.upstream("--warm-ms", "5", "--cold-ms", "5")
+    user = worker_user()
+    cfg = P.config(port, {m: {"interval": "1s", "jitter": "0%",
+                              "warm_ttl": "3s"} for m in models},
+                   warmd={"group": user[1]} if user else None)
+    warmd = P.warmd(cfg)
+    wait_for(lambda: all(P.warmctl("check", m)[0] == 0 for m in models),
+             10, "warmd to warm the models")
+    return warmer_dir, port, warmd
+
+
 def share(P):
     """Lets the children (another user when we are root) read the temp dir."""
     os.chmod(P.tmp, 0o755)
