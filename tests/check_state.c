@@ -33,7 +33,6 @@ struct fx {
   struct warmth__w *w;
   struct wd_pub *pub;
   struct wd_table t;
-  uint64_t rng;
 };
 
 static int64_t now_ns(void) { return warmth__mono_ns(); }
@@ -52,9 +51,8 @@ static void fx_open(struct fx *f, const char *const *models) {
   ck_assert_msg(wd_config_load(conf, &cfg, err, sizeof err) == 0, "%s", err);
   tu_name(f->shm);
   f->w = tu_writer(f->shm, 16, 0);
-  f->rng = 42;
   ck_assert_int_eq(wd_pub_start(&f->pub, f->w, 10 * WD_NS_PER_MS), 0);
-  ck_assert_msg(wd_table_init(&f->t, cfg, f->w, f->pub, now_ns(), &f->rng, err,
+  ck_assert_msg(wd_table_init(&f->t, cfg, f->w, f->pub, now_ns(), err,
                               sizeof err) == 0,
                 "%s", err);
 }

@@ -43,9 +43,9 @@ static const struct wc_cmd commands[] = {
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
-#define DEFAULT_INTERVAL_NS WC_NS_PER_S
-#define MIN_INTERVAL_NS (10 * WC_NS_PER_MS) /* below this: a busy loop */
-#define MAX_INTERVAL_NS (24 * 3600 * WC_NS_PER_S)
+#define DEFAULT_INTERVAL_NS WD_NS_PER_S
+#define MIN_INTERVAL_NS (10 * WD_NS_PER_MS) /* below this: a busy loop */
+#define MAX_INTERVAL_NS (24 * 3600 * WD_NS_PER_S)
 
 static const struct option long_opts[] = {
     {"json", no_argument, NULL, 'j'},
@@ -151,7 +151,7 @@ static int parse(int argc, char **argv, struct wc_ctx *ctx, char **pos,
       shm = optarg;
       break;
     case 'i':
-      if (wc_parse_dur(optarg, &ctx->interval_ns) != 0 ||
+      if (wd_parse_duration(optarg, &ctx->interval_ns) != 0 ||
           ctx->interval_ns < MIN_INTERVAL_NS ||
           ctx->interval_ns > MAX_INTERVAL_NS)
         return bad_usage("bad --interval '%s' (want a duration from 10ms to "

@@ -20,6 +20,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "units.h"
+#include "util.h"
 #include "warmth.h"
 
 /* Exit status, documented in --help and warmctl.1: keep the three equal.
@@ -35,10 +37,6 @@ enum {
 /* Options a command accepts besides the global ones (--json, --shm). */
 #define WC_OPT_INTERVAL 0x1u
 #define WC_OPT_COUNT 0x2u
-
-#define WC_NS_PER_US 1000LL
-#define WC_NS_PER_MS 1000000LL
-#define WC_NS_PER_S 1000000000LL
 
 /* What the command line said, after parsing. */
 struct wc_ctx {
@@ -138,8 +136,6 @@ int wc_json_print(struct json_t *v, int compact);
  */
 #define WC_FMT_MAX 32
 
-int64_t wc_now(void); /* CLOCK_MONOTONIC ns, the clock of the table */
-
 /* Warm now, as a worker would judge it: state warm, not expired, and the
  * coordinator neither stale nor retired (same rule as warmth_is_warm). */
 int wc_warm_now(const struct wc_snap *s, const struct warmth_model_info *m);
@@ -163,10 +159,6 @@ void wc_each_flag(uint32_t flags, void (*fn)(const char *name, void *arg),
                   void *arg);
 /* The legend of the letters of wc_fmt_flags, for --help (indented). */
 const char *wc_flags_legend(void);
-
-/* "1s", "500ms", "1.5", "2m", "100us" -> ns.  A bare number is seconds.
- * Returns 0, or -1 when s is not a duration. */
-int wc_parse_dur(const char *s, int64_t *ns);
 
 /* The more severe of two exit statuses (ERROR > STALE > NOTWARM > OK). */
 int wc_worst(int a, int b);

@@ -2,9 +2,10 @@
 # as a convenience library that warmd links, its unit test, the example
 # config and the warmd.conf(5) man page.
 noinst_LTLIBRARIES += tools/warmd/libwdconfig.la
-tools_warmd_libwdconfig_la_SOURCES = tools/warmd/config.c tools/warmd/warmd.h
+tools_warmd_libwdconfig_la_SOURCES = tools/warmd/config.c tools/warmd/conf.h \
+	tools/warmd/secret.c tools/warmd/secret.h tools/warmd/warmd.h
 tools_warmd_libwdconfig_la_CPPFLAGS = $(AM_CPPFLAGS) $(INIH_CFLAGS)
-tools_warmd_libwdconfig_la_LIBADD = $(INIH_LIBS)
+tools_warmd_libwdconfig_la_LIBADD = tools/common/libwdcommon.la $(INIH_LIBS)
 
 # The test finds tools/warmd.conf.example through the source tree, which in
 # a VPATH build or make distcheck is not the build tree.

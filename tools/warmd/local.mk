@@ -3,6 +3,7 @@
 sbin_PROGRAMS += tools/warmd/warmd
 noinst_LTLIBRARIES += tools/warmd/libwdcore.la
 tools_warmd_libwdcore_la_SOURCES = \
+	tools/warmd/loop.c tools/warmd/loop.h \
 	tools/warmd/schedule.c tools/warmd/schedule.h \
 	tools/warmd/table.c tools/warmd/table.h \
 	tools/warmd/publish.c tools/warmd/publish.h \
@@ -19,7 +20,7 @@ tools_warmd_libwdcore_la_CFLAGS = $(AM_CFLAGS) $(URCU_CFLAGS) \
 	$(JANSSON_CFLAGS) $(MSGPACK_CFLAGS) $(MHD_CFLAGS) -pthread
 tools_warmd_libwdcore_la_LIBADD = lib/libwarmth_writer.la lib/libwarmth.la \
 	tools/warmd/libwdconfig.la tools/warmd/libwdprobe.la \
-	tools/warmd/libwdctlproto.la \
+	tools/common/libwdctlproto.la \
 	$(URCU_LIBS) $(JANSSON_LIBS) $(MSGPACK_LIBS) $(MHD_LIBS) -lm
 tools_warmd_libwdcore_la_LDFLAGS = -pthread
 

@@ -3,10 +3,11 @@
 # convenience library that the warmd binary and the tests link.
 noinst_LTLIBRARIES += tools/warmd/libwdprobe.la
 tools_warmd_libwdprobe_la_SOURCES = tools/warmd/probe.c tools/warmd/reply.c \
-	tools/warmd/reply.h tools/warmd/warmd.h
+	tools/warmd/reply.h tools/warmd/probe.h tools/warmd/warmd.h
 tools_warmd_libwdprobe_la_CFLAGS = $(AM_CFLAGS) $(PTHREAD_FLAGS) \
 	$(CURL_CFLAGS) $(JANSSON_CFLAGS)
-tools_warmd_libwdprobe_la_LIBADD = $(CURL_LIBS) $(JANSSON_LIBS)
+tools_warmd_libwdprobe_la_LIBADD = tools/common/libwdcommon.la $(CURL_LIBS) \
+	$(JANSSON_LIBS)
 
 check_PROGRAMS += tests/check_reply tests/check_probe
 TESTS += tests/check_reply tests/check_probe

@@ -52,6 +52,7 @@
 
 #include <msgpack.h>
 
+#include "util.h"
 #include "warmth.h"
 
 #define WCTL_VERSION 1
@@ -64,7 +65,7 @@
 
 /* Also warmd's default in config.c ([warmd] control_socket); check_ctlproto
  * verifies the two agree. */
-#define WCTL_DEFAULT_SOCKET "/run/warmth/warmd.sock"
+#define WCTL_DEFAULT_SOCKET WD_DEFAULT_SOCKET
 
 /* Commands: append only. */
 enum wctl_cmd {

@@ -4,16 +4,7 @@
 #include <string.h>
 
 #include "ctlproto.h"
-
-__attribute__((format(printf, 3, 4))) static void say(char *why, size_t n,
-                                                      const char *fmt, ...) {
-  va_list ap;
-  if (!why || !n)
-    return;
-  va_start(ap, fmt);
-  vsnprintf(why, n, fmt, ap);
-  va_end(ap);
-}
+#include "util.h"
 
 /* ---- names --------------------------------------------------------------- */
 
@@ -90,7 +81,7 @@ static const unsigned char *skip(const unsigned char *p,
                                  const unsigned char *end, int depth, char *why,
                                  size_t n) {
   if (p >= end) {
-    say(why, n, "truncated msgpack");
+    wd_errf(why, n, "truncated msgpack");
     return NULL;
   }
   unsigned b = *p++;
@@ -174,35 +165,35 @@ static const unsigned char *skip(const unsigned char *p,
     p += w;
     goto container;
   default: /* 0xc1 is never used */
-    say(why, n, "byte 0x%02x is not msgpack", b);
+    wd_errf(why, n, "byte 0x%02x is not msgpack", b);
     return NULL;
   }
-  say(why, n, "truncated msgpack");
+  wd_errf(why, n, "truncated msgpack");
   return NULL;
 sized:
   if (!need(p, end, (uint64_t)w)) {
-    say(why, n, "truncated msgpack");
+    wd_errf(why, n, "truncated msgpack");
     return NULL;
   }
   len = be(p, w);
   p += w;
 bytes:
   if (!need(p, end, len)) {
-    say(why, n, "truncated msgpack (%llu bytes declared, %zu left)",
-        (unsigned long long)len, (size_t)(end - p));
+    wd_errf(why, n, "truncated msgpack (%llu bytes declared, %zu left)",
+            (unsigned long long)len, (size_t)(end - p));
     return NULL;
   }
   return p + len;
 container:
   if (depth >= WCTL_MAX_DEPTH) {
-    say(why, n, "nested deeper than %d", WCTL_MAX_DEPTH);
+    wd_errf(why, n, "nested deeper than %d", WCTL_MAX_DEPTH);
     return NULL;
   }
   if (pairs)
     count *= 2;
   if (!need(p, end, count)) {
-    say(why, n, "%s of %llu elements in %zu bytes", pairs ? "map" : "array",
-        (unsigned long long)count, (size_t)(end - p));
+    wd_errf(why, n, "%s of %llu elements in %zu bytes", pairs ? "map" : "array",
+            (unsigned long long)count, (size_t)(end - p));
     return NULL;
   }
   for (uint64_t i = 0; i < count && p; i++)
@@ -213,14 +204,14 @@ container:
 int wctl_mp_check(const char *buf, size_t len, char *why, size_t whylen) {
   const unsigned char *p = (const unsigned char *)buf, *end = p + len;
   if (len == 0) {
-    say(why, whylen, "empty message");
+    wd_errf(why, whylen, "empty message");
     return -1;
   }
   p = skip(p, end, 0, why, whylen);
   if (!p)
     return -1;
   if (p != end) {
-    say(why, whylen, "%zu bytes after the message", (size_t)(end - p));
+    wd_errf(why, whylen, "%zu bytes after the message", (size_t)(end - p));
     return -1;
   }
   return 0;
@@ -341,35 +332,36 @@ static int unpack_frame(const char *buf, size_t len, msgpack_unpacked *u,
     return WCTL_BAD_FRAME;
   int rc = msgpack_unpack_next(u, buf, len, &off);
   if (rc != MSGPACK_UNPACK_SUCCESS || off != len) {
-    say(why, whylen, "%s",
-        rc == MSGPACK_UNPACK_NOMEM_ERROR ? "out of memory decoding the message"
-                                         : "not a msgpack message");
+    wd_errf(why, whylen, "%s",
+            rc == MSGPACK_UNPACK_NOMEM_ERROR
+                ? "out of memory decoding the message"
+                : "not a msgpack message");
     return rc == MSGPACK_UNPACK_NOMEM_ERROR ? WCTL_INTERNAL : WCTL_BAD_FRAME;
   }
   const msgpack_object *o = &u->data;
   if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 4) {
-    say(why, whylen, "not an array [version, seq, code, fields]");
+    wd_errf(why, whylen, "not an array [version, seq, code, fields]");
     return WCTL_BAD_FRAME;
   }
   const msgpack_object *a = o->via.array.ptr;
   uint64_t v;
   /* seq first, so that every later error can be matched by the client. */
   if (uint_of(&a[1], UINT64_MAX, seq) != 0) {
-    say(why, whylen, "seq is not an unsigned integer");
+    wd_errf(why, whylen, "seq is not an unsigned integer");
     return WCTL_BAD_FRAME;
   }
   if (uint_of(&a[0], UINT32_MAX, &v) != 0) {
-    say(why, whylen, "version is not an unsigned 32-bit integer");
+    wd_errf(why, whylen, "version is not an unsigned 32-bit integer");
     return WCTL_BAD_FRAME;
   }
   *version = (uint32_t)v;
   if (uint_of(&a[2], UINT32_MAX, &v) != 0) {
-    say(why, whylen, "command/status is not an unsigned 32-bit integer");
+    wd_errf(why, whylen, "command/status is not an unsigned 32-bit integer");
     return WCTL_BAD_FRAME;
   }
   *code = (uint32_t)v;
   if (a[3].type != MSGPACK_OBJECT_MAP) {
-    say(why, whylen, "fields are not a map");
+    wd_errf(why, whylen, "fields are not a map");
     return WCTL_BAD_FRAME;
   }
   *fields = &a[3];
@@ -384,28 +376,28 @@ static int check_fields(struct wctl_req *r, const msgpack_object *fields,
     const msgpack_object *k = &fields->via.map.ptr[i].key;
     const msgpack_object *val = &fields->via.map.ptr[i].val;
     if (k->type != MSGPACK_OBJECT_STR) {
-      say(why, whylen, "%s: a field name is not a string", name);
+      wd_errf(why, whylen, "%s: a field name is not a string", name);
       return WCTL_BAD_FIELD;
     }
     if (!key_is(k, "model") || !(cmd_fields[r->cmd].allowed & F_MODEL)) {
-      say(why, whylen, "%s: unknown field '%.*s'", name,
-          k->via.str.size > 32 ? 32 : (int)k->via.str.size, k->via.str.ptr);
+      wd_errf(why, whylen, "%s: unknown field '%.*s'", name,
+              k->via.str.size > 32 ? 32 : (int)k->via.str.size, k->via.str.ptr);
       return WCTL_BAD_FIELD;
     }
     if (seen & F_MODEL) {
-      say(why, whylen, "%s: field 'model' given twice", name);
+      wd_errf(why, whylen, "%s: field 'model' given twice", name);
       return WCTL_BAD_FIELD;
     }
     seen |= F_MODEL;
     if (val->type != MSGPACK_OBJECT_STR) {
-      say(why, whylen, "%s: field 'model' is not a string", name);
+      wd_errf(why, whylen, "%s: field 'model' is not a string", name);
       return WCTL_BAD_FIELD;
     }
     if (!name_ok(val->via.str.ptr, val->via.str.size)) {
-      say(why, whylen,
-          "%s: field 'model' is not a model name (1 to %d printable "
-          "characters, no space)",
-          name, WARMTH_NAME_MAX);
+      wd_errf(why, whylen,
+              "%s: field 'model' is not a model name (1 to %d printable "
+              "characters, no space)",
+              name, WARMTH_NAME_MAX);
       return WCTL_BAD_FIELD;
     }
     memcpy(r->model, val->via.str.ptr, val->via.str.size);
@@ -413,7 +405,7 @@ static int check_fields(struct wctl_req *r, const msgpack_object *fields,
     r->has_model = 1;
   }
   if (cmd_fields[r->cmd].required & ~seen) {
-    say(why, whylen, "%s: field 'model' is missing", name);
+    wd_errf(why, whylen, "%s: field 'model' is missing", name);
     return WCTL_BAD_FIELD;
   }
   return WCTL_OK;
@@ -422,10 +414,10 @@ static int check_fields(struct wctl_req *r, const msgpack_object *fields,
 int wctl_req_decode(const char *buf, size_t len, struct wctl_req *r, char *why,
                     size_t whylen) {
   memset(r, 0, sizeof *r);
-  say(why, whylen, "%s", "");
+  wd_errf(why, whylen, "%s", "");
   if (len > WCTL_MAX_REQUEST) {
-    say(why, whylen, "request of %zu bytes (at most %d)", len,
-        WCTL_MAX_REQUEST);
+    wd_errf(why, whylen, "request of %zu bytes (at most %d)", len,
+            WCTL_MAX_REQUEST);
     return WCTL_BAD_FRAME;
   }
   msgpack_unpacked u;
@@ -439,12 +431,12 @@ int wctl_req_decode(const char *buf, size_t len, struct wctl_req *r, char *why,
   r->version = version;
   if (rc == WCTL_OK &&
       (r->version < WCTL_VERSION_MIN || r->version > WCTL_VERSION)) {
-    say(why, whylen, "protocol version %u (this warmd speaks %d to %d)",
-        r->version, WCTL_VERSION_MIN, WCTL_VERSION);
+    wd_errf(why, whylen, "protocol version %u (this warmd speaks %d to %d)",
+            r->version, WCTL_VERSION_MIN, WCTL_VERSION);
     rc = WCTL_BAD_VERSION;
   }
   if (rc == WCTL_OK && !wctl_cmd_name(r->cmd)) {
-    say(why, whylen, "unknown command %u", r->cmd);
+    wd_errf(why, whylen, "unknown command %u", r->cmd);
     rc = WCTL_BAD_COMMAND;
   }
   if (rc == WCTL_OK)
@@ -457,7 +449,8 @@ int wctl_reply_decode(const char *buf, size_t len, msgpack_unpacked *u,
                       struct wctl_reply *r, char *why, size_t whylen) {
   memset(r, 0, sizeof *r);
   if (len > WCTL_MAX_REPLY) {
-    say(why, whylen, "reply of %zu bytes (at most %u)", len, WCTL_MAX_REPLY);
+    wd_errf(why, whylen, "reply of %zu bytes (at most %u)", len,
+            WCTL_MAX_REPLY);
     return -1;
   }
   return unpack_frame(buf, len, u, &r->version, &r->seq, &r->status, &r->fields,
