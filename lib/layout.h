@@ -179,7 +179,7 @@ static inline void warmth__cpu_relax(void) {
 
 /* 1 if name is a valid model name (1..WARMTH_NAME_MAX printable, no space).
  * A byte at a time: the reference that warmth__name_hash() must agree with
- * (tests/check_layout.c), and the check for config and adoption. */
+ * (tests/unit/check_layout.c), and the check for config and adoption. */
 static inline int warmth__name_ok(const char *s, size_t *len) {
   size_t n = 0;
   if (!s)

@@ -175,7 +175,7 @@ int warmth__w_get(const struct warmth__w *w, uint32_t slot,
  * Fix: adopt_records used to leave freed_seq = 0, which the test below only
  * passes once index_seq >= 4, so a table adopted before its second
  * publication (a coordinator that died before publishing any model)
- * answered WARMTH_EFULL to every add (tests/check_writer.c,
+ * answered WARMTH_EFULL to every add (tests/unit/check_writer.c,
  * test_adopt_empty_table). */
 #define FREED_AT_ONCE UINT64_MAX
 

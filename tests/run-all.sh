@@ -32,7 +32,7 @@ build normal
 
 # The Check unit tests, by name, from the list of what make check builds.
 unit_tests=$(cd _build/normal && make -s print-check-programs | tr ' ' '\n' |
-             grep '^tests/check_' | sort -u | tr '\n' ' ')
+             grep '^tests/unit/check_' | sort -u | tr '\n' ' ')
 
 section "unit tests under ASan + UBSan"
 build asan --enable-sanitizers=address,undefined
@@ -45,12 +45,12 @@ section "warmd's integration tests under ASan + UBSan"
 # The same build: warmd, warmctl and the test upstream instrumented; the
 # harness fails a test whose warmd does not exit 0 (a sanitizer report).
 integration=$(cd _build/normal && make -s print-integration-tests)
-(cd _build/asan && make -s check TESTS="$integration tests/test-warmctl.sh") || {
+(cd _build/asan && make -s check TESTS="$integration tests/integration/test-warmctl.sh") || {
   cat _build/asan/test-suite.log; exit 1; }
 
 section "stress test under TSan"
 build tsan --enable-sanitizers=thread
-(cd _build/tsan && make -s check TESTS="tests/stress-table") || {
+(cd _build/tsan && make -s check TESTS="tests/stress/stress-table") || {
   cat _build/tsan/test-suite.log; exit 1; }
 
 section "fuzz targets (libFuzzer, ASan + UBSan)"

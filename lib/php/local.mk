@@ -44,9 +44,9 @@ EXTRA_DIST += $(PHP_INTEGRATION_TESTS) \
 # APCu and hrtime().  Not part of make check.
 WARMTH_PHP = php
 EXTRA_DIST += tests/bench/bench_php.php
-bench-php: lib/libwarmth.la tests/fill-table
+bench-php: lib/libwarmth.la tests/helpers/fill-table
 	WARMTH_LIB=$(abs_top_builddir)/lib/.libs/libwarmth.so.0 \
-	FILL_TABLE=$(abs_top_builddir)/tests/fill-table \
+	FILL_TABLE=$(abs_top_builddir)/tests/helpers/fill-table \
 	  $(WARMTH_PHP) -d ffi.enable=preload -d apc.enable_cli=1 \
 	  $(srcdir)/tests/bench/bench_php.php $(BENCH_ARGS)
 .PHONY: bench-php

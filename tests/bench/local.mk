@@ -31,7 +31,7 @@ tests_bench_bench_redis_LDADD = lib/libwarmth_writer.la lib/libwarmth.la \
 # ./tests/bench/bench-python like the others.
 WARMTH_BENCHES += tests/bench/bench-python
 CLEANFILES += tests/bench/bench-python
-tests/bench/bench-python: lib/libwarmth.la tests/fill-table \
+tests/bench/bench-python: lib/libwarmth.la tests/helpers/fill-table \
 		$(srcdir)/tests/bench/local.mk
 	$(AM_V_GEN)mkdir -p tests/bench && { \
 	  echo '#!/bin/sh'; \

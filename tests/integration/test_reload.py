@@ -4,7 +4,7 @@ A config with models keep, change and gone is replaced by one where keep is
 the same, change has a new interval, gone is removed and added is new; then
 broken configs are sent (each must be rejected, the reason logged and the
 running config kept); then a burst of reloads adds and removes ten models
-while the readers look them up.  Readers (tests/table-watch) must never
+while the readers look them up.  Readers (tests/helpers/table-watch) must never
 copy a torn or foreign record, keep must stay warm throughout with its
 warm_until and successes never going back, added must appear and warm,
 gone must disappear from lookups."""

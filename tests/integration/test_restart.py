@@ -1,6 +1,6 @@
 """Restart warmd under running readers, which are never restarted.
 
-Readers (tests/table-watch) run throughout while warmd is:
+Readers (tests/helpers/table-watch) run throughout while warmd is:
   1. stopped with SIGTERM while a warmup is in flight (it must exit 0
      within its stop bound and leave the segment retired), then started
      again: it adopts the segment and the readers see the new pid;

@@ -14,13 +14,3 @@ tools_warmctl_warmctl_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
 tools_warmctl_warmctl_LDADD = lib/libwarmth.la \
 	tools/common/libwdctlproto.la tools/common/libwdcommon.la $(JANSSON_LIBS)
 dist_man_MANS += tools/warmctl/warmctl.1
-
-# fill-table: plays the coordinator through the internal writer, for
-# test-warmctl.sh and the README demo.  noinst, so `make` builds it too
-# (make check needs it as well; a program may live in one primary only).
-noinst_PROGRAMS += tests/fill-table
-tests_fill_table_SOURCES = tests/fill-table.c
-tests_fill_table_LDADD = lib/libwarmth_writer.la
-
-TESTS += tests/test-warmctl.sh
-dist_check_SCRIPTS += tests/test-warmctl.sh

@@ -1,6 +1,6 @@
 #!/bin/sh
 # check-exports.sh - libwarmth.so exports exactly the symbols listed in
-# tests/exports.txt and needs nothing but libc.  An accidental export (a
+# tests/abi/exports.txt and needs nothing but libc.  An accidental export (a
 # helper that lost its `static`, a writer symbol) or a new dependency pulled
 # into every PHP or Python worker fails the build with a diff.  After
 # jansson's test/suites/api/check-exports.
@@ -11,9 +11,9 @@
 # automake's test driver; both can also be given as arguments.
 set -u
 top_builddir=${1:-.}
-top_srcdir=${2:-${srcdir:-$(dirname "$0")/..}}
+top_srcdir=${2:-${srcdir:-$(dirname "$0")/../..}}
 lib=$top_builddir/lib/.libs/libwarmth.so
-want=$top_srcdir/tests/exports.txt
+want=$top_srcdir/tests/abi/exports.txt
 
 if [ ! -f "$lib" ]; then
   echo "SKIP: $lib not built (--disable-shared?)"

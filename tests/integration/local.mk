@@ -1,8 +1,7 @@
-# Integration tests: warmd against the test upstream, with worker processes.
-noinst_PROGRAMS += tests/worker-sim
-tests_worker_sim_SOURCES = tests/worker-sim.c
-tests_worker_sim_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS)
-tests_worker_sim_LDADD = lib/libwarmth.la $(CURL_LIBS)
+# tests/integration rules (included from Makefile.am)
+#
+# Integration tests: warmd against the test upstream (tests/upstream), with
+# worker processes (tests/helpers/worker-sim), and warmctl against tables.
 
 # Each test starts the upstream, warmd and workers on loopback itself,
 # bounds its own run time and stops what it started by pid.
@@ -21,11 +20,8 @@ INTEGRATION_TESTS = \
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/harness.py
 
-# Operations: reload, restart, running as a service.  table-watch is the
-# reader that verifies every record it copies (ops.py drives it).
-noinst_PROGRAMS += tests/table-watch
-tests_table_watch_SOURCES = tests/table-watch.c
-tests_table_watch_LDADD = lib/libwarmth.la
+# Operations: reload, restart, running as a service.  ops.py drives
+# tests/helpers/table-watch, the reader that verifies every record it copies.
 OPS_TESTS = \
 	tests/integration/test_reload.py \
 	tests/integration/test_restart.py \
@@ -33,3 +29,8 @@ OPS_TESTS = \
 	tests/integration/test_initscript.py
 TESTS += $(OPS_TESTS)
 EXTRA_DIST += $(OPS_TESTS) tests/integration/ops.py
+
+# warmctl list/show/watch/check against tables that
+# tests/helpers/fill-table makes (no warmd needed).
+TESTS += tests/integration/test-warmctl.sh
+dist_check_SCRIPTS += tests/integration/test-warmctl.sh

@@ -1,4 +1,4 @@
-/* check_util.h - helpers shared by the lib/ unit tests (tests/check_*.c).
+/* check_util.h - helpers shared by the lib/ unit tests (tests/unit/check_*.c).
  *
  * Every segment a test makes is named "/wt-<runner pid>-<test pid>-<n>", so
  * tests forked by Check never collide, and tu_run() can remove whatever a

@@ -1,6 +1,6 @@
 #!/bin/sh
 # test-warmctl.sh - warmctl list/show/watch/check against tables that
-# tests/fill-table makes (no warmd needed).
+# tests/helpers/fill-table makes (no warmd needed).
 #
 # Run by `make check` with the build directory as the working directory, so
 # the binaries are found relative to it (override with $WARMCTL and
@@ -10,8 +10,8 @@
 set -u
 
 WARMCTL=${WARMCTL:-./tools/warmctl/warmctl}
-FILL=${FILL_TABLE:-./tests/fill-table}
-srcdir=${srcdir:-$(dirname "$0")/..}
+FILL=${FILL_TABLE:-./tests/helpers/fill-table}
+srcdir=${srcdir:-$(dirname "$0")/../..}
 MAN=$srcdir/tools/warmctl/warmctl.1
 T=10 # seconds any one command may take
 

@@ -1,0 +1,124 @@
+# tests/unit rules (included from Makefile.am): every Check unit test of the
+# project, of lib/ and of tools/warmd alike.  Nothing under lib/ or tools/
+# builds a test; the modules under test are linked from their convenience
+# libraries.
+#
+# One check_<module> program per module (STYLE.md), each with its own Suite
+# (a "core" and a "limits" TCase for lib/), run in Check's fork mode.
+# check_util.c is compiled into those that use it: a shared test library
+# would need check_LTLIBRARIES, a variable other fragments may want to own.
+# access: who may read/write the segments; attach: handle lifetime (fork,
+# re-attach, stale); index: republication under concurrent readers;
+# segment: validation of bad segments.
+WARMTH_LIB_CHECKS = \
+	tests/unit/check_layout \
+	tests/unit/check_seqlock \
+	tests/unit/check_lookup \
+	tests/unit/check_index \
+	tests/unit/check_segment \
+	tests/unit/check_access \
+	tests/unit/check_attach \
+	tests/unit/check_demand \
+	tests/unit/check_writer \
+	tests/unit/check_errors
+
+check_PROGRAMS += $(WARMTH_LIB_CHECKS)
+TESTS += $(WARMTH_LIB_CHECKS)
+
+WARMTH_CHECK_SRC = tests/unit/check_util.c tests/unit/check_util.h
+WARMTH_CHECK_LDADD = lib/libwarmth.la lib/libwarmth_writer.la $(CHECK_LIBS)
+
+tests_unit_check_layout_SOURCES = tests/unit/check_layout.c $(WARMTH_CHECK_SRC)
+tests_unit_check_layout_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_layout_LDADD = $(WARMTH_CHECK_LDADD)
+
+tests_unit_check_seqlock_SOURCES = tests/unit/check_seqlock.c $(WARMTH_CHECK_SRC)
+tests_unit_check_seqlock_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_seqlock_LDADD = $(WARMTH_CHECK_LDADD)
+
+tests_unit_check_lookup_SOURCES = tests/unit/check_lookup.c $(WARMTH_CHECK_SRC)
+tests_unit_check_lookup_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_lookup_LDADD = $(WARMTH_CHECK_LDADD)
+
+tests_unit_check_index_SOURCES = tests/unit/check_index.c $(WARMTH_CHECK_SRC)
+tests_unit_check_index_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_index_LDADD = $(WARMTH_CHECK_LDADD)
+
+tests_unit_check_segment_SOURCES = tests/unit/check_segment.c $(WARMTH_CHECK_SRC)
+tests_unit_check_segment_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_segment_LDADD = $(WARMTH_CHECK_LDADD)
+
+tests_unit_check_access_SOURCES = tests/unit/check_access.c $(WARMTH_CHECK_SRC)
+tests_unit_check_access_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_access_LDADD = $(WARMTH_CHECK_LDADD)
+
+tests_unit_check_attach_SOURCES = tests/unit/check_attach.c $(WARMTH_CHECK_SRC)
+tests_unit_check_attach_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_attach_LDADD = $(WARMTH_CHECK_LDADD)
+
+tests_unit_check_demand_SOURCES = tests/unit/check_demand.c $(WARMTH_CHECK_SRC)
+tests_unit_check_demand_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_demand_LDADD = $(WARMTH_CHECK_LDADD)
+
+tests_unit_check_writer_SOURCES = tests/unit/check_writer.c $(WARMTH_CHECK_SRC)
+tests_unit_check_writer_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_writer_LDADD = $(WARMTH_CHECK_LDADD)
+
+tests_unit_check_errors_SOURCES = tests/unit/check_errors.c $(WARMTH_CHECK_SRC)
+tests_unit_check_errors_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_errors_LDADD = $(WARMTH_CHECK_LDADD)
+
+# ---- tools/warmd -----------------------------------------------------------
+# Each links the convenience library of its module; -I tools/warmd for the
+# module's header.
+
+# config (tools/warmd/config.c).  The test finds tools/warmd.conf.example
+# through the source tree, which in a VPATH build or make distcheck is not
+# the build tree.
+check_PROGRAMS += tests/unit/check_config
+TESTS += tests/unit/check_config
+tests_unit_check_config_SOURCES = tests/unit/check_config.c tools/warmd/warmd.h
+tests_unit_check_config_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tools/warmd \
+	-DWARMTH_TOP_SRCDIR='"$(abs_top_srcdir)"'
+tests_unit_check_config_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_config_LDADD = tools/warmd/libwdconfig.la $(CHECK_LIBS)
+
+# The control protocol's codec (tools/common/ctlproto.c).
+check_PROGRAMS += tests/unit/check_ctlproto
+TESTS += tests/unit/check_ctlproto
+tests_unit_check_ctlproto_SOURCES = tests/unit/check_ctlproto.c
+tests_unit_check_ctlproto_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tools/warmd
+tests_unit_check_ctlproto_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(MSGPACK_CFLAGS)
+tests_unit_check_ctlproto_LDADD = tools/common/libwdctlproto.la \
+	tools/warmd/libwdconfig.la $(CHECK_LIBS)
+
+# The reply parsers and the prober (tools/warmd/reply.c, probe.c).
+check_PROGRAMS += tests/unit/check_reply tests/unit/check_probe
+TESTS += tests/unit/check_reply tests/unit/check_probe
+
+tests_unit_check_reply_SOURCES = tests/unit/check_reply.c
+tests_unit_check_reply_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tools/warmd
+tests_unit_check_reply_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CURL_CFLAGS) \
+	$(JANSSON_CFLAGS)
+tests_unit_check_reply_LDFLAGS = $(AM_LDFLAGS) $(PTHREAD_FLAGS)
+tests_unit_check_reply_LDADD = tools/warmd/libwdprobe.la $(CHECK_LIBS) \
+	$(CURL_LIBS) $(JANSSON_LIBS)
+
+tests_unit_check_probe_SOURCES = tests/unit/check_probe.c
+tests_unit_check_probe_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tools/warmd
+tests_unit_check_probe_CFLAGS = $(AM_CFLAGS) $(PTHREAD_FLAGS) $(CHECK_CFLAGS) \
+	$(CURL_CFLAGS) $(JANSSON_CFLAGS)
+tests_unit_check_probe_LDFLAGS = $(AM_LDFLAGS) $(PTHREAD_FLAGS)
+tests_unit_check_probe_LDADD = tools/warmd/libwdprobe.la $(CHECK_LIBS) \
+	$(CURL_LIBS) $(JANSSON_LIBS)
+
+# warmd's state file (tools/warmd/state.c), on real model tables (config,
+# shared segment, publisher) from libwdcore.
+check_PROGRAMS += tests/unit/check_state
+TESTS += tests/unit/check_state
+tests_unit_check_state_SOURCES = tests/unit/check_state.c $(WARMTH_CHECK_SRC)
+tests_unit_check_state_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tools/warmd
+tests_unit_check_state_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(URCU_CFLAGS) \
+	$(MSGPACK_CFLAGS) -pthread
+tests_unit_check_state_LDADD = tools/warmd/libwdcore.la $(WARMTH_CHECK_LDADD) \
+	$(MSGPACK_LIBS) $(URCU_LIBS)
