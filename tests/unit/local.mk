@@ -122,3 +122,14 @@ tests_unit_check_state_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(URCU_CFLAGS) \
 	$(MSGPACK_CFLAGS) -pthread
 tests_unit_check_state_LDADD = tools/warmd/libwdcore.la $(WARMTH_CHECK_LDADD) \
 	$(MSGPACK_LIBS) $(URCU_LIBS)
+
+# warmd's scheduling decisions (tools/warmd/schedule.c), time driven by
+# hand: no table, no thread, no sleep.
+check_PROGRAMS += tests/unit/check_schedule
+TESTS += tests/unit/check_schedule
+tests_unit_check_schedule_SOURCES = tests/unit/check_schedule.c \
+	$(WARMTH_CHECK_SRC)
+tests_unit_check_schedule_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tools/warmd
+tests_unit_check_schedule_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(URCU_CFLAGS)
+tests_unit_check_schedule_LDADD = tools/warmd/libwdcore.la \
+	$(WARMTH_CHECK_LDADD) $(URCU_LIBS)
