@@ -16,8 +16,9 @@
  * Records: a per-record seqlock.  The writer makes seq odd, stores the
  * payload, makes seq even; a reader copies the payload between two reads of
  * seq and retries (bounded) when seq was odd or moved.  Payload words are
- * accessed as relaxed atomics, so the racing copy is defined behaviour in
- * C11 and ThreadSanitizer sees no data race; the order comes from release
+ * accessed as atomics (release stores in rec_write, acquire loads in
+ * warmth__rec_read), so the racing copy is defined behaviour in C11 and
+ * ThreadSanitizer sees no data race; the order comes from those release
  * stores and acquire loads of the words themselves (no fences: ThreadSanitizer
  * does not model them, and on x86 both are plain moves).
  *

@@ -1,5 +1,5 @@
 /* check_ctlproto.c - unit tests of the control protocol codec
- * (tools/warmd/ctlproto.c): round trips of every command and of replies,
+ * (tools/common/ctlproto.c): round trips of every command and of replies,
  * and the rejection of each kind of malformed request, with the status the
  * server answers it with. */
 #define _GNU_SOURCE

@@ -21,6 +21,7 @@
 #include "check_util.h"
 #include "daemon.h"
 #include "log.h"
+#include "state.h"
 #include "table.h"
 
 Suite *state_suite(void);
@@ -52,9 +53,9 @@ static void fx_open(struct fx *f, const char *const *models) {
   tu_name(f->shm);
   f->w = tu_writer(f->shm, 16, 0);
   ck_assert_int_eq(wd_pub_start(&f->pub, f->w, 10 * WD_NS_PER_MS), 0);
-  ck_assert_msg(wd_table_init(&f->t, cfg, f->w, f->pub, now_ns(), err,
-                              sizeof err) == 0,
-                "%s", err);
+  ck_assert_msg(
+      wd_table_init(&f->t, cfg, f->w, f->pub, now_ns(), err, sizeof err) == 0,
+      "%s", err);
 }
 
 static void fx_close(struct fx *f) {

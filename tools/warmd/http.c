@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "http.h"
 #include "log.h"
 #include "metrics.h"
 #include "rcu.h"

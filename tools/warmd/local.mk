@@ -11,8 +11,10 @@ tools_warmd_libwdcore_la_SOURCES = \
 	tools/warmd/log.c tools/warmd/log.h \
 	tools/warmd/online.c tools/warmd/online.h \
 	tools/warmd/daemon.c tools/warmd/daemon.h \
-	tools/warmd/events.c tools/warmd/service.c tools/warmd/service.h \
-	tools/warmd/control.c tools/warmd/http.c tools/warmd/state.c \
+	tools/warmd/events.c tools/warmd/events.h \
+	tools/warmd/service.c tools/warmd/service.h \
+	tools/warmd/control.c tools/warmd/http.c tools/warmd/http.h \
+	tools/warmd/state.c tools/warmd/state.h \
 	tools/warmd/ctlcmd.c tools/warmd/ctl.h \
 	tools/warmd/metrics.c tools/warmd/metrics.h \
 	tools/warmd/rcu.h tools/warmd/warmd.h

@@ -12,8 +12,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "events.h"
 #include "log.h"
 #include "loop.h"
+#include "state.h"
 
 /* How long a stop waits for warmups in flight before cancelling them. */
 #define STOP_GRACE_NS (2 * WD_NS_PER_S)

@@ -21,11 +21,15 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "ctl.h"
 #include "daemon.h"
+#include "events.h"
+#include "http.h"
 #include "log.h"
 #include "loop.h"
 #include "online.h"
 #include "service.h"
+#include "state.h"
 #include "table.h"
 #include "warmd.h"
 

@@ -2,9 +2,10 @@
  *
  * One CURLM runs every probe of the process.  Its connection cache is the
  * point of the exercise: a warmup leaves a keep-alive (or HTTP/2)
- * connection to the provider in the cache, and the next warmup, or a
- * --check-config, finds it there.  A CURLSH adds the TLS session and DNS
- * caches across easy handles, so even a fresh connection resumes TLS.
+ * connection to the provider in the cache, and the next warmup finds it
+ * there.  A CURLSH adds the TLS session and DNS caches across easy handles,
+ * so even a fresh connection resumes TLS.  (wd_list_models, for
+ * --check-config --online, runs apart from both, in its own process.)
  *
  * Threads: everything runs in the thread that calls wd_prober_run(), except
  * wd_prober_wakeup(), which only calls curl_multi_wakeup() (meant to be
