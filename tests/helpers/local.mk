@@ -12,8 +12,11 @@ tests_helpers_fill_table_SOURCES = tests/helpers/fill-table.c $(HELPER_OPTS)
 tests_helpers_fill_table_LDADD = lib/libwarmth_writer.la
 
 # worker-sim: a worker process (looks models up, reports traffic) for the
-# integration tests and the demo.
+# integration tests and the demo; it links libcurl, so not with
+# --disable-warmd (nor are the tests that run it).
+if WARMD
 noinst_PROGRAMS += tests/helpers/worker-sim
+endif
 tests_helpers_worker_sim_SOURCES = tests/helpers/worker-sim.c $(HELPER_OPTS)
 tests_helpers_worker_sim_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS)
 tests_helpers_worker_sim_LDADD = lib/libwarmth.la $(CURL_LIBS)
