@@ -2,7 +2,8 @@
 # Runs every test: the clang-format check, the normal build (-Werror) with
 # `make check`, the unit tests and warmd's integration tests again under
 # AddressSanitizer + UndefinedBehaviorSanitizer, the concurrency stress test
-# under ThreadSanitizer, the fuzz targets, and `make distcheck`.
+# under ThreadSanitizer, a worker host's build (--disable-warmd: libwarmth
+# alone), the fuzz targets, and `make distcheck`.
 # Each build has its own directory under _build/.  Usage: tests/run-all.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,6 +53,38 @@ section "stress test under TSan"
 build tsan --enable-sanitizers=thread
 (cd _build/tsan && make -s check TESTS="tests/stress/stress-table") || {
   cat _build/tsan/test-suite.log; exit 1; }
+
+section "worker-host build (--disable-warmd): libwarmth alone"
+# pkg-config sees no .pc file at all, so configure proves it needs none of
+# warmd's libraries (curl, msgpack, urcu, jansson, inih, microhttpd, check).
+mkdir -p _build/empty-pkgconfig
+PKG_CONFIG_LIBDIR=$top/_build/empty-pkgconfig \
+  build nowarmd --disable-warmd --prefix=/usr
+(cd _build/nowarmd && make -s -j"$jobs" check) || {
+  cat _build/nowarmd/test-suite.log; exit 1; }
+dest=$top/_build/nowarmd-dest
+rm -rf "$dest"
+(cd _build/nowarmd && make -s install DESTDIR="$dest" >"$dest.log" 2>&1) || {
+  cat "$dest.log"; exit 1; }
+# Exactly the library (shared, static, libtool's .la), its header, its .pc
+# and its man page; anything else installed is a failure.
+installed=$(cd "$dest/usr" && find . ! -type d | sort)
+allowed='include/warmth\.h|lib/libwarmth\.(so(\.[0-9]+)*|a|la)'
+allowed="$allowed|lib/pkgconfig/libwarmth\\.pc|share/man/man3/libwarmth\\.3"
+extra=$(echo "$installed" | grep -Ev "^\\./($allowed)\$" || true)
+missing=
+for f in include/warmth.h lib/libwarmth.so lib/pkgconfig/libwarmth.pc \
+    share/man/man3/libwarmth.3; do
+  echo "$installed" | grep -qx "\./$f" || missing="$missing $f"
+done
+outside=$(ls -A "$dest" | grep -vx usr || true)
+if [ -n "$extra$missing$outside" ]; then
+  echo "--disable-warmd installed more or less than libwarmth:"
+  echo "  extra: $(echo $extra $outside)"
+  echo "  missing:$missing"
+  exit 1
+fi
+echo "installed: $(echo $installed)"
 
 section "fuzz targets (libFuzzer, ASan + UBSan)"
 fuzz_rc=0

@@ -6,3 +6,8 @@
 dist_check_SCRIPTS += tests/abi/check-exports.sh
 TESTS += tests/abi/check-exports.sh
 EXTRA_DIST += tests/abi/exports.txt
+
+# The package version agrees in configure.ac, include/warmth.h, the Python
+# and PHP packages and the man pages (sources only: runs in every build).
+dist_check_SCRIPTS += tests/abi/check-version.sh
+TESTS += tests/abi/check-version.sh

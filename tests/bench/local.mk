@@ -47,10 +47,12 @@ tests/bench/bench-python: lib/libwarmth.la tests/helpers/fill-table \
 # (warmd's own figure, and bench-warmd-reader's from a separate process).
 # A Python 3 script (stdlib only), copied into the build directory so
 # `make bench` runs it as ./tests/bench/bench-warmd.
+if WARMD
 noinst_PROGRAMS += tests/bench/bench-warmd-reader
+WARMTH_BENCHES += tests/bench/bench-warmd
+endif
 tests_bench_bench_warmd_reader_SOURCES = tests/bench/bench-warmd-reader.c
 tests_bench_bench_warmd_reader_LDADD = lib/libwarmth.la
-WARMTH_BENCHES += tests/bench/bench-warmd
 EXTRA_DIST += tests/bench/bench-warmd.py
 CLEANFILES += tests/bench/bench-warmd
 tests/bench/bench-warmd: $(srcdir)/tests/bench/bench-warmd.py \

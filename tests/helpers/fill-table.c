@@ -13,7 +13,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +20,7 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include "opts.h"
 #include "writer.h"
 
 #define NS_PER_MS 1000000LL
@@ -60,20 +60,15 @@ static void on_signal(int sig) { stop = sig; }
 static struct warmth__w *table;
 
 static int die(const char *fmt, const char *arg) {
-  fputs("fill-table: ", stderr);
-  fprintf(stderr, fmt, arg);
-  fputc('\n', stderr);
-  return 2;
+  return hopt_fail("fill-table", fmt, arg);
 }
 
-static void usage(FILE *f) {
-  fputs("Usage: fill-table --shm NAME --models a,b,c [--capacity N]\n"
-        "         [--warm a,b] [--failing c] [--hold SECONDS (default 2)]\n"
-        "         [--stale] [--stale-after SECONDS] [--retire] [--keep]\n"
-        "         [--demo] [--verbose]\n"
-        "       fill-table --shm NAME --remove\n",
-        f);
-}
+static const char usage[] =
+    "Usage: fill-table --shm NAME --models a,b,c [--capacity N]\n"
+    "         [--warm a,b] [--failing c] [--hold SECONDS (default 2)]\n"
+    "         [--stale] [--stale-after SECONDS] [--retire] [--keep]\n"
+    "         [--demo] [--verbose]\n"
+    "       fill-table --shm NAME --remove\n";
 
 static int find_model(const struct opts *o, const char *name) {
   for (int i = 0; i < o->n; i++)
@@ -82,114 +77,63 @@ static int find_model(const struct opts *o, const char *name) {
   return -1;
 }
 
-/* Splits a comma list in place; for --models adds, else sets kind. */
-static int parse_list(struct opts *o, char *list, int kind, int add) {
-  for (char *save = NULL, *t = strtok_r(list, ",", &save); t;
-       t = strtok_r(NULL, ",", &save)) {
-    if (add) {
-      if (o->n == MAX_MODELS)
-        return die("too many models (at most %s)", "1024");
-      if (find_model(o, t) >= 0)
-        return die("model '%s' listed twice", t);
-      o->m[o->n++].name = t;
-      continue;
-    }
-    int i = find_model(o, t);
-    if (i < 0)
-      return die("'%s' is not among --models (give --models first)", t);
-    o->m[i].kind = kind;
+static int add_models(char *list, void *ctx) {
+  struct opts *o = ctx;
+  char *names[MAX_MODELS];
+  int n = hopt_split(list, names, MAX_MODELS - o->n);
+  if (n < 0)
+    return die("too many models (at most %s)", "1024");
+  for (int i = 0; i < n; i++) {
+    if (find_model(o, names[i]) >= 0)
+      return die("model '%s' listed twice", names[i]);
+    o->m[o->n++].name = names[i];
   }
   return 0;
 }
 
-static int parse_seconds(const char *s, double max, double *out) {
-  char *end;
-  errno = 0;
-  double v = strtod(s, &end);
-  if (errno || end == s || *end || !(v >= 0 && v <= max))
-    return -1;
-  *out = v;
+static int set_kind(struct opts *o, char *list, int kind) {
+  char *names[MAX_MODELS];
+  int n = hopt_split(list, names, MAX_MODELS);
+  if (n < 0)
+    return die("too many models (at most %s)", "1024");
+  for (int i = 0; i < n; i++) {
+    int m = find_model(o, names[i]);
+    if (m < 0)
+      return die("'%s' is not among --models (give --models first)", names[i]);
+    o->m[m].kind = kind;
+  }
   return 0;
+}
+static int set_warm(char *list, void *ctx) {
+  return set_kind(ctx, list, K_WARM);
+}
+static int set_failing(char *list, void *ctx) {
+  return set_kind(ctx, list, K_FAILING);
 }
 
 static int parse(int argc, char **argv, struct opts *o) {
-  static const struct option lo[] = {
-      {"shm", required_argument, NULL, 's'},
-      {"models", required_argument, NULL, 'm'},
-      {"capacity", required_argument, NULL, 'c'},
-      {"warm", required_argument, NULL, 'w'},
-      {"failing", required_argument, NULL, 'f'},
-      {"hold", required_argument, NULL, 'H'},
-      {"stale", no_argument, NULL, 'S'},
-      {"stale-after", required_argument, NULL, 'A'},
-      {"retire", no_argument, NULL, 'R'},
-      {"keep", no_argument, NULL, 'k'},
-      {"demo", no_argument, NULL, 'd'},
-      {"verbose", no_argument, NULL, 'v'},
-      {"remove", no_argument, NULL, 'x'},
-      {"help", no_argument, NULL, 'h'},
-      {NULL, 0, NULL, 0},
+  long capacity = 0;
+  const struct hopt opts[] = {
+      {"shm", HOPT_STR, &o->shm, 0, 0, NULL},
+      {"models", HOPT_CALL, NULL, 0, 0, add_models},
+      {"capacity", HOPT_LONG, &capacity, 1, 1 << 20, NULL},
+      {"warm", HOPT_CALL, NULL, 0, 0, set_warm},
+      {"failing", HOPT_CALL, NULL, 0, 0, set_failing},
+      {"hold", HOPT_SECONDS, &o->hold_s, 0, HOLD_MAX_S, NULL},
+      {"stale", HOPT_FLAG, &o->stale, 0, 0, NULL},
+      /* > 0: 0 would mean "the writer's default", not what was asked. */
+      {"stale-after", HOPT_SECONDS, &o->stale_after_s, 1e-3, HOLD_MAX_S, NULL},
+      {"retire", HOPT_FLAG, &o->retire, 0, 0, NULL},
+      {"keep", HOPT_FLAG, &o->keep, 0, 0, NULL},
+      {"demo", HOPT_FLAG, &o->demo, 0, 0, NULL},
+      {"verbose", HOPT_FLAG, &o->verbose, 0, 0, NULL},
+      {"remove", HOPT_FLAG, &o->remove, 0, 0, NULL},
+      {NULL, 0, NULL, 0, 0, NULL},
   };
-  int c, rc;
-  char *end;
-  while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-    switch (c) {
-    case 's':
-      o->shm = optarg;
-      break;
-    case 'm':
-      if ((rc = parse_list(o, optarg, K_OTHER, 1)))
-        return rc;
-      break;
-    case 'w':
-    case 'f':
-      if ((rc = parse_list(o, optarg, c == 'w' ? K_WARM : K_FAILING, 0)))
-        return rc;
-      break;
-    case 'c':
-      errno = 0;
-      unsigned long v = strtoul(optarg, &end, 10);
-      if (errno || end == optarg || *end || v == 0 || v > (1u << 20))
-        return die("bad --capacity '%s'", optarg);
-      o->capacity = (uint32_t)v;
-      break;
-    case 'H':
-      if (parse_seconds(optarg, HOLD_MAX_S, &o->hold_s))
-        return die("bad --hold '%s' (seconds, at most 3600)", optarg);
-      break;
-    case 'A':
-      if (parse_seconds(optarg, HOLD_MAX_S, &o->stale_after_s) ||
-          o->stale_after_s <= 0)
-        return die("bad --stale-after '%s' (seconds, > 0)", optarg);
-      break;
-    case 'S':
-      o->stale = 1;
-      break;
-    case 'R':
-      o->retire = 1;
-      break;
-    case 'k':
-      o->keep = 1;
-      break;
-    case 'd':
-      o->demo = 1;
-      break;
-    case 'v':
-      o->verbose = 1;
-      break;
-    case 'x':
-      o->remove = 1;
-      break;
-    case 'h':
-      usage(stdout);
-      exit(0);
-    default:
-      usage(stderr);
-      return 2;
-    }
-  }
-  if (optind < argc)
-    return die("unexpected argument '%s'", argv[optind]);
+  int rc = hopt_parse("fill-table", usage, opts, argc, argv, o);
+  if (rc)
+    return rc;
+  o->capacity = (uint32_t)capacity;
   if (!o->shm)
     return die("%s", "--shm NAME is required");
   if (!o->remove && o->n == 0)
@@ -301,12 +245,6 @@ static void demo_tick(struct opts *o, int64_t start, int64_t now,
 
 /* ---- main --------------------------------------------------------------- */
 
-static int64_t mono_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
-}
-
 /* Our own words for the writer's errors: warmth_strerror() lives in
  * libwarmth, which this helper does not link (a plain binary, so the test
  * can stop it by the pid of `fill-table &`). */
@@ -349,7 +287,7 @@ static int fill(struct opts *o) {
   int rc = warmth__w_open(&table, o->shm, &wo, err, sizeof err);
   if (rc)
     return die("%s", err[0] ? err : "cannot create the table");
-  int64_t now = mono_ns();
+  int64_t now = hopt_now_ns();
   for (int i = 0; i < o->n; i++) {
     struct model *m = &o->m[i];
     rc = warmth__w_add(table, m->name, &m->slot);
@@ -366,14 +304,14 @@ static int fill(struct opts *o) {
     warmth__w_update(table, m->slot, &p);
   }
   warmth__w_publish(table);
-  warmth__w_heartbeat(table, mono_ns());
+  warmth__w_heartbeat(table, hopt_now_ns());
   if (o->verbose)
     fprintf(stderr, "fill-table: %s: %d models, capacity %u, holding %.1fs\n",
             o->shm, o->n, wo.capacity, o->hold_s);
 
   uint32_t seed = 2463534242u; /* fixed: a demo that replays the same way */
-  int64_t start = mono_ns(), end = start + (int64_t)(o->hold_s * NS_PER_S);
-  while (!stop && (now = mono_ns()) < end) {
+  int64_t start = hopt_now_ns(), end = start + (int64_t)(o->hold_s * NS_PER_S);
+  while (!stop && (now = hopt_now_ns()) < end) {
     if (!o->stale)
       warmth__w_heartbeat(table, now);
     if (o->demo)

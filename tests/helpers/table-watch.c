@@ -23,13 +23,13 @@
  * Exit status: 1 if any garbage or regression was seen, else 0.
  */
 #define _GNU_SOURCE
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "opts.h"
 #include "warmth.h"
 
 #define MAX_MODELS 64
@@ -45,12 +45,6 @@ struct seen {
   int found_once;
   unsigned long long misses; /* failed lookups after the first success */
 };
-
-static int64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 static unsigned long long garbage, regressions;
 static char first_bad[256];
@@ -92,48 +86,32 @@ static int check_copy(const char *model, const struct warmth_model_info *i,
   return why != NULL;
 }
 
+static const char usage[] =
+    "Usage: table-watch --models a,b [--shm NAME] [--seconds N]"
+    " [--sample-ms N]\n";
+
 int main(int argc, char **argv) {
-  static const struct option opts[] = {
-      {"shm", required_argument, NULL, 's'},
-      {"models", required_argument, NULL, 'm'},
-      {"seconds", required_argument, NULL, 't'},
-      {"sample-ms", required_argument, NULL, 'p'},
-      {NULL, 0, NULL, 0}};
   const char *shm = NULL;
   char *models_arg = NULL;
   double seconds = 5;
   long sample_ms = 50;
-  int c;
-  while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-    switch (c) {
-    case 's':
-      shm = optarg;
-      break;
-    case 'm':
-      models_arg = optarg;
-      break;
-    case 't':
-      seconds = atof(optarg);
-      break;
-    case 'p':
-      sample_ms = atol(optarg);
-      break;
-    default:
-      fprintf(stderr, "table-watch: bad option (see the source's header)\n");
-      return 2;
-    }
-  }
-  if (!models_arg || seconds <= 0 || sample_ms <= 0) {
-    fprintf(stderr, "table-watch: --models is required\n");
-    return 2;
-  }
+  const struct hopt opts[] = {
+      {"shm", HOPT_STR, &shm, 0, 0, NULL},
+      {"models", HOPT_STR, &models_arg, 0, 0, NULL},
+      {"seconds", HOPT_SECONDS, &seconds, 1e-3, 86400, NULL},
+      {"sample-ms", HOPT_LONG, &sample_ms, 1, 3600000, NULL},
+      {NULL, 0, NULL, 0, 0, NULL}};
+  int rc = hopt_parse("table-watch", usage, opts, argc, argv, NULL);
+  if (rc)
+    return rc;
+  if (!models_arg)
+    return hopt_fail("table-watch", "--models is required");
   char *names[MAX_MODELS];
-  int n = 0;
-  for (char *tok = strtok(models_arg, ","); tok && n < MAX_MODELS;
-       tok = strtok(NULL, ","))
-    names[n++] = tok;
+  int n = hopt_split(models_arg, names, MAX_MODELS);
+  if (n < 0)
+    return hopt_fail("table-watch", "more than %d models", MAX_MODELS);
   warmth_t *h = NULL;
-  int rc = warmth_open(&h, shm, WARMTH_OPEN_LAZY);
+  rc = warmth_open(&h, shm, WARMTH_OPEN_LAZY);
   if (rc) {
     fprintf(stderr, "table-watch: %s\n", warmth_strerror(rc));
     return 2;
@@ -142,10 +120,10 @@ int main(int argc, char **argv) {
   static struct warmth_model_info last[MAX_MODELS];
   static int last_rc[MAX_MODELS];
   unsigned long long lookups = 0;
-  int64_t start = now_ns(), end = start + (int64_t)(seconds * 1e9);
+  int64_t start = hopt_now_ns(), end = start + (int64_t)(seconds * 1e9);
   int64_t next_sample = start;
   setvbuf(stdout, NULL, _IOLBF, 0);
-  while (now_ns() < end) {
+  while (hopt_now_ns() < end) {
     struct warmth_status st;
     st.size = sizeof st;
     if (warmth_status(h, &st) != 0)
@@ -154,7 +132,7 @@ int main(int argc, char **argv) {
       struct warmth_model_info info;
       info.size = sizeof info;
       rc = warmth_lookup(h, names[i], &info);
-      int64_t now = now_ns();
+      int64_t now = hopt_now_ns();
       last_rc[i] = rc;
       if (rc != 0) {
         seen[i].misses += seen[i].found_once;
@@ -180,7 +158,7 @@ int main(int argc, char **argv) {
       s->successes = info.successes;
       s->warm_until = info.warm_until;
     }
-    int64_t now = now_ns();
+    int64_t now = hopt_now_ns();
     if (now >= next_sample) {
       next_sample = now + sample_ms * 1000000LL;
       printf("{\"t\":%lld,\"pid\":%d,\"stale\":%u,\"retired\":%u,\"m\":{",

@@ -12,22 +12,16 @@
  */
 #define _GNU_SOURCE
 #include <curl/curl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "opts.h"
 #include "warmth.h"
 
 #define MAX_MODELS 64
-
-static int64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 static size_t discard(char *p, size_t s, size_t n, void *u) {
   (void)p;
@@ -55,65 +49,41 @@ static int own_warmup(CURL *c, const char *base, const char *model) {
   return rc == CURLE_OK ? 0 : -1;
 }
 
+static const char usage[] =
+    "Usage: worker-sim --models a,b [--shm NAME] [--seconds N] [--period-ms "
+    "N]\n"
+    "         [--no-touch] [--report-ms N]\n"
+    "         [--own-warmup BASE_URL --interval-ms N]\n";
+
 int main(int argc, char **argv) {
-  static const struct option opts[] = {
-      {"shm", required_argument, NULL, 's'},
-      {"models", required_argument, NULL, 'm'},
-      {"seconds", required_argument, NULL, 't'},
-      {"period-ms", required_argument, NULL, 'p'},
-      {"no-touch", no_argument, NULL, 'n'},
-      {"report-ms", required_argument, NULL, 'r'},
-      {"own-warmup", required_argument, NULL, 'o'},
-      {"interval-ms", required_argument, NULL, 'i'},
-      {NULL, 0, NULL, 0}};
   const char *shm = NULL, *own = NULL;
   char *models_arg = NULL;
   double seconds = 5;
   long period_ms = 10, report_ms = 0, interval_ms = 1000;
-  int touch = 1, c;
-  while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-    switch (c) {
-    case 's':
-      shm = optarg;
-      break;
-    case 'm':
-      models_arg = optarg;
-      break;
-    case 't':
-      seconds = atof(optarg);
-      break;
-    case 'p':
-      period_ms = atol(optarg);
-      break;
-    case 'n':
-      touch = 0;
-      break;
-    case 'r':
-      report_ms = atol(optarg);
-      break;
-    case 'o':
-      own = optarg;
-      break;
-    case 'i':
-      interval_ms = atol(optarg);
-      break;
-    default:
-      fprintf(stderr, "worker-sim: bad option (see the source's header)\n");
-      return 2;
-    }
-  }
-  if (!models_arg || seconds <= 0 || period_ms < 0 || interval_ms <= 0) {
-    fprintf(stderr, "worker-sim: --models is required\n");
-    return 2;
-  }
+  int no_touch = 0;
+  const struct hopt opts[] = {
+      {"shm", HOPT_STR, &shm, 0, 0, NULL},
+      {"models", HOPT_STR, &models_arg, 0, 0, NULL},
+      {"seconds", HOPT_SECONDS, &seconds, 1e-3, 86400, NULL},
+      {"period-ms", HOPT_LONG, &period_ms, 0, 60000, NULL},
+      {"no-touch", HOPT_FLAG, &no_touch, 0, 0, NULL},
+      {"report-ms", HOPT_LONG, &report_ms, 0, 3600000, NULL},
+      {"own-warmup", HOPT_STR, &own, 0, 0, NULL},
+      {"interval-ms", HOPT_LONG, &interval_ms, 1, 3600000, NULL},
+      {NULL, 0, NULL, 0, 0, NULL}};
+  int rc = hopt_parse("worker-sim", usage, opts, argc, argv, NULL);
+  if (rc)
+    return rc;
+  int touch = !no_touch;
+  if (!models_arg)
+    return hopt_fail("worker-sim", "--models is required");
   char *names[MAX_MODELS];
-  int n = 0;
-  for (char *tok = strtok(models_arg, ","); tok && n < MAX_MODELS;
-       tok = strtok(NULL, ","))
-    names[n++] = tok;
+  int n = hopt_split(models_arg, names, MAX_MODELS);
+  if (n < 0)
+    return hopt_fail("worker-sim", "more than %d models", MAX_MODELS);
 
   warmth_t *h = NULL;
-  int rc = warmth_open(&h, shm, WARMTH_OPEN_LAZY);
+  rc = warmth_open(&h, shm, WARMTH_OPEN_LAZY);
   if (rc) {
     fprintf(stderr, "worker-sim: %s\n", warmth_strerror(rc));
     return 2;
@@ -124,13 +94,13 @@ int main(int argc, char **argv) {
     curl = curl_easy_init();
   }
   unsigned long long lookups = 0, warm = 0, bad = 0, warmups = 0, errors = 0;
-  int64_t start = now_ns(), end = start + (int64_t)(seconds * 1e9);
+  int64_t start = hopt_now_ns(), end = start + (int64_t)(seconds * 1e9);
   /* A per-process warmer starts at a random phase, as workers do. */
   int64_t next_own =
       start + (int64_t)(rand_r(&(unsigned){(unsigned)getpid()}) % interval_ms) *
                   1000000LL;
   int64_t next_report = start;
-  while (now_ns() < end) {
+  while (hopt_now_ns() < end) {
     for (int i = 0; i < n; i++) {
       struct warmth_model_info info;
       info.size = sizeof info;
@@ -148,12 +118,12 @@ int main(int argc, char **argv) {
       }
       if (touch)
         warmth_touch(h, names[i]);
-      if (report_ms && now_ns() >= next_report)
+      if (report_ms && hopt_now_ns() >= next_report)
         warmth_report(h, names[i], 20000, 1);
     }
-    if (report_ms && now_ns() >= next_report)
-      next_report = now_ns() + report_ms * 1000000LL;
-    if (own && now_ns() >= next_own) {
+    if (report_ms && hopt_now_ns() >= next_report)
+      next_report = hopt_now_ns() + report_ms * 1000000LL;
+    if (own && hopt_now_ns() >= next_own) {
       for (int i = 0; i < n; i++)
         if (own_warmup(curl, own, names[i]) == 0)
           warmups++;

@@ -22,8 +22,12 @@ WARMTH_LIB_CHECKS = \
 	tests/unit/check_writer \
 	tests/unit/check_errors
 
+# Check is needed with warmd; with --disable-warmd these run when it is
+# installed (configure says when it is not).
+if HAVE_CHECK
 check_PROGRAMS += $(WARMTH_LIB_CHECKS)
 TESTS += $(WARMTH_LIB_CHECKS)
+endif
 
 WARMTH_CHECK_SRC = tests/unit/check_util.c tests/unit/check_util.h
 WARMTH_CHECK_LDADD = lib/libwarmth.la lib/libwarmth_writer.la $(CHECK_LIBS)
@@ -70,7 +74,8 @@ tests_unit_check_errors_LDADD = $(WARMTH_CHECK_LDADD)
 
 # ---- tools/warmd -----------------------------------------------------------
 # Each links the convenience library of its module; -I tools/warmd for the
-# module's header.
+# module's header.  Not with --disable-warmd.
+if WARMD
 
 # config (tools/warmd/config.c).  The test finds tools/warmd.conf.example
 # through the source tree, which in a VPATH build or make distcheck is not
@@ -119,7 +124,7 @@ TESTS += tests/unit/check_state
 tests_unit_check_state_SOURCES = tests/unit/check_state.c $(WARMTH_CHECK_SRC)
 tests_unit_check_state_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tools/warmd
 tests_unit_check_state_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(URCU_CFLAGS) \
-	$(MSGPACK_CFLAGS) -pthread
+	$(MSGPACK_CFLAGS) $(PTHREAD_FLAGS)
 tests_unit_check_state_LDADD = tools/warmd/libwdcore.la $(WARMTH_CHECK_LDADD) \
 	$(MSGPACK_LIBS) $(URCU_LIBS)
 
@@ -133,3 +138,4 @@ tests_unit_check_schedule_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tools/warmd
 tests_unit_check_schedule_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(URCU_CFLAGS)
 tests_unit_check_schedule_LDADD = tools/warmd/libwdcore.la \
 	$(WARMTH_CHECK_LDADD) $(URCU_LIBS)
+endif

@@ -19,14 +19,14 @@ tools_warmd_libwdcore_la_SOURCES = \
 	tools/warmd/metrics.c tools/warmd/metrics.h \
 	tools/warmd/rcu.h tools/warmd/warmd.h
 tools_warmd_libwdcore_la_CFLAGS = $(AM_CFLAGS) $(URCU_CFLAGS) \
-	$(JANSSON_CFLAGS) $(MSGPACK_CFLAGS) $(MHD_CFLAGS) -pthread
+	$(JANSSON_CFLAGS) $(MSGPACK_CFLAGS) $(MHD_CFLAGS) $(PTHREAD_FLAGS)
 tools_warmd_libwdcore_la_LIBADD = lib/libwarmth_writer.la lib/libwarmth.la \
 	tools/warmd/libwdconfig.la tools/warmd/libwdprobe.la \
 	tools/common/libwdctlproto.la \
 	$(URCU_LIBS) $(JANSSON_LIBS) $(MSGPACK_LIBS) $(MHD_LIBS) -lm
-tools_warmd_libwdcore_la_LDFLAGS = -pthread
+tools_warmd_libwdcore_la_LDFLAGS = $(PTHREAD_FLAGS)
 
 tools_warmd_warmd_SOURCES = tools/warmd/main.c
 tools_warmd_warmd_CPPFLAGS = $(AM_CPPFLAGS) -DSYSCONFDIR='"$(sysconfdir)"'
-tools_warmd_warmd_CFLAGS = $(AM_CFLAGS) $(URCU_CFLAGS) -pthread
+tools_warmd_warmd_CFLAGS = $(AM_CFLAGS) $(URCU_CFLAGS) $(PTHREAD_FLAGS)
 tools_warmd_warmd_LDADD = tools/warmd/libwdcore.la
