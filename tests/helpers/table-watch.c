@@ -17,9 +17,10 @@
  * events), RC being 0 or a WARMTH_E* code (the other
  * fields 0 then), and a last line
  *   {"done":1,"lookups":N,"garbage":N,"regressions":N,"first_bad":"...",
- *    "misses":{NAME:N,...}}
+ *    "misses":{NAME:N,...},"miss_rc":{NAME:"WARMTH_E...",...}}
  * misses counting the lookups of a model that failed after one had found
- * it (a model that left the table, or one a reader failed to find).
+ * it (a model that left the table, or one a reader failed to find), and
+ * miss_rc what the first of them returned (models with misses only).
  * Exit status: 1 if any garbage or regression was seen, else 0.
  */
 #define _GNU_SOURCE
@@ -44,6 +45,7 @@ struct seen {
   int valid;
   int found_once;
   unsigned long long misses; /* failed lookups after the first success */
+  int miss_rc;               /* what the first of them returned */
 };
 
 static unsigned long long garbage, regressions;
@@ -135,7 +137,8 @@ int main(int argc, char **argv) {
       int64_t now = hopt_now_ns();
       last_rc[i] = rc;
       if (rc != 0) {
-        seen[i].misses += seen[i].found_once;
+        if (seen[i].found_once && !seen[i].misses++)
+          seen[i].miss_rc = rc;
         continue;
       }
       seen[i].found_once = 1;
@@ -185,6 +188,11 @@ int main(int argc, char **argv) {
          lookups, garbage, regressions, first_bad);
   for (int i = 0; i < n; i++)
     printf("%s\"%s\":%llu", i ? "," : "", names[i], seen[i].misses);
+  printf("},\"miss_rc\":{");
+  for (int i = 0, k = 0; i < n; i++)
+    if (seen[i].misses)
+      printf("%s\"%s\":\"%s\"", k++ ? "," : "", names[i],
+             warmth_err_name(seen[i].miss_rc));
   printf("}}\n");
   warmth_close(h);
   return garbage || regressions ? 1 : 0;

@@ -125,7 +125,8 @@ def test():
         check(all(w.summary["misses"][m] == 0 for m in
                   ("keep", "change", "added")),
               f"every lookup of keep, change and added once found found "
-              f"them: {w.summary['misses']}")
+              f"them: {w.summary['misses']} (first miss: "
+              f"{w.summary.get('miss_rc')})")
         keep = w.model("keep")
         first = next(i for i, s in enumerate(keep) if s["warm"])
         cold = [s["t"] for s in keep[first:] if not s["warm"]]

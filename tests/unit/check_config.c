@@ -16,6 +16,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "check_run.h"
 #include "warmd.h"
 
 #ifndef WARMTH_TOP_SRCDIR
@@ -954,10 +955,4 @@ static Suite *config_suite(void) {
   return s;
 }
 
-int main(void) {
-  SRunner *sr = srunner_create(config_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return tu_run(config_suite()); }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_run.h"
 #include "ctlproto.h"
 #include "warmd.h"
 
@@ -414,10 +415,4 @@ static Suite *ctlproto_suite(void) {
   return s;
 }
 
-int main(void) {
-  SRunner *sr = srunner_create(ctlproto_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return tu_run(ctlproto_suite()); }

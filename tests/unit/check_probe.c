@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check_run.h"
 #include "reply.h"
 #include "warmd.h"
 #include "warmth.h"
@@ -938,15 +939,9 @@ static Suite *probe_suite(void) {
 }
 
 int main(void) {
-  SRunner *sr;
-  int failed;
-
   if (wd_probe_global_init() != 0)
     return EXIT_FAILURE;
-  sr = srunner_create(probe_suite());
-  srunner_run_all(sr, CK_ENV);
-  failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
+  int rc = tu_run(probe_suite());
   wd_probe_global_cleanup();
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return rc;
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_run.h"
 #include "reply.h"
 #include "warmd.h"
 #include "warmth.h"
@@ -808,12 +809,4 @@ static Suite *reply_suite(void) {
   return s;
 }
 
-int main(void) {
-  SRunner *sr = srunner_create(reply_suite());
-  int failed;
-
-  srunner_run_all(sr, CK_ENV);
-  failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return tu_run(reply_suite()); }

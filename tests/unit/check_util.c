@@ -1,4 +1,5 @@
-/* check_util.c - helpers shared by the lib/ unit tests. */
+/* check_util.c - helpers shared by the lib/ unit tests (runner: check_run.c).
+ */
 #define _GNU_SOURCE
 #include "check_util.h"
 
@@ -14,42 +15,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* The pid of the Check runner; forked tests inherit it, so their segment
- * names share a prefix the runner can sweep at the end. */
-static pid_t runner_pid;
 static unsigned name_seq;
 
-int tu_run(Suite *s) {
-  runner_pid = getpid();
-  /* The reader honours these; a developer's environment must not change
-   * which segment or which owners the tests see. */
-  unsetenv("WARMTH_SHM");
-  unsetenv("WARMTH_OWNER");
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-
-  char prefix[32];
-  snprintf(prefix, sizeof prefix, "wt-%d-", (int)runner_pid);
-  DIR *d = opendir("/dev/shm");
-  if (d) {
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-      if (strncmp(e->d_name, prefix, strlen(prefix)) == 0) {
-        char path[sizeof e->d_name + 1];
-        path[0] = '/';
-        memcpy(path + 1, e->d_name, sizeof e->d_name);
-        shm_unlink(path);
-      }
-    closedir(d);
-  }
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
-
 void tu_name(char name[TU_NAME_LEN]) {
-  snprintf(name, TU_NAME_LEN, "/wt-%d-%d-%u", (int)runner_pid, (int)getpid(),
-           name_seq++);
+  snprintf(name, TU_NAME_LEN, "/wt-%d-%d-%u", (int)tu_runner_pid(),
+           (int)getpid(), name_seq++);
 }
 
 void tu_unlink(const char *name) {

@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check_run.h"
 #include "layout.h"
 #include "warmth.h"
 #include "writer.h"
@@ -26,10 +27,6 @@
 #define TU_NAME_LEN 64
 /* A uid and gid that are neither root nor the test's own ("nobody"). */
 #define TU_OTHER_ID 65534
-
-/* Runs the suite with Check's defaults (fork mode), cleans /dev/shm, and
- * returns the exit status for main(). */
-int tu_run(Suite *s);
 
 /* A fresh segment name for this test; removed (with its ".demand") when
  * the test process exits. */

@@ -4,8 +4,9 @@
 # libraries.
 #
 # One check_<module> program per module (STYLE.md), each with its own Suite
-# (a "core" and a "limits" TCase for lib/), run in Check's fork mode.
-# check_util.c is compiled into those that use it: a shared test library
+# (a "core" and a "limits" TCase for lib/), all run by the one runner,
+# tu_run() in check_run.c, in Check's fork mode.  check_run.c and
+# check_util.c are compiled into those that use them: a shared test library
 # would need check_LTLIBRARIES, a variable other fragments may want to own.
 # access: who may read/write the segments; attach: handle lifetime (fork,
 # re-attach, stale); index: republication under concurrent readers;
@@ -29,7 +30,11 @@ check_PROGRAMS += $(WARMTH_LIB_CHECKS)
 TESTS += $(WARMTH_LIB_CHECKS)
 endif
 
-WARMTH_CHECK_SRC = tests/unit/check_util.c tests/unit/check_util.h
+# Every test runs through check_run.c (tu_run: check_run.h); the lib/
+# tests also share check_util.c.
+WARMTH_CHECK_RUN = tests/unit/check_run.c tests/unit/check_run.h
+WARMTH_CHECK_SRC = tests/unit/check_util.c tests/unit/check_util.h \
+	$(WARMTH_CHECK_RUN)
 WARMTH_CHECK_LDADD = lib/libwarmth.la lib/libwarmth_writer.la $(CHECK_LIBS)
 
 tests_unit_check_layout_SOURCES = tests/unit/check_layout.c $(WARMTH_CHECK_SRC)
@@ -82,7 +87,8 @@ if WARMD
 # the build tree.
 check_PROGRAMS += tests/unit/check_config
 TESTS += tests/unit/check_config
-tests_unit_check_config_SOURCES = tests/unit/check_config.c tools/warmd/warmd.h
+tests_unit_check_config_SOURCES = tests/unit/check_config.c tools/warmd/warmd.h \
+	$(WARMTH_CHECK_RUN)
 tests_unit_check_config_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tools/warmd \
 	-DWARMTH_TOP_SRCDIR='"$(abs_top_srcdir)"'
 tests_unit_check_config_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
@@ -91,7 +97,8 @@ tests_unit_check_config_LDADD = tools/warmd/libwdconfig.la $(CHECK_LIBS)
 # The control protocol's codec (tools/common/ctlproto.c).
 check_PROGRAMS += tests/unit/check_ctlproto
 TESTS += tests/unit/check_ctlproto
-tests_unit_check_ctlproto_SOURCES = tests/unit/check_ctlproto.c
+tests_unit_check_ctlproto_SOURCES = tests/unit/check_ctlproto.c \
+	$(WARMTH_CHECK_RUN)
 tests_unit_check_ctlproto_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tools/warmd
 tests_unit_check_ctlproto_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(MSGPACK_CFLAGS)
 tests_unit_check_ctlproto_LDADD = tools/common/libwdctlproto.la \
@@ -101,7 +108,7 @@ tests_unit_check_ctlproto_LDADD = tools/common/libwdctlproto.la \
 check_PROGRAMS += tests/unit/check_reply tests/unit/check_probe
 TESTS += tests/unit/check_reply tests/unit/check_probe
 
-tests_unit_check_reply_SOURCES = tests/unit/check_reply.c
+tests_unit_check_reply_SOURCES = tests/unit/check_reply.c $(WARMTH_CHECK_RUN)
 tests_unit_check_reply_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tools/warmd
 tests_unit_check_reply_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CURL_CFLAGS) \
 	$(JANSSON_CFLAGS)
@@ -109,7 +116,7 @@ tests_unit_check_reply_LDFLAGS = $(AM_LDFLAGS) $(PTHREAD_FLAGS)
 tests_unit_check_reply_LDADD = tools/warmd/libwdprobe.la $(CHECK_LIBS) \
 	$(CURL_LIBS) $(JANSSON_LIBS)
 
-tests_unit_check_probe_SOURCES = tests/unit/check_probe.c
+tests_unit_check_probe_SOURCES = tests/unit/check_probe.c $(WARMTH_CHECK_RUN)
 tests_unit_check_probe_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tools/warmd
 tests_unit_check_probe_CFLAGS = $(AM_CFLAGS) $(PTHREAD_FLAGS) $(CHECK_CFLAGS) \
 	$(CURL_CFLAGS) $(JANSSON_CFLAGS)
