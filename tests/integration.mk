@@ -17,7 +17,8 @@ INTEGRATION_TESTS = \
 	tests/integration/test_http.py \
 	tests/integration/test_state.py \
 	tests/integration/test_events.py \
-	tests/integration/test_online.py
+	tests/integration/test_online.py \
+	tests/integration/test_statuspage.py
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/harness.py
 
@@ -33,3 +34,4 @@ OPS_TESTS = \
 	tests/integration/test_initscript.py
 TESTS += $(OPS_TESTS)
 EXTRA_DIST += $(OPS_TESTS) tests/integration/ops.py
+CLEANFILES += status-page.png
