@@ -43,6 +43,20 @@ static char *socket_path(const struct wc_ctx *ctx) {
   return p;
 }
 
+char *wc_config_shm(const struct wc_ctx *ctx) {
+  struct wd_config *c;
+  char err[1024];
+  if (wd_config_load(ctx->config, &c, err, sizeof err) != 0) {
+    fprintf(stderr, "%s: %s\n", ctx->prog, err);
+    return NULL;
+  }
+  char *p = strdup(c->shm);
+  if (!p)
+    fprintf(stderr, "%s: out of memory\n", ctx->prog);
+  wd_config_free(c);
+  return p;
+}
+
 static int64_t mono(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
