@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -217,6 +218,15 @@ def run():
               "in the sparkline")
         check("API key refused" in by["locked"]["flags"],
               f"locked: flags in words {by['locked']['flags']}")
+        # A reload (SIGHUP, same config) keeps each model's history.
+        before = len(a["latency_last_hour"])
+        p.warmds[0].send_signal(signal.SIGHUP)
+        wait_for(lambda: "kept" in p.log("warmd.log"), 10, "the reload")
+        after = {m["name"]: m for m in status(hp)["models"]}["gpt-a"]
+        check(len(after["latency_last_hour"]) >= min(before, 64)
+              and after["cost_today_usd"] >= a["cost_today_usd"],
+              f"after a reload the sparkline keeps its {before} samples "
+              f"({len(after['latency_last_hour'])}) and today's cost")
         t = j["totals"]
         check(t["models"] == 4 and t["warm"] == 2
               and t["warmups_failed"] >= b["warmups_failed"],
