@@ -3,4 +3,4 @@ dist_man_MANS += doc/libwarmth.3
 # The Kubernetes example: warmd as a sidecar sharing /dev/shm.
 EXTRA_DIST += doc/kubernetes.md doc/kubernetes.yaml
 # The Grafana dashboard over /metrics (tests/integration/test_grafana.py).
-EXTRA_DIST += doc/grafana/warmth.json
+EXTRA_DIST += doc/grafana/warmth.json doc/status-page.png
