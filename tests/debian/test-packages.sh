@@ -297,10 +297,13 @@ check "python3: import warmth (the package's) and read m1: $(tr '\n' ' ' <"$tmp/
 # ---- PHP -----------------------------------------------------------------------
 
 if ls "$tmp"/${PHP_PKG}_*.deb >/dev/null 2>&1; then
+  # Every SAPI gets it through phpenmod: the CLI's conf.d links it.
+  check "phpenmod enabled the extension for the CLI" \
+    test -L /etc/php/8.2/cli/conf.d/20-warmth.ini
   as "$MEMBER" php -r "
-\$t = new Warmth\\Table('$SHM');
+\$t = Warmth\\Table::open('$SHM', false);
 echo 'm1 ', \$t->isWarm('m1') ? 'warm' : 'cold', PHP_EOL;"
-  check "php: the extension reads m1" \
+  check "php: the extension reads m1: $(cat "$tmp/out")" \
     sh -c "[ $rc -eq 0 ] && grep -q 'm1 warm' '$tmp/out'"
 else
   echo "# no $PHP_PKG package in this tree yet: PHP not checked"
@@ -312,8 +315,11 @@ timeout "$T" service warmd stop >"$tmp/out" 2>"$tmp/err"
 check "service warmd stop (exit $?)" test $? -eq 0
 check "warmd is gone" sh -c "! kill -0 ${pid:-0} 2>/dev/null"
 check "pidfile removed by stop" test ! -e /run/warmth/warmd.pid
+php_installed=
+dpkg-query -W -f='${Status}' $PHP_PKG 2>/dev/null | grep -q installed &&
+  php_installed=$PHP_PKG
 # shellcheck disable=SC2086
-DEBIAN_FRONTEND=noninteractive timeout 300 apt-get purge -y -qq $PKGS \
+DEBIAN_FRONTEND=noninteractive timeout 300 apt-get purge -y -qq $PKGS $php_installed \
   >"$tmp/out" 2>"$tmp/err"
 check "apt-get purge" test $? -eq 0
 for p in $PKGS; do
@@ -322,7 +328,8 @@ for p in $PKGS; do
 done
 for f in "/dev/shm$SHM" "/dev/shm$SHM.demand" /run/warmth/warmd.sock \
   /run/warmth/warmd.pid /run/warmth /var/lib/warmth /etc/warmth \
-  /etc/default/warmd /etc/init.d/warmd /usr/sbin/warmd; do
+  /etc/default/warmd /etc/init.d/warmd /usr/sbin/warmd \
+  /etc/php/8.2/mods-available/warmth.ini /etc/php/8.2/cli/conf.d/20-warmth.ini; do
   check "purge left nothing: $f" test ! -e "$f"
 done
 
