@@ -186,6 +186,14 @@ check "/var/lib/warmth belongs to warmth" \
   test "$(stat -c %U:%G:%a /var/lib/warmth)" = "warmth:warmth:750"
 check "/run/warmth made by tmpfiles.d, group warmth" \
   test "$(stat -c %U:%G:%a /run/warmth 2>/dev/null)" = "warmth:warmth:750"
+# The unit as systemd would load it (this test starts warmd through the
+# init script: systemd may not be PID 1 here).
+if command -v systemd-analyze >/dev/null 2>&1; then
+  timeout "$T" systemd-analyze verify /lib/systemd/system/warmd.service \
+    >"$tmp/out" 2>"$tmp/err"
+  check "systemd-analyze verify warmd.service (exit $?)" \
+    sh -c "! grep -q warmd.service '$tmp/err'"
+fi
 check "warmd not started on install (no models configured yet)" \
   sh -c "! service warmd status >/dev/null 2>&1"
 
