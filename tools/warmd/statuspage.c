@@ -107,7 +107,8 @@ static int take(struct wd_daemon *d, struct ssnap *s) {
       s->tokens += r->info.tokens_in + r->info.tokens_out;
     s->cost_today_nusd += r->cost_today_nusd;
   }
-  qsort(s->r, s->n, sizeof *s->r, by_order);
+  if (s->n) /* qsort's base must not be NULL */
+    qsort(s->r, s->n, sizeof *s->r, by_order);
   s->shown = s->n < WD_STATUS_MAX_MODELS ? s->n : WD_STATUS_MAX_MODELS;
   if (s->shown) {
     s->sparks = calloc(s->shown * WD_RECENT_N, sizeof *s->sparks);
