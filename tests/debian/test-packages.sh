@@ -159,11 +159,18 @@ done
 
 # ---- lintian ---------------------------------------------------------------
 
+# The source package too, from another clean copy (the build dirtied the
+# first): debian/copyright, debian/control, the rules.
+mkdir "$tmp/dsc" "$tmp/dsc/warmth"
+git -C "$SRC" archive --format=tar HEAD | tar -x -C "$tmp/dsc/warmth" &&
+  (cd "$tmp/dsc" && dpkg-source -b warmth >/dev/null 2>&1)
+check "dpkg-source -b (native source package)" \
+  sh -c "ls '$tmp'/dsc/warmth_*.dsc >/dev/null 2>&1"
 chmod -R a+rX "$tmp"
 # As nobody: lintian warns against root.  -I --pedantic: everything but
 # the experimental tags; E: and W: fail, I: and P: are shown.
 timeout 300 runuser -u nobody -- env HOME="$tmp" lintian -I --pedantic \
-  "$tmp"/warmth_*.changes >"$tmp/lintian" 2>&1
+  "$tmp"/warmth_*.changes "$tmp"/dsc/warmth_*.dsc >"$tmp/lintian" 2>&1
 sed 's/^/# lintian: /' "$tmp/lintian"
 [ -s "$tmp/lintian" ] ||
   echo "# lintian: no tag at all (-I --pedantic: info and pedantic included)"
