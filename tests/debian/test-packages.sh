@@ -299,7 +299,7 @@ check "... linked against the packaged library" \
 
 # ---- Python ------------------------------------------------------------------
 
-as "$MEMBER" env -u WARMTH_LIB -u PYTHONPATH python3 -c "
+as "$MEMBER" env -u WARMTH_LIB -u PYTHONPATH /usr/bin/python3 -c "
 import sys, warmth
 print(warmth.__file__)
 t = warmth.Table('$SHM', lazy=False)
@@ -308,6 +308,13 @@ sys.exit(0 if warmth.__file__.startswith('/usr/lib/python3/dist-packages/')
          else 1)"
 check "python3: import warmth (the package's) and read m1: $(tr '\n' ' ' <"$tmp/out")" \
   sh -c "[ $rc -eq 0 ] && grep -q 'm1 warm' '$tmp/out'"
+
+# The C extension, when the package has one: Python imports it.
+if dpkg -L python3-warmth | grep -q '/warmth/_native\..*\.so$'; then
+  as "$MEMBER" env -u PYTHONPATH /usr/bin/python3 -c "import warmth._native"
+  check "python3: the package's C extension warmth._native imports" \
+    test $rc -eq 0
+fi
 
 # ---- PHP -----------------------------------------------------------------------
 
