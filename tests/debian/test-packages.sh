@@ -128,7 +128,7 @@ cleanup() {
     userdel warmth
     getent group warmth >/dev/null && groupdel warmth
   fi
-  rm -f "/dev/shm$SHM" "/dev/shm$SHM.demand"
+  rm -f "/dev/shm$SHM" "/dev/shm$SHM.demand" "/dev/shm$SHM.lock"
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -348,7 +348,8 @@ for p in $PKGS; do
   check "$p is purged" \
     sh -c "! dpkg-query -W -f='\${Status}' $p 2>/dev/null | grep -q installed"
 done
-for f in "/dev/shm$SHM" "/dev/shm$SHM.demand" /run/warmth/warmd.sock \
+for f in "/dev/shm$SHM" "/dev/shm$SHM.demand" "/dev/shm$SHM.lock" \
+  /run/warmth/warmd.sock \
   /run/warmth/warmd.pid /run/warmth /var/lib/warmth /etc/warmth \
   /etc/default/warmd /etc/init.d/warmd /usr/sbin/warmd \
   /etc/php/8.2/mods-available/warmth.ini /etc/php/8.2/cli/conf.d/20-warmth.ini; do
