@@ -4,3 +4,5 @@ dist_man_MANS += doc/libwarmth.3
 EXTRA_DIST += doc/tests.md
 # The Kubernetes example: warmd as a sidecar sharing /dev/shm.
 EXTRA_DIST += doc/kubernetes.md doc/kubernetes.yaml
+# The Grafana dashboard over /metrics (tests/integration/test_grafana.py).
+EXTRA_DIST += doc/grafana/warmth.json doc/status-page.png

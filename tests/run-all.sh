@@ -2,8 +2,9 @@
 # Runs every test: the clang-format check, the normal build (-Werror) with
 # `make check`, the unit tests and warmd's integration tests again under
 # AddressSanitizer + UndefinedBehaviorSanitizer, the concurrency stress test
-# and warmd's threads under ThreadSanitizer, a worker host's build (--disable-warmd: libwarmth
-# alone), the fuzz targets, and `make distcheck`.
+# and warmd's threads under ThreadSanitizer, a worker host's build
+# (--disable-warmd: libwarmth alone), the fuzz targets, the Debian packages
+# (as root) and `make distcheck`.
 # Each build has its own directory under _build/.  Usage: tests/run-all.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -104,6 +105,12 @@ section "fuzz targets (libFuzzer, ASan + UBSan)"
 fuzz_rc=0
 tests/fuzz/run.sh "${FUZZ_SECONDS:-30}" || fuzz_rc=$?
 [ $fuzz_rc -eq 0 ] || [ $fuzz_rc -eq 77 ] || exit 1
+
+section "Debian packages: build, lintian, install, service, purge (root)"
+# Root only (it installs packages and makes users); it skips (77) otherwise.
+pkg_rc=0
+(cd _build/normal && "$top/tests/debian/test-packages.sh" .) || pkg_rc=$?
+[ $pkg_rc -eq 0 ] || [ $pkg_rc -eq 77 ] || exit 1
 
 section "make distcheck"
 (cd _build/normal && make -s distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror >/dev/null) 

@@ -16,7 +16,9 @@ INTEGRATION_TESTS = \
 	tests/integration/test_http.py \
 	tests/integration/test_state.py \
 	tests/integration/test_events.py \
-	tests/integration/test_online.py
+	tests/integration/test_online.py \
+	tests/integration/test_statuspage.py \
+	tests/integration/test_grafana.py
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/harness.py
 
@@ -34,3 +36,4 @@ EXTRA_DIST += $(OPS_TESTS) tests/integration/ops.py
 # tests/helpers/fill-table makes (no warmd needed).
 TESTS += tests/integration/test-warmctl.sh
 dist_check_SCRIPTS += tests/integration/test-warmctl.sh
+CLEANFILES += status-page.png

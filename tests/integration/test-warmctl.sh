@@ -378,6 +378,51 @@ rc=$?
 rc_is 0 "watch stopped by SIGTERM"
 check "watch showed frames before SIGTERM" test "$(grep -c '^shm ' "$tmp/out")" -ge 2
 
+# -c CONFIG: the table commands read the segment the config's shm names
+# (warmd's own parser reads it), ahead of $WARMTH_SHM; --shm still wins.
+cat >"$tmp/warmd.conf" <<EOF
+[warmd]
+shm = $SHM
+control_socket = $tmp/no-warmd.sock
+http_listen =
+
+[endpoint local]
+kind = openai
+base_url = http://127.0.0.1:9/v1
+
+[model alpha]
+endpoint = local
+EOF
+run_env WARMTH_SHM="/$RUN-not-this" -c "$tmp/warmd.conf" list
+rc_is 0 "-c CONFIG list, with \$WARMTH_SHM naming another segment"
+check "-c CONFIG list reads the config's shm" out_has "^shm $SHM  coordinator pid $live "
+run list --json --config "$tmp/warmd.conf"
+check "list --json --config: the config's table" \
+  json '[m["name"] for m in d["models"]] == ["alpha","beta","delta","gamma"]'
+run -c "$tmp/warmd.conf" show alpha
+rc_is 0 "-c CONFIG show alpha"
+check "-c CONFIG show: alpha's record" out_has '^ *state: +warm'
+run -c "$tmp/warmd.conf" check alpha beta
+rc_is 0 "-c CONFIG check alpha beta: warm"
+run -c "$tmp/warmd.conf" check gamma
+rc_is 1 "-c CONFIG check gamma: failing"
+run -c "$tmp/warmd.conf" watch --count 1
+rc_is 0 "-c CONFIG watch --count 1"
+check "-c CONFIG watch shows the config's table" out_has "^shm $SHM "
+run -c "$tmp/warmd.conf" cost
+rc_is 0 "-c CONFIG cost"
+check "-c CONFIG cost: the config's models" \
+  test "$(sed -n 's/^\([a-z]*\) .*/\1/p' "$tmp/out" | tr '\n' ' ')" = "alpha beta delta gamma "
+run -c "$tmp/warmd.conf" --shm "/$RUN-not-this" list
+rc_is 2 "--shm beats -c CONFIG's shm"
+check "--shm beats -c: the --shm segment is named" err_has "/$RUN-not-this"
+run -c "$tmp/missing.conf" list
+rc_is 2 "-c with a missing config"
+check "-c with a missing config: named" err_has "missing.conf"
+run -c "$tmp/warmd.conf" status
+rc_is 2 "-c CONFIG status: control commands still use its control_socket"
+check "-c CONFIG status names the config's socket" err_has "no-warmd.sock"
+
 # The helper unlinks the table when it is stopped.
 stop "$live"
 run --shm "$SHM" list

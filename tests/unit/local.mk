@@ -135,6 +135,15 @@ tests_unit_check_state_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(URCU_CFLAGS) \
 tests_unit_check_state_LDADD = tools/warmd/libwdcore.la $(WARMTH_CHECK_LDADD) \
 	$(MSGPACK_LIBS) $(URCU_LIBS)
 
+# The status page's per-model history (tools/warmd/recent.c): its ring and
+# today's cost, with a reader thread racing the writer.
+check_PROGRAMS += tests/unit/check_recent
+TESTS += tests/unit/check_recent
+tests_unit_check_recent_SOURCES = tests/unit/check_recent.c $(WARMTH_CHECK_SRC)
+tests_unit_check_recent_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tools/warmd
+tests_unit_check_recent_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(PTHREAD_FLAGS)
+tests_unit_check_recent_LDADD = tools/warmd/libwdcore.la $(WARMTH_CHECK_LDADD)
+
 # warmd's scheduling decisions (tools/warmd/schedule.c), time driven by
 # hand: no table, no thread, no sleep.
 check_PROGRAMS += tests/unit/check_schedule

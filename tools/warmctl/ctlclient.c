@@ -46,6 +46,18 @@ static char *socket_path(const struct wc_ctx *ctx) {
   return p;
 }
 
+char *wc_config_shm(const struct wc_ctx *ctx) {
+  char err[1024];
+  char *p = wd_ini_peek(ctx->config, "warmd", "shm", 0, err, sizeof err);
+  if (!p && err[0]) {
+    fprintf(stderr, "%s: %s\n", ctx->prog, err);
+    return NULL;
+  }
+  if (!p && !(p = strdup(WARMTH_SHM_DEFAULT)))
+    fprintf(stderr, "%s: out of memory\n", ctx->prog);
+  return p;
+}
+
 /* Waits for fd to be ready; 0, or -1 with errno ETIMEDOUT. */
 static int ready(int fd, short ev, int64_t deadline) {
   for (;;) {

@@ -41,12 +41,14 @@ enum {
 /* What the command line said, after parsing. */
 struct wc_ctx {
   const char *prog; /* for messages: "warmctl" */
-  const char *shm;  /* resolved: --shm, else $WARMTH_SHM, else /warmth */
+  const char *shm;  /* resolved: --shm, else shm of -c CONFIG (table
+                       commands), else $WARMTH_SHM, else /warmth */
   int json;
   int64_t interval_ns; /* watch */
   long count;          /* watch: refreshes, 0 = until interrupted */
   const char *socket;  /* control commands: --socket, or NULL */
-  const char *config;  /* control commands: -c CONFIG, or NULL */
+  const char *config;  /* -c CONFIG, or NULL: the socket, and the segment
+                          for the table commands */
 };
 
 struct wc_cmd {
@@ -56,6 +58,7 @@ struct wc_cmd {
   int min_args, max_args; /* max_args -1: unbounded */
   unsigned opts;          /* WC_OPT_* it accepts */
   int (*run)(const struct wc_ctx *ctx, int argc, char **argv);
+  int table; /* reads the segment: -c CONFIG gives its shm */
 };
 
 /* ---- inspect.c ---------------------------------------------------------- */
@@ -75,6 +78,9 @@ struct wc_reply {
  * permission, protocol error). */
 int wc_ctl_call(const struct wc_ctx *ctx, unsigned cmd, const char *model,
                 int64_t timeout_ns, struct wc_reply *out);
+/* The [warmd] shm of -c CONFIG (read by warmd's own parser, so the
+ * default means the same to both), malloc'd, or NULL after saying why. */
+char *wc_config_shm(const struct wc_ctx *ctx);
 /* The exit status for a reply status. */
 int wc_ctl_exit(unsigned status);
 /* Says on stderr what a reply other than OK means. */

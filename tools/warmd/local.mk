@@ -17,6 +17,8 @@ tools_warmd_libwdcore_la_SOURCES = \
 	tools/warmd/state.c tools/warmd/state.h \
 	tools/warmd/ctlcmd.c tools/warmd/ctl.h \
 	tools/warmd/metrics.c tools/warmd/metrics.h \
+	tools/warmd/statuspage.c tools/warmd/statuspage.h \
+	tools/warmd/statusfleet.c tools/warmd/recent.c tools/warmd/recent.h \
 	tools/warmd/rcu.h tools/warmd/warmd.h
 tools_warmd_libwdcore_la_CFLAGS = $(AM_CFLAGS) $(URCU_CFLAGS) \
 	$(JANSSON_CFLAGS) $(MSGPACK_CFLAGS) $(MHD_CFLAGS) $(PTHREAD_FLAGS)

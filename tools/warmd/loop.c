@@ -62,6 +62,8 @@ static void on_done(const struct wd_probe_result *r, void *arg) {
   int64_t cost = wd_sched_result(e, r, &d->rng, &old);
   d->budget.spent_nusd += cost;
   atomic_store(&d->dm.budget_spent_nusd, d->budget.spent_nusd);
+  wd_recent_add(&e->recent, r->ended_ns, r->total_us, r->ok, cost,
+                d->budget.day);
   wd_loop_publish(d, e, now);
   wd_heap_fix(&d->t, e);
   if (r->ok)

@@ -17,6 +17,7 @@
 
 #include "layout.h"
 #include "rcu.h"
+#include "recent.h"
 #include "warmd.h"
 #include "writer.h"
 
@@ -55,6 +56,9 @@ struct wd_entry {
   _Atomic uint64_t lat_count[WD_LAT_BUCKETS];
   _Atomic uint64_t lat_sum_us;
   _Atomic uint64_t n_by_class[WARMTH_ERR_CLASS_COUNT];
+  /* Last latencies and today's cost, for the status page (recent.h);
+   * written by the main thread. */
+  struct wd_recent recent;
 };
 
 /* What the scheduler may do when a model is due. */

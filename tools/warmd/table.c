@@ -292,6 +292,7 @@ int wd_table_reload(struct wd_table *t, struct wd_config *cfg,
     e->n_skip_budget = old->n_skip_budget;
     e->n_skip_throttle = old->n_skip_throttle;
     e->paused = old->paused;
+    wd_recent_copy(&e->recent, &old->recent);
     e->heap_pos = -1;
     if (old->inflight) { /* its result belongs to the old epoch: redo */
       adopt_record(e, now);
