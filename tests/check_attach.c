@@ -93,6 +93,9 @@ START_TEST(test_replaced_by_new_writer) {
   warmth_t *h = tu_reader(name);
   struct warmth_model_info info = {.size = sizeof info};
   ck_assert_int_eq(warmth_lookup(h, "old-model", &info), 0);
+  /* Its coordinator dies (the lock goes with it); the segment stays live
+   * until the next one publishes. */
+  warmth__w_crash(w1);
 
   struct warmth__w_opts o = {.capacity = 8, .group = (gid_t)-1, .no_adopt = 1};
   struct warmth__w *w2 = NULL;
