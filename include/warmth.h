@@ -119,8 +119,9 @@ enum warmth_error_class {
 
 /* One model's record, copied out consistently by warmth_lookup().  Times
  * are CLOCK_MONOTONIC nanoseconds (0 = never).  The struct may grow at its
- * end: set `size` to sizeof(struct warmth_model_info) before a call, and the
- * library fills in no more than that. */
+ * end: set `size` to sizeof(struct warmth_model_info) before a call; the
+ * library fills in no more than that, and sets `size` to what it filled
+ * (less than the caller's when the library is older than its header). */
 struct warmth_model_info {
   uint32_t size;
   uint16_t state;       /* enum warmth_state */
@@ -153,7 +154,8 @@ struct warmth_model_info {
 
 /* Coordinator liveness, from the segment header. */
 struct warmth_status {
-  uint32_t size;            /* set to sizeof(struct warmth_status) */
+  uint32_t size;            /* set to sizeof(struct warmth_status); on
+                               return: the bytes the library filled */
   int32_t pid;              /* coordinator pid */
   int64_t heartbeat_age_ns; /* now - last heartbeat (CLOCK_MONOTONIC) */
   int64_t stale_after_ns;   /* heartbeat older than this: stale */

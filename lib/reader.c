@@ -524,7 +524,8 @@ static void fill_info(const struct warmth__payload *p, uint32_t slot,
 }
 
 /* A caller built against this header gets its struct filled in place; an
- * older, smaller one gets the prefix it knows of. */
+ * older, smaller one gets the prefix it knows of.  `size` comes back as
+ * what was filled: a newer, larger caller learns where our fields end. */
 static void to_info(const struct warmth__payload *p, uint32_t slot,
                     struct warmth_model_info *info) {
   uint32_t size = info->size;
@@ -532,6 +533,7 @@ static void to_info(const struct warmth__payload *p, uint32_t slot,
     /* Every byte is a field (no padding; tests/check_lookup.c checks that a
      * lookup leaves no byte of a dirty struct behind), so no memset. */
     fill_info(p, slot, info);
+    size = (uint32_t)sizeof *info;
   } else {
     struct warmth_model_info f;
     memset(&f, 0, sizeof f);
@@ -951,7 +953,7 @@ int warmth_status(warmth_t *h, struct warmth_status *st) {
   f.index_generation =
       atomic_load_explicit(&hd->index_seq, memory_order_relaxed) >> 1;
   uint32_t size = st->size < sizeof f ? st->size : (uint32_t)sizeof f;
-  f.size = st->size;
+  f.size = size; /* what we filled, as to_info() does */
   memcpy(st, &f, size);
   return 0;
 }
