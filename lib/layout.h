@@ -148,6 +148,8 @@ struct warmth__hdr {
   _Atomic uint64_t demand_id;
 };
 static_assert(sizeof(struct warmth__hdr) <= WARMTH__HDR_SIZE, "header size");
+/* The bindings' tests read demand_id at this offset (conftest.py). */
+static_assert(offsetof(struct warmth__hdr, demand_id) == 128, "demand_id");
 
 struct warmth__dhdr {
   _Atomic uint64_t magic; /* WARMTH__DMAGIC, stored last at creation */

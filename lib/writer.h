@@ -20,7 +20,6 @@ struct warmth__w;
 struct warmth__w_opts {
   uint32_t capacity;      /* record slots (>= models you will ever hold) */
   mode_t mode;            /* state segment, default 0640 */
-  mode_t demand_mode;     /* unused (the demand segment has no name) */
   gid_t group;            /* chown the state segment to this group, and
                              hand the demand segment to its members;
                              (gid_t)-1 = our egid */
