@@ -393,12 +393,61 @@ void warmth_close(warmth_t *h) {
 
 /* ---- lookup ------------------------------------------------------------- */
 
-/* Finds `model` and copies its payload.  Returns its slot (>= 0) or an
- * error.  The index may be republished under us: a hit is trusted only when
- * the copied record carries the name we asked for; a miss only when the
- * buffer we probed was not rewritten meanwhile (see layout.h). */
-static int find(const struct att *a, const char *model,
-                struct warmth__payload *p) {
+/* Word indexes in the payload of what an is_warm question reads. */
+#define W_WARM_UNTIL (offsetof(struct warmth__payload, warm_until) / 8)
+#define W_GEN (offsetof(struct warmth__payload, generation) / 8)
+#define W_STATE (offsetof(struct warmth__payload, state) / 8)
+
+/* The seqlock read of only what an is_warm question needs: the name words
+ * (compared with `want`, nw of them, NUL word included), the generation
+ * (compared with *gen unless gen_any) and warm_until and the state (into
+ * *p).  Same protocol and barrier pairs as warmth__rec_read() (layout.h),
+ * fewer words: a third of an is_warm by name was the copy of words it did
+ * not use.  Returns 1 when the record holds the name (and generation), 0
+ * when it does not, or WARMTH_EBUSY. */
+static inline __attribute__((always_inline)) int
+rec_read_warm(const struct warmth__rec *r, const uint64_t *want, size_t nw,
+              uint64_t *gen, int gen_any, struct warmth__payload *p) {
+  for (int tries = 0; tries < WARMTH__READ_TRIES; tries++) {
+    /* Acquire pairs with the writer's final release store of seq. */
+    uint64_t s1 = atomic_load_explicit(&r->seq, memory_order_acquire);
+    if (s1 & 1) {
+      warmth__cpu_relax();
+      continue;
+    }
+    /* Acquire loads pair with the writer's release stores of the words:
+     * a word from a newer update makes the re-read of seq below see at
+     * least that update's odd value. */
+    uint64_t diff = 0;
+    for (size_t k = 0; k < nw; k++)
+      diff |= atomic_load_explicit(&r->w[k], memory_order_acquire) ^ want[k];
+    uint64_t g = atomic_load_explicit(&r->w[W_GEN], memory_order_acquire);
+    uint64_t wu =
+        atomic_load_explicit(&r->w[W_WARM_UNTIL], memory_order_acquire);
+    uint64_t sw = atomic_load_explicit(&r->w[W_STATE], memory_order_acquire);
+    uint64_t s2 = atomic_load_explicit(&r->seq, memory_order_relaxed);
+    if (s1 != s2)
+      continue;
+    if (!gen_any)
+      diff |= g ^ *gen;
+    if (diff)
+      return 0;
+    *gen = g;
+    memcpy((char *)p + 8 * W_WARM_UNTIL, &wu, 8);
+    memcpy((char *)p + 8 * W_STATE, &sw, 8);
+    return 1;
+  }
+  return WARMTH_EBUSY;
+}
+
+/* Finds `model` and copies its payload (all of it, or with warm_only what
+ * rec_read_warm() reads).  Returns its slot (>= 0) or an error.  The index
+ * may be republished under us: a hit is trusted only when the copied record
+ * carries the name we asked for; a miss only when the buffer we probed was
+ * not rewritten meanwhile (see layout.h). */
+static inline __attribute__((always_inline)) int
+find_words(const struct att *a, const char *model, struct warmth__payload *p,
+           int warm_only) {
   size_t len;
   uint32_t hash;
   uint64_t want[WARMTH__NAME_WORDS];
@@ -423,6 +472,15 @@ static int find(const struct att *a, const char *model,
       uint32_t slot = (uint32_t)e - 1;
       if (slot >= a->capacity)
         continue; /* never trust an index entry blindly */
+      if (warm_only) {
+        uint64_t gen = 0;
+        int rc = rec_read_warm(&a->recs[slot], want, nw, &gen, 1, p);
+        if (rc < 0)
+          return rc;
+        if (rc == 1)
+          return (int)slot;
+        continue;
+      }
       int rc = warmth__rec_read(&a->recs[slot], p);
       if (rc)
         return rc;
@@ -444,6 +502,11 @@ static int find(const struct att *a, const char *model,
       return WARMTH_ENOTFOUND;
   }
   return WARMTH_EBUSY;
+}
+
+static int find(const struct att *a, const char *model,
+                struct warmth__payload *p) {
+  return find_words(a, model, p, 0);
 }
 
 static void fill_info(const struct warmth__payload *p, uint32_t slot,
@@ -543,7 +606,7 @@ int warmth_is_warm(warmth_t *h, const char *model) {
   if (!a)
     return err;
   struct warmth__payload p;
-  int slot = find(a, model, &p);
+  int slot = find_words(a, model, &p, 1);
   if (slot < 0)
     return slot;
   return warm_at(a, p.state, p.warm_until);
@@ -743,29 +806,32 @@ int warmth_status(warmth_t *h, struct warmth_status *st) {
 
 /* A handle caches where its model lives: the attachment, the slot and the
  * slot's generation.  Every call checks that binding against the handle's
- * current attachment (current(): a replaced segment, or anything else that
- * makes the handle re-attach, shows as another attachment) and checks the
- * name and generation inside the record it copies, so a reload, a slot
- * reused by another model or a replaced segment costs one re-resolve, never
- * another model's data.  After fork() the child inherits the mappings and
- * the binding, both valid.
+ * current attachment (a replaced segment, or anything else that makes the
+ * handle re-attach, shows as another attachment) and checks the name and
+ * generation inside the record it copies, so a reload, a slot reused by
+ * another model or a replaced segment costs one re-resolve, never another
+ * model's data.  After fork() the child inherits the mappings and the
+ * binding, both valid.
  *
- * Threads may share a model handle: the binding is three separate atomics,
- * so racing re-resolves may leave a mixed binding; a mixed binding only
- * fails the name or generation check and is resolved again.  The "model
- * absent" shortcut is one word (segment instance ^ index_seq), never mixed. */
+ * Threads may share a model handle: the binding is separate atomics, so
+ * racing re-resolves may leave a mixed binding; a mixed binding only fails
+ * the name or generation check (or the slot bound) and is resolved again.
+ * The "model absent" shortcut is one word (segment instance ^ index_seq),
+ * never mixed. */
 #define WARMTH__NOSLOT UINT32_MAX
 
+/* What every call reads sits in the first cache line (names up to 31
+ * bytes); the struct is allocated 64-aligned. */
 struct warmth_model {
+  _Atomic(struct att *) a; /* compared with h->cur, never dereferenced */
   struct warmth *h;
-  _Atomic(struct att *) a;  /* compared with current(), never dereferenced */
-  _Atomic uint32_t slot;    /* WARMTH__NOSLOT: unresolved or absent */
-  _Atomic uint64_t gen;     /* the slot's generation when resolved */
-  _Atomic uint64_t missing; /* instance ^ index_seq when found absent */
-  uint32_t nw;              /* name words compared, with the NUL */
+  _Atomic uint32_t slot; /* WARMTH__NOSLOT: unresolved or absent */
+  uint32_t nw;           /* name words compared, with the NUL */
+  _Atomic uint64_t gen;  /* the slot's generation when resolved */
   uint64_t want[WARMTH__NAME_WORDS];
+  _Atomic uint64_t missing; /* instance ^ index_seq when found absent */
   char name[WARMTH_NAME_MAX + 1];
-};
+} __attribute__((aligned(64)));
 
 /* Re-resolves by name in `a`.  Returns the slot or an error; WARMTH_ENOTFOUND
  * is remembered until the index is republished, so an absent model costs
@@ -798,78 +864,73 @@ static int model_resolve(struct warmth_model *m, struct att *a, int force) {
   return slot;
 }
 
-/* The attachment and slot to read now; re-resolves when the binding does
- * not belong to the current attachment. */
-static inline int model_bind(struct warmth_model *m, struct att **ap,
-                             uint64_t *genp) {
+/* The slow half of model_bind(): through current() (re-attach, errors),
+ * then a re-resolve when the binding is not of that attachment. */
+static int model_rebind(struct warmth_model *m, struct att **ap,
+                        uint64_t *genp) {
   int err = 0;
   struct att *a = current(m->h, &err);
   if (!a)
     return err;
   *ap = a;
   uint32_t slot = atomic_load_explicit(&m->slot, memory_order_relaxed);
-  *genp = atomic_load_explicit(&m->gen, memory_order_relaxed);
-  if (__builtin_expect(atomic_load_explicit(&m->a, memory_order_relaxed) == a &&
-                           slot < a->capacity,
-                       1))
-    return (int)slot;
-  int rc = model_resolve(m, a, 0);
+  int rc = atomic_load_explicit(&m->a, memory_order_relaxed) == a &&
+                   slot < a->capacity
+               ? (int)slot
+               : model_resolve(m, a, 0);
   *genp = atomic_load_explicit(&m->gen, memory_order_relaxed);
   return rc;
 }
 
-/* 1 if a copied name and generation are the handle's. */
-static inline int model_match(const struct warmth_model *m, const char *name,
-                              uint64_t gen, uint64_t want_gen) {
-  uint64_t diff = gen ^ want_gen;
-  for (uint32_t k = 0; k < m->nw; k++) {
-    uint64_t got;
-    memcpy(&got, name + 8 * k, 8);
-    diff |= got ^ m->want[k];
+/* The attachment and slot to read now.  The fast path is current()'s own
+ * (one acquire load of the attachment, the retired flag) inlined, plus the
+ * binding check; anything else goes through current(). */
+static inline __attribute__((always_inline)) int
+model_bind(struct warmth_model *m, struct att **ap, uint64_t *genp) {
+  /* Acquire pairs with the release in publish_att(), as in current(). */
+  struct att *a = atomic_load_explicit(&m->h->cur, memory_order_acquire);
+  uint32_t slot = atomic_load_explicit(&m->slot, memory_order_relaxed);
+  if (__builtin_expect(
+          a && atomic_load_explicit(&m->a, memory_order_relaxed) == a &&
+              slot < a->capacity &&
+              atomic_load_explicit(&a->hdr->retired, memory_order_relaxed) ==
+                  WARMTH__LIVE,
+          1)) {
+    *ap = a;
+    *genp = atomic_load_explicit(&m->gen, memory_order_relaxed);
+    return (int)slot;
   }
-  return diff == 0;
+  return model_rebind(m, ap, genp);
 }
 
-/* Word indexes in the payload of what warmth_model_is_warm() reads. */
-#define W_WARM_UNTIL (offsetof(struct warmth__payload, warm_until) / 8)
-#define W_GEN (offsetof(struct warmth__payload, generation) / 8)
-#define W_STATE (offsetof(struct warmth__payload, state) / 8)
+/* Reads the handle's record for an is_warm question: 1 and *p filled, or an
+ * error; a binding the record refutes is resolved again (bounded: a record
+ * that moves again in between is rare). */
+#define WARMTH__REBIND_TRIES 4
 
-/* The seqlock read of only the words a warmth question needs: the name, the
- * generation, warm_until and the word holding the state.  Same protocol and
- * barrier pairs as warmth__rec_read() (layout.h).  Returns 1 when the record
- * is still the handle's model, 0 when it is not, or WARMTH_EBUSY. */
-static inline int model_read_warm(const struct warmth_model *m,
-                                  const struct warmth__rec *r,
-                                  uint64_t want_gen, uint16_t *state,
-                                  int64_t *warm_until) {
-  for (int tries = 0; tries < WARMTH__READ_TRIES; tries++) {
-    /* Acquire pairs with the writer's final release store of seq. */
-    uint64_t s1 = atomic_load_explicit(&r->seq, memory_order_acquire);
-    if (s1 & 1) {
-      warmth__cpu_relax();
-      continue;
+static inline __attribute__((always_inline)) int
+model_read_warm(struct warmth_model *m, struct att **ap, int *slotp,
+                struct warmth__payload *p) {
+  for (int t = 0; t < WARMTH__REBIND_TRIES; t++) {
+    struct att *a = NULL;
+    uint64_t gen = 0;
+    int slot = model_bind(m, &a, &gen);
+    if (slot < 0)
+      return slot;
+    /* All eight name words, a constant count: both sides are NUL-padded
+     * (the writer pads, resolve zero-fills want), and eight loads without
+     * a loop cost less than the loop over fewer (callgrind); they are in
+     * the two cache lines the read touches anyway. */
+    int rc =
+        rec_read_warm(&a->recs[slot], m->want, WARMTH__NAME_WORDS, &gen, 0, p);
+    if (__builtin_expect(rc == 1, 1)) {
+      *ap = a;
+      *slotp = slot;
+      return 1;
     }
-    uint64_t diff = 0;
-    for (uint32_t k = 0; k < m->nw; k++)
-      diff |= atomic_load_explicit(&r->w[k], memory_order_acquire) ^ m->want[k];
-    /* Acquire loads pair with the writer's release stores of the words. */
-    diff |= atomic_load_explicit(&r->w[W_GEN], memory_order_acquire) ^ want_gen;
-    uint64_t wu =
-        atomic_load_explicit(&r->w[W_WARM_UNTIL], memory_order_acquire);
-    uint64_t sw = atomic_load_explicit(&r->w[W_STATE], memory_order_acquire);
-    /* Ordered after the acquire loads above: a word from a newer update
-     * means we see at least that update's odd seq here. */
-    uint64_t s2 = atomic_load_explicit(&r->seq, memory_order_relaxed);
-    if (s1 != s2)
-      continue;
-    if (diff)
-      return 0;
-    struct warmth__payload p;
-    memcpy((char *)&p + 8 * W_STATE, &sw, 8);
-    *state = p.state;
-    *warm_until = (int64_t)wu;
-    return 1;
+    if (rc < 0)
+      return rc;
+    (void)model_resolve(m, a, 1);
   }
   return WARMTH_EBUSY;
 }
@@ -939,9 +1000,11 @@ int warmth_resolve(warmth_t *h, const char *model, warmth_model_t **out) {
   uint64_t want[WARMTH__NAME_WORDS];
   if (!warmth__name_words(model, &len, &hash, want))
     return WARMTH_ENAMETOOLONG;
-  struct warmth_model *m = calloc(1, sizeof *m);
+  struct warmth_model *m =
+      aligned_alloc(_Alignof(struct warmth_model), sizeof(struct warmth_model));
   if (!m)
     return WARMTH_ENOMEM;
+  memset(m, 0, sizeof *m);
   m->h = h;
   m->nw = (uint32_t)((len + 8) / 8);
   memcpy(m->want, want, m->nw * sizeof want[0]);
@@ -962,29 +1025,16 @@ int warmth_resolve(warmth_t *h, const char *model, warmth_model_t **out) {
 
 void warmth_model_free(warmth_model_t *m) { free(m); }
 
-/* Tries a bounded number of times: a binding that fails the record check is
- * resolved again, and a record that moved again in between is rare. */
-#define WARMTH__REBIND_TRIES 4
-
 int warmth_model_is_warm(warmth_model_t *m) {
   if (!m)
     return WARMTH_EINVAL;
-  for (int t = 0; t < WARMTH__REBIND_TRIES; t++) {
-    struct att *a = NULL;
-    uint64_t gen = 0;
-    int slot = model_bind(m, &a, &gen);
-    if (slot < 0)
-      return slot;
-    uint16_t state;
-    int64_t wu;
-    int rc = model_read_warm(m, &a->recs[slot], gen, &state, &wu);
-    if (__builtin_expect(rc == 1, 1))
-      return warm_at(a, state, wu);
-    if (rc < 0)
-      return rc;
-    (void)model_resolve(m, a, 1);
-  }
-  return WARMTH_EBUSY;
+  struct att *a;
+  int slot;
+  struct warmth__payload p;
+  int rc = model_read_warm(m, &a, &slot, &p);
+  if (__builtin_expect(rc != 1, 0))
+    return rc;
+  return warm_at(a, p.state, p.warm_until);
 }
 
 int warmth_model_lookup(warmth_model_t *m, struct warmth_model_info *info) {
@@ -1000,7 +1050,14 @@ int warmth_model_lookup(warmth_model_t *m, struct warmth_model_info *info) {
     int rc = warmth__rec_read(&a->recs[slot], &p);
     if (rc)
       return rc;
-    if (__builtin_expect(model_match(m, p.name, p.generation, gen), 1)) {
+    /* The name and generation check, on the consistent copy. */
+    uint64_t diff = p.generation ^ gen;
+    for (uint32_t k = 0; k < m->nw; k++) {
+      uint64_t got;
+      memcpy(&got, p.name + 8 * k, 8);
+      diff |= got ^ m->want[k];
+    }
+    if (__builtin_expect(diff == 0, 1)) {
       to_info(&p, (uint32_t)slot, info);
       return 0;
     }
@@ -1014,26 +1071,16 @@ int warmth_model_lookup(warmth_model_t *m, struct warmth_model_info *info) {
 static int model_dslot(struct warmth_model *m, struct warmth__dslot **dp) {
   if (!m)
     return WARMTH_EINVAL;
-  for (int t = 0; t < WARMTH__REBIND_TRIES; t++) {
-    struct att *a = NULL;
-    uint64_t gen = 0;
-    int slot = model_bind(m, &a, &gen);
-    if (slot < 0)
-      return slot;
-    uint16_t state;
-    int64_t wu;
-    int rc = model_read_warm(m, &a->recs[slot], gen, &state, &wu);
-    if (rc < 0)
-      return rc;
-    if (rc == 1) {
-      if (!a->dslots)
-        return WARMTH_ENODEMAND;
-      *dp = &a->dslots[slot];
-      return 0;
-    }
-    (void)model_resolve(m, a, 1);
-  }
-  return WARMTH_EBUSY;
+  struct att *a;
+  int slot;
+  struct warmth__payload p;
+  int rc = model_read_warm(m, &a, &slot, &p);
+  if (rc != 1)
+    return rc;
+  if (!a->dslots)
+    return WARMTH_ENODEMAND;
+  *dp = &a->dslots[slot];
+  return 0;
 }
 
 int warmth_model_touch(warmth_model_t *m) {
