@@ -224,7 +224,7 @@ WARMTH_EXPORT int warmth_wait_warm(warmth_t *h, const char *model,
  * the children of the process that resolved it.
  *
  * Clock: warmth_is_warm() and warmth_model_is_warm() read
- * CLOCK_MONOTONIC_COARSE (a vDSO read, a quarter of CLOCK_MONOTONIC's cost
+ * CLOCK_MONOTONIC_COARSE (a vDSO read, a fifth of CLOCK_MONOTONIC's cost
  * on x86 with the TSC clock) when clock_getres() says it ticks at least
  * every 10 ms, and CLOCK_MONOTONIC only when the answer could depend on the
  * difference: the coarse clock trails the precise one by less than its
