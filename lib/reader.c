@@ -419,9 +419,13 @@ rec_read_warm(const struct warmth__rec *r, const uint64_t *want, size_t nw,
      * a word from a newer update makes the re-read of seq below see at
      * least that update's odd value. */
     uint64_t diff = 0;
+#pragma GCC unroll 8
     for (size_t k = 0; k < nw; k++)
       diff |= atomic_load_explicit(&r->w[k], memory_order_acquire) ^ want[k];
-    uint64_t g = atomic_load_explicit(&r->w[W_GEN], memory_order_acquire);
+    /* The generation is in a cache line of its own: loaded only when
+     * asked for. */
+    uint64_t g =
+        gen_any ? 0 : atomic_load_explicit(&r->w[W_GEN], memory_order_acquire);
     uint64_t wu =
         atomic_load_explicit(&r->w[W_WARM_UNTIL], memory_order_acquire);
     uint64_t sw = atomic_load_explicit(&r->w[W_STATE], memory_order_acquire);
@@ -917,12 +921,17 @@ model_read_warm(struct warmth_model *m, struct att **ap, int *slotp,
     int slot = model_bind(m, &a, &gen);
     if (slot < 0)
       return slot;
-    /* All eight name words, a constant count: both sides are NUL-padded
-     * (the writer pads, resolve zero-fills want), and eight loads without
-     * a loop cost less than the loop over fewer (callgrind); they are in
-     * the two cache lines the read touches anyway. */
-    int rc =
-        rec_read_warm(&a->recs[slot], m->want, WARMTH__NAME_WORDS, &gen, 0, p);
+    /* The name check alone decides whose record this is (a slot reused by
+     * the same name holds that model's record), so the generation, a cache
+     * line of its own, is not read here; warmth_model_lookup() checks it.
+     * Name words compared in a constant count, four (names up to 31 bytes,
+     * one cache line of the record and of the handle) or all eight: both
+     * sides are NUL-padded (the writer pads, resolve zero-fills want), and
+     * a fixed count costs less than a loop over fewer (callgrind). */
+    const struct warmth__rec *r = &a->recs[slot];
+    int rc = m->nw <= 4
+                 ? rec_read_warm(r, m->want, 4, &gen, 1, p)
+                 : rec_read_warm(r, m->want, WARMTH__NAME_WORDS, &gen, 1, p);
     if (__builtin_expect(rc == 1, 1)) {
       *ap = a;
       *slotp = slot;
