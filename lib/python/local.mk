@@ -43,10 +43,14 @@ PY_BINDING = $(PY_PACKAGE) \
 noinst_DATA += lib/python/pkg/.built
 lib/python/pkg/.built: $(PY_PACKAGE:%=$(srcdir)/%) $(srcdir)/include/warmth.h
 	$(AM_V_GEN)rm -rf lib/python/pkg && \
+	if test -z "$(PYTHON3)"; then \
+	  echo "no python3: the Python package is not built"; \
+	else \
 	  (cd $(abs_srcdir)/lib/python && PYTHONWARNINGS=ignore \
 	   $(PYTHON3) setup.py -q build \
 	     --build-base $(abs_builddir)/lib/python/build \
-	     --build-lib $(abs_builddir)/lib/python/pkg) && touch $@
+	     --build-lib $(abs_builddir)/lib/python/pkg) && touch $@; \
+	fi
 clean-local:
 	rm -rf lib/python/pkg lib/python/build
 
