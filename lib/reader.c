@@ -49,6 +49,7 @@
 
 #include "dsock.h"
 #include "layout.h"
+#include "vdso.h"
 #include "warmth.h"
 
 /* One demand segment as this process maps it, fetched from the coordinator
@@ -462,9 +463,13 @@ rec_read_warm(const struct warmth__rec *r, const uint64_t *want, size_t nw,
      * a word from a newer update makes the re-read of seq below see at
      * least that update's odd value. */
     uint64_t diff = 0;
+#pragma GCC unroll 8
     for (size_t k = 0; k < nw; k++)
       diff |= atomic_load_explicit(&r->w[k], memory_order_acquire) ^ want[k];
-    uint64_t g = atomic_load_explicit(&r->w[W_GEN], memory_order_acquire);
+    /* The generation is in a cache line of its own: loaded only when
+     * asked for. */
+    uint64_t g =
+        gen_any ? 0 : atomic_load_explicit(&r->w[W_GEN], memory_order_acquire);
     uint64_t wu =
         atomic_load_explicit(&r->w[W_WARM_UNTIL], memory_order_acquire);
     uint64_t sw = atomic_load_explicit(&r->w[W_STATE], memory_order_acquire);
@@ -1143,12 +1148,17 @@ model_read_warm(struct warmth_model *m, struct att **ap, int *slotp,
     int slot = model_bind(m, &a, &gen);
     if (slot < 0)
       return slot;
-    /* All eight name words, a constant count: both sides are NUL-padded
-     * (the writer pads, resolve zero-fills want), and eight loads without
-     * a loop cost less than the loop over fewer (callgrind); they are in
-     * the two cache lines the read touches anyway. */
-    int rc =
-        rec_read_warm(&a->recs[slot], m->want, WARMTH__NAME_WORDS, &gen, 0, p);
+    /* The name check alone decides whose record this is (a slot reused by
+     * the same name holds that model's record), so the generation, a cache
+     * line of its own, is not read here; warmth_model_lookup() checks it.
+     * Name words compared in a constant count, four (names up to 31 bytes,
+     * one cache line of the record and of the handle) or all eight: both
+     * sides are NUL-padded (the writer pads, resolve zero-fills want), and
+     * a fixed count costs less than a loop over fewer (callgrind). */
+    const struct warmth__rec *r = &a->recs[slot];
+    int rc = m->nw <= 4
+                 ? rec_read_warm(r, m->want, 4, &gen, 1, p)
+                 : rec_read_warm(r, m->want, WARMTH__NAME_WORDS, &gen, 1, p);
     if (__builtin_expect(rc == 1, 1)) {
       *ap = a;
       *slotp = slot;
@@ -1163,9 +1173,11 @@ model_read_warm(struct warmth_model *m, struct att **ap, int *slotp,
 
 /* CLOCK_MONOTONIC_COARSE where it is a vDSO read of a clock ticking at
  * least every WARMTH__COARSE_RES_MAX; see warmth.h.  0 undecided, -1 not
- * used, else the margin in ns. */
+ * used, else the margin in ns.  coarse_clock: the vDSO's clock_gettime,
+ * called without glibc's wrapper (vdso.h), or NULL for glibc's. */
 #define WARMTH__COARSE_RES_MAX (10LL * 1000000LL)
 static _Atomic int64_t coarse_margin;
+static _Atomic(warmth__clock_fn) coarse_clock;
 
 static int64_t coarse_margin_ns(void) {
   int64_t mg = atomic_load_explicit(&coarse_margin, memory_order_relaxed);
@@ -1178,14 +1190,29 @@ static int64_t coarse_margin_ns(void) {
       clock_getres(CLOCK_MONOTONIC_COARSE, &res) == 0 && res.tv_sec == 0 &&
       res.tv_nsec > 0 && res.tv_nsec <= WARMTH__COARSE_RES_MAX)
     mg = 2 * (int64_t)res.tv_nsec;
-  /* Relaxed: every thread computes the same value. */
+  /* The direct call is used only once it answered like glibc's. */
+  warmth__clock_fn f = warmth__vdso_clock_gettime();
+  struct timespec a, b, c;
+  if (f && !(env && strcmp(env, "glibc") == 0) &&
+      clock_gettime(CLOCK_MONOTONIC_COARSE, &a) == 0 &&
+      f(CLOCK_MONOTONIC_COARSE, &b) == 0 &&
+      clock_gettime(CLOCK_MONOTONIC_COARSE, &c) == 0 &&
+      (a.tv_sec < b.tv_sec ||
+       (a.tv_sec == b.tv_sec && a.tv_nsec <= b.tv_nsec)) &&
+      (b.tv_sec < c.tv_sec || (b.tv_sec == c.tv_sec && b.tv_nsec <= c.tv_nsec)))
+    atomic_store_explicit(&coarse_clock, f, memory_order_relaxed);
+  /* Relaxed: every thread computes the same values; a thread that sees the
+   * margin before the function uses glibc's, which reads the same clock. */
   atomic_store_explicit(&coarse_margin, mg, memory_order_relaxed);
   return mg;
 }
 
 static inline int64_t coarse_ns(void) {
   struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  warmth__clock_fn f =
+      atomic_load_explicit(&coarse_clock, memory_order_relaxed);
+  if (!f || __builtin_expect(f(CLOCK_MONOTONIC_COARSE, &ts) != 0, 0))
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
   return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
