@@ -748,9 +748,9 @@ static int recv_demand_fd(int s, uint64_t id) {
       m.magic != WARMTH__DS_MAGIC || m.version != WARMTH__DS_VERSION ||
       m.demand_id != id)
     rc = WARMTH_ENODEMAND;
-  else if (m.status == WARMTH__DS_REFUSED)
-    rc = WARMTH_EACCES; /* not in the coordinator's group */
   else if (m.status != WARMTH__DS_OK || nfds != 1)
+    /* Refused (not in the coordinator's group) included: ENODEMAND has
+     * always meant "this worker may not write demand". */
     rc = WARMTH_ENODEMAND;
   if (rc) {
     if (fd >= 0)

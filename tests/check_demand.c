@@ -250,7 +250,7 @@ START_TEST(test_fake_demand_servers) {
       {"no descriptor", g.d_seg_size, inst, id, sealed, 0, WARMTH__DS_OK, 0,
        WARMTH_ENODEMAND},
       {"refused", g.d_seg_size, inst, id, sealed, 0, WARMTH__DS_REFUSED, 0,
-       WARMTH_EACCES},
+       WARMTH_ENODEMAND},
       {"perfect, served by another uid", g.d_seg_size, inst, id, sealed, 1,
        WARMTH__DS_OK, 1, WARMTH_EBADOWNER},
       {"perfect, served by the owner", g.d_seg_size, inst, id, sealed, 1,
