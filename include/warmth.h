@@ -207,10 +207,11 @@ WARMTH_EXPORT int warmth_is_warm(warmth_t *h, const char *model);
  * segment from the coordinator (a sealed memfd over a Unix socket: one
  * connect, at most ~100 ms when the coordinator does not answer); the
  * handle keeps it across fork() and fetches anew after a coordinator
- * restart.  WARMTH_ENODEMAND: none served (or another network namespace);
- * WARMTH_EACCES: the coordinator refused us (not in its group);
- * WARMTH_EBADOWNER / WARMTH_EINSECURE: what was offered is not the owner's
- * or not sealed.  A failed fetch is retried after 100 ms, backing off. */
+ * restart.  WARMTH_ENODEMAND: none served, the coordinator refused us (not
+ * in its group), or another network namespace; WARMTH_EBADOWNER /
+ * WARMTH_EINSECURE: what was offered is not the table owner's or not
+ * sealed (someone else bound the socket's name).  A failed fetch is
+ * retried after 100 ms, backing off to 5 s. */
 WARMTH_EXPORT int warmth_touch(warmth_t *h, const char *model);
 
 /* Reports a real request to `model`: its latency and whether it succeeded.
