@@ -1078,11 +1078,11 @@ int warmth_status(warmth_t *h, struct warmth_status *st) {
 /* A handle caches where its model lives: the attachment, the slot and the
  * slot's generation.  Every call checks that binding against the handle's
  * current attachment (a replaced segment, or anything else that makes the
- * handle re-attach, shows as another attachment) and checks the name and
- * generation inside the record it copies, so a reload, a slot reused by
- * another model or a replaced segment costs one re-resolve, never another
- * model's data.  After fork() the child inherits the mappings and the
- * binding, both valid.
+ * handle re-attach, shows as another attachment) and checks the name
+ * inside the record it copies (lookup also the generation), so a reload, a
+ * slot reused by another model or a replaced segment costs one re-resolve,
+ * never another model's data.  After fork() the child inherits the
+ * mappings and the binding, both valid.
  *
  * Threads may share a model handle: the binding is separate atomics, so
  * racing re-resolves may leave a mixed binding; a mixed binding only fails
