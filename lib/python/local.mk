@@ -55,7 +55,10 @@ lib/python/pkg/.built: $(PY_PACKAGE:%=$(srcdir)/%) $(srcdir)/include/warmth.h
 clean-local:
 	rm -rf lib/python/pkg lib/python/build
 
-TESTS += lib/python/run-tests.sh lib/python/run-gunicorn.sh
+TESTS += lib/python/run-tests.sh
+if WARMD
+TESTS += lib/python/run-gunicorn.sh
+endif
 dist_check_SCRIPTS += lib/python/run-tests.sh lib/python/run-gunicorn.sh \
 	lib/python/pyrun.sh
 EXTRA_DIST += $(PY_BINDING)

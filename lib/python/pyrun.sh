@@ -69,7 +69,7 @@ if ! out=$("$python" -c "import ctypes, sys; ctypes.CDLL(sys.argv[1])" \
 fi
 
 WARMTH_LIB=$lib
-WARMTH_FILL_TABLE=$builddir/tests/fill-table
+WARMTH_FILL_TABLE=$builddir/tests/helpers/fill-table
 WARMTH_BUILDDIR=$builddir
 if test -f "$builddir/lib/python/pkg/warmth/__init__.py"; then
   PYTHONPATH=$builddir/lib/python/pkg${PYTHONPATH:+:$PYTHONPATH}

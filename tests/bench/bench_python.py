@@ -11,7 +11,7 @@ compare calls, not wrappers.  The last line is
     is_warm_vs_monotonic_ns=R    (Table.is_warm / time.monotonic_ns(), best
                                   figures; goal R <= 2.0)
 
-The table is made by tests/fill-table; redis-server is started here on
+The table is made by tests/helpers/fill-table; redis-server is started here on
 loopback and a Unix socket in a temporary directory (no persistence) and
 stopped by pid.  The benchmark pins itself to one CPU and moves the server
 to the same CPU, then to another, since a Unix-socket round trip costs very
@@ -37,7 +37,7 @@ REPEATS = 7
 
 
 def fill_table():
-    path = os.environ.get("WARMTH_FILL_TABLE", "./tests/fill-table")
+    path = os.environ.get("WARMTH_FILL_TABLE", "./tests/helpers/fill-table")
     if not os.access(path, os.X_OK):
         sys.exit(f"bench_python: {path} not found: run from the build "
                  "directory after make, or set WARMTH_FILL_TABLE")

@@ -31,14 +31,23 @@ struct wd_reload_summary {
  * records keep their warm state).  Takes ownership of cfg. */
 int wd_table_init(struct wd_table *t, struct wd_config *cfg,
                   struct warmth__w *w, struct wd_pub *pub, int64_t now,
-                  uint64_t *rng, char *err, size_t errlen);
+                  char *err, size_t errlen);
 /* Swaps in a new config: unchanged models keep their state, changed ones
  * keep it under their new settings, removed ones leave the shared table,
  * added ones join it.  Takes ownership of cfg on success. */
 int wd_table_reload(struct wd_table *t, struct wd_config *cfg,
                     struct warmth__w *w, struct wd_pub *pub, int64_t now,
-                    uint64_t *rng, struct wd_reload_summary *sum, char *err,
-                    size_t errlen);
+                    struct wd_reload_summary *sum, char *err, size_t errlen);
+/* Frees everything (after the other threads stopped). */
+void wd_table_free(struct wd_table *t);
+
+/* Finds an entry by name; call under rcu_read_lock(). */
+struct wd_entry *wd_table_find(struct wd_table *t, const char *name);
+
+/* Due heap (main thread only). */
+void wd_heap_fix(struct wd_table *t, struct wd_entry *e);
+struct wd_entry *wd_heap_top(const struct wd_table *t);
+
 /* Probe requests carry a tag, so that the result of a request sent for a
  * config that a reload replaced is recognised and dropped: the config
  * epoch in the high 32 bits, the model index in the low 32.  The epoch
@@ -49,15 +58,5 @@ uint64_t wd_table_tag(const struct wd_table *t, uint32_t idx);
 /* 0 and *idx when tag is of the current config and names a model of it,
  * else -1. */
 int wd_table_untag(const struct wd_table *t, uint64_t tag, uint32_t *idx);
-
-/* Frees everything (after the other threads stopped). */
-void wd_table_free(struct wd_table *t);
-
-/* Finds an entry by name; call under rcu_read_lock(). */
-struct wd_entry *wd_table_find(struct wd_table *t, const char *name);
-
-/* Due heap (main thread only). */
-void wd_heap_fix(struct wd_table *t, struct wd_entry *e);
-struct wd_entry *wd_heap_top(const struct wd_table *t);
 
 #endif
