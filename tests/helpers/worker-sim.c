@@ -135,7 +135,8 @@ int main(int argc, char **argv) {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     curl = curl_easy_init();
   }
-  unsigned long long lookups = 0, warm = 0, bad = 0, warmups = 0, errors = 0;
+  unsigned long long lookups = 0, warm = 0, bad = 0, warmups = 0, errors = 0,
+                     touch_errors = 0;
   int64_t start = hopt_now_ns(), end = start + (int64_t)(seconds * 1e9);
   /* A per-process warmer starts at a random phase, as workers do. */
   int64_t next_own =
@@ -158,8 +159,8 @@ int main(int argc, char **argv) {
       } else {
         errors++;
       }
-      if (touch)
-        warmth_touch(h, names[i]);
+      if (touch && warmth_touch(h, names[i]) != 0)
+        touch_errors++;
       if (report_ms && hopt_now_ns() >= next_report)
         warmth_report(h, names[i], 20000, 1);
     }

@@ -155,8 +155,8 @@ def hostile_and_prefork(P, port, privileged):
                           "stale_after": "2s"})
     d1 = P.warmd(cfg)
     wait_for(lambda: warm(P, "m1"), 10, "m1 warm")
-    master = P.spawn([binary("tests/worker-sim"), "--shm", P.shm, "--models",
-                      "m1,m2", "--seconds", "1.5", "--period-ms", "5",
+    master = P.spawn([binary("tests/helpers/worker-sim"), "--shm", P.shm,
+                      "--models", "m1,m2", "--seconds", "1.5", "--period-ms", "5",
                       "--prefork", "3"],
                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     check(master.stdout.readline().strip() == "ready",
