@@ -21,9 +21,9 @@
  * segment, so another user cannot squat it in advance; it is no secret
  * once bound (/proc/net/unix lists it), so access is decided by the peer's
  * credentials, and one who binds it after a writer died is refused by the
- * reader's check of the server's credentials below.  Abstract names belong to a network namespace: a
- * worker in another network namespace than warmd reads the table but gets
- * WARMTH_ENODEMAND for touch and report.
+ * reader's check of the server's credentials below.  Abstract names belong to a
+ * network namespace: a worker in another network namespace than warmd reads the
+ * table but gets WARMTH_ENODEMAND for touch and report.
  *
  * Exchange (SOCK_STREAM): the client connects and sends nothing; the
  * server sends exactly one struct warmth__dmsg (16 bytes) and closes.  With
