@@ -52,7 +52,8 @@ integration=$(cd _build/normal && make -s print-integration-tests)
 
 section "stress test and warmd's threads under TSan"
 build tsan --enable-sanitizers=thread
-# The torn-read stress test, and warmd's threads: the publisher (every
+# The torn-read stress test, threads sharing a handle or a model handle
+# while segments are replaced (check_attach, check_model), and warmd's threads: the publisher (every
 # test), the control thread and reloads that replace entries of the RCU
 # table under it (test_control), the HTTP thread reading the table
 # (test_http), the state file (test_state), the event log (test_events).
@@ -63,7 +64,8 @@ build tsan --enable-sanitizers=thread
 # descheduled mid-record for longer than a reader's bounded spin.
 tsan_tests="tests/stress/stress-table tests/integration/test_control.py
   tests/integration/test_http.py tests/integration/test_state.py
-  tests/integration/test_events.py tests/integration/test-warmctl.sh"
+  tests/integration/test_events.py tests/integration/test-warmctl.sh
+  tests/unit/check_attach tests/unit/check_model"
 (cd _build/tsan &&
   TSAN_OPTIONS="suppressions=$top/tests/tsan.supp ${TSAN_OPTIONS:-}" \
   make -s check TESTS="$(echo $tsan_tests)") || {

@@ -5,16 +5,24 @@
  *
  *   worker-sim --models a,b [--shm NAME] [--seconds N] [--period-ms N]
  *              [--no-touch] [--report-ms N]
- *              [--own-warmup BASE_URL --interval-ms N]
+ *              [--own-warmup BASE_URL --interval-ms N] [--prefork N]
  *
  * Prints one line: lookups=N warm=N inconsistent=N own_warmups=N errors=N
- * and exits 1 when any copied record was inconsistent.
+ * touch_errors=N, and exits 1 when any copied record was inconsistent.
+ *
+ * --prefork N plays a pre-fork master (Apache prefork, PHP-FPM, Gunicorn):
+ * it opens the handle and touches each model once (so the demand segment
+ * is mapped before any fork), prints "ready", waits for a line on stdin,
+ * then forks N children that do the above with the inherited handle.  It
+ * prints "prefork children=N killed=K failed=F" and exits 3 when a child
+ * died of a signal or failed.
  */
 #define _GNU_SOURCE
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -61,12 +69,14 @@ int main(int argc, char **argv) {
   double seconds = 5;
   long period_ms = 10, report_ms = 0, interval_ms = 1000;
   int no_touch = 0;
+  long prefork = 0;
   const struct hopt opts[] = {
       {"shm", HOPT_STR, &shm, 0, 0, NULL},
       {"models", HOPT_STR, &models_arg, 0, 0, NULL},
       {"seconds", HOPT_SECONDS, &seconds, 1e-3, 86400, NULL},
       {"period-ms", HOPT_LONG, &period_ms, 0, 60000, NULL},
       {"no-touch", HOPT_FLAG, &no_touch, 0, 0, NULL},
+      {"prefork", HOPT_LONG, &prefork, 0, 64, NULL},
       {"report-ms", HOPT_LONG, &report_ms, 0, 3600000, NULL},
       {"own-warmup", HOPT_STR, &own, 0, 0, NULL},
       {"interval-ms", HOPT_LONG, &interval_ms, 1, 3600000, NULL},
@@ -88,12 +98,45 @@ int main(int argc, char **argv) {
     fprintf(stderr, "worker-sim: %s\n", warmth_strerror(rc));
     return 2;
   }
+  if (prefork) {
+    for (int i = 0; i < n; i++)
+      (void)warmth_touch(h, names[i]);
+    printf("ready\n");
+    fflush(stdout);
+    char line[16];
+    if (!fgets(line, sizeof line, stdin))
+      return 2;
+    pid_t kids[64];
+    int k = 0;
+    for (; k < prefork; k++) {
+      kids[k] = fork();
+      if (kids[k] == 0)
+        break;
+    }
+    if (k == prefork) {
+      int killed = 0, failed = 0;
+      for (k = 0; k < prefork; k++) {
+        int st = 0;
+        if (kids[k] < 0 || waitpid(kids[k], &st, 0) < 0)
+          failed++;
+        else if (WIFSIGNALED(st))
+          killed++;
+        else if (WEXITSTATUS(st) != 0)
+          failed++;
+      }
+      printf("prefork children=%d killed=%d failed=%d\n", (int)prefork, killed,
+             failed);
+      warmth_close(h);
+      return killed || failed ? 3 : 0;
+    }
+  }
   CURL *curl = NULL;
   if (own) {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     curl = curl_easy_init();
   }
-  unsigned long long lookups = 0, warm = 0, bad = 0, warmups = 0, errors = 0;
+  unsigned long long lookups = 0, warm = 0, bad = 0, warmups = 0, errors = 0,
+                     touch_errors = 0;
   int64_t start = hopt_now_ns(), end = start + (int64_t)(seconds * 1e9);
   /* A per-process warmer starts at a random phase, as workers do. */
   int64_t next_own =
@@ -116,8 +159,8 @@ int main(int argc, char **argv) {
       } else {
         errors++;
       }
-      if (touch)
-        warmth_touch(h, names[i]);
+      if (touch && warmth_touch(h, names[i]) != 0)
+        touch_errors++;
       if (report_ms && hopt_now_ns() >= next_report)
         warmth_report(h, names[i], 20000, 1);
     }
@@ -133,8 +176,8 @@ int main(int argc, char **argv) {
       usleep((useconds_t)period_ms * 1000);
   }
   printf("lookups=%llu warm=%llu inconsistent=%llu own_warmups=%llu "
-         "errors=%llu\n",
-         lookups, warm, bad, warmups, errors);
+         "errors=%llu touch_errors=%llu\n",
+         lookups, warm, bad, warmups, errors, touch_errors);
   if (curl) {
     curl_easy_cleanup(curl);
     curl_global_cleanup();

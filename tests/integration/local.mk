@@ -18,7 +18,8 @@ INTEGRATION_TESTS = \
 	tests/integration/test_events.py \
 	tests/integration/test_online.py \
 	tests/integration/test_statuspage.py \
-	tests/integration/test_grafana.py
+	tests/integration/test_grafana.py \
+	tests/integration/test_hardening.py
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/harness.py
 

@@ -21,7 +21,8 @@ WARMTH_LIB_CHECKS = \
 	tests/unit/check_attach \
 	tests/unit/check_demand \
 	tests/unit/check_writer \
-	tests/unit/check_errors
+	tests/unit/check_errors \
+	tests/unit/check_model
 
 # Check is needed with warmd; with --disable-warmd these run when it is
 # installed (configure says when it is not).
@@ -64,6 +65,10 @@ tests_unit_check_access_LDADD = $(WARMTH_CHECK_LDADD)
 tests_unit_check_attach_SOURCES = tests/unit/check_attach.c $(WARMTH_CHECK_SRC)
 tests_unit_check_attach_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_attach_LDADD = $(WARMTH_CHECK_LDADD)
+
+tests_unit_check_model_SOURCES = tests/unit/check_model.c $(WARMTH_CHECK_SRC)
+tests_unit_check_model_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_model_LDADD = $(WARMTH_CHECK_LDADD)
 
 tests_unit_check_demand_SOURCES = tests/unit/check_demand.c $(WARMTH_CHECK_SRC)
 tests_unit_check_demand_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)

@@ -164,7 +164,6 @@ int main(int argc, char **argv) {
 
   struct warmth__w_opts wo = {.capacity = d.cfg->capacity,
                               .mode = 0640,
-                              .demand_mode = 0660,
                               .group = (gid_t)-1,
                               .stale_after_ns = d.cfg->stale_after_ns};
   if (d.cfg->group) {

@@ -48,4 +48,15 @@ struct wd_entry *wd_table_find(struct wd_table *t, const char *name);
 void wd_heap_fix(struct wd_table *t, struct wd_entry *e);
 struct wd_entry *wd_heap_top(const struct wd_table *t);
 
+/* Probe requests carry a tag, so that the result of a request sent for a
+ * config that a reload replaced is recognised and dropped: the config
+ * epoch in the high 32 bits, the model index in the low 32.  The epoch
+ * wraps after 2^32 reloads (136 years at one a second); the 12 bits it
+ * had before wrapped after 4,096, and then an old result could be taken
+ * for the current model at that index. */
+uint64_t wd_table_tag(const struct wd_table *t, uint32_t idx);
+/* 0 and *idx when tag is of the current config and names a model of it,
+ * else -1. */
+int wd_table_untag(const struct wd_table *t, uint64_t tag, uint32_t *idx);
+
 #endif
