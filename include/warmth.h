@@ -210,6 +210,52 @@ WARMTH_EXPORT int warmth_report(warmth_t *h, const char *model,
 WARMTH_EXPORT int warmth_wait_warm(warmth_t *h, const char *model,
                                    uint32_t timeout_ms);
 
+/* Resolved model handles: resolve a name once, then ask about that model
+ * without hashing it again.  A worker asks about the same few models all
+ * its life; each call on a handle is one seqlock read of the model's record
+ * (no hashing, no allocation, no system call but the vDSO clock).
+ *
+ * A handle caches the model's slot, the slot's generation and the
+ * attachment, and re-resolves by itself after a reload, a slot reused by
+ * another model, a replaced segment or fork(); it checks the name in the
+ * record it reads, so it never returns another model's data.  A handle
+ * belongs to the warmth_t it came from: free it before warmth_close(h).
+ * Like warmth_t, it may be shared by the threads of one process and used in
+ * the children of the process that resolved it.
+ *
+ * Clock: warmth_is_warm() and warmth_model_is_warm() read
+ * CLOCK_MONOTONIC_COARSE (a vDSO read, a quarter of CLOCK_MONOTONIC's cost
+ * on x86 with the TSC clock) when clock_getres() says it ticks at least
+ * every 10 ms, and CLOCK_MONOTONIC only when the answer could depend on the
+ * difference: the coarse clock trails the precise one by less than its
+ * resolution, so "warm" is answered from it only when warm_until and the
+ * stale bound are more than twice that resolution away, and "not warm"
+ * when they have passed even by the coarse clock.  Answers are the ones
+ * CLOCK_MONOTONIC gives; warmd's tick (50 ms by default) is far coarser.
+ * WARMTH_CLOCK=precise in the environment reads CLOCK_MONOTONIC always. */
+typedef struct warmth_model warmth_model_t;
+
+/* Resolves `model` in h and returns a handle in *out.  Succeeds for any
+ * valid name, even one not in the table (yet): calls on the handle then
+ * return WARMTH_ENOTFOUND, as the calls by name do, until it appears.
+ * Errors: WARMTH_EINVAL, WARMTH_ENAMETOOLONG, WARMTH_ENOMEM. */
+WARMTH_EXPORT int warmth_resolve(warmth_t *h, const char *model,
+                                 warmth_model_t **out);
+
+/* Frees a model handle.  NULL is ignored. */
+WARMTH_EXPORT void warmth_model_free(warmth_model_t *m);
+
+/* warmth_is_warm(), warmth_lookup(), warmth_touch(), warmth_report() and
+ * warmth_wait_warm() on a resolved handle: same results, same errors. */
+WARMTH_EXPORT int warmth_model_is_warm(warmth_model_t *m);
+WARMTH_EXPORT int warmth_model_lookup(warmth_model_t *m,
+                                      struct warmth_model_info *info);
+WARMTH_EXPORT int warmth_model_touch(warmth_model_t *m);
+WARMTH_EXPORT int warmth_model_report(warmth_model_t *m, uint32_t latency_us,
+                                      int ok);
+WARMTH_EXPORT int warmth_model_wait_warm(warmth_model_t *m,
+                                         uint32_t timeout_ms);
+
 /* Calls fn for each model in slot order with a consistent copy of its record;
  * stops early when fn returns non-zero.  Returns the number of models
  * visited or a negative error. */

@@ -532,6 +532,9 @@ static int warm_now(const struct att *a, const struct warmth__payload *p,
          !is_stale(a->hdr, now);
 }
 
+static inline int warm_at(const struct att *a, uint16_t state,
+                          int64_t warm_until);
+
 int warmth_is_warm(warmth_t *h, const char *model) {
   if (!h)
     return WARMTH_EINVAL;
@@ -543,7 +546,7 @@ int warmth_is_warm(warmth_t *h, const char *model) {
   int slot = find(a, model, &p);
   if (slot < 0)
     return slot;
-  return warm_now(a, &p, warmth__mono_ns());
+  return warm_at(a, p.state, p.warm_until);
 }
 
 /* ---- demand ------------------------------------------------------------- */
@@ -557,6 +560,19 @@ static void touch_slot(struct warmth__dslot *d) {
   if (atomic_load_explicit(&d->last_touch_s, memory_order_relaxed) != now_s)
     atomic_store_explicit(&d->last_touch_s, now_s, memory_order_relaxed);
   atomic_fetch_add_explicit(&d->touches, 1, memory_order_relaxed);
+}
+
+static void report_slot(struct warmth__dslot *d, uint32_t latency_us, int ok) {
+  touch_slot(d);
+  if (ok) {
+    atomic_store_explicit(&d->real_latency_us, latency_us,
+                          memory_order_relaxed);
+    atomic_store_explicit(&d->real_ok_ns, warmth__mono_ns(),
+                          memory_order_relaxed);
+    atomic_fetch_add_explicit(&d->real_ok, 1, memory_order_relaxed);
+  } else {
+    atomic_fetch_add_explicit(&d->real_fail, 1, memory_order_relaxed);
+  }
 }
 
 /* Resolves model to its demand slot. */
@@ -596,16 +612,7 @@ int warmth_report(warmth_t *h, const char *model, uint32_t latency_us, int ok) {
   int rc = demand_slot(h, model, &a, &d, &p);
   if (rc < 0)
     return rc;
-  touch_slot(d);
-  if (ok) {
-    atomic_store_explicit(&d->real_latency_us, latency_us,
-                          memory_order_relaxed);
-    atomic_store_explicit(&d->real_ok_ns, warmth__mono_ns(),
-                          memory_order_relaxed);
-    atomic_fetch_add_explicit(&d->real_ok, 1, memory_order_relaxed);
-  } else {
-    atomic_fetch_add_explicit(&d->real_fail, 1, memory_order_relaxed);
-  }
+  report_slot(d, latency_us, ok);
   return 0;
 }
 
@@ -730,4 +737,331 @@ int warmth_status(warmth_t *h, struct warmth_status *st) {
   f.size = st->size;
   memcpy(st, &f, size);
   return 0;
+}
+
+/* ---- resolved model handles --------------------------------------------- */
+
+/* A handle caches where its model lives: the attachment, the slot and the
+ * slot's generation.  Every call checks that binding against the handle's
+ * current attachment (current(): a replaced segment, or anything else that
+ * makes the handle re-attach, shows as another attachment) and checks the
+ * name and generation inside the record it copies, so a reload, a slot
+ * reused by another model or a replaced segment costs one re-resolve, never
+ * another model's data.  After fork() the child inherits the mappings and
+ * the binding, both valid.
+ *
+ * Threads may share a model handle: the binding is three separate atomics,
+ * so racing re-resolves may leave a mixed binding; a mixed binding only
+ * fails the name or generation check and is resolved again.  The "model
+ * absent" shortcut is one word (segment instance ^ index_seq), never mixed. */
+#define WARMTH__NOSLOT UINT32_MAX
+
+struct warmth_model {
+  struct warmth *h;
+  _Atomic(struct att *) a;  /* compared with current(), never dereferenced */
+  _Atomic uint32_t slot;    /* WARMTH__NOSLOT: unresolved or absent */
+  _Atomic uint64_t gen;     /* the slot's generation when resolved */
+  _Atomic uint64_t missing; /* instance ^ index_seq when found absent */
+  uint32_t nw;              /* name words compared, with the NUL */
+  uint64_t want[WARMTH__NAME_WORDS];
+  char name[WARMTH_NAME_MAX + 1];
+};
+
+/* Re-resolves by name in `a`.  Returns the slot or an error; WARMTH_ENOTFOUND
+ * is remembered until the index is republished, so an absent model costs
+ * one load, not a hash, until it may have appeared. */
+static int model_resolve(struct warmth_model *m, struct att *a, int force) {
+  /* Acquire pairs with the writer's release store of index_seq: the miss
+   * we may remember below is a miss in the index as of this value or later
+   * (find() loads it again and validates against its own read). */
+  uint64_t s0 = atomic_load_explicit(&a->hdr->index_seq, memory_order_acquire);
+  uint64_t tag = a->hdr->instance ^ s0;
+  if (!force && !(s0 & 1) && tag != 0 &&
+      atomic_load_explicit(&m->missing, memory_order_relaxed) == tag &&
+      atomic_load_explicit(&m->a, memory_order_relaxed) == a)
+    return WARMTH_ENOTFOUND;
+  struct warmth__payload p;
+  int slot = find(a, m->name, &p);
+  if (slot == WARMTH_ENOTFOUND) {
+    atomic_store_explicit(&m->slot, WARMTH__NOSLOT, memory_order_relaxed);
+    atomic_store_explicit(&m->missing, (s0 & 1) ? 0 : tag,
+                          memory_order_relaxed);
+    atomic_store_explicit(&m->a, a, memory_order_relaxed);
+    return slot;
+  }
+  if (slot < 0)
+    return slot;
+  atomic_store_explicit(&m->gen, p.generation, memory_order_relaxed);
+  atomic_store_explicit(&m->slot, (uint32_t)slot, memory_order_relaxed);
+  atomic_store_explicit(&m->missing, 0, memory_order_relaxed);
+  atomic_store_explicit(&m->a, a, memory_order_relaxed);
+  return slot;
+}
+
+/* The attachment and slot to read now; re-resolves when the binding does
+ * not belong to the current attachment. */
+static inline int model_bind(struct warmth_model *m, struct att **ap,
+                             uint64_t *genp) {
+  int err = 0;
+  struct att *a = current(m->h, &err);
+  if (!a)
+    return err;
+  *ap = a;
+  uint32_t slot = atomic_load_explicit(&m->slot, memory_order_relaxed);
+  *genp = atomic_load_explicit(&m->gen, memory_order_relaxed);
+  if (__builtin_expect(atomic_load_explicit(&m->a, memory_order_relaxed) == a &&
+                           slot < a->capacity,
+                       1))
+    return (int)slot;
+  int rc = model_resolve(m, a, 0);
+  *genp = atomic_load_explicit(&m->gen, memory_order_relaxed);
+  return rc;
+}
+
+/* 1 if a copied name and generation are the handle's. */
+static inline int model_match(const struct warmth_model *m, const char *name,
+                              uint64_t gen, uint64_t want_gen) {
+  uint64_t diff = gen ^ want_gen;
+  for (uint32_t k = 0; k < m->nw; k++) {
+    uint64_t got;
+    memcpy(&got, name + 8 * k, 8);
+    diff |= got ^ m->want[k];
+  }
+  return diff == 0;
+}
+
+/* Word indexes in the payload of what warmth_model_is_warm() reads. */
+#define W_WARM_UNTIL (offsetof(struct warmth__payload, warm_until) / 8)
+#define W_GEN (offsetof(struct warmth__payload, generation) / 8)
+#define W_STATE (offsetof(struct warmth__payload, state) / 8)
+
+/* The seqlock read of only the words a warmth question needs: the name, the
+ * generation, warm_until and the word holding the state.  Same protocol and
+ * barrier pairs as warmth__rec_read() (layout.h).  Returns 1 when the record
+ * is still the handle's model, 0 when it is not, or WARMTH_EBUSY. */
+static inline int model_read_warm(const struct warmth_model *m,
+                                  const struct warmth__rec *r,
+                                  uint64_t want_gen, uint16_t *state,
+                                  int64_t *warm_until) {
+  for (int tries = 0; tries < WARMTH__READ_TRIES; tries++) {
+    /* Acquire pairs with the writer's final release store of seq. */
+    uint64_t s1 = atomic_load_explicit(&r->seq, memory_order_acquire);
+    if (s1 & 1) {
+      warmth__cpu_relax();
+      continue;
+    }
+    uint64_t diff = 0;
+    for (uint32_t k = 0; k < m->nw; k++)
+      diff |= atomic_load_explicit(&r->w[k], memory_order_acquire) ^ m->want[k];
+    /* Acquire loads pair with the writer's release stores of the words. */
+    diff |= atomic_load_explicit(&r->w[W_GEN], memory_order_acquire) ^ want_gen;
+    uint64_t wu =
+        atomic_load_explicit(&r->w[W_WARM_UNTIL], memory_order_acquire);
+    uint64_t sw = atomic_load_explicit(&r->w[W_STATE], memory_order_acquire);
+    /* Ordered after the acquire loads above: a word from a newer update
+     * means we see at least that update's odd seq here. */
+    uint64_t s2 = atomic_load_explicit(&r->seq, memory_order_relaxed);
+    if (s1 != s2)
+      continue;
+    if (diff)
+      return 0;
+    struct warmth__payload p;
+    memcpy((char *)&p + 8 * W_STATE, &sw, 8);
+    *state = p.state;
+    *warm_until = (int64_t)wu;
+    return 1;
+  }
+  return WARMTH_EBUSY;
+}
+
+/* CLOCK_MONOTONIC_COARSE where it is a vDSO read of a clock ticking at
+ * least every WARMTH__COARSE_RES_MAX; see warmth.h.  0 undecided, -1 not
+ * used, else the margin in ns. */
+#define WARMTH__COARSE_RES_MAX (10LL * 1000000LL)
+static _Atomic int64_t coarse_margin;
+
+static int64_t coarse_margin_ns(void) {
+  int64_t mg = atomic_load_explicit(&coarse_margin, memory_order_relaxed);
+  if (__builtin_expect(mg != 0, 1))
+    return mg;
+  struct timespec res;
+  const char *env = getenv("WARMTH_CLOCK");
+  mg = -1;
+  if (!(env && strcmp(env, "precise") == 0) &&
+      clock_getres(CLOCK_MONOTONIC_COARSE, &res) == 0 && res.tv_sec == 0 &&
+      res.tv_nsec > 0 && res.tv_nsec <= WARMTH__COARSE_RES_MAX)
+    mg = 2 * (int64_t)res.tv_nsec;
+  /* Relaxed: every thread computes the same value. */
+  atomic_store_explicit(&coarse_margin, mg, memory_order_relaxed);
+  return mg;
+}
+
+static inline int64_t coarse_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* warm_now() with the coarse clock where it decides: the coarse clock C
+ * trails CLOCK_MONOTONIC T by less than its resolution (C <= T < C + res,
+ * both read the kernel's one timekeeper), so an answer that holds for every
+ * time in [C, C + margin] is the answer T gives; only near warm_until or
+ * the stale bound is the precise clock read. */
+static inline int warm_at(const struct att *a, uint16_t state,
+                          int64_t warm_until) {
+  if (state != WARMTH_WARM)
+    return 0;
+  const struct warmth__hdr *hd = a->hdr;
+  int64_t hb = atomic_load_explicit(&hd->heartbeat, memory_order_relaxed);
+  int64_t lim = atomic_load_explicit(&hd->stale_after_ns, memory_order_relaxed);
+  if (atomic_load_explicit(&hd->retired, memory_order_relaxed) != WARMTH__LIVE)
+    return 0;
+  int64_t mg = coarse_margin_ns();
+  if (mg > 0) {
+    int64_t c = coarse_ns();
+    if (c >= warm_until || c - hb > lim)
+      return 0; /* T >= C: already true at C */
+    if (c + mg < warm_until && c + mg - hb <= lim)
+      return 1;
+  }
+  int64_t now = warmth__mono_ns();
+  return now < warm_until && now - hb <= lim;
+}
+
+int warmth_resolve(warmth_t *h, const char *model, warmth_model_t **out) {
+  if (!out)
+    return WARMTH_EINVAL;
+  *out = NULL;
+  if (!h)
+    return WARMTH_EINVAL;
+  size_t len;
+  uint32_t hash;
+  uint64_t want[WARMTH__NAME_WORDS];
+  if (!warmth__name_words(model, &len, &hash, want))
+    return WARMTH_ENAMETOOLONG;
+  struct warmth_model *m = calloc(1, sizeof *m);
+  if (!m)
+    return WARMTH_ENOMEM;
+  m->h = h;
+  m->nw = (uint32_t)((len + 8) / 8);
+  memcpy(m->want, want, m->nw * sizeof want[0]);
+  memcpy(m->name, model, len + 1);
+  atomic_init(&m->a, NULL);
+  atomic_init(&m->slot, WARMTH__NOSLOT);
+  atomic_init(&m->gen, 0);
+  atomic_init(&m->missing, 0);
+  (void)coarse_margin_ns(); /* decide now, off the hot path */
+  /* Resolve now when we can; absent or unattached resolves later. */
+  int err = 0;
+  struct att *a = current(h, &err);
+  if (a)
+    (void)model_resolve(m, a, 1);
+  *out = m;
+  return 0;
+}
+
+void warmth_model_free(warmth_model_t *m) { free(m); }
+
+/* Tries a bounded number of times: a binding that fails the record check is
+ * resolved again, and a record that moved again in between is rare. */
+#define WARMTH__REBIND_TRIES 4
+
+int warmth_model_is_warm(warmth_model_t *m) {
+  if (!m)
+    return WARMTH_EINVAL;
+  for (int t = 0; t < WARMTH__REBIND_TRIES; t++) {
+    struct att *a = NULL;
+    uint64_t gen = 0;
+    int slot = model_bind(m, &a, &gen);
+    if (slot < 0)
+      return slot;
+    uint16_t state;
+    int64_t wu;
+    int rc = model_read_warm(m, &a->recs[slot], gen, &state, &wu);
+    if (__builtin_expect(rc == 1, 1))
+      return warm_at(a, state, wu);
+    if (rc < 0)
+      return rc;
+    (void)model_resolve(m, a, 1);
+  }
+  return WARMTH_EBUSY;
+}
+
+int warmth_model_lookup(warmth_model_t *m, struct warmth_model_info *info) {
+  if (!m || !info_size_ok(info))
+    return WARMTH_EINVAL;
+  for (int t = 0; t < WARMTH__REBIND_TRIES; t++) {
+    struct att *a = NULL;
+    uint64_t gen = 0;
+    int slot = model_bind(m, &a, &gen);
+    if (slot < 0)
+      return slot;
+    struct warmth__payload p;
+    int rc = warmth__rec_read(&a->recs[slot], &p);
+    if (rc)
+      return rc;
+    if (__builtin_expect(model_match(m, p.name, p.generation, gen), 1)) {
+      to_info(&p, (uint32_t)slot, info);
+      return 0;
+    }
+    (void)model_resolve(m, a, 1);
+  }
+  return WARMTH_EBUSY;
+}
+
+/* The demand slot of the handle's model, after checking in its record that
+ * the slot is still the model's. */
+static int model_dslot(struct warmth_model *m, struct warmth__dslot **dp) {
+  if (!m)
+    return WARMTH_EINVAL;
+  for (int t = 0; t < WARMTH__REBIND_TRIES; t++) {
+    struct att *a = NULL;
+    uint64_t gen = 0;
+    int slot = model_bind(m, &a, &gen);
+    if (slot < 0)
+      return slot;
+    uint16_t state;
+    int64_t wu;
+    int rc = model_read_warm(m, &a->recs[slot], gen, &state, &wu);
+    if (rc < 0)
+      return rc;
+    if (rc == 1) {
+      if (!a->dslots)
+        return WARMTH_ENODEMAND;
+      *dp = &a->dslots[slot];
+      return 0;
+    }
+    (void)model_resolve(m, a, 1);
+  }
+  return WARMTH_EBUSY;
+}
+
+int warmth_model_touch(warmth_model_t *m) {
+  struct warmth__dslot *d;
+  int rc = model_dslot(m, &d);
+  if (rc < 0)
+    return rc;
+  touch_slot(d);
+  return 0;
+}
+
+int warmth_model_report(warmth_model_t *m, uint32_t latency_us, int ok) {
+  struct warmth__dslot *d;
+  int rc = model_dslot(m, &d);
+  if (rc < 0)
+    return rc;
+  report_slot(d, latency_us, ok);
+  return 0;
+}
+
+/* Waiting sleeps anyway: a model already warm answers from the handle, the
+ * rest is warmth_wait_warm() by name (touch, futex, follow a new segment). */
+int warmth_model_wait_warm(warmth_model_t *m, uint32_t timeout_ms) {
+  if (!m)
+    return WARMTH_EINVAL;
+  if (warmth_model_is_warm(m) == 1) {
+    (void)warmth_model_touch(m);
+    return 1;
+  }
+  return warmth_wait_warm(m->h, m->name, timeout_ms);
 }

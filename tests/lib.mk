@@ -17,7 +17,8 @@ WARMTH_LIB_CHECKS = \
 	tests/check_attach \
 	tests/check_demand \
 	tests/check_writer \
-	tests/check_errors
+	tests/check_errors \
+	tests/check_model
 
 check_PROGRAMS += $(WARMTH_LIB_CHECKS)
 TESTS += $(WARMTH_LIB_CHECKS)
@@ -64,6 +65,11 @@ tests_check_writer_LDADD = $(WARMTH_CHECK_LDADD)
 tests_check_errors_SOURCES = tests/check_errors.c $(WARMTH_CHECK_SRC)
 tests_check_errors_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_check_errors_LDADD = $(WARMTH_CHECK_LDADD)
+
+tests_check_model_SOURCES = tests/check_model.c $(WARMTH_CHECK_SRC)
+tests_check_model_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(PTHREAD_FLAGS)
+tests_check_model_LDFLAGS = $(AM_LDFLAGS) $(PTHREAD_FLAGS)
+tests_check_model_LDADD = $(WARMTH_CHECK_LDADD)
 
 # The multi-process torn-read stress test: ~3 s in make check.
 check_PROGRAMS += tests/stress-table
