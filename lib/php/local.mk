@@ -71,8 +71,14 @@ EXTRA_DIST += $(PHP_INTEGRATION_TESTS) \
 WARMTH_PHP = php
 EXTRA_DIST += tests/bench/bench_php.php
 bench-php: lib/libwarmth.la tests/fill-table $(PHP_EXT)
+	@echo "== the extension"
 	WARMTH_LIB=$(abs_top_builddir)/lib/.libs/libwarmth.so.0 \
-	WARMTH_PHP_EXT=$(abs_top_builddir)/$(PHP_EXT) \
+	FILL_TABLE=$(abs_top_builddir)/tests/fill-table \
+	  $(WARMTH_PHP) -d extension=$(abs_top_builddir)/$(PHP_EXT) \
+	  -d ffi.enable=preload -d apc.enable_cli=1 \
+	  $(srcdir)/tests/bench/bench_php.php $(BENCH_ARGS)
+	@echo "== the FFI binding"
+	WARMTH_LIB=$(abs_top_builddir)/lib/.libs/libwarmth.so.0 \
 	FILL_TABLE=$(abs_top_builddir)/tests/fill-table \
 	  $(WARMTH_PHP) -d ffi.enable=preload -d apc.enable_cli=1 \
 	  $(srcdir)/tests/bench/bench_php.php $(BENCH_ARGS)
