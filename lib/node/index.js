@@ -46,6 +46,51 @@ function loadAddon() {
 
 const native = loadAddon();
 const MODELS_MAX = 256; // as the addon's own bound per table
+const F = native.infoF64;
+const I = native.infoI64;
+const STATES = native.stateNames;
+const CLASSES = native.errorClassNames;
+
+/* The record lookup() just copied into the addon's arrays (warmth.cc
+ * FillInfo): one object literal, far cheaper than setting its properties
+ * from C.  The name is the one asked for: the library checks the record's
+ * name against it and never returns another model's data. */
+function infoFrom(name) {
+  return {
+    name,
+    state: STATES[F[0]] ?? 'invalid',
+    stateCode: F[0],
+    httpStatus: F[1],
+    warmUntil: I[0], // ns, CLOCK_MONOTONIC: process.hrtime.bigint()'s clock
+    lastProbe: I[1],
+    lastOk: I[2],
+    retryAfterUntil: I[3],
+    successes: F[2],
+    failures: F[3],
+    tokensIn: F[4],
+    tokensOut: F[5],
+    tokensCached: F[6],
+    costNusd: F[7],
+    lastLatencyUs: F[8],
+    ewmaLatencyUs: F[9],
+    dnsUs: F[10],
+    connectUs: F[11],
+    tlsUs: F[12],
+    ttfbUs: F[13],
+    failsInRow: F[14],
+    flags: F[15],
+    errorClass: CLASSES[F[16]] ?? 'invalid',
+    errorClassCode: F[16],
+    endpoint: F[17],
+    headroomRequests: F[18],
+    headroomTokens: F[19],
+    slot: F[20],
+    generation: F[21],
+    intervalMs: F[22],
+    warmTtlMs: F[23],
+    warmForSeconds: F[24],
+  };
+}
 
 class Table {
   /**
@@ -104,7 +149,9 @@ class Table {
    * process.hrtime.bigint()'s clock). */
   lookup(name) {
     const m = this._model(name);
-    return m !== null ? m.lookup() : this._t.lookup(name);
+    if (m !== null) m.lookup();
+    else this._t.lookup(name);
+    return infoFrom(name);
   }
 
   /** Every model's record, keyed by name, in slot order. */
