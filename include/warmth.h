@@ -7,7 +7,10 @@
  * path is the vDSO clock), and to tell the coordinator which models they use.
  *
  * Thread safety: a handle may be shared by threads of one process; every
- * function is lock-free and async-signal-unsafe only where it re-attaches.
+ * function is lock-free and async-signal-unsafe only where it re-attaches
+ * or fetches the demand segment.  Nothing a thread may still be reading is
+ * unmapped or freed before warmth_close(), however long it holds on (a
+ * blocked foreach callback, a long wait_warm).
  * Fork safety: a handle opened before fork() works in the children.
  *
  * Errors: functions return 0 (or a non-negative count) on success and a
@@ -39,7 +42,8 @@ extern "C" {
 
 /* Default state segment name; the WARMTH_SHM environment variable overrides
  * it, and a non-NULL name given to warmth_open() overrides both.  The demand
- * segment is the same name with ".demand" appended. */
+ * segment (what touch and report write) has no name: the coordinator hands
+ * it out over a Unix socket (see touch). */
 #define WARMTH_SHM_DEFAULT "/warmth"
 
 /* Longest model name, without the terminating NUL.  Names are 1..63 bytes of
@@ -119,8 +123,9 @@ enum warmth_error_class {
 
 /* One model's record, copied out consistently by warmth_lookup().  Times
  * are CLOCK_MONOTONIC nanoseconds (0 = never).  The struct may grow at its
- * end: set `size` to sizeof(struct warmth_model_info) before a call, and the
- * library fills in no more than that. */
+ * end: set `size` to sizeof(struct warmth_model_info) before a call; the
+ * library fills in no more than that, and sets `size` to what it filled
+ * (less than the caller's when the library is older than its header). */
 struct warmth_model_info {
   uint32_t size;
   uint16_t state;       /* enum warmth_state */
@@ -153,7 +158,8 @@ struct warmth_model_info {
 
 /* Coordinator liveness, from the segment header. */
 struct warmth_status {
-  uint32_t size;            /* set to sizeof(struct warmth_status) */
+  uint32_t size;            /* set to sizeof(struct warmth_status); on
+                               return: the bytes the library filled */
   int32_t pid;              /* coordinator pid */
   int64_t heartbeat_age_ns; /* now - last heartbeat (CLOCK_MONOTONIC) */
   int64_t stale_after_ns;   /* heartbeat older than this: stale */
@@ -196,7 +202,15 @@ WARMTH_EXPORT int warmth_is_warm(warmth_t *h, const char *model);
 
 /* Tells the coordinator that this worker uses `model` (demand signal: an
  * idle model is warmed within one tick).  Stores only when the coarse second
- * changes, so hot loops do not bounce cache lines. */
+ * changes, so hot loops do not bounce cache lines.
+ * The first touch or report after the handle attached fetches the demand
+ * segment from the coordinator (a sealed memfd over a Unix socket: one
+ * connect, at most ~100 ms when the coordinator does not answer); the
+ * handle keeps it across fork() and fetches anew after a coordinator
+ * restart.  WARMTH_ENODEMAND: none served (or another network namespace);
+ * WARMTH_EACCES: the coordinator refused us (not in its group);
+ * WARMTH_EBADOWNER / WARMTH_EINSECURE: what was offered is not the owner's
+ * or not sealed.  A failed fetch is retried after 100 ms, backing off. */
 WARMTH_EXPORT int warmth_touch(warmth_t *h, const char *model);
 
 /* Reports a real request to `model`: its latency and whether it succeeded.
@@ -224,7 +238,7 @@ WARMTH_EXPORT int warmth_wait_warm(warmth_t *h, const char *model,
  * the children of the process that resolved it.
  *
  * Clock: warmth_is_warm() and warmth_model_is_warm() read
- * CLOCK_MONOTONIC_COARSE (a vDSO read, a quarter of CLOCK_MONOTONIC's cost
+ * CLOCK_MONOTONIC_COARSE (a vDSO read, a fifth of CLOCK_MONOTONIC's cost
  * on x86 with the TSC clock) when clock_getres() says it ticks at least
  * every 10 ms, and CLOCK_MONOTONIC only when the answer could depend on the
  * difference: the coarse clock trails the precise one by less than its

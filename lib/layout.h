@@ -8,7 +8,9 @@
  *   off_records         capacity x struct warmth__rec (256 bytes, 64-aligned)
  *
  * Demand segment (workers may write; the coordinator treats it as
- * untrusted input):
+ * untrusted input).  A sealed memfd, no name: workers get it from the
+ * writer over a Unix socket, so none of them can change its size
+ * (lib/dsock.h says why and how):
  *
  *   offset 0            header (one page, struct warmth__dhdr)
  *   off_slots           capacity x struct warmth__dslot (64 bytes)
@@ -55,7 +57,9 @@
 #define WARMTH__MAGIC 0x317348544d524157ull
 #define WARMTH__DMAGIC 0x316448544d524157ull
 /* Bump on any incompatible change of this file; readers refuse others. */
-#define WARMTH__ABI 2u /* 2: word-at-a-time name hash */
+#define WARMTH__ABI                                                            \
+  3u /* 2: word-at-a-time name hash; 3: demand_id, the                         \
+        demand segment a sealed memfd (lib/dsock.h) */
 #define WARMTH__HDR_SIZE 4096u
 #define WARMTH__REC_SIZE 256u
 #define WARMTH__DSLOT_SIZE 64u
@@ -139,8 +143,13 @@ struct warmth__hdr {
   _Atomic uint64_t index_seq; /* see the top of this file */
   _Atomic uint32_t nmodels;
   uint32_t pad1;
+  /* The demand segment workers get now (lib/dsock.h), 0 = none: random,
+   * new with every coordinator (an adopted segment gets a new one). */
+  _Atomic uint64_t demand_id;
 };
 static_assert(sizeof(struct warmth__hdr) <= WARMTH__HDR_SIZE, "header size");
+/* The bindings' tests read demand_id at this offset (conftest.py). */
+static_assert(offsetof(struct warmth__hdr, demand_id) == 128, "demand_id");
 
 struct warmth__dhdr {
   _Atomic uint64_t magic; /* WARMTH__DMAGIC, stored last at creation */
@@ -150,7 +159,8 @@ struct warmth__dhdr {
   uint32_t capacity; /* equals the state segment's */
   uint64_t seg_size;
   uint64_t off_slots;
-  uint64_t instance; /* the state segment's instance */
+  uint64_t instance;  /* the state segment's instance */
+  uint64_t demand_id; /* equals the state header's demand_id */
 };
 
 /* One slot of the demand segment, one cache line, indexed like records.

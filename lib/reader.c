@@ -2,28 +2,70 @@
  *
  * The hot path (lookup, is_warm, touch) allocates nothing, takes no lock and
  * makes no system call but the vDSO clock.  Attaching (open, re-attach after
- * the coordinator replaced the segment) is the only slow path.
+ * the coordinator replaced the segment) and fetching the demand segment
+ * (the first touch or report of an attachment, lib/dsock.h) are the only
+ * slow paths.
+ *
+ * Replaced mappings and threads.  A thread may hold an attachment (or a
+ * demand mapping) for as long as it likes without telling anyone: a lookup
+ * preempted for seconds, a foreach whose callback blocks, a wait_warm
+ * sleeping its whole timeout.  Tracking those readers (hazard pointers, an
+ * epoch per thread) would put a store-load fence on every lookup, which
+ * costs as much as the lookup itself.  So nothing a thread can reach from
+ * the handle is ever given back while the handle lives:
+ *  - struct att / struct dmap are freed only by warmth_close();
+ *  - their address ranges are never unmapped before that.  The newest
+ *    WARMTH__KEEP_OLD attachments stay mapped as they are (a thread still in
+ *    one gets a true, if outdated, answer); older ones, and a demand
+ *    mapping as soon as a newer one is published, are retired: a private
+ *    anonymous mapping is laid over the same addresses with MAP_FIXED
+ *    (retire_range()).  That gives the segment's memory back to the system
+ *    (an unlinked segment lives as long as someone maps it) and leaves
+ *    zero pages where it was.
+ * A thread still in a retired range reads zeros: magic 0, heartbeat 0
+ * (stale), empty index entries and records with an empty name, which every
+ * path reads as "not found" or "not warm", never as another model's data;
+ * its writes (a touch) land in private pages nobody reads.  What remains of
+ * a retired attachment is a few hundred bytes of heap and an address range
+ * backed by the shared zero page, one per replacement of the segment while
+ * the handle lives (replacements are rare: a coordinator restart that
+ * cannot adopt, at most one per WARMTH__REATTACH_NS by construction).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <poll.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include "dsock.h"
 #include "layout.h"
 #include "warmth.h"
 
-/* One attachment: the mappings of one state segment (and its demand
- * segment).  Attachments are immutable once published in the handle; a
- * replaced one is kept until warmth_close() (or until WARMTH__KEEP_OLD newer
- * ones exist), because another thread may still be reading through it. */
+/* One demand segment as this process maps it, fetched from the coordinator
+ * at the first touch or report (fetch_demand()).  Immutable once published
+ * in its attachment but for `gone`; freed by warmth_close() only. */
+struct dmap {
+  struct warmth__dslot *dslots;
+  void *map;
+  size_t len;
+  uint64_t id;        /* the demand_id it was fetched for */
+  _Atomic int gone;   /* retired: zero pages now (retire_range) */
+  struct dmap *older; /* the one it replaced */
+};
+
+/* One attachment: the mapping of one state segment, and the demand
+ * segments fetched for it.  Immutable once published in the handle (but
+ * for the atomics); kept until warmth_close(), see the top of this file. */
 struct att {
   const struct warmth__hdr *hdr;
   size_t len;
@@ -31,14 +73,24 @@ struct att {
   uint32_t mask;
   uint32_t capacity;
   const struct warmth__rec *recs;
-  struct warmth__dslot *dslots; /* NULL when the demand segment is unusable */
-  size_t dlen;
-  void *dmap;
-  struct att *older;
+  uid_t owner; /* of the state segment: the only demand server we trust */
+  _Atomic(struct dmap *) demand; /* newest fetched; NULL before the first */
+  _Atomic int64_t next_fetch;    /* earliest time of the next fetch try */
+  _Atomic int fetch_fails;       /* in a row: the fetch backs off */
+  _Atomic int fetch_err;         /* why the last fetch failed */
+  _Atomic int gone;              /* retired: zero pages now */
+  struct att *older;             /* the one it replaced; never changes */
 };
 
 #define WARMTH__KEEP_OLD 8
 #define WARMTH__REATTACH_NS (100LL * 1000000LL)
+/* A demand fetch waits this long for the coordinator's answer (its server
+ * answers in microseconds; a stopped coordinator never does), and after a
+ * failure backs off from WARMTH__REATTACH_NS, doubling, up to
+ * WARMTH__FETCH_BACKOFF_MAX_NS, so a worker touching a stopped coordinator
+ * pays the wait rarely. */
+#define WARMTH__FETCH_MS 100
+#define WARMTH__FETCH_BACKOFF_MAX_NS (5LL * 1000000000LL)
 #define WARMTH__MAX_OWNERS 4
 
 struct warmth {
@@ -205,43 +257,40 @@ static int check_hdr(const struct warmth__hdr *hd, uint64_t size,
   return 0;
 }
 
-/* Maps the demand segment that belongs to the state segment `hd`; leaves
- * a->dslots NULL when it is missing, foreign or not writable for us. */
-static void attach_demand(const struct warmth *h, struct att *a,
-                          const struct warmth__geom *g) {
-  int fd = shm_open(h->dname, O_RDWR, 0);
-  if (fd < 0)
-    return;
-  struct stat st;
-  int rc = check_fd(h, fd, 1, g->d_seg_size, &st);
-  void *m = MAP_FAILED;
-  if (rc == 0)
-    m = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
-             0);
-  close(fd);
-  if (m == MAP_FAILED)
-    return;
-  const struct warmth__dhdr *dh = m;
-  if (atomic_load_explicit(&dh->magic, memory_order_acquire) !=
-          WARMTH__DMAGIC ||
-      dh->abi != WARMTH__ABI || dh->hdr_size != WARMTH__HDR_SIZE ||
-      dh->slot_size != WARMTH__DSLOT_SIZE || dh->capacity != a->capacity ||
-      dh->off_slots != g->d_off_slots || dh->seg_size != g->d_seg_size ||
-      dh->instance != a->hdr->instance) {
-    munmap(m, (size_t)st.st_size);
-    return;
-  }
-  a->dmap = m;
-  a->dlen = (size_t)st.st_size;
-  a->dslots = (struct warmth__dslot *)((char *)m + g->d_off_slots);
+/* Gives a range's memory back without giving its addresses back: a private
+ * anonymous mapping over the same addresses (see the top of this file).
+ * Writable for demand ranges, so a late touch lands in a private page
+ * instead of faulting.  If the kernel refuses (out of mappings), the old
+ * mapping stays: that only costs memory. */
+static void retire_range(void *p, size_t len, int writable) {
+  (void)mmap(p, len, PROT_READ | (writable ? PROT_WRITE : 0),
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
 }
 
+static void retire_demand(struct dmap *d) {
+  for (; d; d = d->older)
+    if (!atomic_exchange_explicit(&d->gone, 1, memory_order_relaxed))
+      retire_range(d->map, d->len, 1);
+}
+
+static void retire_att(struct att *a) {
+  if (!atomic_exchange_explicit(&a->gone, 1, memory_order_relaxed))
+    retire_range((void *)a->hdr, a->len, 0);
+  retire_demand(atomic_load_explicit(&a->demand, memory_order_acquire));
+}
+
+/* Unmaps and frees: warmth_close(), or an attachment never published. */
 static void att_free(struct att *a) {
   if (!a)
     return;
   munmap((void *)a->hdr, a->len);
-  if (a->dmap)
-    munmap(a->dmap, a->dlen);
+  struct dmap *d = atomic_load(&a->demand);
+  while (d) {
+    struct dmap *next = d->older;
+    munmap(d->map, d->len);
+    free(d);
+    d = next;
+  }
   free(a);
 }
 
@@ -273,13 +322,15 @@ static int attach_new(const struct warmth *h, struct att **out) {
   a->index[0] = (const _Atomic uint64_t *)((const char *)m + g.off_index[0]);
   a->index[1] = (const _Atomic uint64_t *)((const char *)m + g.off_index[1]);
   a->recs = (const struct warmth__rec *)((const char *)m + g.off_records);
-  attach_demand(h, a, &g);
+  a->owner = st.st_uid;
   *out = a;
   return 0;
 }
 
-/* Publishes a new attachment, keeping the older ones mapped (another thread
- * may be mid-lookup in them).  Trims the chain to WARMTH__KEEP_OLD. */
+/* Publishes a new attachment.  The older ones stay in the chain until
+ * warmth_close(); past the WARMTH__KEEP_OLD newest, they are retired (see
+ * the top of this file).  The chain's links never change once published,
+ * so two threads retiring at once only race on `gone`, an exchange. */
 static int publish_att(struct warmth *h, struct att *a, struct att *expect) {
   a->older = expect;
   /* Release pairs with the acquire load in current(): a thread that sees
@@ -292,16 +343,8 @@ static int publish_att(struct warmth *h, struct att *a, struct att *expect) {
   }
   int n = 0;
   for (struct att *p = a; p; p = p->older)
-    if (++n == WARMTH__KEEP_OLD) {
-      struct att *rest = p->older;
-      p->older = NULL;
-      while (rest) {
-        struct att *next = rest->older;
-        att_free(rest);
-        rest = next;
-      }
-      break;
-    }
+    if (++n > WARMTH__KEEP_OLD)
+      retire_att(p);
   return 0;
 }
 
@@ -385,7 +428,7 @@ void warmth_close(warmth_t *h) {
   struct att *a = atomic_load(&h->cur);
   while (a) {
     struct att *next = a->older;
-    att_free(a);
+    att_free(a); /* retired ones too: their zero-page ranges */
     a = next;
   }
   free(h);
@@ -393,12 +436,65 @@ void warmth_close(warmth_t *h) {
 
 /* ---- lookup ------------------------------------------------------------- */
 
-/* Finds `model` and copies its payload.  Returns its slot (>= 0) or an
- * error.  The index may be republished under us: a hit is trusted only when
- * the copied record carries the name we asked for; a miss only when the
- * buffer we probed was not rewritten meanwhile (see layout.h). */
-static int find(const struct att *a, const char *model,
-                struct warmth__payload *p) {
+/* Word indexes in the payload of what an is_warm question reads. */
+#define W_WARM_UNTIL (offsetof(struct warmth__payload, warm_until) / 8)
+#define W_GEN (offsetof(struct warmth__payload, generation) / 8)
+#define W_STATE (offsetof(struct warmth__payload, state) / 8)
+
+/* The seqlock read of only what an is_warm question needs: the name words
+ * (compared with `want`, nw of them, NUL word included), the generation
+ * (compared with *gen unless gen_any) and warm_until and the state (into
+ * *p).  Same protocol and barrier pairs as warmth__rec_read() (layout.h),
+ * fewer words: a third of an is_warm by name was the copy of words it did
+ * not use.  Returns 1 when the record holds the name (and generation), 0
+ * when it does not, or WARMTH_EBUSY. */
+static inline __attribute__((always_inline)) int
+rec_read_warm(const struct warmth__rec *r, const uint64_t *want, size_t nw,
+              uint64_t *gen, int gen_any, struct warmth__payload *p) {
+  for (int tries = 0; tries < WARMTH__READ_TRIES; tries++) {
+    /* Acquire pairs with the writer's final release store of seq. */
+    uint64_t s1 = atomic_load_explicit(&r->seq, memory_order_acquire);
+    if (s1 & 1) {
+      warmth__cpu_relax();
+      continue;
+    }
+    /* Acquire loads pair with the writer's release stores of the words:
+     * a word from a newer update makes the re-read of seq below see at
+     * least that update's odd value. */
+    uint64_t diff = 0;
+#pragma GCC unroll 8
+    for (size_t k = 0; k < nw; k++)
+      diff |= atomic_load_explicit(&r->w[k], memory_order_acquire) ^ want[k];
+    /* The generation is in a cache line of its own: loaded only when
+     * asked for. */
+    uint64_t g =
+        gen_any ? 0 : atomic_load_explicit(&r->w[W_GEN], memory_order_acquire);
+    uint64_t wu =
+        atomic_load_explicit(&r->w[W_WARM_UNTIL], memory_order_acquire);
+    uint64_t sw = atomic_load_explicit(&r->w[W_STATE], memory_order_acquire);
+    uint64_t s2 = atomic_load_explicit(&r->seq, memory_order_relaxed);
+    if (s1 != s2)
+      continue;
+    if (!gen_any)
+      diff |= g ^ *gen;
+    if (diff)
+      return 0;
+    *gen = g;
+    memcpy((char *)p + 8 * W_WARM_UNTIL, &wu, 8);
+    memcpy((char *)p + 8 * W_STATE, &sw, 8);
+    return 1;
+  }
+  return WARMTH_EBUSY;
+}
+
+/* Finds `model` and copies its payload (all of it, or with warm_only what
+ * rec_read_warm() reads).  Returns its slot (>= 0) or an error.  The index
+ * may be republished under us: a hit is trusted only when the copied record
+ * carries the name we asked for; a miss only when the buffer we probed was
+ * not rewritten meanwhile (see layout.h). */
+static inline __attribute__((always_inline)) int
+find_words(const struct att *a, const char *model, struct warmth__payload *p,
+           int warm_only) {
   size_t len;
   uint32_t hash;
   uint64_t want[WARMTH__NAME_WORDS];
@@ -423,6 +519,15 @@ static int find(const struct att *a, const char *model,
       uint32_t slot = (uint32_t)e - 1;
       if (slot >= a->capacity)
         continue; /* never trust an index entry blindly */
+      if (warm_only) {
+        uint64_t gen = 0;
+        int rc = rec_read_warm(&a->recs[slot], want, nw, &gen, 1, p);
+        if (rc < 0)
+          return rc;
+        if (rc == 1)
+          return (int)slot;
+        continue;
+      }
       int rc = warmth__rec_read(&a->recs[slot], p);
       if (rc)
         return rc;
@@ -444,6 +549,11 @@ static int find(const struct att *a, const char *model,
       return WARMTH_ENOTFOUND;
   }
   return WARMTH_EBUSY;
+}
+
+static int find(const struct att *a, const char *model,
+                struct warmth__payload *p) {
+  return find_words(a, model, p, 0);
 }
 
 static void fill_info(const struct warmth__payload *p, uint32_t slot,
@@ -481,7 +591,8 @@ static void fill_info(const struct warmth__payload *p, uint32_t slot,
 }
 
 /* A caller built against this header gets its struct filled in place; an
- * older, smaller one gets the prefix it knows of. */
+ * older, smaller one gets the prefix it knows of.  `size` comes back as
+ * what was filled: a newer, larger caller learns where our fields end. */
 static void to_info(const struct warmth__payload *p, uint32_t slot,
                     struct warmth_model_info *info) {
   uint32_t size = info->size;
@@ -489,6 +600,7 @@ static void to_info(const struct warmth__payload *p, uint32_t slot,
     /* Every byte is a field (no padding; tests/check_lookup.c checks that a
      * lookup leaves no byte of a dirty struct behind), so no memset. */
     fill_info(p, slot, info);
+    size = (uint32_t)sizeof *info;
   } else {
     struct warmth_model_info f;
     memset(&f, 0, sizeof f);
@@ -543,7 +655,7 @@ int warmth_is_warm(warmth_t *h, const char *model) {
   if (!a)
     return err;
   struct warmth__payload p;
-  int slot = find(a, model, &p);
+  int slot = find_words(a, model, &p, 1);
   if (slot < 0)
     return slot;
   return warm_at(a, p.state, p.warm_until);
@@ -560,6 +672,183 @@ static void touch_slot(struct warmth__dslot *d) {
   if (atomic_load_explicit(&d->last_touch_s, memory_order_relaxed) != now_s)
     atomic_store_explicit(&d->last_touch_s, now_s, memory_order_relaxed);
   atomic_fetch_add_explicit(&d->touches, 1, memory_order_relaxed);
+}
+
+/* Receives the one message of the demand server (lib/dsock.h) on s and
+ * returns the descriptor it carries (>= 0), or an error; closes every
+ * descriptor it does not return. */
+static int recv_demand_fd(int s, uint64_t id) {
+  struct pollfd p = {.fd = s, .events = POLLIN};
+  if (poll(&p, 1, WARMTH__FETCH_MS) != 1)
+    return WARMTH_ENODEMAND;
+  struct warmth__dmsg m;
+  struct iovec iov = {.iov_base = &m, .iov_len = sizeof m};
+  union {
+    struct cmsghdr h;
+    char buf[CMSG_SPACE(4 * sizeof(int))]; /* room to see extra fds */
+  } u;
+  struct msghdr mh = {.msg_iov = &iov,
+                      .msg_iovlen = 1,
+                      .msg_control = u.buf,
+                      .msg_controllen = sizeof u.buf};
+  ssize_t n = recvmsg(s, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+  int fd = -1, nfds = 0;
+  for (struct cmsghdr *c = n >= 0 ? CMSG_FIRSTHDR(&mh) : NULL; c;
+       c = CMSG_NXTHDR(&mh, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+      continue;
+    size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < k; i++) {
+      int x;
+      memcpy(&x, CMSG_DATA(c) + i * sizeof(int), sizeof x);
+      if (nfds++ == 0)
+        fd = x;
+      else
+        close(x);
+    }
+  }
+  int rc = 0;
+  if (n != (ssize_t)sizeof m || (mh.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) ||
+      m.magic != WARMTH__DS_MAGIC || m.version != WARMTH__DS_VERSION ||
+      m.demand_id != id)
+    rc = WARMTH_ENODEMAND;
+  else if (m.status == WARMTH__DS_REFUSED)
+    rc = WARMTH_EACCES; /* not in the coordinator's group */
+  else if (m.status != WARMTH__DS_OK || nfds != 1)
+    rc = WARMTH_ENODEMAND;
+  if (rc) {
+    if (fd >= 0)
+      close(fd);
+    return rc;
+  }
+  return fd;
+}
+
+/* Fetches demand segment `id` of attachment a from its coordinator and maps
+ * it, after every check of lib/dsock.h.  The slow path of the first touch
+ * of an attachment: a connect, a recvmsg, an mmap. */
+static int fetch_demand(const struct att *a, uint64_t id, struct dmap **out) {
+  int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (s < 0)
+    return WARMTH_ESYS;
+  struct sockaddr_un addr;
+  socklen_t alen = warmth__dsock_addr(id, &addr);
+  int rc = WARMTH_ENODEMAND, fd = -1;
+  struct ucred cr;
+  socklen_t crlen = sizeof cr;
+  /* Non-blocking: a full backlog (a stopped coordinator) fails at once. */
+  if (connect(s, (struct sockaddr *)&addr, alen) != 0)
+    goto out;
+  /* The server's credentials as of its listen(): only the owner of the
+   * state segment may hand us a demand segment, not whoever bound the name
+   * after the coordinator died. */
+  if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) != 0 ||
+      cr.uid != a->owner) {
+    rc = WARMTH_EBADOWNER;
+    goto out;
+  }
+  fd = recv_demand_fd(s, id);
+  if (fd < 0) {
+    rc = fd;
+    fd = -1;
+    goto out;
+  }
+  struct warmth__geom g;
+  warmth__geometry(a->capacity, &g);
+  int need = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL;
+  int seals = fcntl(fd, F_GET_SEALS);
+  struct stat st;
+  if (seals < 0 || (seals & need) != need || (seals & F_SEAL_WRITE) ||
+      fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+      (uint64_t)st.st_size != g.d_seg_size) {
+    rc = WARMTH_EINSECURE; /* a size someone could still change */
+    goto out;
+  }
+  void *m = mmap(NULL, (size_t)g.d_seg_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+                 fd, 0);
+  if (m == MAP_FAILED) {
+    rc = WARMTH_ESYS;
+    goto out;
+  }
+  const struct warmth__dhdr *dh = m;
+  /* Acquire pairs with the writer's release store of magic (make_demand). */
+  struct dmap *d = NULL;
+  if (atomic_load_explicit(&dh->magic, memory_order_acquire) ==
+          WARMTH__DMAGIC &&
+      dh->abi == WARMTH__ABI && dh->hdr_size == WARMTH__HDR_SIZE &&
+      dh->slot_size == WARMTH__DSLOT_SIZE && dh->capacity == a->capacity &&
+      dh->off_slots == g.d_off_slots && dh->seg_size == g.d_seg_size &&
+      dh->instance == a->hdr->instance && dh->demand_id == id)
+    d = calloc(1, sizeof *d);
+  if (!d) {
+    munmap(m, (size_t)g.d_seg_size);
+    goto out; /* not this table's demand segment */
+  }
+  d->map = m;
+  d->len = (size_t)g.d_seg_size;
+  d->id = id;
+  d->dslots = (struct warmth__dslot *)((char *)m + g.d_off_slots);
+  *out = d;
+  rc = 0;
+out:
+  if (fd >= 0)
+    close(fd);
+  close(s);
+  return rc;
+}
+
+/* The demand mapping of attachment a that the coordinator serves now:
+ * fetched once per demand segment (a coordinator that adopts the table
+ * brings a new one), at most one try per backoff period per attachment.
+ * The mapping survives fork(): a pre-fork master's children use it, and
+ * fetch again only when the coordinator changed. */
+static struct dmap *slow_demand(struct att *a, struct dmap *seen, uint64_t id,
+                                int *err) {
+  if (id == 0) {
+    *err = WARMTH_ENODEMAND; /* no coordinator serves one now */
+    return NULL;
+  }
+  int64_t now = warmth__mono_ns();
+  if (now < atomic_load_explicit(&a->next_fetch, memory_order_relaxed)) {
+    *err = atomic_load_explicit(&a->fetch_err, memory_order_relaxed);
+    return NULL;
+  }
+  int fails = atomic_load_explicit(&a->fetch_fails, memory_order_relaxed);
+  int64_t wait = WARMTH__REATTACH_NS << (fails < 6 ? fails : 6);
+  if (wait > WARMTH__FETCH_BACKOFF_MAX_NS)
+    wait = WARMTH__FETCH_BACKOFF_MAX_NS;
+  atomic_store_explicit(&a->next_fetch, now + wait, memory_order_relaxed);
+  struct dmap *d = NULL;
+  int rc = fetch_demand(a, id, &d);
+  if (rc) {
+    atomic_store_explicit(&a->fetch_err, rc, memory_order_relaxed);
+    atomic_store_explicit(&a->fetch_fails, fails + 1, memory_order_relaxed);
+    *err = rc;
+    return NULL;
+  }
+  atomic_store_explicit(&a->fetch_fails, 0, memory_order_relaxed);
+  atomic_store_explicit(&a->next_fetch, 0, memory_order_relaxed);
+  d->older = seen;
+  /* Release pairs with the acquire load in demand_of(): a thread that sees
+   * the new mapping sees it initialised. */
+  if (!atomic_compare_exchange_strong_explicit(
+          &a->demand, &seen, d, memory_order_acq_rel, memory_order_acquire)) {
+    munmap(d->map, d->len); /* another thread won; never published */
+    free(d);
+    return seen; /* theirs (the CAS loaded it) */
+  }
+  retire_demand(d->older); /* the old coordinator's: no one reads it */
+  return d;
+}
+
+/* The demand slots of attachment a, or NULL with *err.  Hot path: two
+ * loads and a compare. */
+static struct warmth__dslot *demand_of(struct att *a, int *err) {
+  uint64_t id = atomic_load_explicit(&a->hdr->demand_id, memory_order_relaxed);
+  struct dmap *d = atomic_load_explicit(&a->demand, memory_order_acquire);
+  if (!d || d->id != id)
+    d = slow_demand(a, d, id, err);
+  return d ? d->dslots : NULL;
 }
 
 static void report_slot(struct warmth__dslot *d, uint32_t latency_us, int ok) {
@@ -587,10 +876,11 @@ static int demand_slot(warmth_t *h, const char *model, struct att **ap,
   int slot = find(a, model, p);
   if (slot < 0)
     return slot;
-  if (!a->dslots)
-    return WARMTH_ENODEMAND;
+  struct warmth__dslot *ds = demand_of(a, &err);
+  if (!ds)
+    return err ? err : WARMTH_ENODEMAND;
   *ap = a;
-  *dp = &a->dslots[slot];
+  *dp = &ds[slot];
   return slot;
 }
 
@@ -629,18 +919,20 @@ static const uint32_t *seq_word(const struct warmth__rec *r) {
 int warmth_wait_warm(warmth_t *h, const char *model, uint32_t timeout_ms) {
   int64_t deadline = warmth__mono_ns() + (int64_t)timeout_ms * 1000000LL;
   for (;;) {
-    struct att *a = NULL;
-    struct warmth__dslot *d = NULL;
+    if (!h)
+      return WARMTH_EINVAL;
+    int err = 0;
+    struct att *a = current(h, &err);
+    if (!a)
+      return err;
     struct warmth__payload p;
-    int slot = demand_slot(h, model, &a, &d, &p);
-    if (slot == WARMTH_ENODEMAND) { /* no demand segment: poll, never block */
-      int err = 0;
-      a = current(h, &err);
-      slot = a ? find(a, model, &p) : err;
-      d = NULL;
-    }
+    int slot = find(a, model, &p);
     if (slot < 0)
       return slot;
+    /* Without a demand segment (none served, refused, not ours) it waits
+     * all the same, in slices, with no one to wake it early. */
+    struct warmth__dslot *ds = demand_of(a, &err);
+    struct warmth__dslot *d = ds ? &ds[slot] : NULL;
     if (d) {
       touch_slot(d);
       atomic_fetch_add_explicit(&d->waiters, 1, memory_order_seq_cst);
@@ -670,7 +962,8 @@ int warmth_wait_warm(warmth_t *h, const char *model, uint32_t timeout_ms) {
       struct timespec ts = {(time_t)(left / 1000000000LL),
                             (long)(left % 1000000000LL)};
       syscall(SYS_futex, seq_word(r), FUTEX_WAIT, seen, &ts, NULL, 0);
-      if (atomic_load_explicit(&a->hdr->retired, memory_order_relaxed)) {
+      if (atomic_load_explicit(&a->hdr->retired, memory_order_relaxed) ||
+          atomic_load_explicit(&h->cur, memory_order_relaxed) != a) {
         moved = 1; /* follow the new coordinator: look the model up again */
         break;
       }
@@ -734,7 +1027,7 @@ int warmth_status(warmth_t *h, struct warmth_status *st) {
   f.index_generation =
       atomic_load_explicit(&hd->index_seq, memory_order_relaxed) >> 1;
   uint32_t size = st->size < sizeof f ? st->size : (uint32_t)sizeof f;
-  f.size = st->size;
+  f.size = size; /* what we filled, as to_info() does */
   memcpy(st, &f, size);
   return 0;
 }
@@ -743,29 +1036,32 @@ int warmth_status(warmth_t *h, struct warmth_status *st) {
 
 /* A handle caches where its model lives: the attachment, the slot and the
  * slot's generation.  Every call checks that binding against the handle's
- * current attachment (current(): a replaced segment, or anything else that
- * makes the handle re-attach, shows as another attachment) and checks the
- * name and generation inside the record it copies, so a reload, a slot
- * reused by another model or a replaced segment costs one re-resolve, never
- * another model's data.  After fork() the child inherits the mappings and
- * the binding, both valid.
+ * current attachment (a replaced segment, or anything else that makes the
+ * handle re-attach, shows as another attachment) and checks the name and
+ * generation inside the record it copies, so a reload, a slot reused by
+ * another model or a replaced segment costs one re-resolve, never another
+ * model's data.  After fork() the child inherits the mappings and the
+ * binding, both valid.
  *
- * Threads may share a model handle: the binding is three separate atomics,
- * so racing re-resolves may leave a mixed binding; a mixed binding only
- * fails the name or generation check and is resolved again.  The "model
- * absent" shortcut is one word (segment instance ^ index_seq), never mixed. */
+ * Threads may share a model handle: the binding is separate atomics, so
+ * racing re-resolves may leave a mixed binding; a mixed binding only fails
+ * the name or generation check (or the slot bound) and is resolved again.
+ * The "model absent" shortcut is one word (segment instance ^ index_seq),
+ * never mixed. */
 #define WARMTH__NOSLOT UINT32_MAX
 
+/* What every call reads sits in the first cache line (names up to 31
+ * bytes); the struct is allocated 64-aligned. */
 struct warmth_model {
+  _Atomic(struct att *) a; /* compared with h->cur, never dereferenced */
   struct warmth *h;
-  _Atomic(struct att *) a;  /* compared with current(), never dereferenced */
-  _Atomic uint32_t slot;    /* WARMTH__NOSLOT: unresolved or absent */
-  _Atomic uint64_t gen;     /* the slot's generation when resolved */
-  _Atomic uint64_t missing; /* instance ^ index_seq when found absent */
-  uint32_t nw;              /* name words compared, with the NUL */
+  _Atomic uint32_t slot; /* WARMTH__NOSLOT: unresolved or absent */
+  uint32_t nw;           /* name words compared, with the NUL */
+  _Atomic uint64_t gen;  /* the slot's generation when resolved */
   uint64_t want[WARMTH__NAME_WORDS];
+  _Atomic uint64_t missing; /* instance ^ index_seq when found absent */
   char name[WARMTH_NAME_MAX + 1];
-};
+} __attribute__((aligned(64)));
 
 /* Re-resolves by name in `a`.  Returns the slot or an error; WARMTH_ENOTFOUND
  * is remembered until the index is republished, so an absent model costs
@@ -798,78 +1094,78 @@ static int model_resolve(struct warmth_model *m, struct att *a, int force) {
   return slot;
 }
 
-/* The attachment and slot to read now; re-resolves when the binding does
- * not belong to the current attachment. */
-static inline int model_bind(struct warmth_model *m, struct att **ap,
-                             uint64_t *genp) {
+/* The slow half of model_bind(): through current() (re-attach, errors),
+ * then a re-resolve when the binding is not of that attachment. */
+static int model_rebind(struct warmth_model *m, struct att **ap,
+                        uint64_t *genp) {
   int err = 0;
   struct att *a = current(m->h, &err);
   if (!a)
     return err;
   *ap = a;
   uint32_t slot = atomic_load_explicit(&m->slot, memory_order_relaxed);
-  *genp = atomic_load_explicit(&m->gen, memory_order_relaxed);
-  if (__builtin_expect(atomic_load_explicit(&m->a, memory_order_relaxed) == a &&
-                           slot < a->capacity,
-                       1))
-    return (int)slot;
-  int rc = model_resolve(m, a, 0);
+  int rc = atomic_load_explicit(&m->a, memory_order_relaxed) == a &&
+                   slot < a->capacity
+               ? (int)slot
+               : model_resolve(m, a, 0);
   *genp = atomic_load_explicit(&m->gen, memory_order_relaxed);
   return rc;
 }
 
-/* 1 if a copied name and generation are the handle's. */
-static inline int model_match(const struct warmth_model *m, const char *name,
-                              uint64_t gen, uint64_t want_gen) {
-  uint64_t diff = gen ^ want_gen;
-  for (uint32_t k = 0; k < m->nw; k++) {
-    uint64_t got;
-    memcpy(&got, name + 8 * k, 8);
-    diff |= got ^ m->want[k];
+/* The attachment and slot to read now.  The fast path is current()'s own
+ * (one acquire load of the attachment, the retired flag) inlined, plus the
+ * binding check; anything else goes through current(). */
+static inline __attribute__((always_inline)) int
+model_bind(struct warmth_model *m, struct att **ap, uint64_t *genp) {
+  /* Acquire pairs with the release in publish_att(), as in current(). */
+  struct att *a = atomic_load_explicit(&m->h->cur, memory_order_acquire);
+  uint32_t slot = atomic_load_explicit(&m->slot, memory_order_relaxed);
+  if (__builtin_expect(
+          a && atomic_load_explicit(&m->a, memory_order_relaxed) == a &&
+              slot < a->capacity &&
+              atomic_load_explicit(&a->hdr->retired, memory_order_relaxed) ==
+                  WARMTH__LIVE,
+          1)) {
+    *ap = a;
+    *genp = atomic_load_explicit(&m->gen, memory_order_relaxed);
+    return (int)slot;
   }
-  return diff == 0;
+  return model_rebind(m, ap, genp);
 }
 
-/* Word indexes in the payload of what warmth_model_is_warm() reads. */
-#define W_WARM_UNTIL (offsetof(struct warmth__payload, warm_until) / 8)
-#define W_GEN (offsetof(struct warmth__payload, generation) / 8)
-#define W_STATE (offsetof(struct warmth__payload, state) / 8)
+/* Reads the handle's record for an is_warm question: 1 and *p filled, or an
+ * error; a binding the record refutes is resolved again (bounded: a record
+ * that moves again in between is rare). */
+#define WARMTH__REBIND_TRIES 4
 
-/* The seqlock read of only the words a warmth question needs: the name, the
- * generation, warm_until and the word holding the state.  Same protocol and
- * barrier pairs as warmth__rec_read() (layout.h).  Returns 1 when the record
- * is still the handle's model, 0 when it is not, or WARMTH_EBUSY. */
-static inline int model_read_warm(const struct warmth_model *m,
-                                  const struct warmth__rec *r,
-                                  uint64_t want_gen, uint16_t *state,
-                                  int64_t *warm_until) {
-  for (int tries = 0; tries < WARMTH__READ_TRIES; tries++) {
-    /* Acquire pairs with the writer's final release store of seq. */
-    uint64_t s1 = atomic_load_explicit(&r->seq, memory_order_acquire);
-    if (s1 & 1) {
-      warmth__cpu_relax();
-      continue;
+static inline __attribute__((always_inline)) int
+model_read_warm(struct warmth_model *m, struct att **ap, int *slotp,
+                struct warmth__payload *p) {
+  for (int t = 0; t < WARMTH__REBIND_TRIES; t++) {
+    struct att *a = NULL;
+    uint64_t gen = 0;
+    int slot = model_bind(m, &a, &gen);
+    if (slot < 0)
+      return slot;
+    /* The name check alone decides whose record this is (a slot reused by
+     * the same name holds that model's record), so the generation, a cache
+     * line of its own, is not read here; warmth_model_lookup() checks it.
+     * Name words compared in a constant count, four (names up to 31 bytes,
+     * one cache line of the record and of the handle) or all eight: both
+     * sides are NUL-padded (the writer pads, resolve zero-fills want), and
+     * a fixed count costs less than a loop over fewer (callgrind). */
+    const struct warmth__rec *r = &a->recs[slot];
+    int rc = m->nw <= 4
+                 ? rec_read_warm(r, m->want, 4, &gen, 1, p)
+                 : rec_read_warm(r, m->want, WARMTH__NAME_WORDS, &gen, 1, p);
+    if (__builtin_expect(rc == 1, 1)) {
+      *ap = a;
+      *slotp = slot;
+      return 1;
     }
-    uint64_t diff = 0;
-    for (uint32_t k = 0; k < m->nw; k++)
-      diff |= atomic_load_explicit(&r->w[k], memory_order_acquire) ^ m->want[k];
-    /* Acquire loads pair with the writer's release stores of the words. */
-    diff |= atomic_load_explicit(&r->w[W_GEN], memory_order_acquire) ^ want_gen;
-    uint64_t wu =
-        atomic_load_explicit(&r->w[W_WARM_UNTIL], memory_order_acquire);
-    uint64_t sw = atomic_load_explicit(&r->w[W_STATE], memory_order_acquire);
-    /* Ordered after the acquire loads above: a word from a newer update
-     * means we see at least that update's odd seq here. */
-    uint64_t s2 = atomic_load_explicit(&r->seq, memory_order_relaxed);
-    if (s1 != s2)
-      continue;
-    if (diff)
-      return 0;
-    struct warmth__payload p;
-    memcpy((char *)&p + 8 * W_STATE, &sw, 8);
-    *state = p.state;
-    *warm_until = (int64_t)wu;
-    return 1;
+    if (rc < 0)
+      return rc;
+    (void)model_resolve(m, a, 1);
   }
   return WARMTH_EBUSY;
 }
@@ -939,9 +1235,11 @@ int warmth_resolve(warmth_t *h, const char *model, warmth_model_t **out) {
   uint64_t want[WARMTH__NAME_WORDS];
   if (!warmth__name_words(model, &len, &hash, want))
     return WARMTH_ENAMETOOLONG;
-  struct warmth_model *m = calloc(1, sizeof *m);
+  struct warmth_model *m =
+      aligned_alloc(_Alignof(struct warmth_model), sizeof(struct warmth_model));
   if (!m)
     return WARMTH_ENOMEM;
+  memset(m, 0, sizeof *m);
   m->h = h;
   m->nw = (uint32_t)((len + 8) / 8);
   memcpy(m->want, want, m->nw * sizeof want[0]);
@@ -962,29 +1260,16 @@ int warmth_resolve(warmth_t *h, const char *model, warmth_model_t **out) {
 
 void warmth_model_free(warmth_model_t *m) { free(m); }
 
-/* Tries a bounded number of times: a binding that fails the record check is
- * resolved again, and a record that moved again in between is rare. */
-#define WARMTH__REBIND_TRIES 4
-
 int warmth_model_is_warm(warmth_model_t *m) {
   if (!m)
     return WARMTH_EINVAL;
-  for (int t = 0; t < WARMTH__REBIND_TRIES; t++) {
-    struct att *a = NULL;
-    uint64_t gen = 0;
-    int slot = model_bind(m, &a, &gen);
-    if (slot < 0)
-      return slot;
-    uint16_t state;
-    int64_t wu;
-    int rc = model_read_warm(m, &a->recs[slot], gen, &state, &wu);
-    if (__builtin_expect(rc == 1, 1))
-      return warm_at(a, state, wu);
-    if (rc < 0)
-      return rc;
-    (void)model_resolve(m, a, 1);
-  }
-  return WARMTH_EBUSY;
+  struct att *a;
+  int slot;
+  struct warmth__payload p;
+  int rc = model_read_warm(m, &a, &slot, &p);
+  if (__builtin_expect(rc != 1, 0))
+    return rc;
+  return warm_at(a, p.state, p.warm_until);
 }
 
 int warmth_model_lookup(warmth_model_t *m, struct warmth_model_info *info) {
@@ -1000,7 +1285,14 @@ int warmth_model_lookup(warmth_model_t *m, struct warmth_model_info *info) {
     int rc = warmth__rec_read(&a->recs[slot], &p);
     if (rc)
       return rc;
-    if (__builtin_expect(model_match(m, p.name, p.generation, gen), 1)) {
+    /* The name and generation check, on the consistent copy. */
+    uint64_t diff = p.generation ^ gen;
+    for (uint32_t k = 0; k < m->nw; k++) {
+      uint64_t got;
+      memcpy(&got, p.name + 8 * k, 8);
+      diff |= got ^ m->want[k];
+    }
+    if (__builtin_expect(diff == 0, 1)) {
       to_info(&p, (uint32_t)slot, info);
       return 0;
     }
@@ -1014,26 +1306,18 @@ int warmth_model_lookup(warmth_model_t *m, struct warmth_model_info *info) {
 static int model_dslot(struct warmth_model *m, struct warmth__dslot **dp) {
   if (!m)
     return WARMTH_EINVAL;
-  for (int t = 0; t < WARMTH__REBIND_TRIES; t++) {
-    struct att *a = NULL;
-    uint64_t gen = 0;
-    int slot = model_bind(m, &a, &gen);
-    if (slot < 0)
-      return slot;
-    uint16_t state;
-    int64_t wu;
-    int rc = model_read_warm(m, &a->recs[slot], gen, &state, &wu);
-    if (rc < 0)
-      return rc;
-    if (rc == 1) {
-      if (!a->dslots)
-        return WARMTH_ENODEMAND;
-      *dp = &a->dslots[slot];
-      return 0;
-    }
-    (void)model_resolve(m, a, 1);
-  }
-  return WARMTH_EBUSY;
+  struct att *a;
+  int slot;
+  struct warmth__payload p;
+  int rc = model_read_warm(m, &a, &slot, &p);
+  if (rc != 1)
+    return rc;
+  int err = 0;
+  struct warmth__dslot *ds = demand_of(a, &err);
+  if (!ds)
+    return err ? err : WARMTH_ENODEMAND;
+  *dp = &ds[slot];
+  return 0;
 }
 
 int warmth_model_touch(warmth_model_t *m) {

@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "dsock.h"
 #include "writer.h"
 
 enum { SLOT_NEVER = 0, SLOT_USED = 1, SLOT_LIMBO = 2 };
@@ -29,7 +30,12 @@ struct wslot {
 
 struct warmth__w {
   char name[NAME_MAX + 1];
-  char dname[NAME_MAX + 1];
+  char dname[NAME_MAX + 1]; /* the named demand segment of ABI <= 2 */
+  char lname[NAME_MAX + 1]; /* the lock file, name + ".lock" */
+  int lockfd;               /* holds the OFD lock; -1 until taken */
+  int dfd;                  /* the sealed demand memfd; -1 until made */
+  uint64_t demand_id;
+  struct warmth__ds *ds; /* serves dfd to the workers */
   struct warmth__hdr *hdr;
   size_t len;
   _Atomic uint64_t *index[2];
@@ -51,6 +57,7 @@ struct warmth__w {
   int live;
   void *old; /* the replaced segment, mapped until then */
   size_t oldlen;
+  int crashed; /* warmth__w_crash(): close only frees */
 };
 
 static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
@@ -357,6 +364,7 @@ uint32_t warmth__w_capacity(const struct warmth__w *w) { return w->capacity; }
 uint64_t warmth__w_instance(const struct warmth__w *w) {
   return w->hdr->instance;
 }
+uint64_t warmth__w_demand_id(const struct warmth__w *w) { return w->demand_id; }
 int warmth__w_adopted(const struct warmth__w *w) { return w->adopted; }
 struct warmth__hdr *warmth__w_hdr(struct warmth__w *w) {
   return w->hdr;
@@ -524,52 +532,172 @@ static void adopt_records(struct warmth__w *w) {
   w->dirty = 1;
 }
 
+/* Removes the named demand segment an older version left, if it is ours:
+ * no reader of this version opens it, and none may keep writing it. */
+static void drop_named_demand(const struct warmth__w *w) {
+  int fd = shm_open(w->dname, O_RDONLY, 0);
+  if (fd < 0)
+    return;
+  struct stat st;
+  if (fstat(fd, &st) == 0 && st.st_uid == geteuid())
+    shm_unlink(w->dname);
+  close(fd);
+}
+
+/* Makes the demand segment: a memfd sealed against any change of size
+ * before anyone else can see it (lib/dsock.h says why), then starts
+ * serving it and names it in the state header. */
 static int make_demand(struct warmth__w *w, const struct warmth__w_opts *o,
                        char *err, size_t errlen) {
-  void *m = NULL;
-  size_t len = 0;
-  int rc = map_existing(w->dname, &m, &len, err, errlen);
-  if (rc < 0)
-    return rc;
-  if (rc == 0) {
-    struct warmth__dhdr *dh = m;
-    if (m && w->adopted && atomic_load(&dh->magic) == WARMTH__DMAGIC &&
-        dh->instance == w->hdr->instance && dh->capacity == w->capacity &&
-        dh->seg_size == w->g.d_seg_size && len >= w->g.d_seg_size) {
-      w->dhdr = dh;
-      w->dlen = len;
-      w->dslots = (struct warmth__dslot *)((char *)m + w->g.d_off_slots);
-      return 0;
-    }
-    if (m && atomic_load(&dh->magic) != 0 &&
-        atomic_load(&dh->magic) != WARMTH__DMAGIC) {
-      munmap(m, len);
-      return fail(err, errlen, WARMTH_EBADMAGIC,
-                  "%s is not a warmth demand segment: refusing to touch it",
-                  w->dname);
-    }
-    if (m)
-      munmap(m, len);
-    shm_unlink(w->dname);
+  drop_named_demand(w);
+  uint64_t size = w->g.d_seg_size;
+  int fd = memfd_create("warmth.demand", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0)
+    return fail(err, errlen, WARMTH_ESYS, "cannot create the demand memfd: %s",
+                strerror(errno));
+  const char *what = "size";
+  int e = ftruncate(fd, (off_t)size) != 0 ? errno : 0;
+  /* Reserve every page now, as create_seg does: no SIGBUS later. */
+  if (!e) {
+    what = "reserve";
+    e = posix_fallocate(fd, 0, (off_t)size);
   }
-  struct warmth__dhdr *dh = create_seg(w->dname, w->g.d_seg_size,
-                                       o->demand_mode ? o->demand_mode : 0660,
-                                       o->group, err, errlen, &rc);
-  if (!dh)
-    return rc;
+  /* F_SEAL_SEAL too: no one can add F_SEAL_WRITE (which would make every
+   * worker's touch fault) or take a seal off. */
+  if (!e) {
+    what = "seal";
+    e = fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0
+            ? errno
+            : 0;
+  }
+  void *m = MAP_FAILED;
+  if (!e) {
+    what = "map";
+    m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    e = m == MAP_FAILED ? errno : 0;
+  }
+  if (e) {
+    close(fd);
+    return fail(err, errlen, WARMTH_ESYS, "cannot %s the demand memfd: %s",
+                what, strerror(e));
+  }
+  uint64_t id = 0;
+  while (id == 0) /* 0 means "no demand segment" */
+    if (getrandom(&id, sizeof id, 0) != sizeof id)
+      id = (uint64_t)warmth__mono_ns() ^ ((uint64_t)getpid() << 32);
+  struct warmth__dhdr *dh = m;
   dh->abi = WARMTH__ABI;
   dh->hdr_size = WARMTH__HDR_SIZE;
   dh->slot_size = WARMTH__DSLOT_SIZE;
   dh->capacity = w->capacity;
-  dh->seg_size = w->g.d_seg_size;
+  dh->seg_size = size;
   dh->off_slots = w->g.d_off_slots;
   dh->instance = w->hdr->instance;
-  /* Pairs with the reader's acquire load of magic in attach_demand(). */
+  dh->demand_id = id;
+  /* Pairs with the reader's acquire load of magic in fetch_demand(). */
   atomic_store_explicit(&dh->magic, WARMTH__DMAGIC, memory_order_release);
   w->dhdr = dh;
-  w->dlen = w->g.d_seg_size;
-  w->dslots = (struct warmth__dslot *)((char *)dh + w->g.d_off_slots);
+  w->dlen = size;
+  w->dslots = (struct warmth__dslot *)((char *)m + w->g.d_off_slots);
+  w->dfd = fd;
+  int rc = warmth__ds_start(&w->ds, fd, id, o->group, err, errlen);
+  if (rc)
+    return rc;
+  w->demand_id = id;
+  /* Relaxed: the id only names the socket; a reader trusts nothing before
+   * it has checked what comes through it (seals, size, both ids). */
+  atomic_store_explicit(&w->hdr->demand_id, id, memory_order_relaxed);
   return 0;
+}
+
+/* What the header of `name` says of its coordinator, for a message. */
+static void holder(const char *name, int32_t *pid, int64_t *age_ns) {
+  *pid = 0;
+  *age_ns = -1;
+  int fd = shm_open(name, O_RDONLY, 0);
+  if (fd < 0)
+    return;
+  char buf[sizeof(struct warmth__hdr)];
+  if (pread(fd, buf, sizeof buf, 0) == (ssize_t)sizeof buf) {
+    int64_t hb;
+    memcpy(pid, buf + offsetof(struct warmth__hdr, pid), sizeof *pid);
+    memcpy(&hb, buf + offsetof(struct warmth__hdr, heartbeat), sizeof hb);
+    *age_ns = warmth__mono_ns() - hb;
+  }
+  close(fd);
+}
+
+/* Takes the writer's lock: an OFD write lock on the whole lock file.  OFD
+ * locks belong to the open file description, not to a process's set of
+ * locks: a second open in the same process conflicts too, close() of
+ * another descriptor of the file does not drop it, and the kernel drops it
+ * when the holder dies (never while it is stopped). */
+static int take_lock(struct warmth__w *w, char *err, size_t errlen) {
+  for (int tries = 0; tries < 3; tries++) {
+    int fd = shm_open(w->lname, O_RDWR | O_CREAT, 0600);
+    if (fd < 0)
+      return fail(err, errlen, WARMTH_EACCES,
+                  "cannot open the lock file %s: %s", w->lname,
+                  strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      close(fd);
+      return fail(err, errlen, WARMTH_EBADMAGIC,
+                  "lock file %s is not a regular shared-memory file", w->lname);
+    }
+    if (st.st_uid != geteuid()) {
+      close(fd);
+      return fail(err, errlen, WARMTH_EBADOWNER,
+                  "lock file /dev/shm%s belongs to uid %u, not to us (uid %u): "
+                  "refusing to use it; remove it (rm /dev/shm%s) once you "
+                  "know who made it",
+                  w->lname, (unsigned)st.st_uid, (unsigned)geteuid(), w->lname);
+    }
+    /* Ours but readable by others (made by hand?): no one else may open it
+     * from now on, or they could hold a read lock that keeps us out. */
+    if ((st.st_mode & 077) && fchmod(fd, 0600) != 0) {
+      close(fd);
+      return fail(err, errlen, WARMTH_ESYS, "cannot chmod %s: %s", w->lname,
+                  strerror(errno));
+    }
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    if (fcntl(fd, F_OFD_SETLK, &fl) != 0) {
+      int e = errno;
+      close(fd);
+      if (e != EAGAIN && e != EACCES)
+        return fail(err, errlen, WARMTH_ESYS, "cannot lock %s: %s", w->lname,
+                    strerror(e));
+      int32_t pid;
+      int64_t age;
+      holder(w->name, &pid, &age);
+      return fail(err, errlen, WARMTH_EEXIST,
+                  "%s is held by another coordinator (pid %d according to the "
+                  "segment header, heartbeat %.1f s old): it still holds the "
+                  "lock on /dev/shm%s, so it is running or stopped "
+                  "(SIGSTOP), not dead; resume it (kill -CONT %d) or stop it "
+                  "(kill %d): the kernel releases the lock when it exits",
+                  w->name, (int)pid, age < 0 ? -1.0 : (double)age / 1e9,
+                  w->lname, (int)pid, (int)pid);
+    }
+    /* Locked; but a holder that removed the file (warmth__w_close with
+     * unlink) may have let a third writer create a new one under the name
+     * meanwhile: the lock counts only on the file the name still names. */
+    int fd2 = shm_open(w->lname, O_RDONLY, 0);
+    struct stat st2;
+    int same = fd2 >= 0 && fstat(fd2, &st2) == 0 && st2.st_ino == st.st_ino &&
+               st2.st_dev == st.st_dev;
+    if (fd2 >= 0)
+      close(fd2);
+    if (same) {
+      w->lockfd = fd;
+      return 0;
+    }
+    close(fd);
+  }
+  return fail(err, errlen, WARMTH_EEXIST,
+              "lock file %s keeps being replaced: another coordinator is "
+              "starting and stopping",
+              w->lname);
 }
 
 static void wire(struct warmth__w *w) {
@@ -585,7 +713,7 @@ int warmth__w_open(struct warmth__w **out, const char *name,
     err[0] = 0;
   size_t n = name ? strlen(name) : 0;
   if (!out || !o || n < 2 || name[0] != '/' || strchr(name + 1, '/') ||
-      n + sizeof ".demand" > NAME_MAX)
+      n + sizeof ".demand" > NAME_MAX) /* also bounds ".lock" */
     return fail(err, errlen, WARMTH_EINVAL,
                 "bad segment name '%s' (want /name, no other slash)",
                 name ? name : "");
@@ -598,6 +726,10 @@ int warmth__w_open(struct warmth__w **out, const char *name,
   memcpy(w->name, name, n + 1);
   memcpy(w->dname, name, n);
   memcpy(w->dname + n, ".demand", sizeof ".demand");
+  memcpy(w->lname, name, n);
+  memcpy(w->lname + n, ".lock", sizeof ".lock");
+  w->lockfd = -1;
+  w->dfd = -1;
   w->capacity = o->capacity;
   warmth__geometry(o->capacity, &w->g);
   w->mask = w->g.index_cap - 1;
@@ -605,6 +737,11 @@ int warmth__w_open(struct warmth__w **out, const char *name,
   w->slots = calloc(o->capacity, sizeof *w->slots);
   int rc = WARMTH_ENOMEM;
   if (!w->pidx || !w->slots)
+    goto out;
+  /* Before looking at the segment: whatever we find, no other writer of
+   * this version can be using it while we hold the lock. */
+  rc = take_lock(w, err, errlen);
+  if (rc < 0)
     goto out;
 
   void *old = NULL;
@@ -661,6 +798,8 @@ int warmth__w_open(struct warmth__w **out, const char *name,
                                         ? o->stale_after_ns
                                         : WARMTH__STALE_DEFAULT_NS);
   atomic_store(&hd->heartbeat, warmth__mono_ns());
+  atomic_store(&hd->demand_id,
+               0); /* the dead coordinator's: no one serves it */
   atomic_store(&hd->successor, 0);
   atomic_store(&hd->retired, WARMTH__LIVE);
   rc = make_demand(w, o, err, errlen);
@@ -679,28 +818,57 @@ int warmth__w_open(struct warmth__w **out, const char *name,
   *out = w;
   return 0;
 out:
+  warmth__ds_stop(w->ds);
+  if (w->dhdr)
+    munmap(w->dhdr, w->dlen);
+  if (w->dfd >= 0)
+    close(w->dfd);
   if (w->hdr)
     munmap(w->hdr, w->len);
+  if (w->lockfd >= 0)
+    close(w->lockfd);
   free(w->pidx);
   free(w->slots);
   free(w);
   return rc;
 }
 
+void warmth__w_crash(struct warmth__w *w) {
+  warmth__ds_stop(w->ds);
+  w->ds = NULL;
+  close(w->lockfd);
+  close(w->dfd);
+  w->lockfd = w->dfd = -1;
+  w->crashed = 1;
+}
+
 void warmth__w_close(struct warmth__w *w, int unlink_too) {
   if (!w)
     return;
+  if (w->crashed)
+    goto unmap;
   if (!w->live)
     go_live(w); /* never published: still hand readers over, then retire */
+  warmth__ds_stop(w->ds);
+  atomic_store(&w->hdr->demand_id, 0);
   atomic_store_explicit(&w->hdr->retired, WARMTH__RETIRED,
                         memory_order_release);
   if (unlink_too) {
     shm_unlink(w->name);
     shm_unlink(w->dname);
+    /* Under the lock; a writer that opened the old file meanwhile sees the
+     * name moved and tries again (take_lock). */
+    shm_unlink(w->lname);
   }
+unmap:
   munmap(w->hdr, w->len);
   if (w->dhdr)
     munmap(w->dhdr, w->dlen);
+  if (w->dfd >= 0)
+    close(w->dfd);
+  /* Last: the next writer may start only once we no longer write. */
+  if (w->lockfd >= 0)
+    close(w->lockfd);
   free(w->pidx);
   free(w->slots);
   free(w);

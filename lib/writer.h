@@ -20,8 +20,9 @@ struct warmth__w;
 struct warmth__w_opts {
   uint32_t capacity;      /* record slots (>= models you will ever hold) */
   mode_t mode;            /* state segment, default 0640 */
-  mode_t demand_mode;     /* demand segment, default 0660 */
-  gid_t group;            /* chown both to this group; (gid_t)-1 = keep */
+  gid_t group;            /* chown the state segment to this group, and
+                             hand the demand segment to its members;
+                             (gid_t)-1 = our egid */
   int64_t stale_after_ns; /* published for readers; 0 = 5 s */
   int no_adopt;           /* 1: always create anew (supersede the old) */
 };
@@ -30,8 +31,18 @@ struct warmth__w_opts {
  * owned by us, with the same layout, is adopted (its records and the
  * readers attached to it stay); otherwise it is marked superseded,
  * unlinked and a new one created.  A segment owned by someone else, or with
- * a foreign magic, is never touched: the call fails and `err` says why.  A
- * live coordinator (its pid alive, heartbeat fresh) is never displaced.
+ * a foreign magic, is never touched: the call fails and `err` says why.
+ *
+ * Only one writer per name: it holds an OFD lock (F_OFD_SETLK) on the lock
+ * file `name` + ".lock" (mode 0600: no reader can open it, so none can hold
+ * a lock that keeps warmd out) for as long as it is open.  The kernel drops
+ * the lock when the writer dies, and keeps it while the writer is stopped
+ * (SIGSTOP), however old its heartbeat: a stalled coordinator is never
+ * replaced behind its back.  A live coordinator of an older version (pid
+ * alive, heartbeat fresh, no lock) is not displaced either.
+ *
+ * The demand segment is a new sealed memfd (lib/dsock.h), served by a
+ * thread of the writer (lib/dsock.c) until warmth__w_close().
  * Returns 0 or a WARMTH_E* code, with a message in err. */
 int warmth__w_open(struct warmth__w **out, const char *name,
                    const struct warmth__w_opts *o, char *err, size_t errlen);
@@ -89,6 +100,22 @@ uint32_t warmth__w_capacity(const struct warmth__w *w);
 uint64_t warmth__w_instance(const struct warmth__w *w);
 /* 1 if the segment was adopted from a previous coordinator. */
 int warmth__w_adopted(const struct warmth__w *w);
+
+/* The demand server (lib/dsock.c), started by warmth__w_open: hands the
+ * sealed `memfd` of demand segment `id` to root, our uid and members of
+ * `group` ((gid_t)-1: our egid) on the abstract socket of `id`. */
+struct warmth__ds;
+int warmth__ds_start(struct warmth__ds **out, int memfd, uint64_t id,
+                     gid_t group, char *err, size_t errlen);
+void warmth__ds_stop(struct warmth__ds *s);
+
+/* The id of the demand segment readers get now (0: none). */
+uint64_t warmth__w_demand_id(const struct warmth__w *w);
+
+/* For tests: the writer dies as kill -9 would leave it (the lock and the
+ * demand server gone, the segment as it is); its mappings stay until
+ * warmth__w_close(), which then only frees. */
+void warmth__w_crash(struct warmth__w *w);
 
 /* For tests: the mapped header (read/write). */
 struct warmth__hdr *warmth__w_hdr(struct warmth__w *w);

@@ -88,17 +88,7 @@ START_TEST(test_insecure) {
     chmod_seg(name, good[i]);
     ck_assert_msg(open_rc(name) == 0, "mode %o", good[i]);
   }
-  /* An insecure demand segment only disables demand, never reading. */
-  chmod_seg(name, 0640);
-  char dname[TU_NAME_LEN + 8];
-  snprintf(dname, sizeof dname, "%s.demand", name);
-  chmod_seg(dname, 0666);
-  tu_add(w, "m");
-  warmth_t *h = tu_reader(name);
-  struct warmth_model_info info = {.size = sizeof info};
-  ck_assert_int_eq(warmth_lookup(h, "m", &info), 0);
-  ck_assert_int_eq(warmth_touch(h, "m"), WARMTH_ENODEMAND);
-  warmth_close(h);
+  /* (An insecure demand segment: check_demand's fake servers.) */
   warmth__w_close(w, 1);
 }
 END_TEST
@@ -232,6 +222,92 @@ START_TEST(test_worker_uid) {
 }
 END_TEST
 
+START_TEST(test_hostile_worker_cannot_resize) {
+  /* Issue 12, item 1: a group member shrinks or grows whatever a worker can
+   * write (then the named demand segment; now the memfd it gets like any
+   * worker), and the coordinator (here: this process reading every demand
+   * slot) and the other workers keep running.  Before the fix the child's
+   * ftruncate(0) succeeded and this process died of SIGBUS below. */
+  if (!needs_root())
+    return;
+  char name[TU_NAME_LEN], dname[TU_NAME_LEN + 8];
+  tu_name(name);
+  snprintf(dname, sizeof dname, "%s.demand", name);
+  struct warmth__w_opts o = {.capacity = 4, .group = TU_OTHER_ID};
+  struct warmth__w *w = NULL;
+  char err[256];
+  ck_assert_int_eq(warmth__w_open(&w, name, &o, err, sizeof err), 0);
+  uint32_t slot = tu_add(w, "m");
+  uint64_t id = warmth__w_demand_id(w);
+  warmth_t *h = tu_reader(name);
+  ck_assert_int_eq(warmth_touch(h, "m"), 0); /* a worker mapped it */
+  pid_t pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    if (setgroups(0, NULL) != 0 || setgid(TU_OTHER_ID) != 0 ||
+        setuid(TU_OTHER_ID) != 0)
+      _exit(SETID_FAILED);
+    int resized = 0, fd = shm_open(dname, O_RDWR, 0);
+    if (fd >= 0) { /* the old design: group-writable by name */
+      resized |= ftruncate(fd, 0) == 0;
+      close(fd);
+    }
+    fd = tu_fetch_demand_fd(id); /* as any worker gets it */
+    if (fd < 0)
+      _exit(TOUCH_FAILED);
+    resized |= ftruncate(fd, 0) == 0;
+    resized |= ftruncate(fd, 1 << 20) == 0;
+    resized |= fallocate(fd, 0, 0, 1 << 20) == 0;
+    resized |= fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE) == 0;
+    /* Still allowed, and harmless: writing it (demand is untrusted input)
+     * and punching a hole (the pages read back as zeros, no SIGBUS). */
+    if (pwrite(fd, "x", 1, WARMTH__HDR_SIZE) != 1)
+      _exit(TOUCH_FAILED);
+    (void)fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                    WARMTH__HDR_SIZE, 4096);
+    close(fd);
+    _exit(resized ? RDWR_OPENED : 0);
+  }
+  int st = tu_wait(pid, 10000);
+  ck_assert_msg(tu_exit_code(st) == 0, "hostile child: exit %d",
+                tu_exit_code(st));
+  /* Every slot the coordinator scans, and a worker's touch: no SIGBUS. */
+  struct warmth__demand d;
+  for (uint32_t s = 0; s < 4; s++)
+    ck_assert_int_eq(warmth__w_demand(w, s, &d), 0);
+  ck_assert_int_eq(warmth_touch(h, "m"), 0);
+  ck_assert_int_eq(warmth__w_demand(w, slot, &d), 0);
+  ck_assert_uint_ge(d.touches, 1);
+  warmth_close(h);
+  warmth__w_close(w, 1);
+}
+END_TEST
+
+START_TEST(test_outsider_gets_no_demand) {
+  /* A user outside the group is refused the demand segment, even by hand. */
+  if (!needs_root())
+    return;
+  char name[TU_NAME_LEN];
+  tu_name(name);
+  struct warmth__w_opts o = {.capacity = 4, .group = TU_OTHER_ID};
+  struct warmth__w *w = NULL;
+  char err[256];
+  ck_assert_int_eq(warmth__w_open(&w, name, &o, err, sizeof err), 0);
+  tu_add(w, "m");
+  uint64_t id = warmth__w_demand_id(w);
+  pid_t pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    if (setgroups(0, NULL) != 0 || setgid(TU_OTHER_ID - 1) != 0 ||
+        setuid(TU_OTHER_ID) != 0)
+      _exit(SETID_FAILED);
+    _exit(tu_fetch_demand_fd(id) < 0 ? 0 : OUTSIDER_OPENED);
+  }
+  ck_assert_int_eq(tu_exit_code(tu_wait(pid, 10000)), 0);
+  warmth__w_close(w, 1);
+}
+END_TEST
+
 /* ---- limits ------------------------------------------------------------- */
 
 START_TEST(test_mode_after_umask) {
@@ -251,11 +327,8 @@ START_TEST(test_mode_after_umask) {
     close(fd);
     ck_assert_uint_eq(st.st_mode & 07777, 0640);
     ck_assert_uint_eq(st.st_uid, geteuid());
-    fd = shm_open(dname, O_RDONLY, 0);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(fstat(fd, &st), 0);
-    close(fd);
-    ck_assert_uint_eq(st.st_mode & 07777, 0660);
+    /* No named demand segment any more (a sealed memfd, lib/dsock.h). */
+    ck_assert_int_lt(shm_open(dname, O_RDONLY, 0), 0);
     ck_assert_int_eq(open_rc(name), 0);
     warmth__w_close(w, 1);
   }
@@ -292,6 +365,8 @@ Suite *access_suite(void) {
   tcase_add_test(core, test_insecure);
   tcase_add_test(core, test_read_only_mapping);
   tcase_add_test(core, test_worker_uid);
+  tcase_add_test(core, test_hostile_worker_cannot_resize);
+  tcase_add_test(core, test_outsider_gets_no_demand);
   suite_add_tcase(s, core);
   TCase *limits = tcase_create("limits");
   tcase_add_test(limits, test_mode_after_umask);

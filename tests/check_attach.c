@@ -3,6 +3,7 @@
  * coordinator that replaced the segment, keeping an adopted segment, and
  * telling "cold" from "nobody is watching" (stale heartbeat, retired). */
 #define _GNU_SOURCE
+#include <pthread.h>
 #include <string.h>
 
 #include "check_util.h"
@@ -93,6 +94,9 @@ START_TEST(test_replaced_by_new_writer) {
   warmth_t *h = tu_reader(name);
   struct warmth_model_info info = {.size = sizeof info};
   ck_assert_int_eq(warmth_lookup(h, "old-model", &info), 0);
+  /* Its coordinator dies (the lock goes with it); the segment stays live
+   * until the next one publishes. */
+  warmth__w_crash(w1);
 
   struct warmth__w_opts o = {.capacity = 8, .group = (gid_t)-1, .no_adopt = 1};
   struct warmth__w *w2 = NULL;
@@ -285,6 +289,128 @@ START_TEST(test_replaced_segment_unlinked) {
 }
 END_TEST
 
+/* ---- threads while the segment is replaced (issue 12, item 12) --------- */
+
+#define TH_READERS 3
+#define TH_REPLACEMENTS 11 /* more than the 8 attachments kept mapped */
+
+struct th {
+  warmth_t *h;
+  _Atomic int stop;
+  _Atomic int in_callback; /* the foreach thread is parked in its callback */
+  _Atomic int release;     /* lets it go on */
+  _Atomic uint64_t lookups, bad;
+  int foreach_rc;
+};
+
+static void *th_reader(void *arg) {
+  struct th *t = arg;
+  char name[16];
+  uint64_t n = 0;
+  while (!atomic_load(&t->stop)) {
+    snprintf(name, sizeof name, "m%u", (unsigned)(n % 4));
+    struct warmth_model_info info = {.size = sizeof info};
+    int rc = warmth_lookup(t->h, name, &info);
+    /* Found: it must be the model asked for.  Not found / busy: allowed
+     * while segments come and go. */
+    if (rc == 0 && strcmp(info.name, name) != 0)
+      atomic_fetch_add(&t->bad, 1);
+    if (warmth_is_warm(t->h, name) > 1)
+      atomic_fetch_add(&t->bad, 1);
+    (void)warmth_touch(t->h, name);
+    n++;
+  }
+  atomic_fetch_add(&t->lookups, n);
+  return NULL;
+}
+
+static int th_park(const struct warmth_model_info *info, void *arg) {
+  struct th *t = arg;
+  (void)info;
+  if (!atomic_exchange(&t->in_callback, 1))
+    while (!atomic_load(&t->release)) /* bounded by the test's timeout */
+      tu_sleep_ms(5);
+  return 0;
+}
+
+static void *th_foreach(void *arg) {
+  struct th *t = arg;
+  /* Parks in its first callback while the attachment it iterates is
+   * replaced TH_REPLACEMENTS times, then reads on through it. */
+  t->foreach_rc = warmth_foreach(t->h, th_park, t);
+  return NULL;
+}
+
+static struct warmth__w *th_writer(const char *name) {
+  struct warmth__w_opts o = {.capacity = 8, .group = (gid_t)-1, .no_adopt = 1};
+  struct warmth__w *w = NULL;
+  char err[512];
+  int rc = warmth__w_open(&w, name, &o, err, sizeof err);
+  ck_assert_msg(rc == 0, "open: %s", err);
+  for (int i = 0; i < 4; i++) {
+    char m[16];
+    snprintf(m, sizeof m, "m%d", i);
+    tu_set_state(w, tu_add(w, m), WARMTH_WARM, MINUTE);
+  }
+  return w;
+}
+
+START_TEST(test_threads_while_replaced) {
+  /* Threads of one process share a handle (Gunicorn gthread, PHP ZTS, Node
+   * worker threads) while the coordinator replaces the segment again and
+   * again.  One of them holds an attachment all along (a foreach whose
+   * callback blocks); before the fix the handle freed and unmapped
+   * attachments older than 8 replacements, and that thread then read freed
+   * memory (ASan: heap-use-after-free; plain build: SIGSEGV). */
+  char name[TU_NAME_LEN];
+  tu_name(name);
+  struct warmth__w *w = th_writer(name);
+  struct th t = {.h = tu_reader(name)};
+  pthread_t rd[TH_READERS], fe;
+  ck_assert_int_eq(pthread_create(&fe, NULL, th_foreach, &t), 0);
+  for (int i = 0; i < TH_READERS; i++)
+    ck_assert_int_eq(pthread_create(&rd[i], NULL, th_reader, &t), 0);
+  for (int i = 0; i < 500 && !atomic_load(&t.in_callback); i++)
+    tu_sleep_ms(10);
+  ck_assert(atomic_load(&t.in_callback));
+  for (int r = 0; r < TH_REPLACEMENTS; r++) {
+    uint64_t inst = warmth__w_instance(w);
+    warmth__w_close(w, 0);
+    w = th_writer(name);
+    ck_assert_uint_ne(warmth__w_instance(w), inst);
+    /* Until the shared handle is on the new segment (it re-attaches at most
+     * every 100 ms): a replacement it never saw would not count. */
+    struct warmth_status st = {.size = sizeof st};
+    int moved = 0;
+    for (int i = 0; i < 500 && !moved; i++) {
+      struct warmth_model_info info = {.size = sizeof info};
+      (void)warmth_lookup(t.h, "m0", &info);
+      moved = warmth_status(t.h, &st) == 0 &&
+              st.created_ns == warmth__w_hdr(w)->created_ns &&
+              st.retired == WARMTH__LIVE;
+      if (!moved)
+        tu_sleep_ms(10);
+    }
+    ck_assert_msg(moved, "replacement %d: the handle did not follow", r);
+  }
+  atomic_store(&t.release, 1);
+  ck_assert_int_eq(pthread_join(fe, NULL), 0);
+  atomic_store(&t.stop, 1);
+  for (int i = 0; i < TH_READERS; i++)
+    ck_assert_int_eq(pthread_join(rd[i], NULL), 0);
+  /* It read on through its attachment, retired by now: zero pages, so no
+   * model after the first.  (Before the fix, the range had been unmapped
+   * and, as often as not, mapped again for a newer segment: the foreach
+   * went on with another segment's records, or faulted.) */
+  ck_assert_int_eq(t.foreach_rc, 1);
+  ck_assert_uint_eq(atomic_load(&t.bad), 0);
+  ck_assert_uint_gt(atomic_load(&t.lookups), 0);
+  ck_assert_int_eq(warmth_is_warm(t.h, "m3"), 1);
+  warmth_close(t.h);
+  warmth__w_close(w, 1);
+}
+END_TEST
+
 Suite *attach_suite(void) {
   Suite *s = suite_create("attach");
   TCase *core = tcase_create("core");
@@ -300,6 +426,7 @@ Suite *attach_suite(void) {
   tcase_add_test(limits, test_retired);
   tcase_add_test(limits, test_warm_until);
   tcase_add_test(limits, test_replaced_segment_unlinked);
+  tcase_add_test(limits, test_threads_while_replaced);
   suite_add_tcase(s, limits);
   return s;
 }

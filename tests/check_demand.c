@@ -2,11 +2,14 @@
  * segment (touches, real requests), read back with warmth__w_demand, and
  * warmth_wait_warm sleeping on a record until the coordinator warms it. */
 #define _GNU_SOURCE
+#include <fcntl.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
 
 #include "check_util.h"
+#include "dsock.h"
 
 Suite *demand_suite(void);
 
@@ -160,12 +163,12 @@ END_TEST
 START_TEST(test_no_demand_segment) {
   /* Without a usable demand segment, reads still work; touches say so, and
    * wait_warm falls back to polling instead of blocking forever. */
-  char name[TU_NAME_LEN], dname[TU_NAME_LEN + 8];
+  char name[TU_NAME_LEN];
   tu_name(name);
-  snprintf(dname, sizeof dname, "%s.demand", name);
   struct warmth__w *w = tu_writer(name, 8, 0);
   uint32_t slot = tu_add(w, "m");
-  shm_unlink(dname);
+  /* The header names no demand segment (a coordinator that serves none). */
+  atomic_store(&warmth__w_hdr(w)->demand_id, 0);
   warmth_t *h = tu_reader(name);
   struct warmth_model_info info = {.size = sizeof info};
   ck_assert_int_eq(warmth_lookup(h, "m", &info), 0);
@@ -181,29 +184,137 @@ START_TEST(test_no_demand_segment) {
 }
 END_TEST
 
-START_TEST(test_foreign_demand_segment) {
-  /* A demand segment of another table (other instance) is not used: a
-   * worker's touch must never land in the wrong table. */
-  char name[TU_NAME_LEN], other[TU_NAME_LEN];
-  char dname[TU_NAME_LEN + 8], odname[TU_NAME_LEN + 8];
+/* A memfd made by hand: `size` bytes, a demand header for (instance, id)
+ * unless instance is 0, sealed with `seals`. */
+static int craft_demand(uint64_t size, uint32_t capacity, uint64_t instance,
+                        uint64_t id, int seals) {
+  int fd = memfd_create("fake", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  ck_assert_int_ge(fd, 0);
+  ck_assert_int_eq(ftruncate(fd, (off_t)size), 0);
+  if (instance) {
+    struct warmth__geom g;
+    warmth__geometry(capacity, &g);
+    struct warmth__dhdr dh = {.abi = WARMTH__ABI,
+                              .hdr_size = WARMTH__HDR_SIZE,
+                              .slot_size = WARMTH__DSLOT_SIZE,
+                              .capacity = capacity,
+                              .seg_size = g.d_seg_size,
+                              .off_slots = g.d_off_slots,
+                              .instance = instance,
+                              .demand_id = id};
+    atomic_store(&dh.magic, WARMTH__DMAGIC);
+    ck_assert_int_eq(pwrite(fd, &dh, sizeof dh, 0), (ssize_t)sizeof dh);
+  }
+  if (seals)
+    ck_assert_int_eq(fcntl(fd, F_ADD_SEALS, seals), 0);
+  return fd;
+}
+
+START_TEST(test_fake_demand_servers) {
+  /* Whoever binds the demand socket's name after the coordinator died (it
+   * is unguessable before) must not make a worker write into memory it
+   * controls or can shrink: the reader takes a demand segment only from the
+   * state segment's owner, sealed against resizing, of the exact size, for
+   * this table and this demand id.  Each case below is served by a fake
+   * server to a fresh handle; the last one (everything right) is taken,
+   * which shows the refusals come from the checks, not from the fake. */
+  char name[TU_NAME_LEN];
   tu_name(name);
-  tu_name(other);
-  snprintf(dname, sizeof dname, "%s.demand", name);
-  snprintf(odname, sizeof odname, "%s.demand", other);
   struct warmth__w *w = tu_writer(name, 8, 0);
-  struct warmth__w *w2 = tu_writer(other, 8, 0);
   tu_add(w, "m");
-  shm_unlink(dname);
-  /* Move the other table's demand segment under our name. */
-  char from[TU_NAME_LEN + 32], to[TU_NAME_LEN + 32];
-  snprintf(from, sizeof from, "/dev/shm%s", odname);
-  snprintf(to, sizeof to, "/dev/shm%s", dname);
-  ck_assert_int_eq(rename(from, to), 0);
-  warmth_t *h = tu_reader(name);
-  ck_assert_int_eq(warmth_touch(h, "m"), WARMTH_ENODEMAND);
-  warmth_close(h);
-  warmth__w_close(w2, 1);
+  uint64_t inst = warmth__w_instance(w), id = warmth__w_demand_id(w);
+  ck_assert_uint_ne(id, 0);
+  warmth__w_crash(w); /* its server is gone, the header still names id */
+  struct warmth__geom g;
+  warmth__geometry(8, &g);
+  const int sealed = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL;
+  struct {
+    const char *what;
+    uint64_t size, instance, id;
+    int seals, nfds, status, other_uid, want;
+  } cases[] = {
+      {"not sealed", g.d_seg_size, inst, id, 0, 1, WARMTH__DS_OK, 0,
+       WARMTH_EINSECURE},
+      {"shrink sealed only", g.d_seg_size, inst, id, F_SEAL_SHRINK, 1,
+       WARMTH__DS_OK, 0, WARMTH_EINSECURE},
+      {"sealed, too small", g.d_seg_size - 64, inst, id, sealed, 1,
+       WARMTH__DS_OK, 0, WARMTH_EINSECURE},
+      {"another table's", g.d_seg_size, inst ^ 1, id, sealed, 1, WARMTH__DS_OK,
+       0, WARMTH_ENODEMAND},
+      {"another demand id", g.d_seg_size, inst, id ^ 1, sealed, 1,
+       WARMTH__DS_OK, 0, WARMTH_ENODEMAND},
+      {"no header", g.d_seg_size, 0, id, sealed, 1, WARMTH__DS_OK, 0,
+       WARMTH_ENODEMAND},
+      {"two descriptors", g.d_seg_size, inst, id, sealed, 2, WARMTH__DS_OK, 0,
+       WARMTH_ENODEMAND},
+      {"no descriptor", g.d_seg_size, inst, id, sealed, 0, WARMTH__DS_OK, 0,
+       WARMTH_ENODEMAND},
+      {"refused", g.d_seg_size, inst, id, sealed, 0, WARMTH__DS_REFUSED, 0,
+       WARMTH_EACCES},
+      {"perfect, served by another uid", g.d_seg_size, inst, id, sealed, 1,
+       WARMTH__DS_OK, 1, WARMTH_EBADOWNER},
+      {"perfect, served by the owner", g.d_seg_size, inst, id, sealed, 1,
+       WARMTH__DS_OK, 0, 0},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    if (cases[i].other_uid && !tu_is_root()) {
+      fprintf(stderr, "not root: squatter of another uid not tried\n");
+      continue;
+    }
+    int fd = craft_demand(cases[i].size, 8, cases[i].instance, cases[i].id,
+                          cases[i].seals);
+    pid_t srv =
+        tu_fake_demand_server(id, fd, cases[i].nfds, (uint16_t)cases[i].status,
+                              cases[i].other_uid ? TU_OTHER_ID : geteuid());
+    ck_assert_msg(srv > 0, "%s: fake server did not start", cases[i].what);
+    close(fd);
+    warmth_t *h = tu_reader(name);
+    int rc = warmth_touch(h, "m");
+    warmth_close(h);
+    kill(srv, SIGKILL);
+    tu_wait(srv, 5000);
+    ck_assert_msg(rc == cases[i].want, "%s: touch said %s, want %s",
+                  cases[i].what, warmth_err_name(rc),
+                  warmth_err_name(cases[i].want));
+  }
   warmth__w_close(w, 1);
+}
+END_TEST
+
+START_TEST(test_demand_follows_restart) {
+  /* A coordinator restart brings a new demand segment, even when it adopts
+   * the table: a handle that touched before (and the children a pre-fork
+   * master forked with it) fetch the new one by themselves, and their
+   * touches reach the new coordinator. */
+  char name[TU_NAME_LEN];
+  tu_name(name);
+  struct warmth__w *w = tu_writer(name, 8, 0);
+  tu_add(w, "m");
+  warmth_t *h = tu_reader(name);
+  ck_assert_int_eq(warmth_touch(h, "m"), 0); /* the master fetched one */
+  uint64_t id1 = warmth__w_demand_id(w);
+  warmth__w_crash(w);
+  struct warmth__w *w2 = tu_writer(name, 8, 0);
+  ck_assert_int_eq(warmth__w_adopted(w2), 1);
+  ck_assert_uint_ne(warmth__w_demand_id(w2), id1);
+  uint32_t slot = (uint32_t)warmth__w_slot(w2, "m");
+  pid_t pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    int bad = 0;
+    for (int i = 0; i < 3; i++)
+      bad |= warmth_touch(h, "m") != 0;
+    _exit(bad);
+  }
+  ck_assert_int_eq(tu_exit_code(tu_wait(pid, 10000)), 0);
+  ck_assert_int_eq(warmth_report(h, "m", 10, 1), 0);
+  struct warmth__demand d;
+  ck_assert_int_eq(warmth__w_demand(w2, slot, &d), 0);
+  ck_assert_uint_eq(d.touches, 4);
+  ck_assert_uint_eq(d.real_ok, 1);
+  warmth_close(h);
+  warmth__w_close(w, 0);
+  warmth__w_close(w2, 1);
 }
 END_TEST
 
@@ -239,7 +350,8 @@ Suite *demand_suite(void) {
   TCase *limits = tcase_create("limits");
   tcase_set_timeout(limits, 60);
   tcase_add_test(limits, test_no_demand_segment);
-  tcase_add_test(limits, test_foreign_demand_segment);
+  tcase_add_test(limits, test_fake_demand_servers);
+  tcase_add_test(limits, test_demand_follows_restart);
   tcase_add_test(limits, test_touch_store_coalesced);
   suite_add_tcase(s, limits);
   return s;

@@ -157,11 +157,13 @@ START_TEST(test_info_size) {
   ck_assert_uint_eq(u.info.size, small);
   for (size_t i = small; i < sizeof u.b; i++)
     ck_assert_uint_eq(u.b[i], 0xab);
-  /* A newer caller with a longer struct: we fill what we know. */
+  /* A newer caller with a longer struct: we fill what we know, and `size`
+   * says how much that was (issue 12, item 16: it used to come back as
+   * the caller's size, claiming fields we never wrote). */
   memset(&u, 0xab, sizeof u);
   u.info.size = sizeof u.b;
   ck_assert_int_eq(warmth_lookup(h, "m", &u.info), 0);
-  ck_assert_uint_eq(u.info.size, sizeof u.b);
+  ck_assert_uint_eq(u.info.size, sizeof u.info);
   ck_assert_uint_eq(u.info.generation, 1);
   for (size_t i = sizeof u.info; i < sizeof u.b; i++)
     ck_assert_uint_eq(u.b[i], 0xab);
@@ -216,6 +218,25 @@ START_TEST(test_foreach_and_status) {
   ck_assert_int_eq(warmth_foreach(h, collect_cb, seen), 3);
   ck_assert_str_eq(seen, "one,two,stop,");
   ck_assert_int_eq(warmth_foreach(h, NULL, NULL), WARMTH_EINVAL);
+  /* `size` comes back as what was filled: all of ours for a larger
+   * caller, the caller's prefix for a smaller one (issue 12, item 16). */
+  union {
+    struct warmth_status st;
+    unsigned char b[sizeof(struct warmth_status) + 16];
+  } big;
+  memset(&big, 0xab, sizeof big);
+  big.st.size = sizeof big;
+  ck_assert_int_eq(warmth_status(h, &big.st), 0);
+  ck_assert_uint_eq(big.st.size, sizeof big.st);
+  ck_assert_uint_eq(big.st.models, 4);
+  for (size_t i = sizeof big.st; i < sizeof big.b; i++)
+    ck_assert_uint_eq(big.b[i], 0xab);
+  uint32_t prefix = (uint32_t)offsetof(struct warmth_status, models);
+  memset(&big, 0xab, sizeof big);
+  big.st.size = prefix;
+  ck_assert_int_eq(warmth_status(h, &big.st), 0);
+  ck_assert_uint_eq(big.st.size, prefix);
+  ck_assert_uint_eq(big.b[prefix], 0xab);
   st.size = 4;
   ck_assert_int_eq(warmth_status(h, &st), WARMTH_EINVAL);
   warmth_close(h);

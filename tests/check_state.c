@@ -552,6 +552,33 @@ START_TEST(test_unwritable) {
 }
 END_TEST
 
+START_TEST(test_probe_tag_epoch) {
+  /* (Issue 12, item 17; here because this test builds warmd's tables.)
+   * A probe result carries the tag of the config it was sent for; after
+   * 4,096 reloads the old 12-bit epoch came round again and a result of a
+   * config long replaced was taken for the current model at its index. */
+  struct wd_table t = {.epoch = 1, .n = 3};
+  uint32_t idx = 99;
+  uint64_t tag = wd_table_tag(&t, 2);
+  ck_assert_int_eq(wd_table_untag(&t, tag, &idx), 0);
+  ck_assert_uint_eq(idx, 2);
+  t.epoch += 4096;
+  ck_assert_int_eq(wd_table_untag(&t, tag, &idx), -1);
+  t.epoch = 1u << 20; /* and further: no other width in between */
+  ck_assert_int_eq(wd_table_untag(&t, tag, &idx), -1);
+  t.epoch = 1;
+  ck_assert_int_eq(wd_table_untag(&t, tag, &idx), 0);
+  /* An index the current config does not have (a reload shrank it). */
+  ck_assert_int_eq(wd_table_untag(&t, wd_table_tag(&t, 3), &idx), -1);
+  /* Epochs past 2^31 keep their tags apart too. */
+  t.epoch = UINT32_MAX;
+  tag = wd_table_tag(&t, 0);
+  ck_assert_int_eq(wd_table_untag(&t, tag, &idx), 0);
+  t.epoch = UINT32_MAX - 4096;
+  ck_assert_int_eq(wd_table_untag(&t, tag, &idx), -1);
+}
+END_TEST
+
 Suite *state_suite(void) {
   Suite *s = suite_create("state");
   TCase *core = tcase_create("core");
@@ -569,6 +596,7 @@ Suite *state_suite(void) {
   tcase_add_test(lim, test_foreign_msgpack);
   tcase_add_test(lim, test_wrong_version);
   tcase_add_test(lim, test_unwritable);
+  tcase_add_test(lim, test_probe_tag_epoch);
   suite_add_tcase(s, lim);
   return s;
 }

@@ -5,14 +5,20 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "dsock.h"
 
 /* The pid of the Check runner; forked tests inherit it, so their segment
  * names share a prefix the runner can sweep at the end. */
@@ -56,6 +62,8 @@ void tu_unlink(const char *name) {
   char d[TU_NAME_LEN + 16];
   snprintf(d, sizeof d, "%s.demand", name);
   shm_unlink(name);
+  shm_unlink(d);
+  snprintf(d, sizeof d, "%s.lock", name);
   shm_unlink(d);
 }
 
@@ -162,3 +170,96 @@ void tu_sleep_ms(int ms) {
 }
 
 int tu_is_root(void) { return geteuid() == 0; }
+
+int tu_fetch_demand_fd(uint64_t id) {
+  int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (s < 0)
+    return -1;
+  struct sockaddr_un a;
+  socklen_t alen = warmth__dsock_addr(id, &a);
+  struct timeval tv = {5, 0}; /* bounded: a test must not hang */
+  setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  int fd = -1;
+  if (connect(s, (struct sockaddr *)&a, alen) == 0) {
+    struct warmth__dmsg m;
+    struct iovec iov = {.iov_base = &m, .iov_len = sizeof m};
+    union {
+      struct cmsghdr h;
+      char buf[CMSG_SPACE(sizeof(int))];
+    } u;
+    struct msghdr mh = {.msg_iov = &iov,
+                        .msg_iovlen = 1,
+                        .msg_control = u.buf,
+                        .msg_controllen = sizeof u.buf};
+    if (recvmsg(s, &mh, MSG_CMSG_CLOEXEC) == (ssize_t)sizeof m &&
+        m.status == WARMTH__DS_OK) {
+      struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+      if (c && c->cmsg_type == SCM_RIGHTS)
+        memcpy(&fd, CMSG_DATA(c), sizeof fd);
+    }
+  }
+  close(s);
+  return fd;
+}
+
+pid_t tu_fake_demand_server(uint64_t id, int fd, int nfds, uint16_t status,
+                            uid_t uid) {
+  int ready[2];
+  if (pipe(ready) != 0)
+    return -1;
+  pid_t pid = fork();
+  if (pid != 0) {
+    close(ready[1]);
+    char c = 0;
+    ssize_t n = pid > 0 ? read(ready[0], &c, 1) : -1;
+    close(ready[0]);
+    if (n == 1 && c == 'y')
+      return pid;
+    if (pid > 0) {
+      kill(pid, SIGKILL);
+      tu_wait(pid, 5000);
+    }
+    return -1;
+  }
+  close(ready[0]);
+  /* The credentials a client sees are those of listen(): drop first. */
+  if (uid != geteuid() &&
+      (setgroups(0, NULL) != 0 || setgid(uid) != 0 || setuid(uid) != 0))
+    _exit(1);
+  int l = socket(AF_UNIX, SOCK_STREAM, 0);
+  struct sockaddr_un a;
+  socklen_t alen = warmth__dsock_addr(id, &a);
+  if (l < 0 || bind(l, (struct sockaddr *)&a, alen) != 0 || listen(l, 8) != 0)
+    _exit(2);
+  if (write(ready[1], "y", 1) != 1)
+    _exit(3);
+  alarm(60); /* a forgotten fake must not outlive the test run */
+  for (;;) {
+    int c = accept(l, NULL, NULL);
+    if (c < 0)
+      continue;
+    struct warmth__dmsg m = {.magic = WARMTH__DS_MAGIC,
+                             .version = WARMTH__DS_VERSION,
+                             .status = status,
+                             .demand_id = id};
+    struct iovec iov = {.iov_base = &m, .iov_len = sizeof m};
+    union {
+      struct cmsghdr h;
+      char buf[CMSG_SPACE(4 * sizeof(int))];
+    } u;
+    memset(&u, 0, sizeof u);
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+    if (nfds > 0) {
+      mh.msg_control = u.buf;
+      mh.msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int));
+      struct cmsghdr *h = CMSG_FIRSTHDR(&mh);
+      h->cmsg_level = SOL_SOCKET;
+      h->cmsg_type = SCM_RIGHTS;
+      h->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
+      for (int i = 0; i < nfds && i < 4; i++)
+        memcpy(CMSG_DATA(h) + (size_t)i * sizeof(int), &fd, sizeof fd);
+    }
+    (void)sendmsg(c, &mh, MSG_NOSIGNAL);
+    close(c);
+  }
+}

@@ -31,7 +31,7 @@
  * returns the exit status for main(). */
 int tu_run(Suite *s);
 
-/* A fresh segment name for this test; removed (with its ".demand") when
+/* A fresh segment name for this test; removed (with its ".lock") when
  * the test process exits. */
 void tu_name(char name[TU_NAME_LEN]);
 void tu_unlink(const char *name);
@@ -63,6 +63,18 @@ int tu_craft(const char *name, const void *bytes, size_t len, size_t size,
 int tu_wait(pid_t pid, int timeout_ms);
 /* Exit code of a child that exited normally, or -1 (signal, timeout). */
 int tu_exit_code(int status);
+
+/* The demand protocol by hand (lib/dsock.h), as a hostile worker or a
+ * squatter would speak it. */
+/* Connects to the demand server of `id` and returns the descriptor it hands
+ * out (>= 0), or -1 (refused, no server, no descriptor). */
+int tu_fetch_demand_fd(uint64_t id);
+/* A fake demand server in a child process: binds the name of `id` (after
+ * setuid(uid) unless uid is ours) and answers every client with `status`
+ * and `nfds` copies of fd.  Returns its pid once it listens (kill it with
+ * SIGKILL and tu_wait), or -1. */
+pid_t tu_fake_demand_server(uint64_t id, int fd, int nfds, uint16_t status,
+                            uid_t uid);
 
 void tu_sleep_ms(int ms);
 int tu_is_root(void);

@@ -17,7 +17,8 @@ INTEGRATION_TESTS = \
 	tests/integration/test_http.py \
 	tests/integration/test_state.py \
 	tests/integration/test_events.py \
-	tests/integration/test_online.py
+	tests/integration/test_online.py \
+	tests/integration/test_hardening.py
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/harness.py
 

@@ -5,10 +5,17 @@
  *
  *   worker-sim --models a,b [--shm NAME] [--seconds N] [--period-ms N]
  *              [--no-touch] [--report-ms N]
- *              [--own-warmup BASE_URL --interval-ms N]
+ *              [--own-warmup BASE_URL --interval-ms N] [--prefork N]
  *
  * Prints one line: lookups=N warm=N inconsistent=N own_warmups=N errors=N
- * and exits 1 when any copied record was inconsistent.
+ * touch_errors=N, and exits 1 when any copied record was inconsistent.
+ *
+ * --prefork N plays a pre-fork master (Apache prefork, PHP-FPM, Gunicorn):
+ * it opens the handle and touches each model once (so the demand segment
+ * is mapped before any fork), prints "ready", waits for a line on stdin,
+ * then forks N children that do the above with the inherited handle.  It
+ * prints "prefork children=N killed=K failed=F" and exits 3 when a child
+ * died of a signal or failed.
  */
 #define _GNU_SOURCE
 #include <curl/curl.h>
@@ -16,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -65,12 +73,13 @@ int main(int argc, char **argv) {
       {"report-ms", required_argument, NULL, 'r'},
       {"own-warmup", required_argument, NULL, 'o'},
       {"interval-ms", required_argument, NULL, 'i'},
+      {"prefork", required_argument, NULL, 'f'},
       {NULL, 0, NULL, 0}};
   const char *shm = NULL, *own = NULL;
   char *models_arg = NULL;
   double seconds = 5;
   long period_ms = 10, report_ms = 0, interval_ms = 1000;
-  int touch = 1, c;
+  int touch = 1, prefork = 0, c;
   while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
     switch (c) {
     case 's':
@@ -97,12 +106,16 @@ int main(int argc, char **argv) {
     case 'i':
       interval_ms = atol(optarg);
       break;
+    case 'f':
+      prefork = atoi(optarg);
+      break;
     default:
       fprintf(stderr, "worker-sim: bad option (see the source's header)\n");
       return 2;
     }
   }
-  if (!models_arg || seconds <= 0 || period_ms < 0 || interval_ms <= 0) {
+  if (!models_arg || seconds <= 0 || period_ms < 0 || interval_ms <= 0 ||
+      prefork < 0 || prefork > 64) {
     fprintf(stderr, "worker-sim: --models is required\n");
     return 2;
   }
@@ -118,12 +131,45 @@ int main(int argc, char **argv) {
     fprintf(stderr, "worker-sim: %s\n", warmth_strerror(rc));
     return 2;
   }
+  if (prefork) {
+    for (int i = 0; i < n; i++)
+      (void)warmth_touch(h, names[i]);
+    printf("ready\n");
+    fflush(stdout);
+    char line[16];
+    if (!fgets(line, sizeof line, stdin))
+      return 2;
+    pid_t kids[64];
+    int k = 0;
+    for (; k < prefork; k++) {
+      kids[k] = fork();
+      if (kids[k] == 0)
+        break;
+    }
+    if (k == prefork) {
+      int killed = 0, failed = 0;
+      for (k = 0; k < prefork; k++) {
+        int st = 0;
+        if (kids[k] < 0 || waitpid(kids[k], &st, 0) < 0)
+          failed++;
+        else if (WIFSIGNALED(st))
+          killed++;
+        else if (WEXITSTATUS(st) != 0)
+          failed++;
+      }
+      printf("prefork children=%d killed=%d failed=%d\n", prefork, killed,
+             failed);
+      warmth_close(h);
+      return killed || failed ? 3 : 0;
+    }
+  }
   CURL *curl = NULL;
   if (own) {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     curl = curl_easy_init();
   }
-  unsigned long long lookups = 0, warm = 0, bad = 0, warmups = 0, errors = 0;
+  unsigned long long lookups = 0, warm = 0, bad = 0, warmups = 0, errors = 0,
+                     touch_errors = 0;
   int64_t start = now_ns(), end = start + (int64_t)(seconds * 1e9);
   /* A per-process warmer starts at a random phase, as workers do. */
   int64_t next_own =
@@ -146,8 +192,8 @@ int main(int argc, char **argv) {
       } else {
         errors++;
       }
-      if (touch)
-        warmth_touch(h, names[i]);
+      if (touch && warmth_touch(h, names[i]) != 0)
+        touch_errors++;
       if (report_ms && now_ns() >= next_report)
         warmth_report(h, names[i], 20000, 1);
     }
@@ -163,8 +209,8 @@ int main(int argc, char **argv) {
       usleep((useconds_t)period_ms * 1000);
   }
   printf("lookups=%llu warm=%llu inconsistent=%llu own_warmups=%llu "
-         "errors=%llu\n",
-         lookups, warm, bad, warmups, errors);
+         "errors=%llu touch_errors=%llu\n",
+         lookups, warm, bad, warmups, errors, touch_errors);
   if (curl) {
     curl_easy_cleanup(curl);
     curl_global_cleanup();

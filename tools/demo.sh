@@ -28,7 +28,7 @@ pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -f "/dev/shm$shm" "/dev/shm$shm.demand"
+  rm -f "/dev/shm$shm" "/dev/shm$shm.lock"
   rm -rf "$dir"
 }
 trap cleanup EXIT

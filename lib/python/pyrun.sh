@@ -10,7 +10,9 @@
 # never a skip, so CI cannot pass without running the tests.
 #
 # Exports WARMTH_LIB (lib/.libs/libwarmth.so of the build), PYTHONPATH (the
-# binding's source), WARMTH_FILL_TABLE and WARMTH_BUILDDIR; runs from the
+# package as built into lib/python/pkg, with the extension warmth._native;
+# the binding's source when it was not built), WARMTH_FILL_TABLE and
+# WARMTH_BUILDDIR; runs from the
 # build directory (where automake runs tests), also in VPATH builds and
 # distcheck (srcdir read-only: no bytecode or pytest cache is written).
 set -u
@@ -69,7 +71,11 @@ fi
 WARMTH_LIB=$lib
 WARMTH_FILL_TABLE=$builddir/tests/fill-table
 WARMTH_BUILDDIR=$builddir
-PYTHONPATH=$srcdir/lib/python${PYTHONPATH:+:$PYTHONPATH}
+if test -f "$builddir/lib/python/pkg/warmth/__init__.py"; then
+  PYTHONPATH=$builddir/lib/python/pkg${PYTHONPATH:+:$PYTHONPATH}
+else
+  PYTHONPATH=$srcdir/lib/python${PYTHONPATH:+:$PYTHONPATH}
+fi
 PYTHONDONTWRITEBYTECODE=1
 export WARMTH_LIB WARMTH_FILL_TABLE WARMTH_BUILDDIR PYTHONPATH \
   PYTHONDONTWRITEBYTECODE srcdir

@@ -9,10 +9,14 @@
  *
  * Tables are made with the internal writer under unique names
  * ("/warmth-bench-<pid>-<n>") and unlinked at exit, on error and on a
- * fatal signal.  The last line of output is always
- * "lookup_vs_clock_gettime=R" (1,000-model lookup ns / clock ns): the goal is
- * R <= 2.0; it is printed, never asserted (figures from a shared CI box are
- * no verdict).
+ * fatal signal.  The last three lines of output are always
+ *   handle_is_warm_vs_clock_gettime=R  (goal <= 0.5: warmth_model_is_warm
+ *                                       on 1,000 resolved handles, random)
+ *   is_warm_vs_clock_gettime=R         (goal <= 1.5: warmth_is_warm by name)
+ *   lookup_vs_clock_gettime=R          (goal <= 1.0: warmth_lookup by name)
+ * each over 1,000 models looked up in random order, divided by a
+ * clock_gettime(CLOCK_MONOTONIC) measured in the same run; they are
+ * printed, never asserted (figures from a shared CI box are no verdict).
  *
  * Run by `make bench`, never by `make check`.
  */
@@ -157,12 +161,14 @@ struct table {
   char shm[NAME_STRIDE];
   struct warmth__w *w;
   warmth_t *h;
-  char *names;      /* n names, NAME_STRIDE apart */
-  uint32_t *slots;  /* slot of name i */
-  const char **seq; /* random existing names, in the order looked up */
-  size_t seq_mask;  /* seq has seq_mask + 1 entries, a power of two */
-  uint64_t errors;  /* calls that did not return what they should */
-  int last_rc;      /* what the last of them returned */
+  char *names;             /* n names, NAME_STRIDE apart */
+  uint32_t *slots;         /* slot of name i */
+  const char **seq;        /* random existing names, in the order looked up */
+  warmth_model_t **models; /* model i resolved */
+  warmth_model_t **hseq;   /* the handles of seq's names, same order */
+  size_t seq_mask;         /* seq has seq_mask + 1 entries, a power of two */
+  uint64_t errors;         /* calls that did not return what they should */
+  int last_rc;             /* what the last of them returned */
 };
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull; /* fixed: same runs */
@@ -252,6 +258,16 @@ static void table_make(struct table *t, unsigned n, int serial) {
   uint32_t *perm = malloc(n * sizeof *perm);
   if (!t->seq || !perm)
     die("out of memory");
+  t->models = calloc(n, sizeof *t->models);
+  t->hseq = malloc(len * sizeof *t->hseq);
+  if (!t->models || !t->hseq)
+    die("out of memory");
+  for (unsigned i = 0; i < n; i++) {
+    rc =
+        warmth_resolve(t->h, t->names + (size_t)i * NAME_STRIDE, &t->models[i]);
+    if (rc)
+      die("warmth_resolve: %s", warmth_strerror(rc));
+  }
   for (size_t k = 0; k < len;) {
     for (unsigned i = 0; i < n; i++)
       perm[i] = i;
@@ -261,14 +277,20 @@ static void table_make(struct table *t, unsigned n, int serial) {
       perm[i] = perm[j];
       perm[j] = x;
     }
-    for (unsigned i = 0; i < n && k < len; i++, k++)
+    for (unsigned i = 0; i < n && k < len; i++, k++) {
       t->seq[k] = t->names + (size_t)perm[i] * NAME_STRIDE;
+      t->hseq[k] = t->models[perm[i]];
+    }
   }
   free(perm);
   t->seq_mask = len - 1;
 }
 
 static void table_free(struct table *t) {
+  for (unsigned i = 0; i < t->n; i++)
+    warmth_model_free(t->models[i]);
+  free(t->models);
+  free(t->hseq);
   warmth_close(t->h);
   warmth__w_close(t->w, 1);
   free(t->names);
@@ -338,6 +360,65 @@ static uint64_t b_is_warm(void *arg, uint64_t n) {
     acc += (uint64_t)rc;
   }
   t->errors += bad;
+  return acc;
+}
+
+static uint64_t b_handle_is_warm(void *arg, uint64_t n) {
+  struct table *t = arg;
+  uint64_t acc = 0, bad = 0;
+  for (uint64_t i = 0; i < n; i++) {
+    int rc = warmth_model_is_warm(t->hseq[i & t->seq_mask]);
+    if (rc != 1) {
+      bad++;
+      t->last_rc = rc;
+    }
+    acc += (uint64_t)rc;
+  }
+  t->errors += bad;
+  return acc;
+}
+
+static uint64_t b_handle_is_warm_same(void *arg, uint64_t n) {
+  struct table *t = arg;
+  warmth_model_t *m = t->hseq[0];
+  uint64_t acc = 0, bad = 0;
+  for (uint64_t i = 0; i < n; i++) {
+    int rc = warmth_model_is_warm(m);
+    if (rc != 1) {
+      bad++;
+      t->last_rc = rc;
+    }
+    acc += (uint64_t)rc;
+  }
+  t->errors += bad;
+  return acc;
+}
+
+static uint64_t b_handle_lookup(void *arg, uint64_t n) {
+  struct table *t = arg;
+  struct warmth_model_info info;
+  info.size = sizeof info;
+  uint64_t acc = 0, bad = 0;
+  for (uint64_t i = 0; i < n; i++) {
+    int rc = warmth_model_lookup(t->hseq[i & t->seq_mask], &info);
+    if (rc != 0) {
+      bad++;
+      t->last_rc = rc;
+    }
+    acc += info.slot + (uint64_t)info.warm_until;
+  }
+  t->errors += bad;
+  return acc;
+}
+
+static uint64_t b_clock_coarse(void *arg, uint64_t n) {
+  (void)arg;
+  struct timespec ts;
+  uint64_t acc = 0;
+  for (uint64_t i = 0; i < n; i++) {
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    acc += (uint64_t)ts.tv_nsec;
+  }
   return acc;
 }
 
@@ -577,8 +658,8 @@ static void usage(FILE *f) {
   fprintf(f, "usage: bench-reader [--quick] [--json] [--cpu N] [--reps R] "
              "[--calls N] [--no-write-load]\n"
              "  --quick          short run (3 reps of 200000 calls)\n"
-             "  --json           print the results as JSON (last line stays "
-             "lookup_vs_clock_gettime=R)\n"
+             "  --json           print the results as JSON (the last three "
+             "lines stay name=R)\n"
              "  --cpu N          pin to CPU N (the writer child gets another "
              "one)\n"
              "  --reps R         repetitions per benchmark, median shown "
@@ -704,8 +785,18 @@ int main(int argc, char **argv) {
             b_lookup, &tables[2], &tables[2]);
   add_bench("lookup_1000_same", "warmth_lookup, 1000 models, same name",
             b_lookup_same, t1k, t1k);
-  add_bench("is_warm_1000", "warmth_is_warm, 1000 models, random names",
-            b_is_warm, t1k, t1k);
+  struct bench *bwarm =
+      add_bench("is_warm_1000", "warmth_is_warm, 1000 models, random names",
+                b_is_warm, t1k, t1k);
+  struct bench *bhwarm = add_bench("handle_is_warm_1000",
+                                   "warmth_model_is_warm, 1000 handles, random",
+                                   b_handle_is_warm, t1k, t1k);
+  add_bench("handle_is_warm_same", "warmth_model_is_warm, same handle",
+            b_handle_is_warm_same, t1k, t1k);
+  add_bench("handle_lookup_1000", "warmth_model_lookup, 1000 handles, random",
+            b_handle_lookup, t1k, t1k);
+  add_bench("clock_gettime_coarse", "clock_gettime(CLOCK_MONOTONIC_COARSE)",
+            b_clock_coarse, NULL, NULL);
   add_bench("touch_1000", "warmth_touch, 1000 models, random names", b_touch,
             t1k, t1k);
   add_bench("rwlock_read_256", "pshared rwlock rdlock + 256 B copy + unlock",
@@ -787,7 +878,10 @@ int main(int argc, char **argv) {
         printf(", \"writer_updates_per_s\": %.0f", b->wps);
       printf("}%s\n", i + 1 < nbench ? "," : "");
     }
-    printf("  ],\n  \"lookup_vs_clock_gettime\": %.2f\n}\n", ratio);
+    printf("  ],\n  \"handle_is_warm_vs_clock_gettime\": %.2f,\n"
+           "  \"is_warm_vs_clock_gettime\": %.2f,\n"
+           "  \"lookup_vs_clock_gettime\": %.2f\n}\n",
+           bhwarm->med / clk, bwarm->med / clk, ratio);
   } else {
     printf("warmth bench-reader (libwarmth %s)\n", warmth_version_string());
     printf("cpu model    : %s\n", model);
@@ -827,6 +921,8 @@ int main(int argc, char **argv) {
     fprintf(stderr,
             "bench-reader: %llu calls did not return the expected result\n",
             (unsigned long long)errors);
+  printf("handle_is_warm_vs_clock_gettime=%.2f\n", bhwarm->med / clk);
+  printf("is_warm_vs_clock_gettime=%.2f\n", bwarm->med / clk);
   printf("lookup_vs_clock_gettime=%.2f\n", ratio);
   return errors ? 1 : 0;
 }

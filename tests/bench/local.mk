@@ -12,6 +12,12 @@ tests_bench_bench_reader_CFLAGS = $(AM_CFLAGS) $(PTHREAD_FLAGS)
 tests_bench_bench_reader_LDFLAGS = $(AM_LDFLAGS) $(PTHREAD_FLAGS)
 tests_bench_bench_reader_LDADD = lib/libwarmth_writer.la lib/libwarmth.la
 
+# make bench-reader: that benchmark alone (its last three lines are the
+# handle_is_warm / is_warm / lookup ratios to clock_gettime).
+bench-reader: tests/bench/bench-reader$(EXEEXT)
+	./tests/bench/bench-reader
+.PHONY: bench-reader
+
 # bench-redis: the headline figures, a lookup next to Redis GET (Unix socket
 # and TCP loopback, redis-server started by the benchmark), a small file
 # read and the clock, unpinned, on one CPU and across CPUs.  Needs hiredis

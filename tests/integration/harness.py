@@ -77,7 +77,7 @@ class Procs:
         return open(path).read()[-n:] if os.path.exists(path) else ""
 
     def cleanup(self, keep_tmp):
-        for suffix in ("", ".demand"):
+        for suffix in ("", ".lock"):
             try:
                 os.unlink("/dev/shm" + self.shm + suffix)
             except FileNotFoundError:

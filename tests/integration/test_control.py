@@ -398,7 +398,7 @@ def unprivileged(P, sock, cfg_port):
         w2.wait(timeout=10)
         try:
             os.unlink("/dev/shm" + P.shm + "-g")
-            os.unlink("/dev/shm" + P.shm + "-g.demand")
+            os.unlink("/dev/shm" + P.shm + "-g.lock")
         except FileNotFoundError:
             pass
 
@@ -429,7 +429,7 @@ def test():
                  10, "the second warmd to notice the socket is in use")
         p2.terminate()
         p2.wait(timeout=10)
-        for s in ("-o", "-o.demand"):
+        for s in ("-o", "-o.lock"):
             try:
                 os.unlink("/dev/shm" + P.shm + s)
             except FileNotFoundError:

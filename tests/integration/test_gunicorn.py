@@ -144,6 +144,7 @@ def load(port, seconds, records):
     whose answers carry none, and a stopped coordinator)."""
     totals = {"requests": 0, "warm": 0, "inconsistent": 0, "errors": 0}
     pids = {}  # worker pid -> pid of the process that opened its table
+    backends = set()  # warmth.backend of the workers that answered
     lock = threading.Lock()
     deadline = time.monotonic() + seconds
 
@@ -167,6 +168,8 @@ def load(port, seconds, records):
             else:  # nothing but the echo to check
                 mine["inconsistent"] += r["model"] != model
             my_pids[r["pid"]] = r["opened_in"]
+            if "backend" in r:
+                backends.add(r["backend"])
         with lock:
             for key, v in mine.items():
                 totals[key] += v
@@ -179,6 +182,7 @@ def load(port, seconds, records):
     for t in threads:
         t.join(seconds + 30)
     totals["pids"] = pids
+    totals["backends"] = backends
     return totals
 
 
@@ -203,7 +207,11 @@ def run_phase(P, name, upstream_port, env, preload, seconds=SECONDS,
 
 def test():
     bound(90)
-    import warmth  # from PYTHONPATH: the source tree's binding
+    import warmth  # from PYTHONPATH: the build's package (pyrun.sh)
+
+    # run-gunicorn.sh asks for the C extension (WARMTH_BACKEND=native): the
+    # workers must answer through it, not through the ctypes fallback.
+    want_backend = os.environ.get("WARMTH_BACKEND") or warmth.backend
 
     with Procs() as P:
         _, port = P.upstream("--warm-ms", "5", "--cold-ms", "5")
@@ -255,6 +263,9 @@ def test():
               f"model warm")
         check(len(r["pids"]) >= 2,
               f"{name}: {len(r['pids'])} workers served requests")
+        check(r["backends"] == {want_backend},
+              f"{name}: workers answered through {sorted(r['backends'])}, "
+              f"want {want_backend}")
     check(all(o == pre["master"] != pid for pid, o in pre["pids"].items()),
           "preload: every worker used the table the master opened before "
           "the fork")

@@ -73,7 +73,7 @@ def stop(p):
 
 def drop_table(P):
     """What a reboot does to /dev/shm."""
-    for suffix in ("", ".demand"):
+    for suffix in ("", ".lock"):
         try:
             os.unlink("/dev/shm" + P.shm + suffix)
         except FileNotFoundError:

@@ -30,9 +30,6 @@
 #define DEFAULT_CONFIG SYSCONFDIR "/warmth/warmd.conf"
 /* How long a stop waits for warmups in flight before cancelling them. */
 #define STOP_GRACE_NS (2 * WD_NS_PER_S)
-/* Probe requests carry (epoch << 20 | model index): results of a config a
- * reload replaced are recognised and dropped. */
-#define IDX_BITS 20
 /* How often the state file is written besides at exit. */
 #define STATE_SAVE_NS (60 * WD_NS_PER_S)
 
@@ -104,8 +101,8 @@ static void publish(struct warmd *d, struct wd_entry *e, int64_t since) {
 static void on_done(const struct wd_probe_result *r, void *arg) {
   struct warmd *d = arg;
   int64_t now = mono_ns();
-  uint32_t idx = r->model & ((1u << IDX_BITS) - 1);
-  if ((r->model >> IDX_BITS) != (d->t.epoch & 0xfff) || idx >= d->t.n)
+  uint32_t idx;
+  if (wd_table_untag(&d->t, r->model, &idx) != 0)
     return; /* a result for a config a reload replaced */
   struct wd_entry *e = d->t.v[idx];
   int old;
@@ -149,7 +146,7 @@ static void dispatch(struct warmd *d, int64_t now) {
     enum wd_decision dec = wd_sched_decide(e, &d->budget, now);
     if (dec == WD_SEND) {
       struct wd_probe_req req = {
-          .model = ((d->t.epoch & 0xfff) << IDX_BITS) | e->model_idx,
+          .model = wd_table_tag(&d->t, e->model_idx),
           .m = e->m,
           .ep = e->ep,
           .api_key = d->keys[e->m->endpoint],
@@ -483,7 +480,6 @@ int main(int argc, char **argv) {
 
   struct warmth__w_opts wo = {.capacity = d.cfg->capacity,
                               .mode = 0640,
-                              .demand_mode = 0660,
                               .group = (gid_t)-1,
                               .stale_after_ns = d.cfg->stale_after_ns};
   if (d.cfg->group) {

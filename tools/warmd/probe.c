@@ -47,7 +47,7 @@ struct xfer {
   char *req_body; /* CURLOPT_POSTFIELDS does not copy */
   char *key;      /* for redaction only */
   int kind, probe;
-  uint32_t model;
+  uint64_t model;
   int64_t started_ns;
   struct buf body;
   size_t hdr_bytes;

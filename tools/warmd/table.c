@@ -389,3 +389,14 @@ void wd_table_free(struct wd_table *t) {
   free(t->heap);
   memset(t, 0, sizeof *t);
 }
+
+uint64_t wd_table_tag(const struct wd_table *t, uint32_t idx) {
+  return (uint64_t)t->epoch << 32 | idx;
+}
+
+int wd_table_untag(const struct wd_table *t, uint64_t tag, uint32_t *idx) {
+  if ((uint32_t)(tag >> 32) != t->epoch || (uint32_t)tag >= t->n)
+    return -1;
+  *idx = (uint32_t)tag;
+  return 0;
+}

@@ -39,6 +39,17 @@ int wd_table_reload(struct wd_table *t, struct wd_config *cfg,
                     struct warmth__w *w, struct wd_pub *pub, int64_t now,
                     uint64_t *rng, struct wd_reload_summary *sum, char *err,
                     size_t errlen);
+/* Probe requests carry a tag, so that the result of a request sent for a
+ * config that a reload replaced is recognised and dropped: the config
+ * epoch in the high 32 bits, the model index in the low 32.  The epoch
+ * wraps after 2^32 reloads (136 years at one a second); the 12 bits it
+ * had before wrapped after 4,096, and then an old result could be taken
+ * for the current model at that index. */
+uint64_t wd_table_tag(const struct wd_table *t, uint32_t idx);
+/* 0 and *idx when tag is of the current config and names a model of it,
+ * else -1. */
+int wd_table_untag(const struct wd_table *t, uint64_t tag, uint32_t *idx);
+
 /* Frees everything (after the other threads stopped). */
 void wd_table_free(struct wd_table *t);
 

@@ -116,14 +116,14 @@ int wd_config_check_placeholder(const char *key);
 /* ---- probes ------------------------------------------------------------- */
 
 struct wd_probe_req {
-  uint32_t model; /* index into the config's models */
+  uint64_t model; /* which model: the table's tag (wd_table_tag) */
   const struct wd_model *m;
   const struct wd_endpoint *ep;
   const char *api_key; /* NULL: no auth header */
 };
 
 struct wd_probe_result {
-  uint32_t model;  /* as in the request */
+  uint64_t model;  /* as in the request */
   int ok;          /* 2xx and a body that parses */
   int http_status; /* 0 when no reply */
   int error_class; /* enum warmth_error_class */

@@ -3,8 +3,10 @@
  *   php-helper layout           sizes, field offsets and constants of
  *                               include/warmth.h, one per line, for the
  *                               layout test of lib/php/src/warmth.ffi.h
- *   php-helper demand SHM SLOT  one demand slot of segment SHM (read-only),
- *                               to check that touch() and report() landed
+ *   php-helper demand SHM SLOT  one demand slot of table SHM (read-only,
+ *                               fetched from its coordinator like a worker,
+ *                               lib/dsock.h), to check that touch() and
+ *                               report() landed
  *
  * Exit status 0, or 2 with a message on stderr.
  */
@@ -15,9 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include "dsock.h"
 #include "layout.h"
 #include "warmth.h"
 
@@ -102,14 +108,47 @@ static void layout(void) {
   printf("version %s\n", WARMTH_VERSION_STRING);
 }
 
-static int demand(const char *shm, const char *slot_s) {
-  char name[256];
-  snprintf(name, sizeof name, "%s.demand", shm);
-  int fd = shm_open(name, O_RDONLY, 0);
-  if (fd < 0) {
-    perror("php-helper: shm_open");
-    return 2;
+/* The demand segment's descriptor, fetched as any worker fetches it
+ * (lib/dsock.h), or -1. */
+static int demand_fd(const char *shm) {
+  int fd = shm_open(shm, O_RDONLY, 0);
+  uint64_t id = 0;
+  if (fd < 0 || pread(fd, &id, sizeof id,
+                      offsetof(struct warmth__hdr, demand_id)) != sizeof id) {
+    perror("php-helper: state segment");
+    return -1;
   }
+  close(fd);
+  int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_un a;
+  socklen_t alen = warmth__dsock_addr(id, &a);
+  struct timeval tv = {5, 0};
+  setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  struct warmth__dmsg m;
+  struct iovec iov = {.iov_base = &m, .iov_len = sizeof m};
+  union {
+    struct cmsghdr h;
+    char buf[CMSG_SPACE(sizeof(int))];
+  } u;
+  struct msghdr mh = {.msg_iov = &iov,
+                      .msg_iovlen = 1,
+                      .msg_control = u.buf,
+                      .msg_controllen = sizeof u.buf};
+  fd = -1;
+  if (id && connect(s, (struct sockaddr *)&a, alen) == 0 &&
+      recvmsg(s, &mh, MSG_CMSG_CLOEXEC) == (ssize_t)sizeof m &&
+      m.status == WARMTH__DS_OK && CMSG_FIRSTHDR(&mh))
+    memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&mh)), sizeof fd);
+  close(s);
+  if (fd < 0)
+    fputs("php-helper: no demand segment from the coordinator\n", stderr);
+  return fd;
+}
+
+static int demand(const char *shm, const char *slot_s) {
+  int fd = demand_fd(shm);
+  if (fd < 0)
+    return 2;
   struct stat st;
   if (fstat(fd, &st) != 0 || (size_t)st.st_size < sizeof(struct warmth__dhdr)) {
     fputs("php-helper: demand segment too small\n", stderr);

@@ -155,7 +155,7 @@ final class Helpers
                 proc_terminate($p, 15); // SIGTERM to its pid: it unlinks
             }
             proc_close($p);
-            foreach (['', '.demand'] as $suffix) {
+            foreach (['', '.lock'] as $suffix) {
                 if (file_exists("/dev/shm$shm$suffix")) {
                     @unlink("/dev/shm$shm$suffix");
                 }

@@ -84,7 +84,7 @@ def app(environ, start_response):
                                  rec.warm_until > rec.now_ns)
     return _answer(start_response, "200 OK", {
         "pid": os.getpid(), "model": model, "warm": warm,
-        "consistent": consistent,
+        "consistent": consistent, "backend": warmth.backend,
         "state": rec.state_name if rec else None,
         "warm_for_s": rec.warm_for_s if rec else None,
         "opened_in": OPENED_IN,

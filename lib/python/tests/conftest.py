@@ -8,6 +8,7 @@ import itertools
 import os
 import select
 import signal
+import socket
 import struct
 import subprocess
 import time
@@ -32,7 +33,7 @@ def shm_name():
 
 
 def remove_segments(name):
-    for suffix in ("", ".demand"):
+    for suffix in ("", ".lock"):
         try:
             os.unlink("/dev/shm" + name + suffix)
         except FileNotFoundError:
@@ -123,19 +124,39 @@ def eventually(pred, timeout=5.0, what="condition"):
 
 # ---- the demand segment, read behind the library's back -------------------
 # The binding has (on purpose) no API to read demand; to check that touch()
-# and report() reach it, the tests decode struct warmth__dhdr / warmth__dslot
-# (lib/layout.h).  A layout change makes these tests fail loudly here.
-DHDR = struct.Struct("=QIIIIQQQ")  # magic abi hdr_size slot_size cap size off
+# and report() reach it, the tests fetch it as any worker does (lib/dsock.h:
+# the sealed memfd from the abstract socket named after the state header's
+# demand_id) and decode struct warmth__dhdr / warmth__dslot (lib/layout.h).
+# A layout change makes these tests fail loudly here.
+DEMAND_ID_OFF = 128  # offsetof(struct warmth__hdr, demand_id), layout.h
+DHDR = struct.Struct("=QIIIIQQQQ")  # magic abi hdr_size slot_size cap size
+#                                     off instance demand_id
 DSLOT = struct.Struct("=IIQqIIQQQ")
 DMAGIC = 0x316448544D524157  # WARMTH__DMAGIC
+DS_MSG = struct.Struct("=IHHQ")  # struct warmth__dmsg
+DS_MAGIC = 0x44464457
 
 
 def demand(name, slot):
-    with open("/dev/shm" + name + ".demand", "rb") as f:
-        data = f.read()
-    magic, abi, hdr_size, slot_size, cap, size, off, inst = \
+    with open("/dev/shm" + name, "rb") as f:
+        f.seek(DEMAND_ID_OFF)
+        (demand_id,) = struct.unpack("=Q", f.read(8))
+    assert demand_id, "the state header names no demand segment"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(5)
+        s.connect(b"\0warmth-demand-%016x" % demand_id)
+        msg, fds, _flags, _addr = socket.recv_fds(s, DS_MSG.size, 1)
+    try:
+        magic, _version, status, got_id = DS_MSG.unpack(msg)
+        assert magic == DS_MAGIC and status == 0 and got_id == demand_id \
+            and len(fds) == 1, "demand server refused or changed (dsock.h)"
+        data = os.pread(fds[0], 1 << 24, 0)
+    finally:
+        for fd in fds:
+            os.close(fd)
+    magic, abi, hdr_size, slot_size, cap, size, off, inst, did = \
         DHDR.unpack_from(data)
-    assert magic == DMAGIC and slot_size == 64, \
+    assert magic == DMAGIC and slot_size == 64 and did == demand_id, \
         "demand segment layout changed (lib/layout.h): update conftest.py"
     (last_touch_s, waiters, touches, real_ok_ns, real_latency_us, _pad,
      real_ok, real_fail, gen) = DSLOT.unpack_from(data, off + slot * slot_size)

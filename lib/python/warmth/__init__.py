@@ -1,5 +1,6 @@
-"""warmth: read the host's LLM warmth table from Python (ctypes binding of
-libwarmth; no compiler needed).
+"""warmth: read the host's LLM warmth table from Python (a CPython extension
+over libwarmth, warmth._native, with a ctypes fallback that needs no
+compiler; `warmth.backend` says which one is in use).
 
 One coordinator per host (warmd) keeps the models warm and publishes what it
 knows in shared memory; a worker opens the table once and asks, per request,
@@ -24,7 +25,7 @@ from .errors import (AccessDenied, BadSegment, Busy, InvalidArgument,
                      WarmthError)
 from .records import (HEADROOM_UNKNOWN, ErrorClass, Flags, Liveness,
                       ModelInfo, State, Status)
-from .table import Table, open
+from .table import Table, backend, open
 
 __version__ = "0.1.0"
 
@@ -50,5 +51,5 @@ __all__ = [
     "NoSegment", "AccessDenied", "Untrusted", "BadSegment", "NotReady",
     "NotFound", "Busy", "InvalidName", "NoDemand", "TimedOut", "Stale",
     "Retired", "SysError", "LibraryNotFound", "library_version",
-    "library_path",
+    "library_path", "backend",
 ]

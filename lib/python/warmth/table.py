@@ -1,6 +1,7 @@
 """Table: a worker's read handle on the host's warmth table."""
 import ctypes
 import math
+import os
 import time
 
 from . import _lib
@@ -297,6 +298,23 @@ def _encode_shm(shm):
     if b"\0" in shm:
         raise ValueError("shm name contains NUL")
     return shm
+
+
+# The backend: the C extension warmth._native when it imports (built by
+# setuptools from python3-dev), else this module's ctypes Table.
+# WARMTH_BACKEND=ctypes forces ctypes; =native makes a missing or unloadable
+# extension an ImportError instead of a silent fallback (the tests run the
+# suite once each way).
+CtypesTable = Table
+backend = "ctypes"
+_want = os.environ.get("WARMTH_BACKEND", "").lower()
+if _want != "ctypes":
+    try:
+        from ._ntable import Table  # noqa: F811
+        backend = "native"
+    except ImportError:
+        if _want == "native":
+            raise
 
 
 def open(shm=None, lazy=True):  # noqa: A001 (mirrors warmth_open)
