@@ -114,7 +114,7 @@ async function stopAll() {
       p.kill('SIGTERM'); // its pid: it unlinks
       await gone;
     }
-    for (const s of ['', '.demand']) fs.rmSync(`/dev/shm${shm}${s}`, { force: true });
+    for (const s of ['', '.lock']) fs.rmSync(`/dev/shm${shm}${s}`, { force: true });
   }
 }
 
