@@ -91,6 +91,7 @@ static HashTable wx_segs; /* key: segment name, "" for the default */
 
 ZEND_BEGIN_MODULE_GLOBALS(warmth)
 char *shm;              /* ini warmth.shm: the plain functions' segment */
+bool open_at_start;     /* ini warmth.open_at_start: open it in MINIT */
 HashTable *shared_objs; /* this request's Table::shared() objects */
 int last_error;         /* the plain functions' lastError() */
 ZEND_END_MODULE_GLOBALS(warmth)
@@ -1121,6 +1122,8 @@ static const zend_function_entry wx_exception_methods[] = {
 PHP_INI_BEGIN()
 STD_PHP_INI_ENTRY("warmth.shm", "", PHP_INI_SYSTEM, OnUpdateString, shm,
                   zend_warmth_globals, warmth_globals)
+STD_PHP_INI_BOOLEAN("warmth.open_at_start", "0", PHP_INI_SYSTEM, OnUpdateBool,
+                    open_at_start, zend_warmth_globals, warmth_globals)
 PHP_INI_END()
 
 static zend_class_entry *wx_register(const char *name,
@@ -1210,6 +1213,21 @@ static PHP_MINIT_FUNCTION(warmth) {
   wx_table_handlers.offset = XtOffsetOf(wx_table, std);
   wx_table_handlers.free_obj = wx_table_free;
   wx_table_handlers.clone_obj = wx_table_clone;
+
+  /* warmth.open_at_start: the process handle of warmth.shm opened here, in
+   * the process that loads the module: the PHP-FPM master or the Apache
+   * parent, before they fork their children, who all inherit it (one open
+   * and one mapping per pool instead of one per child).  Lazy, so no
+   * coordinator is needed yet; a failure (a bad name) is a warning, and
+   * the children then open their own. */
+  if (WG(open_at_start)) {
+    if (!wx_default_seg()) {
+      if (EG(exception))
+        zend_clear_exception();
+      php_error_docref(NULL, E_WARNING,
+                       "warmth.open_at_start: cannot open the table");
+    }
+  }
   return SUCCESS;
 }
 

@@ -134,14 +134,15 @@ def libwarmth(build):
 
 # ---- PHP-FPM -----------------------------------------------------------------
 
-def start_fpm(P, build, children, server_env):
+def start_fpm(P, build, children, server_env, extra_ini=(), tag="fpm"):
     """php-fpm8.2 -F with a static pool of `children` on a unix socket, with
-    php_ini()'s setup.  Returns (proc, socket path)."""
+    php_ini()'s setup and extra_ini; its files are named after `tag`.
+    Returns (proc, socket path)."""
     fpm = need(os.environ.get("PHP_FPM", "php-fpm8.2"), "php8.2-fpm")
-    sock = P.path("fpm.sock")
+    sock = P.path(f"{tag}.sock")
     user = worker_user()
-    lines = ["[global]", f"pid = {P.path('fpm.pid')}",
-             f"error_log = {P.path('fpm.log')}", "daemonize = no",
+    lines = ["[global]", f"pid = {P.path(tag + '.pid')}",
+             f"error_log = {P.path(tag + '.log')}", "daemonize = no",
              "[warmth]", f"listen = {sock}", "listen.mode = 0600",
              "pm = static", f"pm.max_children = {children}",
              "pm.max_requests = 0", "catch_workers_output = yes",
@@ -151,19 +152,19 @@ def start_fpm(P, build, children, server_env):
         lines += [f"user = {user[0]}", f"group = {user[1]}"]
     for k, v in server_env.items():
         lines.append(f"env[{k}] = {v}")
-    conf = P.path("fpm.conf")
+    conf = P.path(f"{tag}.conf")
     with open(conf, "w") as f:
         f.write("\n".join(lines) + "\n")
     argv = [fpm, "-F", "-y", conf, "-p", P.tmp]
-    for d in php_ini(P, build):
+    for d in [*php_ini(P, build), *extra_ini]:
         argv += ["-d", d]
-    log = open(P.path("fpm.out"), "w")
+    log = open(P.path(f"{tag}.out"), "w")
     p = P.spawn(argv, stdout=log, stderr=log, start_new_session=True)
     deadline = time.time() + 15
     while not os.path.exists(sock):
         if p.poll() is not None or time.time() > deadline:
-            raise SystemExit("php-fpm did not start:\n" + P.log("fpm.out")
-                             + (P.log("fpm.log") if os.path.exists(P.path("fpm.log")) else ""))
+            raise SystemExit("php-fpm did not start:\n" + P.log(f"{tag}.out")
+                             + (P.log(f"{tag}.log") if os.path.exists(P.path(f"{tag}.log")) else ""))
         time.sleep(0.05)
     return p, sock
 

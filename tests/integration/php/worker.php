@@ -39,6 +39,7 @@ if (extension_loaded('warmth')) {
     $out['reused'] = warmth_info($shm)['open'];
     $t = Warmth\Table::shared($shm);
     $out['impl'] = 'extension';
+    $out['opened_pid'] = warmth_info($shm)['opened_pid']; // this child, or the master
 } else {
     $out['reused'] = Warmth\ProcessHandle::get(Warmth\Native::ffi(), $shm ?? Warmth\Table::defaultName()) !== null;
     $t = Warmth\Table::shared($shm);
