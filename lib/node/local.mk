@@ -12,6 +12,7 @@ NODE_ADDON_SRC = \
 	lib/node/index.js \
 	lib/node/src/warmth.cc
 EXTRA_DIST += $(NODE_ADDON_SRC) lib/node/build.sh lib/node/binding.gyp \
+	lib/node/index.d.ts \
 	lib/node/tests/run.js doc/node.md
 NODE_ADDON_STAMP = lib/node-build/stamp
 $(NODE_ADDON_STAMP): $(NODE_ADDON_SRC) lib/node/build.sh include/warmth.h lib/libwarmth.la
