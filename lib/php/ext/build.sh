@@ -23,9 +23,9 @@ mkdir -p "$out"
 cp "$src/config.m4" "$src/php_warmth.h" "$src/warmth.c" "$out/"
 cd "$out"
 "$phpize" >phpize.log 2>&1 || { cat phpize.log >&2; exit 1; }
-# The house flags (-Wall -Wextra -Werror); PHP's own headers and macros
-# leave parameters unused (INTERNAL_FUNCTION_PARAMETERS) and compare signed
-# with unsigned in their inline helpers, hence the two exceptions.
+# The house flags (-Wall -Wextra -Werror); PHP's own macros leave
+# parameters unused (INTERNAL_FUNCTION_PARAMETERS of every function) and mix
+# signedness (ZEND_TYPE_INIT_CODE), hence the two exceptions.
 CFLAGS="-O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare" \
 CPPFLAGS="-I$inc" \
 LDFLAGS="-L$libdir -Wl,-rpath,$libdir" \
