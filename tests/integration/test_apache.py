@@ -5,7 +5,10 @@ here under mod_php with the same setup (PHPINIDir: a php.ini of the test's
 loading lib/php/ext's warmth.so; WARMTH_PHP_IMPL=ffi: the FFI binding): wrk sends a few thousand keep-alive requests for 6 s
 while warmd keeps 2 models warm at a 1 s interval must give the upstream
 6 (+/- 1) warmups per model and a consistent record in every reply; the
-per-process warmer in the same children counts about 8x as many."""
+per-process warmer in the same children counts about 8x as many.  With the
+extension, warmth.open_at_start: the Apache parent opens the table when it
+loads mod_php, as root, and every child (www-data when the test runs as
+root) reads through that inherited handle."""
 import os
 import sys
 
@@ -24,15 +27,21 @@ def test():
     bound(120)
     with Procs() as P:
         warmer_dir, port, warmd = phpit.start_warmd(P, MODELS)
-        _, hport = phpit.start_apache(P, BUILD, WORKERS, {
+        ext = phpit.IMPL != "ffi"
+        httpd, hport = phpit.start_apache(P, BUILD, WORKERS, {
             "WARMTH_SHM": P.shm, "WARMER_DIR": warmer_dir,
-            "WARMTH_UPSTREAM": f"http://127.0.0.1:{port}/v1"})
+            "WARMTH_UPSTREAM": f"http://127.0.0.1:{port}/v1"},
+            ["warmth.open_at_start=1", f"warmth.shm={P.shm}"] if ext else [])
 
         def run_load(mode, seconds):
             return phpit.wrk_load(hport, MODELS, mode, seconds, CONNS)
 
         res = phpit.compare(P, port, warmd, run_load, MODELS, SECONDS, WORKERS,
                             "Apache prefork + mod_php, wrk", 1000, 3000)
+        if ext:
+            check(res.openers == {str(httpd.pid)},
+                  f"every child read through the table the Apache parent "
+                  f"{httpd.pid} opened at start ({sorted(res.openers)})")
         check(res.impl == {phpit.expected_impl()},
               f"every child read through {phpit.expected_impl()} ({res.impl})")
         errlog = P.path("php-errors.log")

@@ -230,7 +230,7 @@ def fcgi_get(sock, script, query, params=None, timeout=10):
 APACHE_MODULES = "/usr/lib/apache2/modules"
 
 
-def start_apache(P, build, children, server_env):
+def start_apache(P, build, children, server_env, extra_ini=()):
     """/usr/sbin/apache2 -DFOREGROUND with a full config of our own: the
     prefork MPM with `children` processes, mod_php reading a php.ini of ours
     (PHPINIDir) with php_ini()'s setup.  Returns (proc, port)."""
@@ -242,7 +242,7 @@ def start_apache(P, build, children, server_env):
     phpdir = P.path("php")
     os.makedirs(phpdir, exist_ok=True)
     with open(os.path.join(phpdir, "php.ini"), "w") as f:
-        f.write("\n".join(php_ini(P, build)) + "\n")
+        f.write("\n".join([*php_ini(P, build), *extra_ini]) + "\n")
     lines = [
         f"ServerRoot {P.tmp}", "ServerName 127.0.0.1",
         f"Listen 127.0.0.1:{port}",
@@ -302,6 +302,7 @@ class Summary:
         self.bad = 0
         self.first_bad = ""
         self.pids, self.intervals, self.ttls, self.impl = set(), set(), set(), set()
+        self.openers = set()  # pids that opened the tables read (extension)
         self.seconds = 0.0
         self.client = ""
 
@@ -354,7 +355,8 @@ def load(make_client, models, mode, seconds, threads, max_requests):
                     s.own_warmups += bool(r.get("own_warmup"))
                     s.opened += r.get("reused") is False
                     for key, dst in (("pid", s.pids), ("interval_ms", s.intervals),
-                                     ("warm_ttl_ms", s.ttls), ("impl", s.impl)):
+                                     ("warm_ttl_ms", s.ttls), ("impl", s.impl),
+                                     ("opened_pid", s.openers)):
                         if key in r:
                             dst.add(str(r[key]))
         finally:
@@ -395,6 +397,7 @@ def wrk_load(port, models, mode, seconds, conns, threads=2):
     s.intervals = set(filter(None, fields["intervals"].split(",")))
     s.ttls = set(filter(None, fields["ttls"].split(",")))
     s.impl = set(filter(None, fields["impl"].split("|")))
+    s.openers = set(filter(None, fields["openers"].split(",")))
     s.first_bad = m.group(1).partition(" first_bad=")[2]
     # wrk's own count: socket errors and non-2xx replies are bad as well.
     errs = re.search(r"Socket errors: (.*)", r.stdout)
