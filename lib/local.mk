@@ -2,7 +2,7 @@
 # library for warmd and the tests, never part of libwarmth.so.
 lib_LTLIBRARIES += lib/libwarmth.la
 lib_libwarmth_la_SOURCES = lib/reader.c lib/layout.h lib/dsock.h \
-	include/warmth.h
+	lib/vdso.c lib/vdso.h include/warmth.h
 lib_libwarmth_la_CPPFLAGS = $(AM_CPPFLAGS) -DWARMTH_BUILDING
 lib_libwarmth_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
 lib_libwarmth_la_LDFLAGS = $(AM_LDFLAGS) -no-undefined \

@@ -600,6 +600,12 @@ static int make_demand(struct warmth__w *w, const struct warmth__w_opts *o,
   w->dlen = size;
   w->dslots = (struct warmth__dslot *)((char *)m + w->g.d_off_slots);
   w->dfd = fd;
+  /* An adopted table's models keep their slots: a fresh demand segment
+   * still says which generation each slot belongs to (warmth__w_add does
+   * the same for a new model). */
+  for (uint32_t s = 0; s < w->capacity; s++)
+    atomic_store_explicit(&w->dslots[s].generation, w->slots[s].p.generation,
+                          memory_order_relaxed);
   int rc = warmth__ds_start(&w->ds, fd, id, o->group, err, errlen);
   if (rc)
     return rc;

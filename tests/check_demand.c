@@ -250,7 +250,7 @@ START_TEST(test_fake_demand_servers) {
       {"no descriptor", g.d_seg_size, inst, id, sealed, 0, WARMTH__DS_OK, 0,
        WARMTH_ENODEMAND},
       {"refused", g.d_seg_size, inst, id, sealed, 0, WARMTH__DS_REFUSED, 0,
-       WARMTH_EACCES},
+       WARMTH_ENODEMAND},
       {"perfect, served by another uid", g.d_seg_size, inst, id, sealed, 1,
        WARMTH__DS_OK, 1, WARMTH_EBADOWNER},
       {"perfect, served by the owner", g.d_seg_size, inst, id, sealed, 1,
@@ -277,6 +277,31 @@ START_TEST(test_fake_demand_servers) {
                   cases[i].what, warmth_err_name(rc),
                   warmth_err_name(cases[i].want));
   }
+  warmth__w_close(w, 1);
+}
+END_TEST
+
+START_TEST(test_demand_shared_by_handles) {
+  /* The demand mapping is the process's: a handle opened later (PHP opening
+   * one per request) uses it without asking the coordinator again.  Here
+   * the coordinator's server is gone after the first fetch, so a second
+   * fetch would fail. */
+  char name[TU_NAME_LEN];
+  tu_name(name);
+  struct warmth__w *w = tu_writer(name, 8, 0);
+  uint32_t slot = tu_add(w, "m");
+  warmth_t *h1 = tu_reader(name);
+  ck_assert_int_eq(warmth_touch(h1, "m"), 0);
+  warmth_close(h1);
+  warmth__w_crash(w); /* no server any more; the segment stays mapped */
+  warmth_t *h2 = tu_reader(name);
+  ck_assert_int_eq(warmth_touch(h2, "m"), 0);
+  ck_assert_int_eq(warmth_report(h2, "m", 7, 1), 0);
+  struct warmth__demand d;
+  ck_assert_int_eq(warmth__w_demand(w, slot, &d), 0);
+  ck_assert_uint_eq(d.touches, 3);
+  ck_assert_uint_eq(d.real_ok, 1);
+  warmth_close(h2);
   warmth__w_close(w, 1);
 }
 END_TEST
@@ -352,6 +377,7 @@ Suite *demand_suite(void) {
   tcase_add_test(limits, test_no_demand_segment);
   tcase_add_test(limits, test_fake_demand_servers);
   tcase_add_test(limits, test_demand_follows_restart);
+  tcase_add_test(limits, test_demand_shared_by_handles);
   tcase_add_test(limits, test_touch_store_coalesced);
   suite_add_tcase(s, limits);
   return s;

@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -391,10 +392,13 @@ START_TEST(test_bad_arguments) {
 }
 END_TEST
 
-START_TEST(test_warm_until_exact) {
-  /* The coarse clock must not stretch warmth: a model warm for 1 ms more
-   * is warm now and cold 2 ms later, as CLOCK_MONOTONIC says; a stale
-   * heartbeat reads cold. */
+/* The coarse clock must not stretch warmth: a model warm for 1 ms more is
+ * warm now and cold 2 ms later, as CLOCK_MONOTONIC says; a stale heartbeat
+ * reads cold.  Run with each clock path (WARMTH_CLOCK, decided once per
+ * process: in Check's fork mode, by each test's own child). */
+static void warm_until_exact(const char *clock) {
+  if (clock)
+    setenv("WARMTH_CLOCK", clock, 1);
   char name[TU_NAME_LEN];
   tu_name(name);
   struct warmth__w *w = tu_writer(name, 4, 200LL * 1000000LL);
@@ -425,7 +429,16 @@ START_TEST(test_warm_until_exact) {
   warmth_model_free(m);
   warmth_close(h);
   warmth__w_close(w, 1);
+  unsetenv("WARMTH_CLOCK");
 }
+
+START_TEST(test_warm_until_exact) { warm_until_exact(NULL); }
+END_TEST
+
+START_TEST(test_warm_until_exact_glibc) { warm_until_exact("glibc"); }
+END_TEST
+
+START_TEST(test_warm_until_exact_precise) { warm_until_exact("precise"); }
 END_TEST
 
 /* Threads sharing one handle while the writer reloads the model into
@@ -515,6 +528,8 @@ Suite *model_suite(void) {
   tcase_add_test(limits, test_bad_arguments);
   tcase_add_test(limits, test_same_slot_other_name_in_record);
   tcase_add_test(limits, test_warm_until_exact);
+  tcase_add_test(limits, test_warm_until_exact_glibc);
+  tcase_add_test(limits, test_warm_until_exact_precise);
   tcase_add_test(limits, test_threads_share_a_handle);
   suite_add_tcase(s, limits);
   return s;

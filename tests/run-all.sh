@@ -48,9 +48,9 @@ integration=$(cd _build/normal && make -s print-integration-tests)
 (cd _build/asan && make -s check TESTS="$integration tests/test-warmctl.sh") || {
   cat _build/asan/test-suite.log; exit 1; }
 
-section "stress test and threads sharing a handle (check_attach) under TSan"
+section "stress test and threads sharing a handle (check_attach, check_model) under TSan"
 build tsan --enable-sanitizers=thread
-(cd _build/tsan && make -s check TESTS="tests/stress-table tests/check_attach") || {
+(cd _build/tsan && make -s check TESTS="tests/stress-table tests/check_attach tests/check_model") || {
   cat _build/tsan/test-suite.log; exit 1; }
 
 section "fuzz targets (libFuzzer, ASan + UBSan)"

@@ -412,7 +412,12 @@ static PyObject *Table_lookup(TableObject *self, PyObject *model) {
   int rc = W.model_lookup(m->m, &info);
   if (rc < 0)
     return fail(self, rc, model);
-  return record(&info, m->name, mono_ns());
+  /* Building the record can run Python code (a GC pass, Flags()), so
+   * another thread could clear the dict: hold the Model, whose name we use. */
+  Py_INCREF(m);
+  PyObject *r = record(&info, m->name, mono_ns());
+  Py_DECREF(m);
+  return r;
 }
 
 static PyObject *Table_touch(TableObject *self, PyObject *model) {
@@ -554,13 +559,27 @@ static PyObject *Table_cached(TableObject *self, PyObject *unused) {
 
 static PyMethodDef Table_methods[] = {
     {"is_warm", (PyCFunction)(void (*)(void))Table_is_warm,
-     METH_FASTCALL | METH_KEYWORDS, "is_warm(model, default=<raise>) -> bool"},
-    {"lookup", (PyCFunction)Table_lookup, METH_O, "lookup(model) -> ModelInfo"},
-    {"touch", (PyCFunction)Table_touch, METH_O, "touch(model)"},
+     METH_FASTCALL | METH_KEYWORDS,
+     "is_warm(model, default=<raise>) -> bool\n\n"
+     "True if `model` is warm now: state warm, before warm_until, and the\n"
+     "coordinator alive (a stale or retired coordinator reads as not warm).\n"
+     "On an error (no table, model not in it, ...) raises WarmthError, or\n"
+     "returns `default` when one is given."},
+    {"lookup", (PyCFunction)Table_lookup, METH_O,
+     "lookup(model) -> ModelInfo\n\n"
+     "One consistent copy of `model`'s record.  Raises NotFound (a KeyError)\n"
+     "when the model is not in the table."},
+    {"touch", (PyCFunction)Table_touch, METH_O,
+     "touch(model)\n\n"
+     "Tells the coordinator this worker uses `model` (an idle model is then\n"
+     "warmed within one tick).  Cheap enough for every request."},
     {"report", (PyCFunction)(void (*)(void))Table_report, METH_FASTCALL,
-     "report(model, latency_s, ok)"},
+     "report(model, latency_s, ok)\n\n"
+     "Reports a real request to `model`: its latency in seconds and whether\n"
+     "it succeeded.  A real success counts as warmth.  Also touches."},
     {"models", (PyCFunction)Table_models, METH_NOARGS,
-     "models() -> [ModelInfo]"},
+     "models() -> [ModelInfo]\n\n"
+     "Consistent copies of every model's record, in slot order."},
     {"_open", (PyCFunction)Table_open, METH_VARARGS, NULL},
     {"_close", (PyCFunction)Table_close, METH_NOARGS, NULL},
     {"_wait", (PyCFunction)(void (*)(void))Table_wait, METH_FASTCALL, NULL},
