@@ -18,9 +18,10 @@
  * in 16 lower-case hex digits (no NUL in the name, abstract namespace: no
  * file to create, nothing left behind when the writer dies).  The name is
  * unguessable before the writer binds it and changes with every demand
- * segment, so another user cannot squat it in advance; one who binds it
- * after a writer died is refused by the reader's check of the server's
- * credentials below.  Abstract names belong to a network namespace: a
+ * segment, so another user cannot squat it in advance; it is no secret
+ * once bound (/proc/net/unix lists it), so access is decided by the peer's
+ * credentials, and one who binds it after a writer died is refused by the
+ * reader's check of the server's credentials below.  Abstract names belong to a network namespace: a
  * worker in another network namespace than warmd reads the table but gets
  * WARMTH_ENODEMAND for touch and report.
  *

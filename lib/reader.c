@@ -116,7 +116,6 @@ struct warmth {
   int nowners;
   uid_t owners[WARMTH__MAX_OWNERS];
   char name[NAME_MAX + 1];
-  char dname[NAME_MAX + 1];
 };
 
 /* ---- errors, names, version ------------------------------------------- */
@@ -426,6 +425,7 @@ int warmth_open(warmth_t **out, const char *shm_name, unsigned flags) {
   if (!shm_name || !*shm_name)
     shm_name = WARMTH_SHM_DEFAULT;
   size_t n = strlen(shm_name);
+  /* The same bound as the writer's (room for its ".demand" of ABI 2). */
   if (shm_name[0] != '/' || n < 2 || n + sizeof ".demand" > NAME_MAX ||
       strchr(shm_name + 1, '/'))
     return WARMTH_EINVAL;
@@ -433,8 +433,6 @@ int warmth_open(warmth_t **out, const char *shm_name, unsigned flags) {
   if (!h)
     return WARMTH_ENOMEM;
   memcpy(h->name, shm_name, n + 1);
-  memcpy(h->dname, shm_name, n);
-  memcpy(h->dname + n, ".demand", sizeof ".demand");
   h->flags = flags;
   add_owner(h, 0);
   add_owner(h, geteuid());

@@ -676,14 +676,21 @@ static int take_lock(struct warmth__w *w, char *err, size_t errlen) {
       int32_t pid;
       int64_t age;
       holder(w->name, &pid, &age);
+      if (pid <= 0 || age < 0)
+        return fail(err, errlen, WARMTH_EEXIST,
+                    "%s is held by another coordinator that has not written "
+                    "its pid yet (it holds the lock on /dev/shm%s): it is "
+                    "starting, or stopped while starting; `fuser /dev/shm%s` "
+                    "names it",
+                    w->name, w->lname, w->lname);
       return fail(err, errlen, WARMTH_EEXIST,
                   "%s is held by another coordinator (pid %d according to the "
                   "segment header, heartbeat %.1f s old): it still holds the "
                   "lock on /dev/shm%s, so it is running or stopped "
                   "(SIGSTOP), not dead; resume it (kill -CONT %d) or stop it "
                   "(kill %d): the kernel releases the lock when it exits",
-                  w->name, (int)pid, age < 0 ? -1.0 : (double)age / 1e9,
-                  w->lname, (int)pid, (int)pid);
+                  w->name, (int)pid, (double)age / 1e9, w->lname, (int)pid,
+                  (int)pid);
     }
     /* Locked; but a holder that removed the file (warmth__w_close with
      * unlink) may have let a third writer create a new one under the name

@@ -324,7 +324,7 @@ static const char *add_error(int rc) {
 
 static int remove_table(const struct opts *o) {
   char d[256];
-  snprintf(d, sizeof d, "%s.demand", o->shm);
+  snprintf(d, sizeof d, "%s.lock", o->shm);
   int rc = shm_unlink(o->shm);
   int e = errno;
   shm_unlink(d);

@@ -3,8 +3,8 @@
 # The Python binding: the package warmth with its CPython extension
 # warmth._native (lib/python/native.c, built by setuptools from python3-dev)
 # and the ctypes fallback.  make builds the package as pip would install it
-# into lib/python/pkg of the build tree (setup.py build: the source tree is
-# only read); make check runs its pytest suite (once per backend) and the
+# into lib/python/pkg of the build tree (setup.py build, its egg-info in the
+# build tree too: the source tree is only read); make check runs its pytest suite (once per backend) and the
 # Gunicorn integration test through pyrun.sh, which finds a python3 with the
 # modules needed and points it at this build's library (WARMTH_LIB) and
 # package.
@@ -42,13 +42,14 @@ PY_BINDING = $(PY_PACKAGE) \
 # suite on the extension too, does.
 noinst_DATA += lib/python/pkg/.built
 lib/python/pkg/.built: $(PY_PACKAGE:%=$(srcdir)/%) $(srcdir)/include/warmth.h
-	$(AM_V_GEN)rm -rf lib/python/pkg && \
+	$(AM_V_GEN)rm -rf lib/python/pkg && $(MKDIR_P) lib/python/build && \
 	if test -z "$(PYTHON3)"; then \
 	  echo "no python3: the Python package is not built"; \
 	else \
 	  (cd $(abs_srcdir)/lib/python && PYTHONWARNINGS=ignore \
-	   $(PYTHON3) setup.py -q build \
-	     --build-base $(abs_builddir)/lib/python/build \
+	   $(PYTHON3) setup.py -q \
+	     egg_info --egg-base $(abs_builddir)/lib/python/build \
+	     build --build-base $(abs_builddir)/lib/python/build \
 	     --build-lib $(abs_builddir)/lib/python/pkg) && touch $@; \
 	fi
 clean-local:

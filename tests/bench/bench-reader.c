@@ -207,7 +207,7 @@ static void table_make(struct table *t, unsigned n, int serial) {
   snprintf(t->shm, sizeof t->shm, "/warmth-bench-%ld-%d", (long)getpid(),
            serial);
   char dname[NAME_STRIDE + 8];
-  snprintf(dname, sizeof dname, "%s.demand", t->shm);
+  snprintf(dname, sizeof dname, "%s.lock", t->shm); /* the writer's lock */
   /* Registered before creation: a failure half way still unlinks. */
   register_shm(t->shm);
   register_shm(dname);

@@ -125,7 +125,7 @@ static warmth_t *reader;
 static void table_make(void) {
   snprintf(shm_name, sizeof shm_name, "/warmth-bench-redis-%ld",
            (long)getpid());
-  snprintf(dshm_name, sizeof dshm_name, "%s.demand", shm_name);
+  snprintf(dshm_name, sizeof dshm_name, "%s.lock", shm_name);
   struct warmth__w_opts o;
   memset(&o, 0, sizeof o);
   o.capacity = MODELS;

@@ -90,7 +90,7 @@ class Run:
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
-        for suffix in ("", ".demand"):
+        for suffix in ("", ".lock"):
             try:
                 os.unlink("/dev/shm" + self.shm + suffix)
             except FileNotFoundError:

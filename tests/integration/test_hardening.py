@@ -94,14 +94,28 @@ def demand_id(shm):
         return struct.unpack("=Q", f.read(8))[0]
 
 
+def demand_fds(shm):
+    """The running warmd's demand segment, fetched as root like a worker
+    (lib/dsock.h).  A warmd that just started names its pid in the header
+    a moment before its demand segment: retried for a few seconds."""
+    end = time.time() + 5
+    while True:
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                s.settimeout(5)
+                s.connect(b"\0warmth-demand-%016x" % demand_id(shm))
+                _, fds, _, _ = socket.recv_fds(s, DS_MSG.size, 1)
+            if fds:
+                return fds
+        except OSError:
+            if time.time() > end:
+                raise
+        time.sleep(0.05)
+
+
 def demand_touches(shm, slot):
-    """Touches of `slot` as the running warmd's demand segment holds them,
-    fetched as root like a worker (lib/dsock.h)."""
-    did = demand_id(shm)
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(5)
-        s.connect(b"\0warmth-demand-%016x" % did)
-        msg, fds, _, _ = socket.recv_fds(s, DS_MSG.size, 1)
+    """Touches of `slot` in the running warmd's demand segment."""
+    fds = demand_fds(shm)
     try:
         data = os.pread(fds[0], 1 << 20, 0)
     finally:

@@ -97,3 +97,37 @@ def test_name_cache_is_bounded(fill):
     assert 0 < t._cached() <= 4096
     assert t.is_warm("m") is False
     t.close()
+
+
+def test_no_leak_per_call(fill):
+    """A reference lost per call (an int, a record, a name) would grow the
+    traced memory by tens of bytes a call: 20,000 rounds must not."""
+    import gc
+    import tracemalloc
+
+    f = fill(["leak-a", "leak-b"], "--warm", "leak-a")
+    t = warmth.Table(f.name, lazy=False)
+
+    def rounds(n):
+        for _ in range(n):
+            t.is_warm("leak-a")
+            t.is_warm("absent", default=False)
+            t.lookup("leak-a")
+            t.lookup(b"leak-b")
+            t.touch("leak-a")
+            t.report("leak-a", 0.01, True)
+            t.get("absent")
+            "leak-b" in t
+
+    rounds(200)  # caches (names, flags) filled before the measure
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        rounds(20000)
+        gc.collect()
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 64 * 1024, f"{grown} bytes more after 20,000 rounds"
+    t.close()
