@@ -28,7 +28,7 @@ clean-node-addon:
 	rm -rf lib/node-build
 .PHONY: node-addon clean-node-addon
 
-# The addon's API against tests/fill-table (node/tests/run.js), and
+# The addon's API against fill-table (lib/node/tests/run.js), and
 # node:cluster + PM2 with warmd against the per-process warmer.
 dist_check_SCRIPTS += lib/node/tests/run-tests.sh
 TESTS += lib/node/tests/run-tests.sh tests/integration/test_node.py
@@ -36,10 +36,13 @@ EXTRA_DIST += tests/integration/test_node.py tests/integration/node/app.js
 
 # make bench-node: isWarm next to process.hrtime.bigint() and an ioredis
 # GET (redis-server started and stopped by the bench).  Not in make check.
+# fill-table is one of the helper programs, in tests/helpers/ in the tests'
+# layout, tests/ before it.
 EXTRA_DIST += tests/bench/bench_node.js
-bench-node: $(NODE_ADDON_STAMP) tests/fill-table
+bench-node: $(NODE_ADDON_STAMP) $(noinst_PROGRAMS)
 	@test ! -f lib/node-build/SKIP || { cat lib/node-build/SKIP; exit 1; }
-	FILL_TABLE=$(abs_top_builddir)/tests/fill-table \
+	fill=tests/helpers/fill-table; test -x $$fill || fill=tests/fill-table; \
+	FILL_TABLE=$(abs_top_builddir)/$$fill \
 	NODE_PATH=$(abs_top_builddir)/lib/node-build/node_modules \
 	WARMTH_NODE=$(abs_top_builddir)/lib/node-build \
 	  node $(srcdir)/tests/bench/bench_node.js $(BENCH_ARGS)

@@ -74,16 +74,19 @@ EXTRA_DIST += $(PHP_INTEGRATION_TESTS) \
 # stopped by the bench), APCu and hrtime().  Not part of make check.
 WARMTH_PHP = php
 EXTRA_DIST += tests/bench/bench_php.php
-bench-php: lib/libwarmth.la tests/fill-table $(PHP_EXT)
-	@echo "== the extension"
+# fill-table is one of the helper programs: tests/helpers/ in the tests'
+# layout, tests/ before it.
+bench-php: lib/libwarmth.la $(noinst_PROGRAMS) $(PHP_EXT)
+	@fill=tests/helpers/fill-table; test -x $$fill || fill=tests/fill-table; \
+	echo "== the extension"; \
 	WARMTH_LIB=$(abs_top_builddir)/lib/.libs/libwarmth.so.0 \
-	FILL_TABLE=$(abs_top_builddir)/tests/fill-table \
+	FILL_TABLE=$(abs_top_builddir)/$$fill \
 	  $(WARMTH_PHP) -d extension=$(abs_top_builddir)/$(PHP_EXT) \
 	  -d ffi.enable=preload -d apc.enable_cli=1 \
-	  $(srcdir)/tests/bench/bench_php.php $(BENCH_ARGS)
-	@echo "== the FFI binding"
+	  $(srcdir)/tests/bench/bench_php.php $(BENCH_ARGS) && \
+	echo "== the FFI binding" && \
 	WARMTH_LIB=$(abs_top_builddir)/lib/.libs/libwarmth.so.0 \
-	FILL_TABLE=$(abs_top_builddir)/tests/fill-table \
+	FILL_TABLE=$(abs_top_builddir)/$$fill \
 	  $(WARMTH_PHP) -d ffi.enable=preload -d apc.enable_cli=1 \
 	  $(srcdir)/tests/bench/bench_php.php $(BENCH_ARGS)
 .PHONY: bench-php

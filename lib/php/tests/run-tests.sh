@@ -1,6 +1,6 @@
 #!/bin/sh
 # make check: the PHP binding's tests (lib/php/tests/run.php) against the
-# libwarmth.so just built, with tests/fill-table playing the coordinator:
+# libwarmth.so just built, with fill-table playing the coordinator:
 # first the extension (lib/php/ext, built by make check), then the FFI
 # binding it falls back to (lib/php/src).
 # Runs from the top build directory (automake's harness sets cwd there and
@@ -32,7 +32,10 @@ if [ ! -f "$ext" ]; then
   exit 1
 fi
 
-export FILL_TABLE=$PWD/tests/fill-table PHP_HELPER=$PWD/lib/php/tests/php-helper
+# fill-table: tests/helpers/ in the tests' layout, tests/ before it.
+fill=$PWD/tests/helpers/fill-table
+[ -x "$fill" ] || fill=$PWD/tests/fill-table
+export FILL_TABLE=$fill PHP_HELPER=$PWD/lib/php/tests/php-helper
 export WARMTH_LIB=$lib WARMTH_PHP_EXT=$ext
 rc=0
 "$PHP" -d extension="$ext" -d ffi.enable=preload -d error_reporting=-1 \
