@@ -11,6 +11,13 @@ pkgs=(build-essential autoconf automake libtool pkg-config
       php8.2-cli php8.2-fpm apache2 libapache2-mod-php8.2 php8.2-redis
       php8.2-apcu wrk python3-prometheus-client chromium tidy
       debhelper dh-python dh-php php8.2-dev python3-all-dev lintian dpkg-dev python3-dev)
+# Node (lib/node): Debian's nodejs, its headers (libnode-dev) and npm.
+# NodeSource's nodejs package ships all three, and conflicts with Debian's
+# npm: ask for them only when one is missing.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1 ||
+   [ ! -f /usr/include/node/node_api.h ]; then
+  pkgs+=(nodejs libnode-dev npm)
+fi
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

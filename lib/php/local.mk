@@ -1,6 +1,35 @@
-# lib/php rules (included from Makefile.am): the PHP binding of libwarmth
-# (FFI, pure PHP: nothing to build), its tests, and the PHP-FPM and Apache
-# mod_php integration tests.  See doc/php.md.
+# lib/php rules (included from Makefile.am): the PHP extension of libwarmth
+# (lib/php/ext, built with phpize), the FFI binding kept as its fallback
+# (lib/php/src, pure PHP), their tests, and the PHP-FPM and Apache mod_php
+# integration tests.  See doc/php.md.
+
+# The extension, built by phpize in a copy under the build tree
+# (lib/php/ext/build.sh: phpize writes next to its sources, and the source
+# tree is read-only in make distcheck), against the libwarmth just built.
+# Built for make check (the tests load it) and make bench-php; installed by
+# the Debian package (php-warmth), not by make install, whose prefix knows
+# nothing of PHP's extension_dir.
+PHP_EXT_SRC = \
+	lib/php/ext/config.m4 \
+	lib/php/ext/php_warmth.h \
+	lib/php/ext/warmth.c
+PHPIZE = phpize
+PHP_EXT = lib/php/ext-build/modules/warmth.so
+EXTRA_DIST += $(PHP_EXT_SRC) lib/php/ext/build.sh
+$(PHP_EXT): $(PHP_EXT_SRC) lib/php/ext/build.sh include/warmth.h lib/libwarmth.la
+	$(AM_V_GEN)$(SHELL) $(srcdir)/lib/php/ext/build.sh $(srcdir)/lib/php/ext \
+	  lib/php/ext-build $(abs_top_srcdir)/include $(abs_top_builddir)/lib/.libs \
+	  $(PHPIZE)
+php-ext: $(PHP_EXT)
+# Not in a sanitized build: a sanitized libwarmth cannot be loaded into
+# php (tests/run-all.sh runs only C tests there).
+if !SANITIZED
+check_DATA += $(PHP_EXT)
+endif
+clean-local: clean-php-ext
+clean-php-ext:
+	rm -rf lib/php/ext-build
+.PHONY: php-ext clean-php-ext
 
 # Installed as $(pkgdatadir)/php (e.g. /usr/share/warmth/php), the paths
 # doc/php.md gives for require, ffi.preload and opcache.preload.
@@ -27,8 +56,9 @@ warmthphpsrc_DATA = $(WARMTH_PHP_SRC)
 endif
 EXTRA_DIST += lib/php/tests/run.php lib/php/tests/testlib.php doc/php.md
 
-# The binding's tests: run.php through a wrapper that finds the build tree;
-# php-helper prints the C header's layout and reads demand slots for them.
+# The binding's tests: run.php through a wrapper that finds the build tree,
+# once with the extension and once with the FFI binding; php-helper prints
+# the C header's layout and reads demand slots for them.
 check_PROGRAMS += lib/php/tests/php-helper
 lib_php_tests_php_helper_SOURCES = lib/php/tests/php-helper.c
 dist_check_SCRIPTS += lib/php/tests/run-tests.sh
@@ -47,14 +77,22 @@ EXTRA_DIST += $(PHP_INTEGRATION_TESTS) \
 	tests/integration/php/worker.php \
 	tests/integration/php/load.lua
 
-# make bench-php: ns per call of the binding next to phpredis GET (Unix
-# socket, TCP loopback; redis-server started and stopped by the bench),
-# APCu and hrtime().  Not part of make check.
+# make bench-php: ns per call of the extension and of the FFI binding next
+# to phpredis GET (Unix socket, TCP loopback; redis-server started and
+# stopped by the bench), APCu and hrtime().  Not part of make check.
 WARMTH_PHP = php
 EXTRA_DIST += tests/bench/bench_php.php
-bench-php: lib/libwarmth.la tests/helpers/fill-table
+bench-php: lib/libwarmth.la tests/helpers/fill-table $(PHP_EXT)
+	@fill=tests/helpers/fill-table; \
+	echo "== the extension"; \
 	WARMTH_LIB=$(abs_top_builddir)/lib/.libs/libwarmth.so.0 \
-	FILL_TABLE=$(abs_top_builddir)/tests/helpers/fill-table \
+	FILL_TABLE=$(abs_top_builddir)/$$fill \
+	  $(WARMTH_PHP) -d extension=$(abs_top_builddir)/$(PHP_EXT) \
+	  -d ffi.enable=preload -d apc.enable_cli=1 \
+	  $(srcdir)/tests/bench/bench_php.php $(BENCH_ARGS) && \
+	echo "== the FFI binding" && \
+	WARMTH_LIB=$(abs_top_builddir)/lib/.libs/libwarmth.so.0 \
+	FILL_TABLE=$(abs_top_builddir)/$$fill \
 	  $(WARMTH_PHP) -d ffi.enable=preload -d apc.enable_cli=1 \
 	  $(srcdir)/tests/bench/bench_php.php $(BENCH_ARGS)
 .PHONY: bench-php

@@ -16,6 +16,11 @@
  */
 declare(strict_types=1);
 
+// With the extension loaded, Warmth\Table & co are its classes already;
+// compiling these would redeclare them.
+if (extension_loaded('warmth')) {
+    return;
+}
 foreach (['WarmthException', 'Native', 'ModelInfo', 'Status', 'ProcessHandle', 'Table'] as $class) {
     opcache_compile_file(__DIR__ . "/src/$class.php");
 }

@@ -3,10 +3,14 @@
  * bench_php.php - what a PHP worker pays to ask "is my model warm?".
  *
  * ns per call of the PHP binding (Table::isWarm, touch, lookup, the bare FFI
- * call under them, and the per-request Table::shared()) next to what PHP
- * workers share state with today: phpredis GET of one key over a Unix
- * socket and over TCP loopback, and APCu (apcu_fetch, shared memory of one
- * FPM pool or Apache server), with hrtime() as the floor.
+ * call, and the per-request Table::shared()) next to what PHP workers share
+ * state with today: phpredis GET of one key over a Unix socket and over TCP
+ * loopback, and APCu (apcu_fetch, shared memory of one FPM pool or Apache
+ * server), with hrtime() as the floor.  Warmth\Table is the extension's
+ * when php runs with it loaded (then warmth_is_warm() too), else the FFI
+ * binding's; make bench-php runs both, one after the other, and each run
+ * prints its ratios as name=R lines (isWarm_vs_apcu_fetch=R for the
+ * extension, ffi_isWarm_vs_apcu_fetch=R for the FFI binding).
  *
  * The table is made by tests/helpers/fill-table; redis-server is started here on a
  * free loopback port and a Unix socket in a temporary directory (no
@@ -16,7 +20,8 @@
  *
  * Run from the build directory through `make bench-php`, or:
  *   WARMTH_LIB=lib/.libs/libwarmth.so.0 FILL_TABLE=tests/helpers/fill-table \
- *     php -d apc.enable_cli=1 $srcdir/tests/bench/bench_php.php [--quick]
+ *     php -d apc.enable_cli=1 [-d extension=lib/php/ext-build/modules/warmth.so] \
+ *     $srcdir/tests/bench/bench_php.php [--quick]
  * Needs php8.2-redis, php8.2-apcu and redis-server (tools/deps.sh); a
  * missing one is reported and its rows left out.  Prints figures; judges
  * nothing.
@@ -28,6 +33,8 @@ require __DIR__ . '/../../lib/php/warmth.php';
 use Warmth\Table;
 
 const REPEATS = 7;
+$ext = extension_loaded('warmth');
+$pre = $ext ? '' : 'ffi_'; // prefix of the name=R lines
 $quick = in_array('--quick', $argv, true);
 $budget = $quick ? 0.05 : 0.25; // seconds per repeat
 
@@ -177,11 +184,19 @@ $rows['Table::touch'] = measure(function (int $n) use ($t): void {
     for ($i = 0; $i < $n; $i++) { $t->touch('bench-a'); } });
 $rows['Table::lookup (ModelInfo)'] = measure(function (int $n) use ($t): void {
     for ($i = 0; $i < $n; $i++) { $t->lookup('bench-a'); } });
-// Per request: what a request pays to get its table (PHP reset its statics).
-$reset = (function (): void { self::$shared = []; })->bindTo(null, Table::class);
-Table::shared($shm);
-$rows['Table::shared (new request)'] = measure(function (int $n) use ($reset, $shm): void {
-    for ($i = 0; $i < $n; $i++) { $reset(); Table::shared($shm); } });
+if ($ext) {
+    // The plain function: the process's handle of ini warmth.shm.
+    $rows['warmth_is_warm()'] = measure(function (int $n): void {
+        for ($i = 0; $i < $n; $i++) { warmth_is_warm('bench-a'); } });
+    // Per request, the extension's Table::shared() finds its object in a
+    // request table, which the CLI cannot reset: its cost is not shown.
+} else {
+    // Per request: what a request pays to get its table (PHP reset its statics).
+    $reset = (function (): void { self::$shared = []; })->bindTo(null, Table::class);
+    Table::shared($shm);
+    $rows['Table::shared (new request)'] = measure(function (int $n) use ($reset, $shm): void {
+        for ($i = 0; $i < $n; $i++) { $reset(); Table::shared($shm); } });
+}
 $rows['Table::open+close (per request)'] = measure(function (int $n) use ($shm): void {
     for ($i = 0; $i < $n; $i++) { Table::open($shm)->close(); } });
 if ($apcu) {
@@ -203,9 +218,10 @@ if ($redis) {
 }
 
 // ---- report -------------------------------------------------------------------------
-printf("PHP %s, libwarmth %s, %d CPUs, %s; median of %d runs, ns per call"
+printf("PHP %s, libwarmth %s, Warmth\\Table from %s, %d CPUs, %s; median of %d runs, ns per call"
        . " (loop overhead included: see 'empty loop')\n",
-       PHP_VERSION, Table::version(), $cpus, $pinned ? 'pinned to CPU 0' : 'not pinned', REPEATS);
+       PHP_VERSION, Table::version(), $ext ? 'the extension' : 'the FFI binding', $cpus,
+       $pinned ? 'pinned to CPU 0' : 'not pinned', REPEATS);
 $base = $rows['Table::isWarm'];
 printf("%-40s %10s %14s\n", 'operation', 'ns/op', 'x Table::isWarm');
 foreach ($rows as $name => $ns) {
@@ -225,4 +241,13 @@ foreach ($placements as $where) {
 }
 foreach ($why as $w) {
     echo "not measured: $w\n";
+}
+// One line per ratio, name=R, for the README and scripts.
+printf("%sisWarm_vs_hrtime=%.2f\n", $pre, $base / $rows['hrtime(true)']);
+if ($apcu) {
+    printf("%sisWarm_vs_apcu_fetch=%.2f\n", $pre, $base / $rows['APCu apcu_fetch']);
+}
+foreach ($placements as $where) {
+    $tag = strtr($where, ' ', '_');
+    printf("%sredis_get_unix_%s_vs_isWarm=%.1f\n", $pre, $tag, $rows["phpredis GET unix ($where)"] / $base);
 }

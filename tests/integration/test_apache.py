@@ -1,11 +1,14 @@
-"""Apache httpd (prefork MPM, 8 children) with mod_php runs the PHP binding.
+"""Apache httpd (prefork MPM, 8 children) with mod_php runs the PHP extension.
 
 The same worker script as test_phpfpm.py (tests/integration/php/worker.php),
-here under mod_php with the same preload setup (PHPINIDir: a php.ini of the
-test's): wrk sends a few thousand keep-alive requests for 6 s
+here under mod_php with the same setup (PHPINIDir: a php.ini of the test's
+loading lib/php/ext's warmth.so; WARMTH_PHP_IMPL=ffi: the FFI binding): wrk sends a few thousand keep-alive requests for 6 s
 while warmd keeps 2 models warm at a 1 s interval must give the upstream
 6 (+/- 1) warmups per model and a consistent record in every reply; the
-per-process warmer in the same children counts about 8x as many."""
+per-process warmer in the same children counts about 8x as many.  With the
+extension, warmth.open_at_start: the Apache parent opens the table when it
+loads mod_php, as root, and every child (www-data when the test runs as
+root) reads through that inherited handle."""
 import os
 import sys
 
@@ -24,17 +27,23 @@ def test():
     bound(120)
     with Procs() as P:
         warmer_dir, port, warmd = phpit.start_warmd(P, MODELS)
-        _, hport = phpit.start_apache(P, BUILD, WORKERS, {
+        ext = phpit.IMPL != "ffi"
+        httpd, hport = phpit.start_apache(P, BUILD, WORKERS, {
             "WARMTH_SHM": P.shm, "WARMER_DIR": warmer_dir,
-            "WARMTH_UPSTREAM": f"http://127.0.0.1:{port}/v1"})
+            "WARMTH_UPSTREAM": f"http://127.0.0.1:{port}/v1"},
+            ["warmth.open_at_start=1", f"warmth.shm={P.shm}"] if ext else [])
 
         def run_load(mode, seconds):
             return phpit.wrk_load(hport, MODELS, mode, seconds, CONNS)
 
         res = phpit.compare(P, port, warmd, run_load, MODELS, SECONDS, WORKERS,
                             "Apache prefork + mod_php, wrk", 1000, 3000)
-        check(res.ffi == {"scope"},
-              f"every child used the ffi.preload scope, no per-request cdef ({res.ffi})")
+        if ext:
+            check(res.openers == {str(httpd.pid)},
+                  f"every child read through the table the Apache parent "
+                  f"{httpd.pid} opened at start ({sorted(res.openers)})")
+        check(res.impl == {phpit.expected_impl()},
+              f"every child read through {phpit.expected_impl()} ({res.impl})")
         errlog = P.path("php-errors.log")
         text = open(errlog).read() if os.path.exists(errlog) else ""
         check(text == "", "PHP logged no error" + (f": {text[:300]}" if text else ""))

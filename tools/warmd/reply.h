@@ -1,7 +1,7 @@
 /* reply.h - building probe requests and reading provider replies.
  *
  * Pure functions (no I/O, no clocks: the caller passes "now"), so that every
- * parser can be unit-tested on canned input (tests/check_reply.c).  probe.c
+ * parser can be unit-tested on canned input (tests/unit/check_reply.c).  probe.c
  * is their only user in warmd.  Nothing here ever sees the API key, except
  * wd_redact() and wd_reply_error_message(), which only remove it.
  *

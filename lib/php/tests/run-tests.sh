@@ -1,7 +1,8 @@
 #!/bin/sh
 # make check: the PHP binding's tests (lib/php/tests/run.php) against the
-# libwarmth.so just built, with tests/helpers/fill-table playing the
-# coordinator.
+# libwarmth.so just built, with tests/helpers/fill-table playing the coordinator:
+# first the extension (lib/php/ext, built by make check), then the FFI
+# binding it falls back to (lib/php/src).
 # Runs from the top build directory (automake's harness sets cwd there and
 # exports srcdir), so it works in VPATH builds and make distcheck.
 #
@@ -25,8 +26,18 @@ if [ ! -f "$lib" ]; then
   exit 77
 fi
 
-FILL_TABLE=$PWD/tests/helpers/fill-table \
-PHP_HELPER=$PWD/lib/php/tests/php-helper \
-WARMTH_LIB=$lib \
-exec "$PHP" -d ffi.enable=preload -d error_reporting=-1 -d display_errors=stderr \
-  "$srcdir/lib/php/tests/run.php" "$@"
+ext=$PWD/lib/php/ext-build/modules/warmth.so
+if [ ! -f "$ext" ]; then
+  echo "run-tests.sh: FAIL: no $ext (make check builds it: is php8.2-dev installed?)" >&2
+  exit 1
+fi
+
+fill=$PWD/tests/helpers/fill-table
+export FILL_TABLE=$fill PHP_HELPER=$PWD/lib/php/tests/php-helper
+export WARMTH_LIB=$lib WARMTH_PHP_EXT=$ext
+rc=0
+"$PHP" -d extension="$ext" -d ffi.enable=preload -d error_reporting=-1 \
+  -d display_errors=stderr "$srcdir/lib/php/tests/run.php" "$@" || rc=1
+"$PHP" -d ffi.enable=preload -d error_reporting=-1 -d display_errors=stderr \
+  "$srcdir/lib/php/tests/run.php" "$@" || rc=1
+exit $rc

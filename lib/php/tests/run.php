@@ -1,12 +1,20 @@
 <?php
 /*
  * Tests of the PHP binding (lib/php): every Warmth\Table method, the
- * errors, iteration, status, and the FFI declarations against the C header.
+ * errors, iteration, status, and the declarations against the C header.
  * A table is made by tests/helpers/fill-table (the coordinator played by the
  * internal writer); each one is stopped by its pid.
  *
+ * One file for both implementations of Warmth\Table: the extension
+ * (lib/php/ext) when php runs with it loaded, else the FFI binding
+ * (lib/php/src).  A few tests are one implementation's own: the FFI
+ * declarations, the process handle kept in the environment, the FFI
+ * settings; the extension's plain functions, its process handle and model
+ * cache, phpinfo().
+ *
  *   WARMTH_LIB=.../libwarmth.so.0 FILL_TABLE=.../tests/helpers/fill-table \
- *   PHP_HELPER=.../lib/php/tests/php-helper php run.php [FILTER]
+ *   PHP_HELPER=.../lib/php/tests/php-helper php [-d extension=.../warmth.so] \
+ *   run.php [FILTER]
  *
  * Prints one line per check and "N passed, N failed"; exits 1 if any
  * failed (or none ran).  lib/php/tests/run-tests.sh sets the paths for
@@ -28,13 +36,33 @@ set_error_handler(static function (int $no, string $str, string $file, int $line
 
 require __DIR__ . '/testlib.php';
 
+/** The extension is loaded: its classes are Warmth\Table & co, and the
+ * autoloader of warmth.php is never asked for them. */
+define('WARMTH_EXT', extension_loaded('warmth'));
+echo '# testing ', WARMTH_EXT ? 'the extension (lib/php/ext)' : 'the FFI binding (lib/php/src)', "\n";
+ok_impl();
+
+function ok_impl(): void
+{
+    global $current;
+    $current = 'implementation';
+    $internal = (new ReflectionClass(Table::class))->isInternal();
+    eq(WARMTH_EXT, $internal, 'Warmth\Table comes from ' . (WARMTH_EXT ? 'the extension' : 'lib/php/src'));
+}
+
 // ---- the tests ---------------------------------------------------------------
 
 test('layout', function (): void {
-    $ffi = Warmth\Native::ffi();
+    // The extension is compiled against the header: only its constants can
+    // drift.  The FFI binding declares the structs by hand: all of it.
+    $ffi = WARMTH_EXT ? null : Warmth\Native::ffi();
     $c = ['error' => [], 'state' => [], 'flag' => []];
+    $seen = [];
     foreach (helper('layout') as $line) {
         $f = explode(' ', $line);
+        if ($ffi === null && ($f[0] === 'sizeof' || $f[0] === 'field')) {
+            continue;
+        }
         switch ($f[0]) {
         case 'sizeof':
             eq((int) $f[2], FFI::sizeof($ffi->type("struct $f[1]")), "sizeof struct $f[1]");
@@ -82,8 +110,9 @@ test('layout', function (): void {
 });
 
 test('names', function (): void {
-    foreach (WarmthException::class === '' ? [] : (new ReflectionClass(WarmthException::class))->getConstants() as $k => $v) {
-        $e = Warmth\Native::error($v, 'x');
+    foreach ((new ReflectionClass(WarmthException::class))->getConstants() as $k => $v) {
+        $e = WARMTH_EXT ? new WarmthException($v, warmth_err_name($v), warmth_strerror($v), 'x')
+                        : Warmth\Native::error($v, 'x');
         eq("WARMTH_E$k", $e->errName(), "warmth_err_name($v)");
         ok($e->strerror() !== '' && $e->strerror() !== 'unknown error', "warmth_strerror($v) says something");
         eq("x: {$e->strerror()} (WARMTH_E$k)", $e->getMessage(), "message of $k");
@@ -419,7 +448,7 @@ test('fork', function (): void {
     eq(true, $t->isWarm('a'), 'the parent still reads');
 });
 
-test('shared', function (): void {
+ffiTest('shared', function (): void {
     $shm = Helpers::name();
     Helpers::fill($shm, ['--models', 'a,b', '--warm', 'a']);
     $ffi = Warmth\Native::ffi();
@@ -504,7 +533,7 @@ test('shared', function (): void {
     eq(true, $t->isWarm('a'), 'the parent still reads');
 });
 
-test('library not found', function (): void {
+ffiTest('library not found', function (): void {
     [$rc, $out] = php('require "' . __DIR__ . '/../warmth.php";
         try { Warmth\Table::open("/x"); } catch (Warmth\WarmthException $e) {
             echo get_class($e), " ", $e->getCode(), " ", $e->getMessage(); exit(3); }',
@@ -514,13 +543,140 @@ test('library not found', function (): void {
        "it says what it could not load: $out");
 });
 
-test('ffi disabled', function (): void {
+ffiTest('ffi disabled', function (): void {
     $p = proc_open([PHP_BINARY, '-d', 'ffi.enable=0', '-r', 'require "' . __DIR__ . '/../warmth.php";
         try { Warmth\Table::open("/x"); } catch (Throwable $e) { echo get_class($e), ": ", $e->getMessage(); exit(3); }'],
         [1 => ['pipe', 'w'], 2 => ['pipe', 'w']], $pipes);
     $out = stream_get_contents($pipes[1]) . stream_get_contents($pipes[2]);
     eq(3, proc_close($p), 'open fails');
     ok(str_starts_with($out, 'Warmth\WarmthException') && str_contains($out, 'ffi.enable'), "and points at ffi.enable: $out");
+});
+
+// ---- the extension's own -------------------------------------------------------
+
+extTest('shared', function (): void {
+    $shm = Helpers::name();
+    Helpers::fill($shm, ['--models', 'a,b', '--warm', 'a']);
+    eq(false, warmth_info($shm)['open'], 'no process handle yet');
+    $maps0 = substr_count(file_get_contents('/proc/self/maps'), $shm);
+    $t = Table::shared($shm);
+    ok($t === Table::shared($shm), 'one object per request');
+    eq(true, $t->isWarm('a'), 'it reads');
+    $info = warmth_info($shm);
+    eq([true, getmypid()], [$info['open'], $info['opened_pid']], 'the process holds the handle, opened here');
+    $maps = substr_count(file_get_contents('/proc/self/maps'), $shm);
+    ok($maps > $maps0, 'mapped once');
+    $t->close();
+    eq(false, $t->isOpen(), 'close() drops this object');
+    $u = Table::shared($shm);
+    ok($u !== $t && $u->isWarm('a'), 'the next shared() is a new object on the same handle');
+    for ($i = 0; $i < 50; $i++) {
+        Table::shared($shm)->isWarm('a');
+        Table::shared($shm)->close();
+    }
+    eq($maps, substr_count(file_get_contents('/proc/self/maps'), $shm), 'no new mapping: not reopened');
+    eq(true, warmth_info($shm)['open'], 'the handle stays open');
+    ok(Table::shared(null) !== $u && Table::shared(null)->shmName() === null, 'the default segment is another handle');
+
+    if (function_exists('pcntl_fork')) {
+        $child = pcntl_fork();
+        if ($child === 0) {
+            // A forked child (a PHP-FPM or prefork child of a master that
+            // opened it) uses the handle it inherited.
+            $c = Table::shared($shm);
+            $okc = $c->isWarm('a') && $c->touch('b') && warmth_info($shm)['opened_pid'] !== getmypid()
+                && substr_count(file_get_contents('/proc/self/maps'), $shm) === $maps;
+            posix_kill(getmypid(), $okc ? SIGUSR1 : SIGUSR2);
+        }
+        pcntl_waitpid($child, $status);
+        eq(SIGUSR1, pcntl_wifsignaled($status) ? pcntl_wtermsig($status) : -1,
+           'a forked child reads through the inherited handle');
+    }
+    eq(true, Table::shared($shm)->isWarm('a'), 'the parent still reads');
+});
+
+extTest('plain functions', function (): void {
+    $shm = Helpers::name();
+    Helpers::fill($shm, ['--models', 'a,b', '--warm', 'a']);
+    $code = '$r = [warmth_info()["open"], warmth_is_warm("a"), warmth_last_error(), warmth_is_warm("b"),
+        warmth_touch("b"), warmth_report("b", 0.25, true), warmth_lookup("a")->name,
+        warmth_wait_warm("b", 0.05), warmth_is_warm("zz"), warmth_last_error(), warmth_touch("zz"),
+        warmth_info()["open"], warmth_info()["opened_pid"] === getmypid()];
+        try { warmth_is_warm("a b"); $r[] = "no throw"; } catch (Warmth\WarmthException $e) { $r[] = $e->getCode(); }
+        try { warmth_report("a", -1.0, true); $r[] = "no throw"; } catch (Warmth\WarmthException $e) { $r[] = $e->getCode(); }
+        try { warmth_lookup("zz"); $r[] = "no throw"; } catch (Warmth\WarmthException $e) { $r[] = $e->getMessage(); }
+        echo json_encode($r);';
+    $before = demand($shm, 1)['touches'];
+    [$rc, $out] = php($code, [], ["warmth.shm=$shm"]);
+    eq(0, $rc, "ran: $out");
+    $want = [false, true, 0, false, true, true, 'a', false, false, WarmthException::NOTFOUND, false, true, true,
+             WarmthException::NAMETOOLONG, WarmthException::INVAL,
+             'lookup zz: model not in the table (WARMTH_ENOTFOUND)'];
+    eq($want, json_decode($out, true), 'the plain functions read ini warmth.shm\'s table');
+    $d = demand($shm, 1);
+    eq([$before + 3, 1, 250000], [$d['touches'], $d['real_ok'], $d['real_latency_us']],
+       'touch, report and wait_warm landed in the demand segment');
+
+    // Without the ini setting: $WARMTH_SHM, as warmth_open(NULL).
+    [$rc, $out] = php('echo json_encode([warmth_is_warm("a"), warmth_is_warm("b")]);', ['WARMTH_SHM' => $shm]);
+    eq([0, '[true,false]'], [$rc, $out], 'no warmth.shm: $WARMTH_SHM');
+    [$rc, $out] = php('echo json_encode([warmth_is_warm("a"), warmth_last_error()]);',
+                      ['WARMTH_SHM' => $shm], ['warmth.shm=/warmth-php-nonexistent']);
+    eq([0, '[false,' . WarmthException::NOENT . ']'], [$rc, $out], 'warmth.shm wins over $WARMTH_SHM');
+});
+
+extTest('model handles', function (): void {
+    $shm = Helpers::name();
+    $handles = warmth_info()['handles'];
+    echo '# libwarmth ', $handles ? 'has' : 'has no', " resolved model handles\n";
+    Helpers::fill($shm, ['--models', 'a,b,c', '--warm', 'a,c']);
+    $t = Table::shared($shm);
+    eq([true, false, true], [$t->isWarm('a'), $t->isWarm('b'), $t->isWarm('c')], 'reads');
+    eq(false, $t->isWarm('zz'), 'an unknown model');
+    eq($handles ? 4 : 0, warmth_info($shm)['models_cached'], 'each name resolved once (an unknown one too: it may appear)');
+    eq([0, 2], [$t->lookup('a')->slot, $t->lookup('c')->slot], 'their slots');
+
+    // The coordinator is replaced by one with other slots: the same process
+    // handles must follow, never answer with another model's record.
+    Helpers::stopAll();
+    Helpers::fill($shm, ['--models', 'c,x,b,a', '--warm', 'b']);
+    $end = microtime(true) + 5;
+    while (!$t->isWarm('b') && microtime(true) < $end) {
+        usleep(20000);
+    }
+    eq([false, true, false], [$t->isWarm('a'), $t->isWarm('b'), $t->isWarm('c')], 'the new table\'s warmth');
+    eq([['a', 3], ['c', 0], ['b', 2]], array_map(fn ($m) => [$t->lookup($m)->name, $t->lookup($m)->slot], ['a', 'c', 'b']),
+       'each lookup is its own model, at its new slot');
+
+    // Many names: the cache is bounded, every answer stays right.
+    Helpers::stopAll();
+    $names = array_map(fn ($i) => "m$i", range(0, 399));
+    Helpers::fill($shm, ['--models', implode(',', $names), '--warm', 'm7,m300']);
+    $end = microtime(true) + 5;
+    while (!$t->isWarm('m7') && microtime(true) < $end) {
+        usleep(20000);
+    }
+    $warm = array_values(array_filter($names, fn ($n) => $t->isWarm($n)));
+    eq(['m7', 'm300'], $warm, '400 models asked: the warm ones');
+    $n = warmth_info($shm)['models_cached'];
+    ok($handles ? $n === 256 : $n === 0, "the cache stopped at its bound ($n)");
+    eq(['m399', 399], [$t->lookup('m399')->name, $t->lookup('m399')->slot], 'a model past the bound, by name');
+});
+
+extTest('phpinfo', function (): void {
+    $shm = Helpers::name();
+    $pid = Helpers::fill($shm, ['--models', 'a,b', '--warm', 'a']);
+    $p = proc_open([PHP_BINARY, ...extArgs(["warmth.shm=$shm"]), '--ri', 'warmth'],
+                   [1 => ['pipe', 'w'], 2 => ['pipe', 'w']], $pipes);
+    $out = stream_get_contents($pipes[1]) . stream_get_contents($pipes[2]);
+    eq(0, proc_close($p), 'php --ri warmth');
+    foreach (['warmth support => enabled', 'libwarmth version => ' . Table::version(), "shm name => $shm",
+              'attached => yes', "coordinator pid => $pid", 'coordinator => live', 'models => 2 of '] as $line) {
+        ok(str_contains($out, $line), "says \"$line\"");
+    }
+    [$rc, $out] = php('phpinfo(INFO_MODULES);', [], ['warmth.shm=/warmth-php-nonexistent']);
+    ok($rc === 0 && str_contains($out, 'attached => no') && str_contains($out, 'no such segment'),
+       'phpinfo() without a coordinator: attached no, and why');
 });
 
 echo "$passed passed, $failed failed\n";

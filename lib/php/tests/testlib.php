@@ -59,6 +59,21 @@ function throwsAny(string $class, callable $fn, string $what): void
     ok(false, "$what throws $class");
 }
 
+/** A test of one implementation only (see run.php). */
+function ffiTest(string $name, callable $fn): void
+{
+    if (!WARMTH_EXT) {
+        test($name, $fn);
+    }
+}
+
+function extTest(string $name, callable $fn): void
+{
+    if (WARMTH_EXT) {
+        test($name, $fn);
+    }
+}
+
 function test(string $name, callable $fn): void
 {
     global $current, $failed, $argv;
@@ -77,10 +92,10 @@ function test(string $name, callable $fn): void
     }
 }
 
-function need(string $env): string
+function need(string $env, bool $exec = true): string
 {
     $v = getenv($env);
-    if (!is_string($v) || $v === '' || !is_executable($v)) {
+    if (!is_string($v) || $v === '' || !is_file($v) || ($exec && !is_executable($v))) {
         fwrite(STDERR, "run.php: set $env to the built program (see run-tests.sh)\n");
         exit(2);
     }
@@ -187,10 +202,24 @@ function demand(string $shm, int $slot): array
     return array_map('intval', array_combine($m[1], $m[2]));
 }
 
-/** Runs a PHP snippet in a fresh php process (FFI state starts anew). */
-function php(string $code, array $env): array
+/** The -d arguments of a fresh php with this one's implementation loaded
+ * (run-tests.sh gives the extension's path in $WARMTH_PHP_EXT), plus $ini. */
+function extArgs(array $ini = []): array
 {
-    $p = proc_open([PHP_BINARY, '-d', 'ffi.enable=preload', '-r', $code],
+    $args = ['-d', 'ffi.enable=preload'];
+    if (WARMTH_EXT) {
+        $args = [...$args, '-d', 'extension=' . need('WARMTH_PHP_EXT', false)];
+    }
+    foreach ($ini as $d) {
+        $args = [...$args, '-d', $d];
+    }
+    return $args;
+}
+
+/** Runs a PHP snippet in a fresh php process (FFI state starts anew). */
+function php(string $code, array $env, array $ini = []): array
+{
+    $p = proc_open([PHP_BINARY, ...extArgs($ini), '-r', $code],
                    [1 => ['pipe', 'w'], 2 => ['pipe', 'w']], $pipes, null, $env + getenv());
     $out = stream_get_contents($pipes[1]) . stream_get_contents($pipes[2]);
     return [proc_close($p), $out];

@@ -6,7 +6,10 @@
 --
 -- MODE is "warmd" or "own" (worker.php).  done() prints one line,
 --   wrk-result requests=N good=N bad=N warm=N touched=N own_warmups=N opened=N
---              pids=P,P,.. intervals=I,.. ttls=T,.. ffi=F|.. first_bad=...
+--              pids=P,P,.. intervals=I,.. ttls=T,.. impl=I|.. openers=P,..
+--              first_bad=...
+-- (openers: the pids that opened the tables the replies were read through,
+-- the extension's warmth_info()).
 -- that phpit.wrk_load() parses.  "good": HTTP 200 and worker.php's JSON
 -- says the record was consistent and was the record of the model asked for
 -- (in own mode: HTTP 200 and the model echoed).
@@ -26,7 +29,7 @@ function init(args)
   k = 0
   requests, good, bad, warm, touched, own_warmups, opened = 0, 0, 0, 0, 0, 0, 0
   seen = {}          -- "pid:123", "interval:1000", ... -> true
-  pids, intervals, ttls, ffi = "", "", "", ""
+  pids, intervals, ttls, impl, openers = "", "", "", "", ""
   first_bad = ""
 end
 
@@ -59,7 +62,8 @@ function response(status, headers, body)
     if body:find('"reused":false', 1, true) then opened = opened + 1 end
     note("interval:", body:match('"interval_ms":(%d+)'), "intervals")
     note("ttl:", body:match('"warm_ttl_ms":(%d+)'), "ttls")
-    note("ffi:", body:match('"ffi":"([^"]*)"'), "ffi")
+    note("impl:", body:match('"impl":"([^"]*)"'), "impl")
+    note("opener:", body:match('"opened_pid":(%d+)'), "openers")
   elseif body:find('"own_warmup":true', 1, true) then
     own_warmups = own_warmups + 1
   end
@@ -77,7 +81,7 @@ end
 function done(summary, latency, req)
   local sum = {requests = 0, good = 0, bad = 0, warm = 0, touched = 0,
                own_warmups = 0, opened = 0}
-  local lists = {pids = {}, intervals = {}, ttls = {}, ffi = {}}
+  local lists = {pids = {}, intervals = {}, ttls = {}, impl = {}, openers = {}}
   local fb = ""
   for _, t in ipairs(threads) do
     for name in pairs(sum) do
@@ -99,9 +103,9 @@ function done(summary, latency, req)
   io.write(string.format(
     "wrk-result requests=%d good=%d bad=%d warm=%d touched=%d own_warmups=%d"
     .. " opened=%d"
-    .. " pids=%s intervals=%s ttls=%s ffi=%s first_bad=%s\n",
+    .. " pids=%s intervals=%s ttls=%s impl=%s openers=%s first_bad=%s\n",
     sum.requests, sum.good, sum.bad, sum.warm, sum.touched, sum.own_warmups,
     sum.opened,
     join(lists.pids, ","), join(lists.intervals, ","), join(lists.ttls, ","),
-    join(lists.ffi, "|"), fb))
+    join(lists.impl, "|"), join(lists.openers, ","), fb))
 end

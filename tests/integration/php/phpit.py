@@ -91,10 +91,30 @@ def ffi_header(P, lib):
     return path
 
 
+# Which binding the servers load: the extension (doc/php.md's first choice),
+# or with WARMTH_PHP_IMPL=ffi the FFI binding it falls back to.
+IMPL = os.environ.get("WARMTH_PHP_IMPL", "ext")
+
+
+def php_ini(P, build):
+    """The php.ini lines of the production setup (doc/php.md) of IMPL."""
+    if IMPL == "ffi":
+        return preload_ini(P, build)
+    ext = os.path.join(build, "lib", "php", "ext-build", "modules", "warmth.so")
+    if not os.path.exists(ext):
+        raise SystemExit(f"missing {ext}: make check builds it (php8.2-dev)")
+    return [f"extension={ext}", "opcache.enable=1"]
+
+
+def expected_impl():
+    """What worker.php says of the binding every child must have used."""
+    return "ffi:scope" if IMPL == "ffi" else "extension"
+
+
 def preload_ini(P, build):
-    """The php.ini lines of the production setup (doc/php.md): FFI only for
-    preloaded code, libwarmth declared once per process (ffi.preload), the
-    binding compiled once into opcache (opcache.preload)."""
+    """The php.ini lines of the FFI binding's production setup (doc/php.md):
+    FFI only for preloaded code, libwarmth declared once per process
+    (ffi.preload), the binding compiled once into opcache (opcache.preload)."""
     ini = ["ffi.enable=preload",
            f"ffi.preload={ffi_header(P, libwarmth(build))}",
            "opcache.enable=1",
@@ -114,15 +134,15 @@ def libwarmth(build):
 
 # ---- PHP-FPM -----------------------------------------------------------------
 
-def start_fpm(P, build, children, server_env):
-    """php-fpm8.2 -F with a static pool of `children` on a unix socket; the
-    recommended production setup: ffi.enable=preload, ffi.preload and
-    opcache.preload (doc/php.md).  Returns (proc, socket path)."""
+def start_fpm(P, build, children, server_env, extra_ini=(), tag="fpm"):
+    """php-fpm8.2 -F with a static pool of `children` on a unix socket, with
+    php_ini()'s setup and extra_ini; its files are named after `tag`.
+    Returns (proc, socket path)."""
     fpm = need(os.environ.get("PHP_FPM", "php-fpm8.2"), "php8.2-fpm")
-    sock = P.path("fpm.sock")
+    sock = P.path(f"{tag}.sock")
     user = worker_user()
-    lines = ["[global]", f"pid = {P.path('fpm.pid')}",
-             f"error_log = {P.path('fpm.log')}", "daemonize = no",
+    lines = ["[global]", f"pid = {P.path(tag + '.pid')}",
+             f"error_log = {P.path(tag + '.log')}", "daemonize = no",
              "[warmth]", f"listen = {sock}", "listen.mode = 0600",
              "pm = static", f"pm.max_children = {children}",
              "pm.max_requests = 0", "catch_workers_output = yes",
@@ -132,19 +152,19 @@ def start_fpm(P, build, children, server_env):
         lines += [f"user = {user[0]}", f"group = {user[1]}"]
     for k, v in server_env.items():
         lines.append(f"env[{k}] = {v}")
-    conf = P.path("fpm.conf")
+    conf = P.path(f"{tag}.conf")
     with open(conf, "w") as f:
         f.write("\n".join(lines) + "\n")
     argv = [fpm, "-F", "-y", conf, "-p", P.tmp]
-    for d in preload_ini(P, build):
+    for d in [*php_ini(P, build), *extra_ini]:
         argv += ["-d", d]
-    log = open(P.path("fpm.out"), "w")
+    log = open(P.path(f"{tag}.out"), "w")
     p = P.spawn(argv, stdout=log, stderr=log, start_new_session=True)
     deadline = time.time() + 15
     while not os.path.exists(sock):
         if p.poll() is not None or time.time() > deadline:
-            raise SystemExit("php-fpm did not start:\n" + P.log("fpm.out")
-                             + (P.log("fpm.log") if os.path.exists(P.path("fpm.log")) else ""))
+            raise SystemExit("php-fpm did not start:\n" + P.log(f"{tag}.out")
+                             + (P.log(f"{tag}.log") if os.path.exists(P.path(f"{tag}.log")) else ""))
         time.sleep(0.05)
     return p, sock
 
@@ -210,10 +230,10 @@ def fcgi_get(sock, script, query, params=None, timeout=10):
 APACHE_MODULES = "/usr/lib/apache2/modules"
 
 
-def start_apache(P, build, children, server_env):
+def start_apache(P, build, children, server_env, extra_ini=()):
     """/usr/sbin/apache2 -DFOREGROUND with a full config of our own: the
     prefork MPM with `children` processes, mod_php reading a php.ini of ours
-    (PHPINIDir) with the preload setup of doc/php.md.  Returns (proc, port)."""
+    (PHPINIDir) with php_ini()'s setup.  Returns (proc, port)."""
     httpd = need(os.environ.get("APACHE2", "/usr/sbin/apache2"), "apache2")
     for mod in ("mod_mpm_prefork.so", "libphp8.2.so"):
         need(os.path.join(APACHE_MODULES, mod), "apache2 libapache2-mod-php8.2")
@@ -222,7 +242,7 @@ def start_apache(P, build, children, server_env):
     phpdir = P.path("php")
     os.makedirs(phpdir, exist_ok=True)
     with open(os.path.join(phpdir, "php.ini"), "w") as f:
-        f.write("\n".join(preload_ini(P, build)) + "\n")
+        f.write("\n".join([*php_ini(P, build), *extra_ini]) + "\n")
     lines = [
         f"ServerRoot {P.tmp}", "ServerName 127.0.0.1",
         f"Listen 127.0.0.1:{port}",
@@ -281,7 +301,8 @@ class Summary:
         self.opened = 0  # requests that opened their process's table
         self.bad = 0
         self.first_bad = ""
-        self.pids, self.intervals, self.ttls, self.ffi = set(), set(), set(), set()
+        self.pids, self.intervals, self.ttls, self.impl = set(), set(), set(), set()
+        self.openers = set()  # pids that opened the tables read (extension)
         self.seconds = 0.0
         self.client = ""
 
@@ -334,7 +355,8 @@ def load(make_client, models, mode, seconds, threads, max_requests):
                     s.own_warmups += bool(r.get("own_warmup"))
                     s.opened += r.get("reused") is False
                     for key, dst in (("pid", s.pids), ("interval_ms", s.intervals),
-                                     ("warm_ttl_ms", s.ttls), ("ffi", s.ffi)):
+                                     ("warm_ttl_ms", s.ttls), ("impl", s.impl),
+                                     ("opened_pid", s.openers)):
                         if key in r:
                             dst.add(str(r[key]))
         finally:
@@ -374,7 +396,8 @@ def wrk_load(port, models, mode, seconds, conns, threads=2):
     s.pids = set(filter(None, fields["pids"].split(",")))
     s.intervals = set(filter(None, fields["intervals"].split(",")))
     s.ttls = set(filter(None, fields["ttls"].split(",")))
-    s.ffi = set(filter(None, fields["ffi"].split("|")))
+    s.impl = set(filter(None, fields["impl"].split("|")))
+    s.openers = set(filter(None, fields["openers"].split(",")))
     s.first_bad = m.group(1).partition(" first_bad=")[2]
     # wrk's own count: socket errors and non-2xx replies are bad as well.
     errs = re.search(r"Socket errors: (.*)", r.stdout)
@@ -395,7 +418,7 @@ def compare(P, port, warmd, run_load, models, seconds, workers, label,
         st = stats(port)["models"]
         return {m: st.get(m, {}).get("requests", 0) for m in models}
 
-    # Wake every child (FFI, preload) before counting.
+    # Wake every child (its first request opens the table) before counting.
     run_load("warmd", 1)
     http(port, "/_reset", {})
     w = run_load("warmd", seconds)

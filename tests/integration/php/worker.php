@@ -1,7 +1,8 @@
 <?php
 /*
  * The PHP worker of tests/integration/test_phpfpm.py and test_apache.py:
- * what an application does on each request, answered as JSON.
+ * what an application does on each request, answered as JSON.  The same
+ * code runs on the extension (lib/php/ext) and on the FFI binding.
  *
  *   ?model=M              (mode warmd) the process's table (Table::shared),
  *                         ask whether M is warm, touch it, look its record
@@ -30,11 +31,20 @@ if ($mode === 'own') {
 }
 
 // Opened once per worker process, kept across its requests (doc/php.md);
-// "reused" says this request found the process's handle already open.
+// "reused" says this request found the process's handle already open;
+// "impl" which binding answered ("extension", or "ffi:" and where the FFI
+// binding found the library: "scope" when ffi.preload declared it).
 $shm = $_SERVER['WARMTH_SHM'] ?? null;
-$out['reused'] = Warmth\ProcessHandle::get(Warmth\Native::ffi(), $shm ?? Warmth\Table::defaultName()) !== null;
-$t = Warmth\Table::shared($shm);
-$out['ffi'] = Warmth\Native::source();
+if (extension_loaded('warmth')) {
+    $out['reused'] = warmth_info($shm)['open'];
+    $t = Warmth\Table::shared($shm);
+    $out['impl'] = 'extension';
+    $out['opened_pid'] = warmth_info($shm)['opened_pid']; // this child, or the master
+} else {
+    $out['reused'] = Warmth\ProcessHandle::get(Warmth\Native::ffi(), $shm ?? Warmth\Table::defaultName()) !== null;
+    $t = Warmth\Table::shared($shm);
+    $out['impl'] = 'ffi:' . Warmth\Native::source();
+}
 $out['warm'] = $t->isWarm($model);
 $out['touched'] = $t->touch($model);
 $out['last_error'] = $t->lastError();
