@@ -21,6 +21,7 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "fleetloop.h"
 #include "log.h"
 #include "online.h"
 #include "service.h"
@@ -48,6 +49,7 @@ struct warmd {
   struct wd_pub *pub;
   struct wd_table t;
   struct wd_prober *prober;
+  struct wd_fleet *fleet; /* NULL without [fleet] */
   struct wd_budget budget;
   int budget_logged;
   uint64_t rng;
@@ -101,6 +103,10 @@ static void publish(struct warmd *d, struct wd_entry *e, int64_t since) {
   wd_pub_push(d->pub, e->slot, &e->rec, since);
 }
 
+static void publish_cb(void *arg, struct wd_entry *e) { publish(arg, e, 0); }
+
+static void wake_cb(void *arg) { wd_prober_wakeup(arg); }
+
 static void on_done(const struct wd_probe_result *r, void *arg) {
   struct warmd *d = arg;
   int64_t now = mono_ns();
@@ -111,6 +117,7 @@ static void on_done(const struct wd_probe_result *r, void *arg) {
   int old;
   uint32_t old_flags = e->rec.flags;
   int64_t cost = wd_sched_result(e, r, &d->rng, &old);
+  wd_fleet_result(d->fleet, e, r, cost, &d->rng, now);
   d->budget.spent_nusd += cost;
   atomic_store(&d->dm.budget_spent_nusd, d->budget.spent_nusd);
   publish(d, e, now);
@@ -147,6 +154,13 @@ static void dispatch(struct warmd *d, int64_t now) {
   while ((e = wd_heap_top(&d->t)) && e->due <= now &&
          wd_prober_inflight(d->prober) < d->t.cfg->max_concurrency) {
     enum wd_decision dec = wd_sched_decide(e, &d->budget, now);
+    if (dec == WD_SEND &&
+        !wd_fleet_gate(d->fleet, e,
+                       ((d->t.epoch & 0xfff) << IDX_BITS) | e->model_idx,
+                       now)) {
+      wd_heap_fix(&d->t, e); /* a fleet claim in flight: back at its due */
+      continue;
+    }
     if (dec == WD_SEND) {
       struct wd_probe_req req = {
           .model = ((d->t.epoch & 0xfff) << IDX_BITS) | e->model_idx,
@@ -205,6 +219,13 @@ static void tick(struct warmd *d, int64_t now) {
     d->budget.day = day;
     d->budget.spent_nusd = 0;
     d->budget_logged = 0;
+    if (d->fleet)
+      atomic_store(&d->fleet->budget_spent_nusd, -1); /* yesterday's */
+  }
+  int64_t fleet_spent = wd_fleet_budget(d->fleet);
+  if (fleet_spent > d->budget.spent_nusd) {
+    d->budget.spent_nusd = fleet_spent;
+    atomic_store(&d->dm.budget_spent_nusd, d->budget.spent_nusd);
   }
   uint32_t now_s = mono_coarse_s();
   for (uint32_t i = 0; i < d->t.n; i++) {
@@ -213,6 +234,7 @@ static void tick(struct warmd *d, int64_t now) {
     if (warmth__w_demand(d->w, e->slot, &dm) != 0)
       continue;
     int c = wd_sched_demand(e, &dm, now, now_s);
+    wd_fleet_real(d->fleet, e, now);
     if (c & 1)
       publish(d, e, 0);
     if (c)
@@ -229,6 +251,11 @@ static int reload(struct warmd *d, char *err, size_t errlen) {
   }
   if (strcmp(c->shm, d->t.cfg->shm) != 0 || c->tick_ns != d->t.cfg->tick_ns)
     LOG(LOG_WARNING, "reload: shm and tick changes need a restart");
+  if (!c->fleet_redis != !d->t.cfg->fleet_redis ||
+      (c->fleet_redis && (strcmp(c->fleet_redis, d->t.cfg->fleet_redis) ||
+                          strcmp(c->fleet_name, d->t.cfg->fleet_name) ||
+                          strcmp(c->fleet_host_id, d->t.cfg->fleet_host_id))))
+    LOG(LOG_WARNING, "reload: [fleet] changes need a restart");
   char **keys = load_keys(c, err, errlen);
   if (!keys) {
     LOG(LOG_ERR, "reload failed, keeping the running config: %s", err);
@@ -244,6 +271,7 @@ static int reload(struct warmd *d, char *err, size_t errlen) {
     return -1;
   }
   free_keys(d->keys, d->nkeys);
+  wd_fleet_mark(d->fleet, &d->t);
   if (!d->log_level_forced)
     wd_log_set_level(c->log_level);
   d->keys = keys;
@@ -324,6 +352,7 @@ static void run(struct warmd *d) {
   while (!g_stop) {
     int64_t now = mono_ns();
     serve_requests(d, now);
+    wd_fleet_poll(d->fleet, &d->t, now, &d->rng, publish_cb, d);
     if (g_reload) {
       g_reload = 0;
       char why[512];
@@ -355,6 +384,57 @@ static void run(struct warmd *d) {
 }
 
 /* ---- start-up ------------------------------------------------------------ */
+
+static int fleet_opts(const struct wd_config *c, struct wd_fleet_opts *o,
+                      char **pw, char *err, size_t errlen) {
+  char why[512];
+  *pw = wd_fleet_password(c, why, sizeof why);
+  if (!*pw && why[0]) {
+    snprintf(err, errlen, "%s", why);
+    return -1;
+  }
+  if (why[0]) /* a warning, e.g. a password file others can read */
+    LOG(LOG_WARNING, "%s", why);
+  *o = (struct wd_fleet_opts){.url = c->fleet_redis,
+                              .password = *pw,
+                              .name = c->fleet_name,
+                              .host_id = c->fleet_host_id,
+                              .timeout_ns = c->fleet_timeout_ns,
+                              .budget_fleet = c->fleet_budget};
+  return 0;
+}
+
+static void wipe(char *pw) {
+  if (pw) {
+    explicit_bzero(pw, strlen(pw));
+    free(pw);
+  }
+}
+
+/* [fleet]: the thread connects in the background (degraded until then). */
+static int start_fleet(struct warmd *d, char *err, size_t errlen) {
+  struct wd_fleet_opts o;
+  char *pw;
+  if (fleet_opts(d->cfg, &o, &pw, err, errlen) != 0)
+    return -1;
+  o.wake = wake_cb;
+  o.wake_arg = d->prober;
+  int rc = wd_fleet_start(&d->fleet, &o, err, errlen);
+  wipe(pw);
+  return rc;
+}
+
+static int check_fleet(const struct wd_config *c, FILE *out) {
+  struct wd_fleet_opts o;
+  char *pw, err[512];
+  if (fleet_opts(c, &o, &pw, err, sizeof err) != 0) {
+    fprintf(out, "fleet %s: %s\n", c->fleet_name, err);
+    return -1;
+  }
+  int rc = wd_fleet_check_online(&o, out);
+  wipe(pw);
+  return rc;
+}
 
 static void usage(FILE *f) {
   fprintf(f,
@@ -454,6 +534,8 @@ int main(int argc, char **argv) {
            d.cfg->nendpoints);
     if (online)
       rc = wd_check_online(d.cfg, stdout);
+    if (online && d.cfg->fleet_redis && check_fleet(d.cfg, stdout) != 0)
+      rc = 1;
     wd_config_free(d.cfg);
     free(config_abs);
     return rc ? 2 : 0;
@@ -521,6 +603,12 @@ int main(int argc, char **argv) {
   d.dm.started_real_ns = (int64_t)time(NULL) * WD_NS_PER_S;
   d.dm.t = &d.t;
   d.dm.prober = d.prober;
+  if (d.cfg->fleet_redis && start_fleet(&d, err, sizeof err) != 0) {
+    LOG(LOG_ERR, "%s", err);
+    return 1;
+  }
+  d.dm.fleet = d.fleet;
+  wd_fleet_mark(d.fleet, &d.t);
   atomic_store(&d.dm.budget_limit_nusd, d.budget.limit_nusd);
   pthread_mutex_init(&d.dm.req_mu, NULL);
   if (warmth_open(&d.dm.reader, d.cfg->shm, WARMTH_OPEN_LAZY) != 0) {
@@ -556,6 +644,7 @@ int main(int argc, char **argv) {
   wd_http_stop(d.http);
   save_state(&d, mono_ns());
   wd_events_close();
+  wd_fleet_stop(d.fleet); /* before the prober its wake-ups go to */
   for (struct wd_req *r = wd_daemon_take(&d.dm), *next; r; r = next) {
     next = r->next; /* requests that came too late: dropped */
     free(r);

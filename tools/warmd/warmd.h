@@ -16,6 +16,7 @@
 
 #define WD_NS_PER_MS 1000000LL
 #define WD_NS_PER_S 1000000000LL
+#define WD_FLEET_ID_MAX 64 /* [fleet] name and host_id */
 
 /* ---- config ------------------------------------------------------------- */
 
@@ -31,8 +32,12 @@ struct wd_endpoint {
   char *api_key_file; /* path of a file holding the key, or NULL */
   char *anthropic_version; /* default "2023-06-01" */
   int64_t timeout_ns;      /* default 5 s */
-  int line; /* line of the [endpoint NAME] header, for messages */
+  int line;  /* line of the [endpoint NAME] header, for messages */
+  int fleet; /* enum wd_fleet_mode: share warmth with the fleet? */
 };
+
+/* [endpoint] fleet: auto = yes unless base_url is loopback or link-local. */
+enum wd_fleet_mode { WD_FLEET_AUTO = 0, WD_FLEET_YES = 1, WD_FLEET_NO = 2 };
 
 struct wd_model {
   char *name;               /* section name: [model NAME], a valid table name */
@@ -75,6 +80,15 @@ struct wd_config {
   char *group;            /* group of the segments and control socket */
   char *pidfile;          /* default NULL */
   int log_level;          /* syslog level, default LOG_INFO */
+  /* [fleet] (tools/warmd/fleet.h); fleet_redis NULL = no fleet mode. */
+  char *fleet_redis;         /* redis://[user@]host:port/db or unix:/path */
+  char *fleet_password_env;  /* variable holding the password, or NULL */
+  char *fleet_password_file; /* file holding it, or NULL */
+  char *fleet_name;          /* default "default" */
+  char *fleet_host_id;       /* default: gethostname() */
+  int64_t fleet_timeout_ns;  /* per Redis call, default 200 ms */
+  int fleet_budget;          /* 1: budget_per_day counts for the fleet */
+  int fleet_line;            /* line of [fleet], 0 when absent */
   struct wd_endpoint *endpoints;
   int nendpoints;
   struct wd_model *models;
@@ -99,6 +113,9 @@ int wd_parse_percent(const char *s, double *frac);
  * (no auth header), and sets *err on failure (missing variable/file).  The
  * key is never logged. */
 char *wd_endpoint_key(const struct wd_endpoint *ep, char *err, size_t errlen);
+/* The same for [fleet] password_env / password_file (NULL + err "" when
+ * none is configured: no AUTH). */
+char *wd_fleet_password(const struct wd_config *c, char *err, size_t errlen);
 /* wd_endpoint_key in detail: err is always written ("" when there is
  * nothing to say).  NULL + err "" = no key configured; NULL + err set = the
  * key is unusable (variable unset, file missing, empty, more than
