@@ -17,9 +17,13 @@ INTEGRATION_TESTS = \
 	tests/integration/test_http.py \
 	tests/integration/test_state.py \
 	tests/integration/test_events.py \
-	tests/integration/test_online.py
+	tests/integration/test_online.py \
+	tests/integration/test_fleet.py \
+	tests/integration/test_fleet_faults.py \
+	tests/integration/test_fleet_refused.py
 TESTS += $(INTEGRATION_TESTS)
-EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/harness.py
+EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/harness.py \
+	tests/integration/fleetlib.py
 
 # Operations: reload, restart, running as a service.  table-watch is the
 # reader that verifies every record it copies (ops.py drives it).

@@ -69,9 +69,10 @@ class Resp:
 class Redis:
     """redis-server on 127.0.0.1 and a free port, no persistence."""
 
-    def __init__(self, P, *extra):
+    def __init__(self, P, *extra, password=None):
         self.P = P
-        self.extra = extra
+        self.password = password
+        self.extra = extra + (("--requirepass", password) if password else ())
         self.port = free_port()
         self.proc = None
         self.start()
@@ -89,9 +90,11 @@ class Redis:
             c = Resp(self.port, timeout=1)
             try:
                 return c("PING") == "PONG"
+            except RespError as e:
+                return str(e).startswith("NOAUTH")  # up, wants AUTH
             finally:
                 c.close()
-        except (OSError, RespError):
+        except OSError:
             return False
 
     def kill(self):
@@ -101,6 +104,8 @@ class Redis:
     def cmd(self, *args):
         c = Resp(self.port)
         try:
+            if self.password:
+                c("AUTH", self.password)
             return c(*args)
         finally:
             c.close()

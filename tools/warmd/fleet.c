@@ -134,6 +134,7 @@ struct wd_fleet_priv {
   char version[32];
   void (*wake)(void *);
   void *wake_arg;
+  int quiet; /* --check-config: the caller prints the outcome */
   /* thread only */
   redisContext *c;
   char sha[NSCRIPTS][41];
@@ -178,6 +179,8 @@ static void set_err(struct wd_fleet *f, const char *what, const char *detail) {
   snprintf(p->err, sizeof p->err, "%s", buf);
   pthread_mutex_unlock(&p->mu);
   int was = atomic_exchange(&f->state, WD_FLEET_DEGRADED);
+  if (p->quiet)
+    return;
   if (was != WD_FLEET_DEGRADED) {
     atomic_store(&f->degraded_since_ns, (uint64_t)mono_ns());
     LOG(LOG_WARNING,
@@ -204,7 +207,9 @@ static redisReply *hs_cmd(struct wd_fleet *f, int argc, const char **argv,
                           const char *what) {
   redisReply *r = redisCommandArgv(f->p->c, argc, argv, NULL);
   if (!r) {
-    drop_conn(f, what);
+    char w[64];
+    snprintf(w, sizeof w, "no answer to %s", argv[0]);
+    drop_conn(f, w);
     return NULL;
   }
   if (r->type == REDIS_REPLY_ERROR) {
@@ -299,10 +304,11 @@ static int connect_redis(struct wd_fleet *f) {
   int was = atomic_exchange(&f->state, WD_FLEET_OK);
   char ver[32];
   wd_fleet_version(f, ver, sizeof ver);
-  LOG(was == WD_FLEET_DEGRADED ? LOG_NOTICE : LOG_INFO,
-      "fleet %s: %s redis %s (Redis %s) as host %s", f->name,
-      was == WD_FLEET_DEGRADED ? "back in fleet mode through" : "joined via",
-      f->url_shown, ver, f->host_id);
+  if (!p->quiet)
+    LOG(was == WD_FLEET_DEGRADED ? LOG_NOTICE : LOG_INFO,
+        "fleet %s: %s redis %s (Redis %s) as host %s", f->name,
+        was == WD_FLEET_DEGRADED ? "back in fleet mode through" : "joined via",
+        f->url_shown, ver, f->host_id);
   p->next_beat = 0;
   return 0;
 }
@@ -460,6 +466,17 @@ static void send_batch(struct wd_fleet *f, struct wd_fleet_msg *batch) {
       ok = 0;
       break;
     }
+    if (f->budget_fleet && m->op == WD_FOP_CLAIM) {
+      /* The fleet's spend comes back with every claim (pipelined, no
+       * round trip of its own), so a won claim is checked against it. */
+      char key[WD_FLEET_KEY_MAX];
+      if (wd_fleet_key(key, sizeof key, f->name, NULL, WD_FK_BUDGET,
+                       day_of(p->redis_now_ms)) < 0 ||
+          redisAppendCommand(p->c, "GET %s", key) != REDIS_OK) {
+        ok = 0;
+        break;
+      }
+    }
     if (f->budget_fleet && m->op == WD_FOP_RESULT && m->cost_usd > 0) {
       if (append_budget(f, m->cost_usd) != 0) {
         ok = 0;
@@ -489,9 +506,14 @@ static void send_batch(struct wd_fleet *f, struct wd_fleet_msg *batch) {
       continue;
     }
     m->rc = rc;
-    if (m->op == WD_FOP_RESULT && f->budget_fleet && m->cost_usd > 0) {
-      /* INCRBYFLOAT's reply is the fleet's spend today; then PEXPIRE's. */
-      for (int i = 0; i < 2 && p->c; i++) {
+    int extra = !f->budget_fleet                            ? 0
+                : m->op == WD_FOP_CLAIM                     ? 1
+                : m->op == WD_FOP_RESULT && m->cost_usd > 0 ? 2
+                                                            : 0;
+    if (extra) {
+      /* GET's or INCRBYFLOAT's reply is the fleet's spend today (then
+       * PEXPIRE's). */
+      for (int i = 0; i < extra && p->c; i++) {
         redisReply *b = NULL;
         if (redisGetReply(p->c, (void **)&b) != REDIS_OK || !b) {
           drop_conn(f, "lost the connection");
@@ -501,6 +523,8 @@ static void send_batch(struct wd_fleet *f, struct wd_fleet_msg *batch) {
         if (i == 0 && b->type == REDIS_REPLY_STRING)
           atomic_store(&f->budget_spent_nusd,
                        (int64_t)(strtod(b->str, NULL) * 1e9));
+        else if (i == 0 && b->type == REDIS_REPLY_NIL)
+          atomic_store(&f->budget_spent_nusd, 0);
         freeReplyObject(b);
       }
     }
@@ -799,6 +823,7 @@ int wd_fleet_check_online(const struct wd_fleet_opts *o, FILE *out) {
   snprintf(f.host_id, sizeof f.host_id, "%s", o->host_id);
   f.timeout_ns = o->timeout_ns;
   p.password = (char *)o->password;
+  p.quiet = 1;
   pthread_mutex_init(&p.mu, NULL);
   atomic_store(&f.state, WD_FLEET_OFF);
   int rc = connect_redis(&f);

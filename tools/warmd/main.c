@@ -212,6 +212,16 @@ static void dispatch(struct warmd *d, int64_t now) {
   }
 }
 
+/* [fleet] budget = fleet: the fleet's spend today, as the fleet thread
+ * last heard it (with each claim and heartbeat). */
+static void fleet_budget(struct warmd *d) {
+  int64_t spent = wd_fleet_budget(d->fleet);
+  if (spent > d->budget.spent_nusd) {
+    d->budget.spent_nusd = spent;
+    atomic_store(&d->dm.budget_spent_nusd, spent);
+  }
+}
+
 /* Once per tick: the day's budget, and what workers told us. */
 static void tick(struct warmd *d, int64_t now) {
   int64_t day = utc_day();
@@ -222,11 +232,7 @@ static void tick(struct warmd *d, int64_t now) {
     if (d->fleet)
       atomic_store(&d->fleet->budget_spent_nusd, -1); /* yesterday's */
   }
-  int64_t fleet_spent = wd_fleet_budget(d->fleet);
-  if (fleet_spent > d->budget.spent_nusd) {
-    d->budget.spent_nusd = fleet_spent;
-    atomic_store(&d->dm.budget_spent_nusd, d->budget.spent_nusd);
-  }
+
   uint32_t now_s = mono_coarse_s();
   for (uint32_t i = 0; i < d->t.n; i++) {
     struct wd_entry *e = d->t.v[i];
@@ -353,6 +359,7 @@ static void run(struct warmd *d) {
     int64_t now = mono_ns();
     serve_requests(d, now);
     wd_fleet_poll(d->fleet, &d->t, now, &d->rng, publish_cb, d);
+    fleet_budget(d);
     if (g_reload) {
       g_reload = 0;
       char why[512];
