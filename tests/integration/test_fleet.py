@@ -10,8 +10,10 @@ with flag f, and a Retry-After seen by one host holds the whole fleet."""
 import json
 import time
 
-from fleetlib import (Redis, cleanup_shm, count, now, start_host, stop_host,
-                      write_config)
+import urllib.request
+
+from fleetlib import (Redis, cleanup_shm, count, free_port, now, start_host,
+                      stop_host, write_config)
 from harness import Procs, bound, check, http, main, stats, wait_for
 
 HOSTS = 4
@@ -25,8 +27,12 @@ def run_fleet(P, port, fleet):
     warmups at the upstream; returns (counts, seconds really measured)."""
     models = {m: {"interval": "1s", "jitter": "10%", "warm_ttl": "3s"}
               for m in MODELS}
-    hosts = [start_host(P, i, write_config(P, i, port, models, fleet))
-             for i in range(HOSTS)]
+    metrics = free_port()
+    hosts = [start_host(P, i, write_config(
+        P, i, port, models, fleet,
+        warmd={"http_listen": f"127.0.0.1:{metrics}"} if i == 0 else None))
+        for i in range(HOSTS)]
+    hosts[0].metrics = metrics
     time.sleep(1.5)  # the first round, with its lease contention
     http(port, "/_reset", {})
     t0 = now()
@@ -65,6 +71,18 @@ def body(P):
     check("fleet t1 via redis://127.0.0.1:" in out and ": ok," in out,
           f"warmctl status shows the fleet ok: "
           f"{[l for l in out.splitlines() if l.startswith('fleet')]}")
+    with urllib.request.urlopen(
+            f"http://127.0.0.1:{hosts[0].metrics}/metrics", timeout=10) as u:
+        text = u.read().decode()
+    metric = {l.split(" ")[0]: float(l.split(" ")[1])
+              for l in text.splitlines() if l.startswith("warmd_fleet")}
+    check(metric.get('warmd_fleet_state{fleet="t1",state="ok"}') == 1,
+          "/metrics: warmd_fleet_state ok")
+    won = sum(metric.get(f"warmd_fleet_{k}_total", 0)
+              for k in ("leases_won", "leases_lost", "skipped"))
+    check(won > 0 and metric.get("warmd_fleet_redis_seconds_count", 0) > 0,
+          f"/metrics: leases won/lost, skipped, Redis round trips "
+          f"({ {k: v for k, v in metric.items() if k.endswith('_total')} })")
     for h in hosts:
         stop_host(h)
     keys, no_ttl = r.keys_without_ttl()
