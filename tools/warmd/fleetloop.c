@@ -77,7 +77,10 @@ int wd_fleet_gate(struct wd_fleet *f, struct wd_entry *e, uint32_t tag,
     return 1;
   switch (e->fleet_claim) {
   case WD_FCS_GO:
+    /* The loop measures lateness from e->due: the time planned, not the
+     * time the claim came back. */
     e->fleet_claim = WD_FCS_NONE;
+    e->due = e->fleet_planned;
     return 1;
   case WD_FCS_POSTED:
     if (now < e->fleet_deadline) {
@@ -88,6 +91,7 @@ int wd_fleet_gate(struct wd_fleet *f, struct wd_entry *e, uint32_t tag,
      * Redis): warm locally now; a late reply is dropped by its seq. */
     e->fleet_claim = WD_FCS_NONE;
     e->fleet_seq++;
+    e->due = e->fleet_planned;
     atomic_fetch_add(&f->local_fallbacks, 1);
     return 1;
   default:
@@ -108,6 +112,7 @@ int wd_fleet_gate(struct wd_fleet *f, struct wd_entry *e, uint32_t tag,
   m->fresh_ms = (e->m->interval_ns - slack) / WD_NS_PER_MS;
   wd_fleet_post(f, m);
   e->fleet_claim = WD_FCS_POSTED;
+  e->fleet_planned = e->due;
   e->fleet_deadline = now + f->timeout_ns;
   e->due = e->fleet_deadline;
   return 0;
