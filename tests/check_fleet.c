@@ -8,6 +8,18 @@
 #include <string.h>
 
 #include "fleetproto.h"
+#include "warmd.h"
+
+/* Parses a config from text (no file): 0 or -1 with err. */
+static int parse(const char *text, struct wd_config **c, char *err,
+                 size_t errlen) {
+  return wd_config_parse("/tmp/t.conf", text, strlen(text), c, err, errlen);
+}
+
+#define BASE                                                                   \
+  "[endpoint up]\nbase_url = https://api.example.com/v1\n"                     \
+  "[endpoint local]\nbase_url = http://127.0.0.1:8080/v1\n"                    \
+  "[model m]\nendpoint = up\n"
 
 START_TEST(url_tcp) {
   struct wd_redis_url u;
@@ -210,6 +222,79 @@ START_TEST(to_local) {
 }
 END_TEST
 
+START_TEST(config_fleet) {
+  struct wd_config *c;
+  char err[512];
+  ck_assert_msg(parse(BASE "[fleet]\nredis = redis://10.0.0.1:6379/1\n"
+                           "name = prod-eu\nhost_id = web-12\n"
+                           "password_env = REDIS_PASSWORD\ntimeout = 150ms\n"
+                           "budget = fleet\n",
+                      &c, err, sizeof err) == 0,
+                "%s", err);
+  ck_assert_str_eq(c->fleet_redis, "redis://10.0.0.1:6379/1");
+  ck_assert_str_eq(c->fleet_name, "prod-eu");
+  ck_assert_str_eq(c->fleet_host_id, "web-12");
+  ck_assert_str_eq(c->fleet_password_env, "REDIS_PASSWORD");
+  ck_assert_int_eq(c->fleet_timeout_ns, 150 * 1000000LL);
+  ck_assert_int_eq(c->fleet_budget, 1);
+  ck_assert_int_eq(c->endpoints[0].fleet, WD_FLEET_AUTO);
+  wd_config_free(c);
+  /* Defaults: name "default", host_id the host name, 200 ms. */
+  ck_assert_int_eq(parse(BASE "[fleet]\nredis = unix:/run/redis.sock\n", &c,
+                         err, sizeof err),
+                   0);
+  ck_assert_str_eq(c->fleet_name, "default");
+  ck_assert(c->fleet_host_id && c->fleet_host_id[0]);
+  ck_assert_int_eq(c->fleet_timeout_ns, 200 * 1000000LL);
+  ck_assert_int_eq(c->fleet_budget, 0);
+  wd_config_free(c);
+  /* No [fleet]: no fleet mode. */
+  ck_assert_int_eq(parse(BASE, &c, err, sizeof err), 0);
+  ck_assert_ptr_null(c->fleet_redis);
+  ck_assert_int_eq(c->fleet_line, 0);
+  wd_config_free(c);
+  ck_assert_int_eq(parse("[endpoint up]\nbase_url = http://h/v1\n"
+                         "fleet = no\n[model m]\n",
+                         &c, err, sizeof err),
+                   0);
+  ck_assert_int_eq(c->endpoints[0].fleet, WD_FLEET_NO);
+  wd_config_free(c);
+}
+END_TEST
+
+START_TEST(config_fleet_bad) {
+  static const struct {
+    const char *text, *msg;
+  } bad[] = {
+      {BASE "[fleet]\nname = x\n", "redis: missing"},
+      {BASE "[fleet]\nredis = http://h\n", "redis: expected redis://"},
+      {BASE "[fleet]\nredis = redis://u:hunter2@h\n", "password_env"},
+      {BASE "[fleet]\nredis = redis://h\nname = a{b}\n", "without { or }"},
+      {BASE "[fleet]\nredis = redis://h\nhost_id = a b\n", "host_id"},
+      {BASE "[fleet]\nredis = redis://h\npassword_env = P\n"
+            "password_file = /p\n",
+       "use one or the other"},
+      {BASE "[fleet]\nredis = redis://h\ntimeout = 1ms\n", "timeout"},
+      {BASE "[fleet]\nredis = redis://h\nbudget = all\n", "host, fleet"},
+      {BASE "[fleet]\nredis = redis://h\n[fleet]\nredis = redis://h\n",
+       "a second [fleet]"},
+      {BASE "[fleet x]\nredis = redis://h\n", "takes no name"},
+      {BASE "[fleet]\nredis = redis://h\nkind = openai\n",
+       "belongs in [endpoint NAME]"},
+      {"[endpoint up]\nbase_url = http://h/v1\nfleet = maybe\n[model m]\n",
+       "auto, yes, no"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    struct wd_config *c = NULL;
+    char err[512] = "";
+    ck_assert_msg(parse(bad[i].text, &c, err, sizeof err) == -1,
+                  "accepted case %zu", i);
+    ck_assert_msg(strstr(err, bad[i].msg), "case %zu: %s", i, err);
+    ck_assert_msg(!strstr(err, "hunter2"), "the password echoed: %s", err);
+  }
+}
+END_TEST
+
 static Suite *fleet_suite(void) {
   Suite *s = suite_create("fleet");
   TCase *core = tcase_create("core");
@@ -219,12 +304,14 @@ static Suite *fleet_suite(void) {
   tcase_add_test(core, keys);
   tcase_add_test(core, rec_decode);
   tcase_add_test(core, to_local);
+  tcase_add_test(core, config_fleet);
   suite_add_tcase(s, core);
   TCase *limits = tcase_create("limits");
   tcase_add_test(limits, url_bad);
   tcase_add_test(limits, url_password_not_echoed);
   tcase_add_test(limits, keys_limits);
   tcase_add_test(limits, rec_garbage);
+  tcase_add_test(limits, config_fleet_bad);
   suite_add_tcase(s, limits);
   return s;
 }
