@@ -241,3 +241,11 @@ def count(stats, models):
 
 def now():
     return time.monotonic()
+
+
+def fleet_want(seconds, interval, hosts, jitter=0.10):
+    """Warmups one model gets from a fleet in `seconds`: hosts align one
+    interval after the fleet's last warmup plus an offset in [0, jitter *
+    interval], and the smallest of N offsets wins (doc/fleet.md), so the
+    period is interval * (1 + jitter / (N + 1))."""
+    return seconds / (interval * (1 + jitter / (hosts + 1)))

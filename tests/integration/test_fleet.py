@@ -13,8 +13,8 @@ import subprocess
 import time
 import urllib.request
 
-from fleetlib import (Redis, cleanup_shm, count, free_port, now, start_host,
-                      stop_host, write_config)
+from fleetlib import (Redis, cleanup_shm, count, fleet_want, free_port, now,
+                      start_host, stop_host, write_config)
 from harness import (Procs, binary, bound, check, http, main, stats,
                      wait_for)
 
@@ -126,12 +126,12 @@ def body(P):
     check(real["busy"] <= 1,
           f"real traffic on h0 only: {real['busy']} warmups of busy in "
           f"{el3:.2f}s from the whole fleet")
-    check(abs(real["idle"] - el3 / INTERVAL) <= 1,
+    check(abs(real["idle"] - fleet_want(el3, INTERVAL, HOSTS)) <= 1,
           f"control: {real['idle']} warmups of idle in {el3:.2f}s")
     check(all(f for f in flags[1:]) and all("fleet" in f for f in flags[1:]),
           f"busy is flagged f on the other hosts ({flags})")
 
-    want1 = el1 / INTERVAL
+    want1 = fleet_want(el1, INTERVAL, HOSTS)
     want2 = HOSTS * el2 / INTERVAL
     print(f"{HOSTS} hosts, {len(MODELS)} models at {INTERVAL:g}s")
     print(f"{'model':6} {'fleet':>6} {'want':>6} {'per-host':>9} {'want':>6}")
