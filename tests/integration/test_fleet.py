@@ -88,6 +88,13 @@ def body(P):
     check(won > 0 and metric.get("warmd_fleet_redis_seconds_count", 0) > 0,
           f"/metrics: leases won/lost, skipped, Redis round trips "
           f"({ {k: v for k, v in metric.items() if k.endswith('_total')} })")
+    # An operator's warm on a host whose fleet just warmed the model: sent
+    # anyway (warmctl warm means now), and the result is the fleet's.
+    before = count(stats(port), ["m1"])["m1"]
+    rc, out = hosts[2].warmctl("warm", "m1")
+    after = count(stats(port), ["m1"])["m1"]
+    check(rc == 0 and "warmed" in out and after > before,
+          f"warmctl warm on h2 sends a warmup despite the fleet ({out.strip()})")
     for h in hosts:
         stop_host(h)
     keys, no_ttl = r.keys_without_ttl()

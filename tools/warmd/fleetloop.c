@@ -118,6 +118,14 @@ int wd_fleet_gate(struct wd_fleet *f, struct wd_entry *e, uint32_t tag,
   return 0;
 }
 
+void wd_fleet_force(struct wd_entry *e, int64_t now) {
+  if (!e->fleet_on)
+    return;
+  e->fleet_claim = WD_FCS_GO;
+  e->fleet_seq++; /* a claim in flight is moot */
+  e->fleet_planned = now;
+}
+
 /* [0, jitter * interval]: see the top of the file. */
 static int64_t offset(const struct wd_entry *e, uint64_t *rng) {
   double j = e->m->jitter;

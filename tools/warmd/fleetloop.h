@@ -39,6 +39,10 @@ void wd_fleet_mark(struct wd_fleet *f, struct wd_table *t);
 int wd_fleet_gate(struct wd_fleet *f, struct wd_entry *e, uint32_t tag,
                   int64_t now);
 
+/* An operator's "warm now" (warmctl warm): sent without asking the
+ * fleet; its result still goes to the record, so the others align. */
+void wd_fleet_force(struct wd_entry *e, int64_t now);
+
 /* publish(arg, e) queues e's record for the publisher. */
 typedef void (*wd_fleet_publish_fn)(void *arg, struct wd_entry *e);
 void wd_fleet_poll(struct wd_fleet *f, struct wd_table *t, int64_t now,

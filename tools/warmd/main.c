@@ -309,6 +309,7 @@ static void serve_requests(struct warmd *d, int64_t now) {
         e->hold_until = 0;
         e->due = now;
         e->last_touch_ns = now; /* an operator asking counts as demand */
+        wd_fleet_force(e, now);
         if (e->rec.state == WARMTH_IDLE)
           e->rec.state = WARMTH_UNKNOWN;
       }
