@@ -249,3 +249,12 @@ def fleet_want(seconds, interval, hosts, jitter=0.10):
     interval], and the smallest of N offsets wins (doc/fleet.md), so the
     period is interval * (1 + jitter / (N + 1))."""
     return seconds / (interval * (1 + jitter / (hosts + 1)))
+
+
+def per_host_min(seconds, interval, hosts):
+    """The fewest warmups of one model `hosts` hosts warming on their own
+    send in `seconds`: each at least floor(seconds / longest period), the
+    longest period being interval * 1.1 (jitter, or the fleet's one-sided
+    offset) with a little slack for a loaded machine.  Hosts started
+    together share a phase, so their counts are not independent."""
+    return hosts * int(seconds / (interval * 1.15))
