@@ -14,9 +14,8 @@ import time
 import urllib.request
 
 from fleetlib import (Redis, cleanup_shm, count, fleet_want, free_port, now,
-                      start_host, stop_host, write_config)
-from harness import (Procs, binary, bound, check, http, main, stats,
-                     wait_for)
+                      start_host, stop_host, worker_sim, write_config)
+from harness import Procs, bound, check, http, main, stats, wait_for
 
 HOSTS = 4
 MODELS = ["m1", "m2", "m3"]
@@ -114,7 +113,7 @@ def body(P):
               for m in ("busy", "idle")}
     hosts = [start_host(P, i, write_config(P, i, port, models, fleet))
              for i in range(HOSTS)]
-    workers = [P.spawn([binary("tests/worker-sim"), "--shm", hosts[0].shm,
+    workers = [P.spawn([worker_sim(), "--shm", hosts[0].shm,
                         "--models", "busy", "--seconds", "7", "--report-ms",
                         "200"], stdout=subprocess.PIPE, text=True)]
     time.sleep(2)
