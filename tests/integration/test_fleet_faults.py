@@ -7,7 +7,8 @@ and message.  3 warmd hosts share a real redis-server on loopback.
   N warmups per interval), says so in its log; Redis restarted on the same
   port: back to fleet mode by itself, one warmup per interval again;
 - Redis paused (CLIENT PAUSE): claims get no answer within [fleet] timeout,
-  every host warms locally (no missed warmup), then back to ok."""
+  every host warms locally (no missed warmup), then back to ok;
+- SCRIPT FLUSH: the scripts are loaded again, one warmup per interval on."""
 import json
 import os
 import signal
@@ -148,6 +149,20 @@ def body(P):
     for h in hosts:
         rc, out = h.warmctl("check", "a", "b")
         check(rc == 0, f"h{h.i}: a and b warm after the pause")
+
+    # ---- SCRIPT FLUSH: EVALSHA answers NOSCRIPT; the thread sends EVAL and
+    # loads the scripts again, without leaving fleet mode. --------------------
+    time.sleep(1.5)
+    r.cmd("SCRIPT", "FLUSH")
+    c4, el4 = window(port, ["a", "b"], 4)
+    for m in ("a", "b"):
+        w4 = fleet_want(el4, 1.0, HOSTS)
+        check(abs(c4[m] - w4) <= 1,
+              f"{m}: {c4[m]} warmups in {el4:.2f}s after SCRIPT FLUSH, want "
+              f"{w4:.1f} +/- 1")
+    check(all(state(h) == "ok" for h in hosts), "still ok after SCRIPT FLUSH")
+    check("cmdstat_eval:calls=" in r.cmd("INFO", "commandstats"),
+          "the hosts answered NOSCRIPT with EVAL")
     for h in hosts:
         stop_host(h)
     keys, no_ttl = r.keys_without_ttl()

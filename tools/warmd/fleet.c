@@ -239,6 +239,28 @@ static void parse_version(struct wd_fleet_priv *p, const redisReply *r) {
   pthread_mutex_unlock(&p->mu);
 }
 
+/* SCRIPT LOAD of every script, at connect and after a NOSCRIPT (SCRIPT
+ * FLUSH, a failover to a replica that never saw them).  0, or -1 with the
+ * connection dropped. */
+static int load_scripts(struct wd_fleet *f) {
+  struct wd_fleet_priv *p = f->p;
+  for (int i = 0; i < NSCRIPTS; i++) {
+    const char *a[] = {"SCRIPT", "LOAD", scripts[i]};
+    redisReply *r = hs_cmd(f, 3, a, "SCRIPT LOAD refused");
+    if (!r)
+      return -1;
+    if (r->type != REDIS_REPLY_STRING || r->len != 40) {
+      freeReplyObject(r);
+      drop_conn(f, "not a Redis reply to SCRIPT LOAD");
+      return -1;
+    }
+    memcpy(p->sha[i], r->str, 40);
+    p->sha[i][40] = 0;
+    freeReplyObject(r);
+  }
+  return 0;
+}
+
 /* Connects and runs the handshake; 0 when the connection is ready. */
 static int connect_redis(struct wd_fleet *f) {
   struct wd_fleet_priv *p = f->p;
@@ -281,19 +303,8 @@ static int connect_redis(struct wd_fleet *f) {
       return -1;
     freeReplyObject(r);
   }
-  for (int i = 0; i < NSCRIPTS; i++) {
-    const char *a[] = {"SCRIPT", "LOAD", scripts[i]};
-    if (!(r = hs_cmd(f, 3, a, "SCRIPT LOAD refused")))
-      return -1;
-    if (r->type != REDIS_REPLY_STRING || r->len != 40) {
-      freeReplyObject(r);
-      drop_conn(f, "not a Redis reply to SCRIPT LOAD");
-      return -1;
-    }
-    memcpy(p->sha[i], r->str, 40);
-    p->sha[i][40] = 0;
-    freeReplyObject(r);
-  }
+  if (load_scripts(f) != 0)
+    return -1;
   if (!(r = hs_cmd(f, 2, (const char *[]){"INFO", "server"}, "INFO refused")))
     return -1;
   parse_version(p, r);
@@ -484,6 +495,10 @@ static void send_batch(struct wd_fleet *f, struct wd_fleet_msg *batch) {
       }
     }
   }
+  if (!ok && p->c)
+    /* Part of the batch may sit in the output buffer: its replies would
+     * answer the next batch.  Start again on a new connection. */
+    drop_conn(f, "cannot queue a command");
   int64_t sent_at = mono_ns();
   for (m = batch; m; m = m->next) {
     m->rc = -1;
@@ -499,36 +514,31 @@ static void send_batch(struct wd_fleet *f, struct wd_fleet_msg *batch) {
     rtt_add(f, (m->local_at - sent_at) / 1000);
     int rc = decode_reply(f, m, r);
     freeReplyObject(r);
-    if (rc == 1) {
-      /* The scripts were flushed (SCRIPT FLUSH, a failover): this message
-       * alone goes again with EVAL after the batch is read. */
-      m->rc = 1;
-      continue;
-    }
+    /* rc 1: the scripts were flushed (SCRIPT FLUSH, a failover); this
+     * message goes again with EVAL once the batch is read. */
     m->rc = rc;
     int extra = !f->budget_fleet                            ? 0
                 : m->op == WD_FOP_CLAIM                     ? 1
                 : m->op == WD_FOP_RESULT && m->cost_usd > 0 ? 2
                                                             : 0;
-    if (extra) {
-      /* GET's or INCRBYFLOAT's reply is the fleet's spend today (then
-       * PEXPIRE's). */
-      for (int i = 0; i < extra && p->c; i++) {
-        redisReply *b = NULL;
-        if (redisGetReply(p->c, (void **)&b) != REDIS_OK || !b) {
-          drop_conn(f, "lost the connection");
-          ok = 0;
-          break;
-        }
-        if (i == 0 && b->type == REDIS_REPLY_STRING)
-          atomic_store(&f->budget_spent_nusd,
-                       (int64_t)(strtod(b->str, NULL) * 1e9));
-        else if (i == 0 && b->type == REDIS_REPLY_NIL)
-          atomic_store(&f->budget_spent_nusd, 0);
-        freeReplyObject(b);
+    /* GET's or INCRBYFLOAT's reply is the fleet's spend today (then
+     * PEXPIRE's); read whatever the script answered, to stay in step. */
+    for (int i = 0; i < extra && p->c; i++) {
+      redisReply *b = NULL;
+      if (redisGetReply(p->c, (void **)&b) != REDIS_OK || !b) {
+        drop_conn(f, "lost the connection");
+        ok = 0;
+        break;
       }
+      if (i == 0 && b->type == REDIS_REPLY_STRING)
+        atomic_store(&f->budget_spent_nusd,
+                     (int64_t)(strtod(b->str, NULL) * 1e9));
+      else if (i == 0 && b->type == REDIS_REPLY_NIL)
+        atomic_store(&f->budget_spent_nusd, 0);
+      freeReplyObject(b);
     }
   }
+  int reloaded = 0;
   for (m = batch; m; m = m->next) {
     if (m->rc != 1)
       continue;
@@ -543,17 +553,9 @@ static void send_batch(struct wd_fleet *f, struct wd_fleet_msg *batch) {
     m->local_at = mono_ns();
     m->rc = decode_reply(f, m, r) == 0 ? 0 : -1;
     freeReplyObject(r);
-    /* Reload the scripts for the next batches. */
-    for (int i = 0; i < NSCRIPTS && p->c; i++) {
-      redisReply *s = redisCommand(p->c, "SCRIPT LOAD %s", scripts[i]);
-      if (!s) {
-        drop_conn(f, "lost the connection");
-        break;
-      }
-      if (s->type == REDIS_REPLY_STRING && s->len == 40)
-        memcpy(p->sha[i], s->str, 41);
-      freeReplyObject(s);
-    }
+    /* Load them again for the next batches (once per batch). */
+    if (!reloaded && p->c)
+      reloaded = load_scripts(f) == 0;
   }
   if (p->c && atomic_load(&f->state) == WD_FLEET_DEGRADED) {
     /* Every reply of the batch was read without an I/O error but one was
@@ -634,7 +636,8 @@ static void beat(struct wd_fleet *f) {
   }
   if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
     freeReplyObject(r);
-    drop_conn(f, "scripts flushed"); /* the handshake loads them again */
+    if (load_scripts(f) == 0)
+      p->next_beat = 0; /* again, now */
     return;
   }
   char msg[200] = "not a warmth script's answer";
