@@ -134,7 +134,8 @@ struct wd_fleet_priv {
   char version[32];
   void (*wake)(void *);
   void *wake_arg;
-  int quiet; /* --check-config: the caller prints the outcome */
+  int quiet;   /* --check-config: the caller prints the outcome */
+  int ever_ok; /* a handshake passed once: "back", not "joined" */
   /* thread only */
   redisContext *c;
   char sha[NSCRIPTS][41];
@@ -312,14 +313,15 @@ static int connect_redis(struct wd_fleet *f) {
   pthread_mutex_lock(&p->mu);
   p->err[0] = 0;
   pthread_mutex_unlock(&p->mu);
-  int was = atomic_exchange(&f->state, WD_FLEET_OK);
+  atomic_store(&f->state, WD_FLEET_OK);
   char ver[32];
   wd_fleet_version(f, ver, sizeof ver);
   if (!p->quiet)
-    LOG(was == WD_FLEET_DEGRADED ? LOG_NOTICE : LOG_INFO,
+    LOG(p->ever_ok ? LOG_NOTICE : LOG_INFO,
         "fleet %s: %s redis %s (Redis %s) as host %s", f->name,
-        was == WD_FLEET_DEGRADED ? "back in fleet mode through" : "joined via",
-        f->url_shown, ver, f->host_id);
+        p->ever_ok ? "back in fleet mode through" : "joined via", f->url_shown,
+        ver, f->host_id);
+  p->ever_ok = 1;
   p->next_beat = 0;
   return 0;
 }
@@ -657,8 +659,10 @@ static void *fleet_main(void *arg) {
   struct wd_fleet_priv *p = f->p;
   for (;;) {
     int64_t now = mono_ns();
-    if (!p->c && now >= p->next_connect)
+    if (!p->c && now >= p->next_connect) {
       connect_redis(f);
+      atomic_store(&f->tried, 1);
+    }
     if (p->c && now >= p->next_beat) {
       p->next_beat = now + WD_FLEET_BEAT_NS;
       beat(f);
@@ -727,6 +731,9 @@ int wd_fleet_start(struct wd_fleet **out, const struct wd_fleet_opts *o,
   atomic_store(&f->budget_spent_nusd, -1);
   atomic_store(&f->state, WD_FLEET_DEGRADED); /* until the first handshake */
   atomic_store(&f->degraded_since_ns, (uint64_t)mono_ns());
+  /* A handshake is 5 calls or so, each bounded by the timeout; past twice
+   * the timeout a slow Redis must not hold the first warmups any longer. */
+  f->first_deadline_ns = mono_ns() + 2 * o->timeout_ns;
   snprintf(p->err, sizeof p->err, "connecting");
   p->password = o->password ? strdup(o->password) : NULL;
   p->wake = o->wake;

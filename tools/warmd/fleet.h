@@ -28,6 +28,7 @@
 
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "fleetproto.h"
 #include "warmth.h"
@@ -92,7 +93,13 @@ struct wd_fleet {
   _Atomic int64_t fleet_sent_hour;   /* the fleet's warmups in the last hour */
   _Atomic int64_t self_sent_hour;    /* this host's, as last reported */
   _Atomic int64_t budget_spent_nusd; /* fleet-wide today; -1 unknown */
-  char url_shown[300];               /* no password: safe to print */
+  /* Until the first handshake ends (either way) or this deadline passes,
+   * fleetloop.c holds claims back rather than warming locally: a host
+   * starting next to a running fleet would otherwise duplicate its first
+   * round.  Set once by wd_fleet_start. */
+  _Atomic int tried;
+  int64_t first_deadline_ns;
+  char url_shown[300]; /* no password: safe to print */
   char name[WD_FLEET_NAME_MAX + 1];
   char host_id[WD_FLEET_NAME_MAX + 1];
   int64_t timeout_ns;

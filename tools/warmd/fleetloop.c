@@ -29,6 +29,8 @@
 /* Real successes are reported at most this often per model (a fraction of
  * the interval): enough to hold the fleet, few round trips. */
 #define REAL_REPORT_DIV 4
+/* While the first handshake runs, a due model looks again this often. */
+#define WD_FLEET_START_POLL_NS (5 * WD_NS_PER_MS)
 /* The record outlives two intervals by this (fleetproto.h). */
 #define REC_TTL_EXTRA_MS 3600000LL
 
@@ -98,6 +100,11 @@ int wd_fleet_gate(struct wd_fleet *f, struct wd_entry *e, uint32_t tag,
     break;
   }
   if (atomic_load(&f->state) != WD_FLEET_OK) {
+    if (!atomic_load(&f->tried) && now < f->first_deadline_ns) {
+      /* Starting: the first handshake is under way (fleet.h). */
+      e->due = now + WD_FLEET_START_POLL_NS;
+      return 0;
+    }
     atomic_fetch_add(&f->local_fallbacks, 1);
     return 1; /* degraded: per-host warming, at once */
   }
