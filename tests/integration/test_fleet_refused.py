@@ -121,7 +121,14 @@ def body(P):
         g.close()
 
     # ---- Retry-After holds the fleet -------------------------------------------------
-    plain = Redis(P)
+    sock = P.path("redis.sock")
+    plain = Redis(P, "--unixsocket", sock, "--unixsocketperm", "700")
+    rc, out = check_config(P, write_config(
+        P, 0, port, MODELS, {"redis": f"unix:{sock}?db=2", "name": "u"}),
+        None)
+    check(rc == 0 and f"redis unix:{sock}?db=2: ok, Redis 7" in out,
+          f"--check-config --online through a Unix socket: "
+          f"{out.strip().splitlines()[-1]!r}")
     fleet = {"redis": f"redis://127.0.0.1:{plain.port}/0", "name": "ra"}
     models = {"ra": {"interval": "1s", "jitter": "10%", "warm_ttl": "3s"}}
     http(port, "/_fault", {"model": "ra", "kind": "429", "arg": 3})
