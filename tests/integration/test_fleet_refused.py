@@ -8,7 +8,8 @@ besides warmups.  Each case with its expected count, state and message:
 - warmd --check-config --online: connects, authenticates, prints the
   version, or says why not (exit 2);
 - a Retry-After seen by one host holds the whole fleet;
-- [fleet] budget = fleet: the daily budget counts the fleet's spend."""
+- [fleet] budget = fleet: the daily budget counts the fleet's spend;
+- fleet = auto keeps an endpoint on loopback per host."""
 import json
 import os
 import subprocess
@@ -171,6 +172,29 @@ def body(P):
     check(3 <= c <= 3 + HOSTS - 1,
           f"budget = fleet: {c} warmups at $1 for a $3 fleet budget (per "
           f"host it would be {3 * HOSTS}); Redis counted ${spent:g}")
+    cleanup_shm(P, HOSTS)
+
+    # ---- fleet = auto: a loopback endpoint stays per host -------------------
+    # (a local llama.cpp or Ollama is warm per host), even with [fleet] ok.
+    fleet = {"redis": f"redis://127.0.0.1:{plain.port}/0", "name": "auto"}
+    hosts = [start_host(P, i, write_config(P, i, port, MODELS, fleet,
+                                           endpoint={"fleet": "auto"}))
+             for i in range(HOSTS)]
+    wait_for(lambda: all(status(h)["state"] == "ok" for h in hosts), 10,
+             "fleet = auto: every host in fleet mode")
+    time.sleep(1)
+    http(port, "/_reset", {})
+    t0 = now()
+    time.sleep(4)
+    c = count(stats(port), ["m"])["m"]
+    el = now() - t0
+    for h in hosts:
+        stop_host(h)
+    check(c >= per_host_min(el, 1.0, HOSTS),
+          f"fleet = auto, base_url on 127.0.0.1: {c} warmups in {el:.2f}s, "
+          f"per host (at least {per_host_min(el, 1.0, HOSTS)})")
+    check(not plain.cmd("KEYS", "warmth:{auto:*"),
+          "fleet = auto, loopback: no model keys in Redis")
     for srv in (plain, acl):
         keys, no_ttl = srv.keys_without_ttl()
         check(not no_ttl, f"every key has a TTL ({len(keys)} keys)")
