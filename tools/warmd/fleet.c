@@ -660,12 +660,16 @@ static void *fleet_main(void *arg) {
   for (;;) {
     int64_t now = mono_ns();
     if (!p->c && now >= p->next_connect) {
+      atomic_store(&f->busy_since_ns, mono_ns());
       connect_redis(f);
+      atomic_store(&f->busy_since_ns, 0);
       atomic_store(&f->tried, 1);
     }
     if (p->c && now >= p->next_beat) {
       p->next_beat = now + WD_FLEET_BEAT_NS;
+      atomic_store(&f->busy_since_ns, now);
       beat(f);
+      atomic_store(&f->busy_since_ns, 0);
     }
     now = mono_ns();
     int64_t wake = p->c ? p->next_beat : p->next_connect;
@@ -695,8 +699,11 @@ static void *fleet_main(void *arg) {
       last->next = NULL;
     }
     pthread_mutex_unlock(&p->mu);
-    if (batch)
+    if (batch) {
+      atomic_store(&f->busy_since_ns, mono_ns());
       send_batch(f, batch);
+      atomic_store(&f->busy_since_ns, 0);
+    }
   }
   if (p->c)
     redisFree(p->c);

@@ -98,6 +98,10 @@ struct wd_fleet {
    * starting next to a running fleet would otherwise duplicate its first
    * round.  Set once by wd_fleet_start. */
   _Atomic int tried;
+  /* When the thread entered its current blocking call (0: not in one).  A
+   * call older than half the timeout means Redis hangs: the loop stops
+   * posting claims and warms locally at once (fleetloop.c). */
+  _Atomic int64_t busy_since_ns;
   int64_t first_deadline_ns;
   char url_shown[300]; /* no password: safe to print */
   char name[WD_FLEET_NAME_MAX + 1];

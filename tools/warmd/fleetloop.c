@@ -108,6 +108,14 @@ int wd_fleet_gate(struct wd_fleet *f, struct wd_entry *e, uint32_t tag,
     atomic_fetch_add(&f->local_fallbacks, 1);
     return 1; /* degraded: per-host warming, at once */
   }
+  int64_t busy = atomic_load(&f->busy_since_ns);
+  if (busy && now - busy > f->timeout_ns / 2) {
+    /* The thread has been stuck in one call (a hung Redis): a claim now
+     * would only wait for its deadline.  The thread's timeout will make
+     * the state degraded soon. */
+    atomic_fetch_add(&f->local_fallbacks, 1);
+    return 1;
+  }
   e->fleet_seq++;
   struct wd_fleet_msg *m = new_msg(WD_FOP_CLAIM, e, tag, now);
   if (!m)
