@@ -71,6 +71,12 @@ def body(P):
     check(flagged >= (HOSTS - 1) * len(MODELS) - 2,
           f"{flagged} of {HOSTS * len(MODELS)} host records carry flag f "
           f"(warmed by another host)")
+    skipped = sum(m.get("skipped_fleet", 0) for h in hosts
+                  for m in json.loads(h.warmctl("stats", "--json")[1])
+                  ["models"])
+    check(skipped >= (HOSTS - 1) * len(MODELS),
+          f"warmctl stats: {skipped} warmups skipped because the fleet had "
+          f"one")
     rc, out = hosts[0].warmctl("status")
     check("fleet t1 via redis://127.0.0.1:" in out and ": ok," in out,
           f"warmctl status shows the fleet ok: "

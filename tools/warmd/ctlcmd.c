@@ -216,6 +216,7 @@ static void do_status(struct wd_daemon *d, const struct wctl_req *r,
 struct row {
   char name[WARMTH_NAME_MAX + 1];
   uint64_t ok, fail, skip_real, skip_idle, skip_budget, skip_throttle;
+  uint64_t skip_fleet;
   uint64_t lat_count, lat_sum_us;
   int paused;
 };
@@ -230,6 +231,7 @@ static void take_row(struct row *w, struct wd_entry *e) {
       atomic_load_explicit(&e->n_skip_budget, memory_order_relaxed);
   w->skip_throttle =
       atomic_load_explicit(&e->n_skip_throttle, memory_order_relaxed);
+  w->skip_fleet = atomic_load_explicit(&e->n_skip_fleet, memory_order_relaxed);
   w->lat_count = 0;
   for (int i = 0; i < WD_LAT_BUCKETS; i++)
     w->lat_count +=
@@ -299,6 +301,7 @@ static void pack_row(msgpack_packer *pk, struct wd_daemon *d,
   fw_u64(&f, "skipped_idle", w->skip_idle);
   fw_u64(&f, "skipped_budget", w->skip_budget);
   fw_u64(&f, "throttled", w->skip_throttle);
+  fw_u64(&f, "skipped_fleet", w->skip_fleet); /* appended: fleet mode */
   fw_u64(&f, "latency_count", w->lat_count);
   fw_u64(&f, "latency_sum_us", w->lat_sum_us);
   msgpack_pack_map(pk, f.n);
