@@ -162,9 +162,11 @@ struct warmth_status {
   int64_t stale_after_ns;   /* heartbeat older than this: stale */
   int64_t created_ns;       /* CLOCK_REALTIME when the segment was made */
   uint32_t retired;         /* 0 live, 1 retired (clean stop), 2 superseded */
-  uint32_t stale;           /* 1 when heartbeat_age_ns > stale_after_ns */
-  uint32_t models;          /* models in the table */
-  uint32_t capacity;        /* record slots */
+  /* 1 when heartbeat_age_ns > stale_after_ns, or when the segment is
+   * retired or superseded (retired != 0): nobody is keeping it current. */
+  uint32_t stale;
+  uint32_t models;   /* models in the table */
+  uint32_t capacity; /* record slots */
   uint64_t index_generation;
 };
 

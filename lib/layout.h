@@ -16,8 +16,9 @@
  * Records: a per-record seqlock.  The writer makes seq odd, stores the
  * payload, makes seq even; a reader copies the payload between two reads of
  * seq and retries (bounded) when seq was odd or moved.  Payload words are
- * accessed as relaxed atomics, so the racing copy is defined behaviour in
- * C11 and ThreadSanitizer sees no data race; the order comes from release
+ * accessed as atomics (release stores in rec_write, acquire loads in
+ * warmth__rec_read), so the racing copy is defined behaviour in C11 and
+ * ThreadSanitizer sees no data race; the order comes from those release
  * stores and acquire loads of the words themselves (no fences: ThreadSanitizer
  * does not model them, and on x86 both are plain moves).
  *
@@ -179,7 +180,7 @@ static inline void warmth__cpu_relax(void) {
 
 /* 1 if name is a valid model name (1..WARMTH_NAME_MAX printable, no space).
  * A byte at a time: the reference that warmth__name_hash() must agree with
- * (tests/check_layout.c), and the check for config and adoption. */
+ * (tests/unit/check_layout.c), and the check for config and adoption. */
 static inline int warmth__name_ok(const char *s, size_t *len) {
   size_t n = 0;
   if (!s)

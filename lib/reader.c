@@ -486,8 +486,8 @@ static void to_info(const struct warmth__payload *p, uint32_t slot,
                     struct warmth_model_info *info) {
   uint32_t size = info->size;
   if (size >= sizeof *info) {
-    /* Every byte is a field (no padding; tests/check_lookup.c checks that a
-     * lookup leaves no byte of a dirty struct behind), so no memset. */
+    /* Every byte is a field (no padding; tests/unit/check_lookup.c checks that
+     * a lookup leaves no byte of a dirty struct behind), so no memset. */
     fill_info(p, slot, info);
   } else {
     struct warmth_model_info f;

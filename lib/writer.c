@@ -175,7 +175,7 @@ int warmth__w_get(const struct warmth__w *w, uint32_t slot,
  * Fix: adopt_records used to leave freed_seq = 0, which the test below only
  * passes once index_seq >= 4, so a table adopted before its second
  * publication (a coordinator that died before publishing any model)
- * answered WARMTH_EFULL to every add (tests/check_writer.c,
+ * answered WARMTH_EFULL to every add (tests/unit/check_writer.c,
  * test_adopt_empty_table). */
 #define FREED_AT_ONCE UINT64_MAX
 
@@ -185,14 +185,19 @@ static int slot_free_now(const struct warmth__w *w, const struct wslot *s,
     return 1;
   uint64_t seq = atomic_load_explicit(&w->hdr->index_seq, memory_order_relaxed);
   /* Two publications since the free: no index a reader can still probe
-   * validly names the slot.  The time bound covers per-handle caches. */
+   * validly names the slot.  The time bound is for a reader stopped
+   * between its index probe and its record copy (which checks the name
+   * anyway); readers keep no slot of their own between calls. */
   return s->status == SLOT_LIMBO &&
          now - s->freed_ns >= WARMTH__SLOT_GRACE_NS && seq >= s->freed_seq + 4;
 }
 
 int warmth__w_add(struct warmth__w *w, const char *name, uint32_t *slot) {
   size_t len;
-  if (!w || !slot || !warmth__name_ok(name, &len))
+  if (!w || !slot)
+    return WARMTH_EINVAL;
+  /* A NULL name is a bad name, as for the reader's calls. */
+  if (!warmth__name_ok(name, &len))
     return WARMTH_ENAMETOOLONG;
   uint32_t hash = warmth__hash(name, &len), pos;
   int found = pidx_find(w, name, hash, &pos);
@@ -242,7 +247,9 @@ int warmth__w_add(struct warmth__w *w, const char *name, uint32_t *slot) {
 
 int warmth__w_remove(struct warmth__w *w, const char *name) {
   size_t len;
-  if (!w || !warmth__name_ok(name, &len))
+  if (!w)
+    return WARMTH_EINVAL;
+  if (!warmth__name_ok(name, &len))
     return WARMTH_ENAMETOOLONG;
   uint32_t hash = warmth__hash(name, &len), pos;
   int s = pidx_find(w, name, hash, &pos);
@@ -274,8 +281,11 @@ static void go_live(struct warmth__w *w) {
     struct warmth__hdr *oh = w->old;
     if (atomic_load(&oh->magic) == WARMTH__MAGIC) {
       atomic_store(&oh->successor, hd->instance);
-      /* Pairs with the reader's load of retired (current()): it re-attaches
-       * and finds the magic stored above. */
+      /* Readers load retired relaxed (current(), is_stale()): it is only a
+       * hint to re-attach, so nothing pairs with this release.  What a
+       * re-attaching reader trusts of the new segment is ordered by the
+       * release store of its magic above, which pairs with the acquire
+       * load of magic in the reader's attach (lib/reader.c). */
       atomic_store_explicit(&oh->retired, WARMTH__SUPERSEDED,
                             memory_order_release);
     }
@@ -317,7 +327,9 @@ static void publish_index(struct warmth__w *w) {
 
 int warmth__w_slot(const struct warmth__w *w, const char *name) {
   size_t len;
-  if (!w || !warmth__name_ok(name, &len))
+  if (!w)
+    return WARMTH_EINVAL;
+  if (!warmth__name_ok(name, &len))
     return WARMTH_ENAMETOOLONG;
   uint32_t pos;
   return pidx_find(w, name, warmth__hash(name, &len), &pos);

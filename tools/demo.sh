@@ -52,7 +52,7 @@ for _ in $(seq 100); do [ -e "/dev/shm$shm" ] && break; sleep 0.05; done
 # Four workers: each looks its models up and touches them every 10 ms.
 models=gpt-4.1,o4-mini,claude-sonnet,local-llama
 for i in 1 2 3 4; do
-  "$b/tests/worker-sim" --shm "$shm" --models "$models" --seconds "$secs" \
+  "$b/tests/helpers/worker-sim" --shm "$shm" --models "$models" --seconds "$secs" \
     --period-ms 10 >"$dir/worker-$i.out" &
   pids+=($!)
 done

@@ -9,7 +9,8 @@ pkgs=(build-essential autoconf automake libtool pkg-config
       python3-pytest python3-pip python3-setuptools gunicorn python3-redis
       redis-server libhiredis-dev clang clang-format libclang-rt-14-dev
       php8.2-cli php8.2-fpm apache2 libapache2-mod-php8.2 php8.2-redis
-      php8.2-apcu wrk python3-prometheus-client)
+      php8.2-apcu wrk python3-prometheus-client chromium tidy
+      debhelper dh-python dh-php php8.2-dev python3-all-dev lintian dpkg-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

@@ -4,13 +4,14 @@
 
 # Installed as $(pkgdatadir)/php (e.g. /usr/share/warmth/php), the paths
 # doc/php.md gives for require, ffi.preload and opcache.preload.
+# Installed with warmd only: --disable-warmd installs libwarmth alone.
 warmthphpdir = $(pkgdatadir)/php
-dist_warmthphp_DATA = \
+WARMTH_PHP_FILES = \
 	lib/php/warmth.php \
 	lib/php/preload.php \
 	lib/php/composer.json
 warmthphpsrcdir = $(pkgdatadir)/php/src
-dist_warmthphpsrc_DATA = \
+WARMTH_PHP_SRC = \
 	lib/php/src/warmth.ffi.h \
 	lib/php/src/warmth.h.php \
 	lib/php/src/Native.php \
@@ -19,6 +20,11 @@ dist_warmthphpsrc_DATA = \
 	lib/php/src/Status.php \
 	lib/php/src/ProcessHandle.php \
 	lib/php/src/WarmthException.php
+EXTRA_DIST += $(WARMTH_PHP_FILES) $(WARMTH_PHP_SRC)
+if WARMD
+warmthphp_DATA = $(WARMTH_PHP_FILES)
+warmthphpsrc_DATA = $(WARMTH_PHP_SRC)
+endif
 EXTRA_DIST += lib/php/tests/run.php lib/php/tests/testlib.php doc/php.md
 
 # The binding's tests: run.php through a wrapper that finds the build tree;
@@ -33,7 +39,9 @@ TESTS += lib/php/tests/run-tests.sh
 PHP_INTEGRATION_TESTS = \
 	tests/integration/test_phpfpm.py \
 	tests/integration/test_apache.py
+if WARMD
 TESTS += $(PHP_INTEGRATION_TESTS)
+endif
 EXTRA_DIST += $(PHP_INTEGRATION_TESTS) \
 	tests/integration/php/phpit.py \
 	tests/integration/php/worker.php \
@@ -44,9 +52,9 @@ EXTRA_DIST += $(PHP_INTEGRATION_TESTS) \
 # APCu and hrtime().  Not part of make check.
 WARMTH_PHP = php
 EXTRA_DIST += tests/bench/bench_php.php
-bench-php: lib/libwarmth.la tests/fill-table
+bench-php: lib/libwarmth.la tests/helpers/fill-table
 	WARMTH_LIB=$(abs_top_builddir)/lib/.libs/libwarmth.so.0 \
-	FILL_TABLE=$(abs_top_builddir)/tests/fill-table \
+	FILL_TABLE=$(abs_top_builddir)/tests/helpers/fill-table \
 	  $(WARMTH_PHP) -d ffi.enable=preload -d apc.enable_cli=1 \
 	  $(srcdir)/tests/bench/bench_php.php $(BENCH_ARGS)
 .PHONY: bench-php

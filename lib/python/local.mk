@@ -28,7 +28,10 @@ PY_BINDING = \
 	doc/python.md \
 	doc/migration.md
 
-TESTS += lib/python/run-tests.sh lib/python/run-gunicorn.sh
+TESTS += lib/python/run-tests.sh
+if WARMD
+TESTS += lib/python/run-gunicorn.sh
+endif
 dist_check_SCRIPTS += lib/python/run-tests.sh lib/python/run-gunicorn.sh \
 	lib/python/pyrun.sh
 EXTRA_DIST += $(PY_BINDING)

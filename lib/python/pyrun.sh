@@ -67,7 +67,7 @@ if ! out=$("$python" -c "import ctypes, sys; ctypes.CDLL(sys.argv[1])" \
 fi
 
 WARMTH_LIB=$lib
-WARMTH_FILL_TABLE=$builddir/tests/fill-table
+WARMTH_FILL_TABLE=$builddir/tests/helpers/fill-table
 WARMTH_BUILDDIR=$builddir
 PYTHONPATH=$srcdir/lib/python${PYTHONPATH:+:$PYTHONPATH}
 PYTHONDONTWRITEBYTECODE=1

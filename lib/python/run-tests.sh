@@ -1,10 +1,12 @@
 #!/bin/sh
 # make check: the Python binding's tests (pytest), against this build's
-# libwarmth and tests/fill-table.  pytest missing is a failure, not a skip.
+# libwarmth and tests/helpers/fill-table.  pytest missing is a failure, not
+# a skip.
 srcdir=${srcdir:-$(dirname "$0")/../..}
 export srcdir
-test -x ./tests/fill-table || {
-  echo "run-tests: ./tests/fill-table not built (run from the build dir)" >&2
+test -x ./tests/helpers/fill-table || {
+  echo "run-tests: ./tests/helpers/fill-table not built" \
+    "(run from the build dir)" >&2
   exit 99
 }
 # Bounded: the tests bound themselves (30 s each); this bounds the run.

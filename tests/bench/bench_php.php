@@ -8,14 +8,14 @@
  * socket and over TCP loopback, and APCu (apcu_fetch, shared memory of one
  * FPM pool or Apache server), with hrtime() as the floor.
  *
- * The table is made by tests/fill-table; redis-server is started here on a
+ * The table is made by tests/helpers/fill-table; redis-server is started here on a
  * free loopback port and a Unix socket in a temporary directory (no
  * persistence) and stopped by pid, as is fill-table.  The benchmark pins
  * itself to one CPU and Redis to the same CPU, then to another (a Unix
  * socket round trip costs very differently in the two cases).
  *
  * Run from the build directory through `make bench-php`, or:
- *   WARMTH_LIB=lib/.libs/libwarmth.so.0 FILL_TABLE=tests/fill-table \
+ *   WARMTH_LIB=lib/.libs/libwarmth.so.0 FILL_TABLE=tests/helpers/fill-table \
  *     php -d apc.enable_cli=1 $srcdir/tests/bench/bench_php.php [--quick]
  * Needs php8.2-redis, php8.2-apcu and redis-server (tools/deps.sh); a
  * missing one is reported and its rows left out.  Prints figures; judges
@@ -106,7 +106,7 @@ function pin(int $pid, int $cpu): bool
 }
 
 // ---- the table ----------------------------------------------------------------
-$fill = getenv('FILL_TABLE') ?: './tests/fill-table';
+$fill = getenv('FILL_TABLE') ?: './tests/helpers/fill-table';
 if (!is_executable($fill)) {
     fwrite(STDERR, "bench_php: $fill not found: run from the build directory after make, or set FILL_TABLE\n");
     exit(1);

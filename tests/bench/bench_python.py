@@ -5,7 +5,7 @@ the bare ctypes call under them) next to redis-py GET of one key over a Unix
 socket and over TCP loopback, the way workers share state without warmth,
 with time.monotonic_ns() (a vDSO clock read through Python) as the floor.
 
-The table is made by tests/fill-table; redis-server is started here on
+The table is made by tests/helpers/fill-table; redis-server is started here on
 loopback and a Unix socket in a temporary directory (no persistence) and
 stopped by pid.  The benchmark pins itself to one CPU and moves the server
 to the same CPU, then to another, since a Unix-socket round trip costs very
@@ -31,7 +31,7 @@ REPEATS = 7
 
 
 def fill_table():
-    path = os.environ.get("WARMTH_FILL_TABLE", "./tests/fill-table")
+    path = os.environ.get("WARMTH_FILL_TABLE", "./tests/helpers/fill-table")
     if not os.access(path, os.X_OK):
         sys.exit(f"bench_python: {path} not found: run from the build "
                  "directory after make, or set WARMTH_FILL_TABLE")

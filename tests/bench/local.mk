@@ -31,7 +31,7 @@ tests_bench_bench_redis_LDADD = lib/libwarmth_writer.la lib/libwarmth.la \
 # ./tests/bench/bench-python like the others.
 WARMTH_BENCHES += tests/bench/bench-python
 CLEANFILES += tests/bench/bench-python
-tests/bench/bench-python: lib/libwarmth.la tests/fill-table \
+tests/bench/bench-python: lib/libwarmth.la tests/helpers/fill-table \
 		$(srcdir)/tests/bench/local.mk
 	$(AM_V_GEN)mkdir -p tests/bench && { \
 	  echo '#!/bin/sh'; \
@@ -47,10 +47,12 @@ tests/bench/bench-python: lib/libwarmth.la tests/fill-table \
 # (warmd's own figure, and bench-warmd-reader's from a separate process).
 # A Python 3 script (stdlib only), copied into the build directory so
 # `make bench` runs it as ./tests/bench/bench-warmd.
+if WARMD
 noinst_PROGRAMS += tests/bench/bench-warmd-reader
+WARMTH_BENCHES += tests/bench/bench-warmd
+endif
 tests_bench_bench_warmd_reader_SOURCES = tests/bench/bench-warmd-reader.c
 tests_bench_bench_warmd_reader_LDADD = lib/libwarmth.la
-WARMTH_BENCHES += tests/bench/bench-warmd
 EXTRA_DIST += tests/bench/bench-warmd.py
 CLEANFILES += tests/bench/bench-warmd
 tests/bench/bench-warmd: $(srcdir)/tests/bench/bench-warmd.py \

@@ -1,5 +1,5 @@
 /* fuzz_ctlproto.c - libFuzzer target for the control-message decoder
- * (tools/warmd/ctlproto.c): any bytes as a request payload and as a reply
+ * (tools/common/ctlproto.c): any bytes as a request payload and as a reply
  * payload.  A request that decodes must survive a round trip unchanged;
  * anything else must be refused with a reason, never crash or leak.
  * Built and run by tests/fuzz/run.sh. */

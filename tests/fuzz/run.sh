@@ -22,7 +22,7 @@ mkdir -p "$out"
 
 cflags="-g -O1 -fsanitize=fuzzer,address,undefined
   -fno-sanitize-recover=undefined -std=gnu11 -Wall -Wextra
-  -I$top/include -I$top/lib -I$top/tools/warmd
+  -I$top/include -I$top/lib -I$top/tools/common -I$top/tools/warmd
   $(pkg-config --cflags msgpack inih jansson)"
 
 build() { # build NAME SOURCES... -- LIBS...
@@ -40,10 +40,13 @@ build() { # build NAME SOURCES... -- LIBS...
 }
 
 # shellcheck disable=SC2046
-build fuzz_ctlproto "$here/fuzz_ctlproto.c" "$top/tools/warmd/ctlproto.c" \
+build fuzz_ctlproto "$here/fuzz_ctlproto.c" "$top/tools/common/ctlproto.c" \
+  "$top/tools/common/util.c" \
   -- $(pkg-config --libs msgpack)
 # shellcheck disable=SC2046
 build fuzz_config "$here/fuzz_config.c" "$top/tools/warmd/config.c" \
+  "$top/tools/warmd/secret.c" "$top/tools/common/units.c" \
+  "$top/tools/common/util.c" \
   -- $(pkg-config --libs inih)
 
 failed=0

@@ -147,7 +147,7 @@ class Procs:
             return f.read()
 
     def workers(self, n, models, seconds, *args):
-        return [self.spawn([binary("tests/worker-sim"), "--shm", self.shm,
+        return [self.spawn([binary("tests/helpers/worker-sim"), "--shm", self.shm,
                             "--models", ",".join(models), "--seconds",
                             str(seconds), *args],
                            stdout=subprocess.PIPE, text=True)

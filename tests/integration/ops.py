@@ -1,5 +1,5 @@
 """Helpers of the operations tests (reload, restart, service, init script):
-reader processes that verify every record they copy (tests/table-watch),
+reader processes that verify every record they copy (tests/helpers/table-watch),
 one-shot samples of the table, and waiting for log lines."""
 import json
 import os
@@ -23,7 +23,7 @@ class Watch:
         # A file, not a pipe: a full pipe would stop the reader mid-test.
         Watch.n += 1
         self.out = P.path(f"watch-{Watch.n}.jsonl")
-        self.p = P.spawn([binary("tests/table-watch"), "--shm", P.shm,
+        self.p = P.spawn([binary("tests/helpers/table-watch"), "--shm", P.shm,
                           "--models", ",".join(self.models), "--seconds",
                           str(seconds), "--sample-ms", str(sample_ms)],
                          stdout=open(self.out, "w"))

@@ -4,7 +4,7 @@ client, and (as root) unprivileged peers run as user nobody.
 
 msgpack is encoded and decoded here by hand (the few types the protocol
 uses; Python's stdlib has none), which also checks the wire format
-independently of warmd's and warmctl's codec (tools/warmd/ctlproto.h)."""
+independently of warmd's and warmctl's codec (tools/common/ctlproto.h)."""
 import json
 import os
 import shutil

@@ -30,7 +30,7 @@ def test_idle():
         time.sleep(1.0)
         check(model_requests(port, "idle") == before,
               f"idle: no warmups while idle ({before} before, same after 1 s)")
-        subprocess.run([binary("tests/worker-sim"), "--shm", P.shm, "--models",
+        subprocess.run([binary("tests/helpers/worker-sim"), "--shm", P.shm, "--models",
                         "idle", "--seconds", "0.05", "--period-ms", "0"],
                        check=True, capture_output=True, timeout=10)
         t0 = time.monotonic()  # the touches happened in the last 50 ms

@@ -32,15 +32,28 @@ def test():
         wait_for(lambda: P.warmctl("check", "busy")[0] == 0, 10, "busy warm")
         http(port, "/_reset", {})
         ws = P.workers(4, ["busy"], 5, "--report-ms", "200")
+        started = time.monotonic()
+        # Judged from the moment warmd has seen the workers' reports (the
+        # record's real_traffic flag): on a busy machine the workers can
+        # take longer to start than the 1 s until busy's next warmup, and
+        # a warmup sent before any report existed is not what is checked.
+        wait_for(lambda: "real_traffic" in json.dumps(show(P, "busy")["flags"]),
+                 5, "warmd to see busy's real traffic")
+        seen = time.monotonic()
+        before = model_requests(port, "busy")
         res = worker_results(ws)
-        busy = model_requests(port, "busy")
+        window = time.monotonic() - seen
+        busy = model_requests(port, "busy") - before
         throttled = model_requests(port, "throttled")
         control = model_requests(port, "control")
         rb, rt, rc_ = show(P, "busy"), show(P, "throttled"), show(P, "cached")
-    print(f"5 s at a 1 s interval: busy={busy} throttled={throttled} "
-          f"control={control} warmups")
-    check(busy == 0, f"real traffic: a model reported every 200 ms got "
-          f"{busy} warmups")
+    print(f"5 s at a 1 s interval: busy={before}+{busy} throttled={throttled} "
+          f"control={control} warmups; warmd saw the reports "
+          f"{seen - started:.2f} s after the workers started")
+    # At least two of busy's intervals must remain, or the check says little.
+    check(busy == 0 and window >= 2, f"real traffic: a model reported every "
+          f"200 ms got {busy} warmups in the {window:.1f} s after warmd saw "
+          f"the reports")
     check(rb["state"] == "warm" and "real_traffic" in json.dumps(rb["flags"]),
           "real traffic: warm, flagged as kept warm by real traffic")
     check(all(r["inconsistent"] == 0 for r in res), "workers read consistently")

@@ -4,7 +4,7 @@ A config with models keep, change and gone is replaced by one where keep is
 the same, change has a new interval, gone is removed and added is new; then
 broken configs are sent (each must be rejected, the reason logged and the
 running config kept); then a burst of reloads adds and removes ten models
-while the readers look them up.  Readers (tests/table-watch) must never
+while the readers look them up.  Readers (tests/helpers/table-watch) must never
 copy a torn or foreign record, keep must stay warm throughout with its
 warm_until and successes never going back, added must appear and warm,
 gone must disappear from lookups."""
@@ -125,7 +125,8 @@ def test():
         check(all(w.summary["misses"][m] == 0 for m in
                   ("keep", "change", "added")),
               f"every lookup of keep, change and added once found found "
-              f"them: {w.summary['misses']}")
+              f"them: {w.summary['misses']} (first miss: "
+              f"{w.summary.get('miss_rc')})")
         keep = w.model("keep")
         first = next(i for i, s in enumerate(keep) if s["warm"])
         cold = [s["t"] for s in keep[first:] if not s["warm"]]

@@ -1,6 +1,6 @@
 """Restart warmd under running readers, which are never restarted.
 
-Readers (tests/table-watch) run throughout while warmd is:
+Readers (tests/helpers/table-watch) run throughout while warmd is:
   1. stopped with SIGTERM while a warmup is in flight (it must exit 0
      within its stop bound and leave the segment retired), then started
      again: it adopts the segment and the readers see the new pid;
@@ -136,7 +136,8 @@ def test():
               f"after kill -9: stale, not warm ({len(gap2)} samples)")
         check(s["misses"]["a"] == 0 and s["misses"]["b"] == 0,
               "once found, every lookup of a and b found them, across all "
-              f"four coordinators ({s['misses']})")
+              f"four coordinators ({s['misses']}; first miss: "
+              f"{s.get('miss_rc')})")
         last2 = max(x["successes"] for x in a if x["pid"] == d2.pid)
         first3 = min(x["successes"] for x in a if x["pid"] == d3.pid)
         check(first3 >= last2, f"adopted after kill -9, a's successes went "

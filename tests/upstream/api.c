@@ -254,6 +254,8 @@ void up_api_infer(enum up_api api, struct up_call *call, struct up_reply *out) {
     m = up_model_star();
   } else {
     m->c.requests++;
+    if (!m->c.first_ns)
+      m->c.first_ns = now;
     m->c.last_ns = now;
     if (anth)
       m->c.messages++;
@@ -356,6 +358,8 @@ void up_api_model(const char *id, struct up_call *call, struct up_reply *out) {
   }
   m->c.requests++;
   m->c.models_list++;
+  if (!m->c.first_ns)
+    m->c.first_ns = now;
   m->c.last_ns = now;
   if (!gate(m, call, NULL, 0, now, out, &fault)) {
     up_reply_json(out, 200,

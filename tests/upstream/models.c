@@ -222,18 +222,22 @@ json_t *up_stats_json(int64_t now) {
     bool warm = m->warm_ns && now - m->warm_ns <= (int64_t)cold_after * 1000000;
     json_t *ago =
         c->last_ns ? json_integer((now - c->last_ns) / 1000000) : json_null();
+    /* With last_request_ms_ago, the span of the requests on this clock:
+     * tests judge counts against the time that really passed. */
+    json_t *first_ago =
+        c->first_ns ? json_integer((now - c->first_ns) / 1000000) : json_null();
     json_object_set_new(
         models, m->name,
-        json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:I,s:I,s:I,s:b}",
+        json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:o,s:I,s:I,s:I,s:b}",
                   "requests", (json_int_t)c->requests, "chat",
                   (json_int_t)c->chat, "messages", (json_int_t)c->messages,
                   "models_list", (json_int_t)c->models_list, "cold_served",
                   (json_int_t)c->cold_served, "warm_served",
-                  (json_int_t)c->warm_served, "last_request_ms_ago", ago,
-                  "status_counts", status_json(c), "prompt_tokens",
-                  (json_int_t)c->prompt_tokens, "completion_tokens",
-                  (json_int_t)c->completion_tokens, "cached_tokens",
-                  (json_int_t)c->cached_tokens, "warm", warm));
+                  (json_int_t)c->warm_served, "first_request_ms_ago", first_ago,
+                  "last_request_ms_ago", ago, "status_counts", status_json(c),
+                  "prompt_tokens", (json_int_t)c->prompt_tokens,
+                  "completion_tokens", (json_int_t)c->completion_tokens,
+                  "cached_tokens", (json_int_t)c->cached_tokens, "warm", warm));
   }
   return json_pack("{s:o,s:I,s:I,s:o}", "models", models, "total",
                    (json_int_t)global.total, "models_list",

@@ -134,6 +134,7 @@ static const char help_tail[] =
     "{\"requests\",\n"
     "                              \"chat\", \"messages\", \"models_list\",\n"
     "                              \"cold_served\", \"warm_served\",\n"
+    "                              \"first_request_ms_ago\",\n"
     "                              \"last_request_ms_ago\", "
     "\"status_counts\",\n"
     "                              \"prompt_tokens\", \"completion_tokens\",\n"

@@ -453,8 +453,13 @@ def test_stats(a):
     check(model("m1").get("models_list") == 1, "stats m1 models_list")
     check(isinstance(model("m1").get("last_request_ms_ago"), int),
           "stats last_request_ms_ago")
+    m1 = model("m1")
+    check(isinstance(m1.get("first_request_ms_ago"), int) and
+          m1["first_request_ms_ago"] >= m1["last_request_ms_ago"],
+          "stats first_request_ms_ago, not after the last %r" % m1)
     check("never" in m and m["never"]["requests"] == 0
-          and m["never"]["last_request_ms_ago"] is None,
+          and m["never"]["last_request_ms_ago"] is None
+          and m["never"]["first_request_ms_ago"] is None,
           "stats of a configured, never asked model %r" % m.get("never"))
     for name, v in m.items():
         check(sum(v["status_counts"].values()) == v["requests"],

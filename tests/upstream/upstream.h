@@ -111,7 +111,8 @@ struct up_counters {
   uint64_t requests, chat, messages, models_list;
   uint64_t cold_served, warm_served;
   uint64_t prompt_tokens, completion_tokens, cached_tokens;
-  int64_t last_ns; /* 0: no request since start or /_reset */
+  int64_t first_ns; /* 0: no request since start or /_reset */
+  int64_t last_ns;
   struct {
     int code;
     uint64_t n;

@@ -118,7 +118,7 @@ static int print_text(const struct wc_rows *r) {
     cell_cost(f, p.known, p.nusd_per_day);
     cell_cost(g, p.known, p.nusd_per_day * DAYS_PER_MONTH);
     if (scheduled(m))
-      wc_fmt_dur(e, (int64_t)m->interval_ms * WC_NS_PER_MS);
+      wc_fmt_dur(e, (int64_t)m->interval_ms * WD_NS_PER_MS);
     else if (m->interval_ms == 0)
       strcpy(e, "-"); /* a table whose writer sets no interval */
     else

@@ -14,51 +14,60 @@
 #include <unistd.h>
 
 #include "ctlproto.h"
+#include "inipeek.h"
 #include "warmctl.h"
-#include "warmd.h"
 
 /* Where the socket is: --socket, else [warmd] control_socket of -c CONFIG
- * (read by warmd's own parser, so relative paths and the default mean the
- * same to both), else the default.  NULL after saying why. */
+ * (read with config.c's lexical rules and path resolution, so relative
+ * paths and the default mean the same to both), else the default.  NULL
+ * after saying why. */
 static char *socket_path(const struct wc_ctx *ctx) {
   if (ctx->socket)
     return strdup(ctx->socket);
   if (!ctx->config)
     return strdup(WCTL_DEFAULT_SOCKET);
-  struct wd_config *c;
   char err[1024];
-  if (wd_config_load(ctx->config, &c, err, sizeof err) != 0) {
+  char *p =
+      wd_ini_peek(ctx->config, "warmd", "control_socket", 1, err, sizeof err);
+  if (!p && err[0]) {
     fprintf(stderr, "%s: %s\n", ctx->prog, err);
     return NULL;
   }
-  char *p = NULL;
-  if (!c->control_socket || !c->control_socket[0])
+  if (!p)
+    return strdup(WCTL_DEFAULT_SOCKET);
+  if (!p[0]) {
     fprintf(stderr,
             "%s: %s: the control socket is off (control_socket is "
             "empty)\n",
             ctx->prog, ctx->config);
-  else
-    p = strdup(c->control_socket);
-  wd_config_free(c);
+    free(p);
+    return NULL;
+  }
   return p;
 }
 
-static int64_t mono(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * WC_NS_PER_S + ts.tv_nsec;
+char *wc_config_shm(const struct wc_ctx *ctx) {
+  char err[1024];
+  char *p = wd_ini_peek(ctx->config, "warmd", "shm", 0, err, sizeof err);
+  if (!p && err[0]) {
+    fprintf(stderr, "%s: %s\n", ctx->prog, err);
+    return NULL;
+  }
+  if (!p && !(p = strdup(WARMTH_SHM_DEFAULT)))
+    fprintf(stderr, "%s: out of memory\n", ctx->prog);
+  return p;
 }
 
 /* Waits for fd to be ready; 0, or -1 with errno ETIMEDOUT. */
 static int ready(int fd, short ev, int64_t deadline) {
   for (;;) {
-    int64_t left = deadline - mono();
+    int64_t left = deadline - wd_mono_ns();
     if (left <= 0) {
       errno = ETIMEDOUT;
       return -1;
     }
     struct pollfd p = {.fd = fd, .events = ev};
-    int rc = poll(&p, 1, (int)(left / WC_NS_PER_MS) + 1);
+    int rc = poll(&p, 1, (int)(left / WD_NS_PER_MS) + 1);
     if (rc > 0)
       return 0;
     if (rc < 0 && errno != EINTR)
@@ -188,7 +197,7 @@ int wc_ctl_call(const struct wc_ctx *ctx, unsigned cmd, const char *model,
                 int64_t timeout_ns, struct wc_reply *out) {
   memset(out, 0, sizeof *out);
   struct wctl_req req = {.version = WCTL_VERSION, .cmd = cmd};
-  req.seq = ((uint64_t)getpid() << 32) ^ (uint64_t)mono();
+  req.seq = ((uint64_t)getpid() << 32) ^ (uint64_t)wd_mono_ns();
   if (model) {
     req.has_model = 1;
     if (strlen(model) >= sizeof req.model) {
@@ -219,9 +228,9 @@ int wc_ctl_call(const struct wc_ctx *ctx, unsigned cmd, const char *model,
     rc = -fd;
     goto done;
   }
-  int64_t deadline = mono() + timeout_ns;
+  int64_t deadline = wd_mono_ns() + timeout_ns;
   unsigned char hdr[WCTL_HEADER];
-  if (send_all(fd, b.data, b.size, mono() + 5 * WC_NS_PER_S) != 0) {
+  if (send_all(fd, b.data, b.size, wd_mono_ns() + 5 * WD_NS_PER_S) != 0) {
     rc = io_error(ctx, path, "sending the request");
     goto done;
   }
@@ -237,7 +246,7 @@ int wc_ctl_call(const struct wc_ctx *ctx, unsigned cmd, const char *model,
     goto done;
   }
   buf = malloc(len);
-  if (!buf || recv_all(fd, buf, len, mono() + 10 * WC_NS_PER_S) != 0) {
+  if (!buf || recv_all(fd, buf, len, wd_mono_ns() + 10 * WD_NS_PER_S) != 0) {
     rc = io_error(ctx, path, "reading the reply");
     goto done;
   }

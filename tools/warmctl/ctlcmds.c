@@ -13,9 +13,9 @@
 /* How long each command waits for its reply.  warm: warmd bounds its
  * wait by the model's timeout (at most 1 h, see warmd.conf(5)) plus a
  * margin, and always answers first. */
-#define QUICK_NS (10 * WC_NS_PER_S)
-#define ACT_NS (30 * WC_NS_PER_S)
-#define WARM_NS ((3600 + 60) * WC_NS_PER_S)
+#define QUICK_NS (10 * WD_NS_PER_S)
+#define ACT_NS (30 * WD_NS_PER_S)
+#define WARM_NS ((3600 + 60) * WD_NS_PER_S)
 
 static int64_t num(json_t *o, const char *key) {
   return (int64_t)json_integer_value(json_object_get(o, key));
@@ -60,7 +60,7 @@ static void show_status(json_t *f) {
   printf("warmd %s (pid %lld), control protocol %lld, up %s%s\n",
          text(f, "version"), (long long)num(f, "pid"),
          (long long)num(f, "protocol"),
-         wc_fmt_dur(a, num(f, "uptime_ms") * WC_NS_PER_MS),
+         wc_fmt_dur(a, num(f, "uptime_ms") * WD_NS_PER_MS),
          flag(f, "running") ? "" : ", stopping");
   printf("config    %s\n", text(f, "config"));
   printf("models    %lld: %lld warm, %lld failing, %lld idle, %lld paused\n",
@@ -105,13 +105,13 @@ int wc_cmd_status(const struct wc_ctx *ctx, int argc, char **argv) {
 static void show_warm(json_t *f) {
   char a[WC_FMT_MAX], b[WC_FMT_MAX], c[WC_FMT_MAX];
   const char *result = text(f, "result");
-  wc_fmt_dur(c, num(f, "waited_ms") * WC_NS_PER_MS);
+  wc_fmt_dur(c, num(f, "waited_ms") * WD_NS_PER_MS);
   if (!strcmp(result, "ok") || !strcmp(result, "real_traffic")) {
     printf("%s: %s", text(f, "model"),
            !strcmp(result, "ok") ? "warmed" : "kept warm by real traffic");
     if (flag(f, "warm"))
       printf(", warm for %s",
-             wc_fmt_dur(a, num(f, "warm_for_ms") * WC_NS_PER_MS));
+             wc_fmt_dur(a, num(f, "warm_for_ms") * WD_NS_PER_MS));
     else
       printf(", state %s", text(f, "state"));
     printf(", latency %s (ttfb %s), http %lld, in %s\n",

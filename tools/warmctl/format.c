@@ -12,12 +12,6 @@
 
 #include "warmctl.h"
 
-int64_t wc_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * WC_NS_PER_S + ts.tv_nsec;
-}
-
 int wc_warm_now(const struct wc_snap *s, const struct warmth_model_info *m) {
   /* st.stale is already 1 for a retired segment (see warmth_status). */
   return m->state == WARMTH_WARM && s->now < m->warm_until && !s->st.stale;
@@ -28,9 +22,9 @@ char *wc_fmt_dur(char buf[WC_FMT_MAX], int64_t ns) {
     strcpy(buf, "-");
     return buf;
   }
-  int64_t s = ns / WC_NS_PER_S;
+  int64_t s = ns / WD_NS_PER_S;
   if (s < 1)
-    snprintf(buf, WC_FMT_MAX, "%lldms", (long long)(ns / WC_NS_PER_MS));
+    snprintf(buf, WC_FMT_MAX, "%lldms", (long long)(ns / WD_NS_PER_MS));
   else if (s < 60)
     snprintf(buf, WC_FMT_MAX, "%llds", (long long)s);
   else if (s < 3600)
@@ -159,30 +153,6 @@ const char *wc_flags_legend(void) {
   return "  S slow, K key problem, B budget reached, P paused, T throttled,\n"
          "  r kept warm by real traffic, c prompt prefix cached,\n"
          "  f warmed by another host of the fleet, ? unknown";
-}
-
-int wc_parse_dur(const char *s, int64_t *ns) {
-  static const struct {
-    const char *unit;
-    double ns;
-  } units[] = {{"ns", 1},   {"us", 1e3},   {"ms", 1e6}, {"s", 1e9},
-               {"m", 60e9}, {"h", 3600e9}, {"", 1e9}};
-  if (!s || !*s || isspace((unsigned char)*s) || *s == '-' || *s == '+')
-    return -1;
-  char *end;
-  errno = 0;
-  double v = strtod(s, &end);
-  if (errno || end == s || !isfinite(v))
-    return -1;
-  for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-    if (strcmp(end, units[i].unit) == 0) {
-      double r = v * units[i].ns;
-      if (r >= 9.2e18) /* beyond int64 nanoseconds: nearly 300 years */
-        return -1;
-      *ns = (int64_t)r;
-      return 0;
-    }
-  return -1;
 }
 
 int wc_worst(int a, int b) {

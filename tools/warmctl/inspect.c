@@ -65,7 +65,7 @@ int wc_snap_take(const struct wc_ctx *ctx, warmth_t *h, struct wc_snap *s) {
     report(ctx, ctx->shm, rc);
     return WC_EXIT_ERROR;
   }
-  s->now = wc_now();
+  s->now = wd_mono_ns();
   /* st.stale also covers "retired"; the header names the two apart. */
   s->hb_stale = s->st.heartbeat_age_ns > s->st.stale_after_ns;
   return s->st.stale ? WC_EXIT_STALE : WC_EXIT_OK;
@@ -271,7 +271,7 @@ static void on_stop(int sig) { stop_watch = sig; }
 /* Sleeps ns, returning early when SIGINT or SIGTERM arrives (the handler is
  * installed without SA_RESTART, so nanosleep returns EINTR). */
 static void nap(int64_t ns) {
-  struct timespec ts = {(time_t)(ns / WC_NS_PER_S), (long)(ns % WC_NS_PER_S)};
+  struct timespec ts = {(time_t)(ns / WD_NS_PER_S), (long)(ns % WD_NS_PER_S)};
   while (!stop_watch && nanosleep(&ts, &ts) != 0 && errno == EINTR)
     ;
 }
@@ -472,7 +472,7 @@ int wc_cmd_check(const struct wc_ctx *ctx, int argc, char **argv) {
         json_object_set_new(o, "state",
                             state ? json_string(state) : json_null());
         json_object_set_new(o, "warm_for_ms",
-                            json_integer(left / WC_NS_PER_MS));
+                            json_integer(left / WD_NS_PER_MS));
         if (!state)
           json_object_set_new(o, "error",
                               json_string(warmth_strerror(WARMTH_ENOTFOUND)));

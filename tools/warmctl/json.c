@@ -19,7 +19,7 @@ static void put(json_t *o, const char *key, json_t *v) {
 
 static json_t *jint(uint64_t v) { return json_integer((json_int_t)v); }
 
-static json_t *ms(int64_t ns) { return json_integer(ns / WC_NS_PER_MS); }
+static json_t *ms(int64_t ns) { return json_integer(ns / WD_NS_PER_MS); }
 
 /* Age of a monotonic instant in ms, or null for "never". */
 static json_t *age_ms(int64_t t, int64_t now) {

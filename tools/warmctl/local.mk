@@ -7,21 +7,10 @@ tools_warmctl_warmctl_SOURCES = tools/warmctl/main.c \
 	tools/warmctl/inspect.c tools/warmctl/cost.c tools/warmctl/json.c \
 	tools/warmctl/format.c tools/warmctl/ctlclient.c tools/warmctl/ctlcmds.c \
 	tools/warmctl/warmctl.h
-# Control commands: the protocol codec, and warmd's config parser to find
-# the socket from -c CONFIG.
-tools_warmctl_warmctl_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tools/warmd
+# Control commands: the protocol codec, and the one-key config reader
+# (tools/common/inipeek.c) to find the socket from -c CONFIG.
 tools_warmctl_warmctl_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
 	$(MSGPACK_CFLAGS)
 tools_warmctl_warmctl_LDADD = lib/libwarmth.la \
-	tools/warmd/libwdctlproto.la tools/warmd/libwdconfig.la $(JANSSON_LIBS)
+	tools/common/libwdctlproto.la tools/common/libwdcommon.la $(JANSSON_LIBS)
 dist_man_MANS += tools/warmctl/warmctl.1
-
-# fill-table: plays the coordinator through the internal writer, for
-# test-warmctl.sh and the README demo.  noinst, so `make` builds it too
-# (make check needs it as well; a program may live in one primary only).
-noinst_PROGRAMS += tests/fill-table
-tests_fill_table_SOURCES = tests/fill-table.c
-tests_fill_table_LDADD = lib/libwarmth_writer.la
-
-TESTS += tests/test-warmctl.sh
-dist_check_SCRIPTS += tests/test-warmctl.sh

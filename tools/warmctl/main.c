@@ -20,32 +20,33 @@
  * in the file of its kind (inspect.c, ctlcmds.c). */
 static const struct wc_cmd commands[] = {
     {"list", "", "one line per model, under a coordinator header", 0, 0, 0,
-     wc_cmd_list},
-    {"show", "MODEL", "every field of one model's record", 1, 1, 0,
-     wc_cmd_show},
+     wc_cmd_list, 1},
+    {"show", "MODEL", "every field of one model's record", 1, 1, 0, wc_cmd_show,
+     1},
     {"watch", "", "list, refreshed every --interval", 0, 0,
-     WC_OPT_INTERVAL | WC_OPT_COUNT, wc_cmd_watch},
+     WC_OPT_INTERVAL | WC_OPT_COUNT, wc_cmd_watch, 1},
     {"check", "MODEL...", "exit 0 if every MODEL is warm (for probes)", 1, -1,
-     0, wc_cmd_check},
+     0, wc_cmd_check, 1},
     {"cost", "", "tokens and USD so far, projected per day and month", 0, 0, 0,
-     wc_cmd_cost},
+     wc_cmd_cost, 1},
     /* Control commands: over warmd's socket (ctlcmds.c). */
     {"status", "", "warmd: pid, uptime, config, models, budget", 0, 0, 0,
-     wc_cmd_status},
+     wc_cmd_status, 0},
     {"warm", "MODEL", "warm MODEL now, wait for the result, print it", 1, 1, 0,
-     wc_cmd_warm},
+     wc_cmd_warm, 0},
     {"pause", "MODEL", "stop warming MODEL until resumed", 1, 1, 0,
-     wc_cmd_pause},
+     wc_cmd_pause, 0},
     {"resume", "MODEL", "warm MODEL again (clears a key problem)", 1, 1, 0,
-     wc_cmd_resume},
-    {"reload", "", "reload warmd's config (as SIGHUP)", 0, 0, 0, wc_cmd_reload},
-    {"stats", "[MODEL]", "warmup counters per model", 0, 1, 0, wc_cmd_stats},
+     wc_cmd_resume, 0},
+    {"reload", "", "reload warmd's config (as SIGHUP)", 0, 0, 0, wc_cmd_reload,
+     0},
+    {"stats", "[MODEL]", "warmup counters per model", 0, 1, 0, wc_cmd_stats, 0},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
-#define DEFAULT_INTERVAL_NS WC_NS_PER_S
-#define MIN_INTERVAL_NS (10 * WC_NS_PER_MS) /* below this: a busy loop */
-#define MAX_INTERVAL_NS (24 * 3600 * WC_NS_PER_S)
+#define DEFAULT_INTERVAL_NS WD_NS_PER_S
+#define MIN_INTERVAL_NS (10 * WD_NS_PER_MS) /* below this: a busy loop */
+#define MAX_INTERVAL_NS (24 * 3600 * WD_NS_PER_S)
 
 static const struct option long_opts[] = {
     {"json", no_argument, NULL, 'j'},
@@ -78,8 +79,9 @@ static void usage(FILE *f) {
   fprintf(f,
           "\nOptions (before or after the command):\n"
           "  -j, --json             print JSON (jansson) instead of text\n"
-          "  -s, --shm NAME         state segment (default: $WARMTH_SHM, "
-          "else %s)\n"
+          "  -s, --shm NAME         state segment (default: the shm of "
+          "--config,\n"
+          "                         else $WARMTH_SHM, else %s)\n"
           "  -i, --interval DURATION\n"
           "                         watch: time between refreshes, e.g. "
           "500ms, 2s\n"
@@ -89,8 +91,8 @@ static void usage(FILE *f) {
           "(default: the\n"
           "                         control_socket of --config, else\n"
           "                         %s)\n"
-          "  -c, --config FILE      control commands: warmd's config, to "
-          "find the socket\n"
+          "  -c, --config FILE      warmd's config: where its socket and "
+          "segment are\n"
           "  -h, --help             print this help and exit\n"
           "  -V, --version          print the version and exit\n"
           "\nFlags in list:\n%s\n"
@@ -135,6 +137,7 @@ static int parse_count(const char *s, long *out) {
 static int parse(int argc, char **argv, struct wc_ctx *ctx, char **pos,
                  int *npos, unsigned *seen) {
   const char *shm = NULL;
+  ctx->shm = NULL;
   opterr = 0; /* our own messages, in our own format */
   int c;
   while ((c = getopt_long(argc, argv, short_opts, long_opts, NULL)) != -1) {
@@ -151,7 +154,7 @@ static int parse(int argc, char **argv, struct wc_ctx *ctx, char **pos,
       shm = optarg;
       break;
     case 'i':
-      if (wc_parse_dur(optarg, &ctx->interval_ns) != 0 ||
+      if (wd_parse_duration(optarg, &ctx->interval_ns) != 0 ||
           ctx->interval_ns < MIN_INTERVAL_NS ||
           ctx->interval_ns > MAX_INTERVAL_NS)
         return bad_usage("bad --interval '%s' (want a duration from 10ms to "
@@ -189,9 +192,26 @@ static int parse(int argc, char **argv, struct wc_ctx *ctx, char **pos,
   }
   while (optind < argc) /* after "--" */
     pos[(*npos)++] = argv[optind++];
-  if (!shm || !*shm)
-    shm = getenv("WARMTH_SHM");
-  ctx->shm = shm && *shm ? shm : WARMTH_SHM_DEFAULT;
+  ctx->shm = shm; /* NULL: resolve() decides */
+  return -1;
+}
+
+/* The segment: --shm, else the config's shm for a table command given -c
+ * (the config names the segment warmd really uses, whatever the
+ * environment says), else $WARMTH_SHM, else the default.  *owned gets what
+ * to free.  0, or an exit status after saying why. */
+static int resolve(struct wc_ctx *ctx, const struct wc_cmd *cmd, char **owned) {
+  *owned = NULL;
+  if (ctx->shm)
+    return -1;
+  if (cmd->table && ctx->config) {
+    if (!(*owned = wc_config_shm(ctx)))
+      return WC_EXIT_ERROR;
+    ctx->shm = *owned;
+    return -1;
+  }
+  const char *env = getenv("WARMTH_SHM");
+  ctx->shm = env && *env ? env : WARMTH_SHM_DEFAULT;
   return -1;
 }
 
@@ -234,11 +254,15 @@ int main(int argc, char **argv) {
     fputs("warmctl: out of memory\n", stderr);
     return WC_EXIT_ERROR;
   }
+  char *shm = NULL;
   int rc = parse(argc, argv, &ctx, pos, &npos, &seen);
   if (rc < 0) {
     const struct wc_cmd *cmd = pick(pos, npos, seen);
-    rc = cmd ? cmd->run(&ctx, npos - 1, pos + 1) : WC_EXIT_ERROR;
+    rc = cmd ? resolve(&ctx, cmd, &shm) : WC_EXIT_ERROR;
+    if (rc < 0)
+      rc = cmd->run(&ctx, npos - 1, pos + 1);
   }
+  free(shm);
   free(pos);
   /* A full disk or a closed pipe must not pass for success. */
   if (fflush(stdout) != 0 || ferror(stdout)) {

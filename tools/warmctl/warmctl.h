@@ -20,6 +20,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "units.h"
+#include "util.h"
 #include "warmth.h"
 
 /* Exit status, documented in --help and warmctl.1: keep the three equal.
@@ -36,19 +38,17 @@ enum {
 #define WC_OPT_INTERVAL 0x1u
 #define WC_OPT_COUNT 0x2u
 
-#define WC_NS_PER_US 1000LL
-#define WC_NS_PER_MS 1000000LL
-#define WC_NS_PER_S 1000000000LL
-
 /* What the command line said, after parsing. */
 struct wc_ctx {
   const char *prog; /* for messages: "warmctl" */
-  const char *shm;  /* resolved: --shm, else $WARMTH_SHM, else /warmth */
+  const char *shm;  /* resolved: --shm, else shm of -c CONFIG (table
+                       commands), else $WARMTH_SHM, else /warmth */
   int json;
   int64_t interval_ns; /* watch */
   long count;          /* watch: refreshes, 0 = until interrupted */
   const char *socket;  /* control commands: --socket, or NULL */
-  const char *config;  /* control commands: -c CONFIG, or NULL */
+  const char *config;  /* -c CONFIG, or NULL: the socket, and the segment
+                          for the table commands */
 };
 
 struct wc_cmd {
@@ -58,6 +58,7 @@ struct wc_cmd {
   int min_args, max_args; /* max_args -1: unbounded */
   unsigned opts;          /* WC_OPT_* it accepts */
   int (*run)(const struct wc_ctx *ctx, int argc, char **argv);
+  int table; /* reads the segment: -c CONFIG gives its shm */
 };
 
 /* ---- inspect.c ---------------------------------------------------------- */
@@ -77,6 +78,9 @@ struct wc_reply {
  * permission, protocol error). */
 int wc_ctl_call(const struct wc_ctx *ctx, unsigned cmd, const char *model,
                 int64_t timeout_ns, struct wc_reply *out);
+/* The [warmd] shm of -c CONFIG (read by warmd's own parser, so the
+ * default means the same to both), malloc'd, or NULL after saying why. */
+char *wc_config_shm(const struct wc_ctx *ctx);
 /* The exit status for a reply status. */
 int wc_ctl_exit(unsigned status);
 /* Says on stderr what a reply other than OK means. */
@@ -138,8 +142,6 @@ int wc_json_print(struct json_t *v, int compact);
  */
 #define WC_FMT_MAX 32
 
-int64_t wc_now(void); /* CLOCK_MONOTONIC ns, the clock of the table */
-
 /* Warm now, as a worker would judge it: state warm, not expired, and the
  * coordinator neither stale nor retired (same rule as warmth_is_warm). */
 int wc_warm_now(const struct wc_snap *s, const struct warmth_model_info *m);
@@ -163,10 +165,6 @@ void wc_each_flag(uint32_t flags, void (*fn)(const char *name, void *arg),
                   void *arg);
 /* The legend of the letters of wc_fmt_flags, for --help (indented). */
 const char *wc_flags_legend(void);
-
-/* "1s", "500ms", "1.5", "2m", "100us" -> ns.  A bare number is seconds.
- * Returns 0, or -1 when s is not a duration. */
-int wc_parse_dur(const char *s, int64_t *ns);
 
 /* The more severe of two exit statuses (ERROR > STALE > NOTWARM > OK). */
 int wc_worst(int a, int b);

@@ -35,185 +35,12 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "conf.h"
 #include "fleetproto.h"
 #include "layout.h"
-#include "warmd.h"
-
-/* ---- number and unit parsers ------------------------------------------- */
-
-enum { P_OK = 0, P_BAD = -1, P_NOUNIT = -2, P_RANGE = -3 };
-
-/* "digits[.digits]" (no sign, no exponent, locale-free) -> mantissa and
- * number of fraction digits.  At most 15 significant digits, so the value
- * is an exact integer in a double and one division rounds it correctly. */
-static int scan_dec(const char *s, size_t len, uint64_t *mant, int *fd) {
-  uint64_t m = 0;
-  int digits = 0, frac = -1;
-  size_t i = 0;
-  if (len == 0 || !isdigit((unsigned char)s[0]))
-    return P_BAD;
-  for (; i < len; i++) {
-    if (s[i] == '.' && frac < 0) {
-      frac = 0;
-      continue;
-    }
-    if (!isdigit((unsigned char)s[i]))
-      return P_BAD;
-    if (m == 0 && s[i] == '0') { /* leading zeros do not count */
-      if (frac >= 0)
-        frac++;
-      continue;
-    }
-    if (++digits > 15)
-      return P_RANGE;
-    m = m * 10 + (uint64_t)(s[i] - '0');
-    if (frac >= 0)
-      frac++;
-  }
-  if (frac == 0) /* "5." */
-    return P_BAD;
-  *mant = m;
-  *fd = frac < 0 ? 0 : frac;
-  return P_OK;
-}
-
-static double dec_value(uint64_t mant, int fd) {
-  double d = 1;
-  while (fd-- > 0)
-    d *= 10;
-  return (double)mant / d;
-}
-
-static int parse_usd(const char *s, double *out) {
-  uint64_t m;
-  int fd;
-  int rc = scan_dec(s, strlen(s), &m, &fd);
-  if (rc == P_OK)
-    *out = dec_value(m, fd);
-  return rc;
-}
-
-/* Percent: "12.5%" or "0" alone.  A number without '%' is P_NOUNIT. */
-static int parse_pct(const char *s, double *frac) {
-  size_t n = strlen(s);
-  uint64_t m;
-  int fd;
-  if (strcmp(s, "0") == 0) {
-    *frac = 0;
-    return P_OK;
-  }
-  if (n == 0)
-    return P_BAD;
-  int rc = scan_dec(s, s[n - 1] == '%' ? n - 1 : n, &m, &fd);
-  if (rc != P_OK)
-    return rc;
-  if (s[n - 1] != '%')
-    return P_NOUNIT;
-  *frac = dec_value(m, fd) / 100.0;
-  return P_OK;
-}
-
-/* Duration: digits[.digits] then ms, s, m or h; "0" alone.  Fractions are
- * kept to the nanosecond, beyond is cut. */
-static int parse_dur(const char *s, int64_t *ns) {
-  static const struct {
-    const char *u;
-    uint64_t ns;
-  } units[] = {{"ms", 1000000ull},
-               {"s", 1000000000ull},
-               {"m", 60ull * 1000000000ull},
-               {"h", 3600ull * 1000000000ull}};
-  const char *p = s;
-  uint64_t ip = 0, fv = 0, fscale = 1;
-  int big = 0;
-  if (strcmp(s, "0") == 0) {
-    *ns = 0;
-    return P_OK;
-  }
-  if (!isdigit((unsigned char)*p))
-    return P_BAD;
-  for (; isdigit((unsigned char)*p); p++) {
-    if (ip > (UINT64_MAX - 9) / 10)
-      big = 1;
-    else
-      ip = ip * 10 + (uint64_t)(*p - '0');
-  }
-  if (*p == '.') {
-    p++;
-    if (!isdigit((unsigned char)*p))
-      return P_BAD;
-    for (; isdigit((unsigned char)*p); p++) {
-      if (fscale == 1000000000ull)
-        return P_BAD; /* finer than a nanosecond in seconds: a typo */
-      fv = fv * 10 + (uint64_t)(*p - '0');
-      fscale *= 10;
-    }
-  }
-  if (*p == 0)
-    return P_NOUNIT;
-  for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-    if (strcmp(p, units[i].u) != 0)
-      continue;
-    uint64_t u = units[i].ns;
-    /* fv < fscale <= 1e9 and u % fscale < 1e9: no product overflows. */
-    uint64_t fns = (u / fscale) * fv + (u % fscale) * fv / fscale;
-    if (big || ip > ((uint64_t)INT64_MAX - fns) / u)
-      return P_RANGE;
-    *ns = (int64_t)(ip * u + fns);
-    return P_OK;
-  }
-  return P_BAD;
-}
-
-int wd_parse_duration(const char *s, int64_t *ns) {
-  int64_t v;
-  if (!s || !ns || parse_dur(s, &v) != P_OK)
-    return -1;
-  *ns = v;
-  return 0;
-}
-
-int wd_parse_percent(const char *s, double *frac) {
-  double v;
-  if (!s || !frac || parse_pct(s, &v) != P_OK)
-    return -1;
-  *frac = v;
-  return 0;
-}
-
-static int parse_int(const char *s, long long *out) {
-  const char *p = s + (*s == '-');
-  long long v = 0;
-  if (!isdigit((unsigned char)*p))
-    return P_BAD;
-  for (; *p; p++) {
-    if (!isdigit((unsigned char)*p))
-      return P_BAD;
-    if (v > (LLONG_MAX - 9) / 10)
-      return P_RANGE;
-    v = v * 10 + (*p - '0');
-  }
-  *out = *s == '-' ? -v : v;
-  return P_OK;
-}
-
-/* "240s", "50ms", "1.5s": for messages. */
-static const char *fmt_dur(int64_t ns, char *buf, size_t n) {
-  static const struct {
-    const char *u;
-    int64_t ns;
-  } units[] = {{"h", 3600 * WD_NS_PER_S},
-               {"m", 60 * WD_NS_PER_S},
-               {"s", WD_NS_PER_S},
-               {"ms", WD_NS_PER_MS}};
-  for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-    if (ns != 0 && ns % units[i].ns == 0) {
-      snprintf(buf, n, "%lld%s", (long long)(ns / units[i].ns), units[i].u);
-      return buf;
-    }
-  snprintf(buf, n, "%.6gms", (double)ns / (double)WD_NS_PER_MS);
-  return buf;
-}
+#include "secret.h"
+#include "units.h"
+#include "util.h"
 
 /* ---- parse state --------------------------------------------------------- */
 
@@ -299,35 +126,11 @@ static void oom(struct ctx *x) {
   err_at(x, x->line, SEC_NONE, 0, NULL, "out of memory");
 }
 
-/* Edit distance of short words, for "did you mean". */
-static int distance(const char *a, const char *b) {
-  size_t la = strlen(a), lb = strlen(b);
-  int row[65];
-  if (la > 64 || lb > 64)
-    return 99;
-  for (size_t j = 0; j <= lb; j++)
-    row[j] = (int)j;
-  for (size_t i = 1; i <= la; i++) {
-    int diag = row[0];
-    row[0] = (int)i;
-    for (size_t j = 1; j <= lb; j++) {
-      int up = row[j];
-      int sub = diag + (tolower((unsigned char)a[i - 1]) !=
-                        tolower((unsigned char)b[j - 1]));
-      int best = up + 1 < row[j - 1] + 1 ? up + 1 : row[j - 1] + 1;
-      row[j] = sub < best ? sub : best;
-      diag = up;
-    }
-  }
-  return row[lb];
-}
-
 /* Close enough to be a typo of `known`. */
 static int near(const char *word, const char *known) {
-  int d = distance(word, known);
+  int d = wd_edit_distance(word, known, 1);
   return d <= 2 && (size_t)d * 3 <= strlen(known) + 1;
 }
-
 /* ---- value checks ---------------------------------------------------------
  * Each gets the value (already a path made absolute, for path keys), may
  * rewrite it in place, and on failure writes why into `why`. */
@@ -373,7 +176,7 @@ static int chk_listen(struct ctx *x, char *v, char *why, size_t n) {
   if (!*v)
     return 0; /* off */
   if (!printable_word(v) || !colon || colon == v ||
-      parse_int(colon + 1, &port) != P_OK || colon[1] == '-' || port < 1 ||
+      wd_scan_int(colon + 1, &port) != WD_P_OK || colon[1] == '-' || port < 1 ||
       port > 65535 || (v[0] == '[' && colon[-1] != ']')) {
     snprintf(why, n,
              "'%.80s' is not host:port (e.g. 127.0.0.1:9464 or [::1]:9464; "
@@ -559,66 +362,12 @@ static int utf8_ok(const unsigned char *s, size_t n) {
   return 1;
 }
 
-/* Reads a whole small file: 0, or -1 with errno (EFBIG past max). */
-static int slurp(const char *path, size_t max, char **out, size_t *len,
-                 struct stat *st) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0)
-    return -1;
-  if (fstat(fd, st) != 0) {
-    int e = errno;
-    close(fd);
-    errno = e;
-    return -1;
-  }
-  if (!S_ISREG(st->st_mode)) {
-    close(fd);
-    errno = EINVAL;
-    return -1;
-  }
-  char *buf = malloc(max + 2);
-  size_t n = 0;
-  if (!buf) {
-    close(fd);
-    errno = ENOMEM;
-    return -1;
-  }
-  for (;;) {
-    ssize_t r = read(fd, buf + n, max + 1 - n);
-    if (r < 0 && errno == EINTR)
-      continue;
-    if (r < 0) {
-      int e = errno;
-      explicit_bzero(buf, n);
-      free(buf);
-      close(fd);
-      errno = e;
-      return -1;
-    }
-    if (r == 0)
-      break;
-    n += (size_t)r;
-    if (n > max) {
-      explicit_bzero(buf, n);
-      free(buf);
-      close(fd);
-      errno = EFBIG;
-      return -1;
-    }
-  }
-  close(fd);
-  buf[n] = 0;
-  *out = buf;
-  *len = n;
-  return 0;
-}
-
 static int chk_prefix(struct ctx *x, char *v, char *why, size_t n) {
   struct wd_model *m = &x->c->models[x->cur_i];
   struct stat st;
   char *buf;
   size_t len;
-  if (slurp(v, WD_PREFIX_MAX, &buf, &len, &st) != 0) {
+  if (wd_read_small_file(v, WD_PREFIX_MAX, &buf, &len, &st) != 0) {
     if (errno == EFBIG)
       snprintf(why, n, "'%.120s' is larger than %d KiB", v,
                WD_PREFIX_MAX / 1024);
@@ -928,10 +677,10 @@ static void set_value(struct ctx *x, const struct key *k, void *base, char *v) {
   case V_INT:
   case V_U32: {
     long long n = 0;
-    int rc = parse_int(v, &n);
-    if (rc == P_BAD)
+    int rc = wd_scan_int(v, &n);
+    if (rc == WD_P_BAD)
       kerr(x, k->name, "'%.40s' is not a whole number", v);
-    else if (rc == P_RANGE || n < k->lo || n > k->hi)
+    else if (rc == WD_P_RANGE || n < k->lo || n > k->hi)
       kerr(x, k->name, "%.40s is out of range (%lld..%lld)", v, k->lo, k->hi);
     else if (k->t == V_INT)
       *(int *)p = (int)n;
@@ -942,31 +691,31 @@ static void set_value(struct ctx *x, const struct key *k, void *base, char *v) {
   case V_DUR: {
     int64_t ns = 0;
     char b1[32];
-    int rc = parse_dur(v, &ns);
-    if (rc == P_NOUNIT)
+    int rc = wd_scan_duration(v, &ns);
+    if (rc == WD_P_NOUNIT)
       kerr(x, k->name, "'%.40s' is missing a unit (use ms, s, m, h)", v);
-    else if (rc == P_RANGE)
+    else if (rc == WD_P_RANGE)
       kerr(x, k->name, "'%.40s' is too large", v);
-    else if (rc != P_OK)
+    else if (rc != WD_P_OK)
       kerr(x, k->name, "'%.40s' is not a duration (use ms, s, m, h)", v);
     else if (ns < k->lo && k->lo == 1)
       kerr(x, k->name, "must be more than 0");
     else if (ns < k->lo)
       kerr(x, k->name, "'%.40s' is less than %s", v,
-           fmt_dur(k->lo, b1, sizeof b1));
+           wd_fmt_duration(k->lo, b1, sizeof b1));
     else if (ns > k->hi)
       kerr(x, k->name, "'%.40s' is more than %s", v,
-           fmt_dur(k->hi, b1, sizeof b1));
+           wd_fmt_duration(k->hi, b1, sizeof b1));
     else
       *(int64_t *)p = ns;
     return;
   }
   case V_PCT: {
     double f = 0;
-    int rc = parse_pct(v, &f);
-    if (rc == P_NOUNIT)
+    int rc = wd_scan_percent(v, &f);
+    if (rc == WD_P_NOUNIT)
       kerr(x, k->name, "'%.40s' is missing '%%' (e.g. %s%%)", v, v);
-    else if (rc != P_OK)
+    else if (rc != WD_P_OK)
       kerr(x, k->name, "'%.40s' is not a percentage (e.g. 10%%)", v);
     else if (f * 100 < (double)k->lo || f * 100 > (double)k->hi)
       kerr(x, k->name, "%.40s is out of range (%lld%%..%lld%%)", v, k->lo,
@@ -977,10 +726,10 @@ static void set_value(struct ctx *x, const struct key *k, void *base, char *v) {
   }
   case V_USD: {
     double d = 0;
-    int rc = parse_usd(v, &d);
+    int rc = wd_scan_usd(v, &d);
     if (v[0] == '-')
       kerr(x, k->name, "%.40s is negative", v);
-    else if (rc != P_OK)
+    else if (rc != WD_P_OK)
       kerr(x, k->name, "'%.40s' is not an amount of USD (e.g. 0.50)", v);
     else
       *(double *)p = d;
@@ -1036,8 +785,8 @@ static int new_endpoint(struct ctx *x, char *name) {
   e->line = x->es[c->nendpoints].line = x->line;
   x->cur_i = c->nendpoints++;
   e->kind = WD_KIND_OPENAI;
-  e->timeout_ns = 5 * SEC;
-  e->anthropic_version = strdup("2023-06-01");
+  e->timeout_ns = WD_DEFAULT_TIMEOUT_NS;
+  e->anthropic_version = strdup(WD_DEFAULT_ANTHROPIC_VERSION);
   return e->anthropic_version ? 0 : -1;
 }
 
@@ -1056,13 +805,13 @@ static int new_model(struct ctx *x, char *name) {
   x->cur_i = c->nmodels++;
   m->endpoint = -1;
   m->probe = WD_PROBE_CHAT;
-  m->max_tokens = 3;
+  m->max_tokens = WD_DEFAULT_MAX_TOKENS;
   m->max_tokens_param = WD_MAX_TOKENS;
-  m->interval_ns = 240 * SEC;
-  m->jitter = 0.10;
-  m->warm_ttl_ns = 300 * SEC;
-  m->rise = 1;
-  m->fall = 3;
+  m->interval_ns = WD_DEFAULT_INTERVAL_NS;
+  m->jitter = WD_DEFAULT_JITTER;
+  m->warm_ttl_ns = WD_DEFAULT_WARM_TTL_NS;
+  m->rise = WD_DEFAULT_RISE;
+  m->fall = WD_DEFAULT_FALL;
   return 0;
 }
 
@@ -1373,8 +1122,8 @@ static void finish(struct ctx *x) {
     if (m->interval_ns < c->tick_ns)
       err_at(x, sd->kl[MK_INTERVAL] ? sd->kl[MK_INTERVAL] : m->line, SEC_MODEL,
              i, "interval", "%s is shorter than tick (%s)",
-             fmt_dur(m->interval_ns, b1, sizeof b1),
-             fmt_dur(c->tick_ns, b2, sizeof b2));
+             wd_fmt_duration(m->interval_ns, b1, sizeof b1),
+             wd_fmt_duration(c->tick_ns, b2, sizeof b2));
     else if (m->max_tokens_param == WD_MAX_COMPLETION_TOKENS &&
              c->endpoints[m->endpoint].kind == WD_KIND_ANTHROPIC)
       err_at(x, sd->kl[MK_PARAM], SEC_MODEL, i, "max_tokens_param",
@@ -1395,8 +1144,8 @@ static void finish(struct ctx *x) {
            sl ? "stale_after" : "tick",
            "stale_after (%s) must be at least "
            "two ticks (%s)",
-           fmt_dur(c->stale_after_ns, b1, sizeof b1),
-           fmt_dur(2 * c->tick_ns, b2, sizeof b2));
+           wd_fmt_duration(c->stale_after_ns, b1, sizeof b1),
+           wd_fmt_duration(2 * c->tick_ns, b2, sizeof b2));
     return;
   }
   if (x->fl.line) {
@@ -1483,12 +1232,12 @@ static struct wd_config *defaults(const char *path) {
   if (!c)
     return NULL;
   c->path = strdup(path);
-  c->shm = strdup("/warmth");
-  c->tick_ns = 50 * MS;
-  c->max_concurrency = 16;
-  c->stale_after_ns = 5 * SEC;
-  c->control_socket = strdup("/run/warmth/warmd.sock");
-  c->http_listen = strdup("127.0.0.1:9464");
+  c->shm = strdup(WD_DEFAULT_SHM);
+  c->tick_ns = WD_DEFAULT_TICK_NS;
+  c->max_concurrency = WD_DEFAULT_MAX_CONCURRENCY;
+  c->stale_after_ns = WD_DEFAULT_STALE_AFTER_NS;
+  c->control_socket = strdup(WD_DEFAULT_SOCKET);
+  c->http_listen = strdup(WD_DEFAULT_HTTP_LISTEN);
   c->log_level = LOG_INFO;
   if (!c->path || !c->shm || !c->control_socket || !c->http_listen) {
     wd_config_free(c);
@@ -1579,153 +1328,4 @@ int wd_config_parse(const char *name, const char *buf, size_t len,
     return -1;
   }
   return load_stream(name, f, out, err, errlen);
-}
-
-/* ---- API keys ------------------------------------------------------------ */
-
-__attribute__((format(printf, 3, 4))) static void say(char *err, size_t errlen,
-                                                      const char *fmt, ...) {
-  va_list ap;
-  if (!err || !errlen)
-    return;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
-
-/* Trims outer white space; the key must then be one word of printable
- * ASCII, since it goes into an HTTP header (a newline inside would let a
- * key file inject headers). */
-static char *clean_key(const char *s, size_t n, const char *ep,
-                       const char *what, const char *where, char *err,
-                       size_t errlen) {
-  while (n && isspace((unsigned char)*s))
-    s++, n--;
-  while (n && isspace((unsigned char)s[n - 1]))
-    n--;
-  if (n == 0) {
-    say(err, errlen, "endpoint %s: %s %s is empty", ep, what, where);
-    return NULL;
-  }
-  for (size_t i = 0; i < n; i++)
-    if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] > 0x7e) {
-      say(err, errlen,
-          "endpoint %s: the key in %s %s is not one word of printable ASCII",
-          ep, what, where);
-      return NULL;
-    }
-  char *k = strndup(s, n);
-  if (!k)
-    say(err, errlen, "endpoint %s: out of memory", ep);
-  return k;
-}
-
-char *wd_endpoint_key(const struct wd_endpoint *ep, char *err, size_t errlen) {
-  if (err && errlen)
-    err[0] = 0;
-  if (!ep) {
-    say(err, errlen, "wd_endpoint_key: no endpoint");
-    return NULL;
-  }
-  if (ep->api_key_env) {
-    const char *v = getenv(ep->api_key_env);
-    if (!v) {
-      say(err, errlen, "endpoint %s: environment variable %s is not set",
-          ep->name, ep->api_key_env);
-      return NULL;
-    }
-    if (strlen(v) > WD_KEY_MAX) {
-      say(err, errlen,
-          "endpoint %s: environment variable %s is longer "
-          "than %d bytes",
-          ep->name, ep->api_key_env, WD_KEY_MAX);
-      return NULL;
-    }
-    return clean_key(v, strlen(v), ep->name, "environment variable",
-                     ep->api_key_env, err, errlen);
-  }
-  if (ep->api_key_file) {
-    struct stat st;
-    char *buf;
-    size_t n;
-    if (slurp(ep->api_key_file, WD_KEY_MAX, &buf, &n, &st) != 0) {
-      say(err, errlen, "endpoint %s: key file %s: %s", ep->name,
-          ep->api_key_file,
-          errno == EFBIG    ? "larger than a key can be"
-          : errno == EINVAL ? "not a regular file"
-                            : strerror(errno));
-      return NULL;
-    }
-    char *k = memchr(buf, 0, n) ? NULL
-                                : clean_key(buf, n, ep->name, "key file",
-                                            ep->api_key_file, err, errlen);
-    if (!k && !(err && errlen && err[0]))
-      say(err, errlen,
-          "endpoint %s: the key in key file %s is not one word "
-          "of printable ASCII",
-          ep->name, ep->api_key_file);
-    explicit_bzero(buf, n);
-    free(buf);
-    /* Group read is the usual root:warmd 0640; others reading is not. */
-    if (k && (st.st_mode & S_IROTH))
-      say(err, errlen,
-          "warning: endpoint %s: key file %s is readable by "
-          "every user (chmod o-r)",
-          ep->name, ep->api_key_file);
-    return k;
-  }
-  return NULL;
-}
-
-char *wd_fleet_password(const struct wd_config *c, char *err, size_t errlen) {
-  /* The same rules as an API key (one word of printable ASCII, env or a
-   * file that others must not read); the messages name [fleet]. */
-  struct wd_endpoint ep = {.name = (char *)"fleet",
-                           .api_key_env = c->fleet_password_env,
-                           .api_key_file = c->fleet_password_file};
-  char tmp[512];
-  char *pw = wd_endpoint_key(&ep, tmp, sizeof tmp);
-  if (err && errlen) {
-    const char *m = tmp;
-    const char *warn = "";
-    if (strncmp(m, "warning: ", 9) == 0) {
-      warn = "warning: ";
-      m += 9;
-    }
-    if (strncmp(m, "endpoint fleet: ", 16) == 0)
-      m += 16;
-    snprintf(err, errlen, "%s%s[fleet] password: %s", warn, *m ? "" : "", m);
-    if (!tmp[0])
-      err[0] = 0;
-  }
-  return pw;
-}
-
-int wd_config_check_placeholder(const char *key) {
-  static const char *words[] = {
-      "your",        "changeme", "change_me",  "change-me", "replace",
-      "placeholder", "example",  "insert",     "dummy",     "redacted",
-      "api_key",     "apikey",   "secret_key", "xxxxxx",    "******"};
-  static const char *prefixes[] = {"sk-ant-", "sk-proj-", "sk-"};
-  if (!key)
-    return 1;
-  while (isspace((unsigned char)*key))
-    key++;
-  if (!*key || strchr(key, '<') || strchr(key, '>') || strstr(key, "...") ||
-      strstr(key, "\xE2\x80\xA6")) /* U+2026 ellipsis */
-    return 1;
-  /* Real keys are long and random: these words do not occur by chance. */
-  for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
-    if (strcasestr(key, words[i]))
-      return 1;
-  /* Nothing but a known prefix and filler: "sk-xxx", "xxx", "sk-". */
-  for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
-    if (strncasecmp(key, prefixes[i], strlen(prefixes[i])) == 0) {
-      key += strlen(prefixes[i]);
-      break;
-    }
-  for (; *key; key++)
-    if (!strchr("xX*.-_ \t\r\n", *key))
-      return 0;
-  return 1;
 }

@@ -58,12 +58,6 @@ struct client {
   int may_mutate;
 };
 
-static int64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * WD_NS_PER_S + ts.tv_nsec;
-}
-
 /* ---- authorisation ------------------------------------------------------- */
 
 static int in_groups(const gid_t *g, int n, gid_t want) {
@@ -120,7 +114,7 @@ enum {
 static int wait_fd(const struct wd_control *c, int fd, short ev,
                    int64_t deadline) {
   for (;;) {
-    int64_t left = deadline - now_ns();
+    int64_t left = deadline - wd_mono_ns();
     if (left <= 0)
       return IO_TIMEOUT;
     struct pollfd p[2] = {{.fd = fd, .events = ev},
@@ -155,7 +149,7 @@ static int read_full(const struct wd_control *c, int fd, void *buf, size_t n,
     if (r == 0)
       return *got ? IO_SHORT : IO_EOF;
     if (*got == 0) /* once a frame started, the rest comes promptly */
-      deadline = now_ns() + FRAME_NS;
+      deadline = wd_mono_ns() + FRAME_NS;
     *got += (size_t)r;
   }
   return IO_OK;
@@ -163,7 +157,7 @@ static int read_full(const struct wd_control *c, int fd, void *buf, size_t n,
 
 static int write_full(const struct wd_control *c, int fd, const void *buf,
                       size_t n) {
-  int64_t deadline = now_ns() + WRITE_NS;
+  int64_t deadline = wd_mono_ns() + WRITE_NS;
   size_t done = 0;
   while (done < n) {
     ssize_t w = send(fd, (const char *)buf + done, n - done, MSG_NOSIGNAL);
@@ -198,7 +192,7 @@ static void send_error(struct client *cl, uint32_t version, uint64_t seq,
 static void drain(const struct wd_control *c, int fd) {
   char junk[4096];
   size_t total = 0;
-  int64_t deadline = now_ns() + 200 * WD_NS_PER_MS;
+  int64_t deadline = wd_mono_ns() + 200 * WD_NS_PER_MS;
   shutdown(fd, SHUT_WR);
   while (total < 16 * sizeof junk &&
          wait_fd(c, fd, POLLIN, deadline) == IO_OK) {
@@ -219,7 +213,8 @@ static void serve(struct client *cl) {
   for (;;) {
     unsigned char hdr[WCTL_HEADER];
     size_t got;
-    int rc = read_full(c, cl->fd, hdr, sizeof hdr, now_ns() + IDLE_NS, &got);
+    int rc =
+        read_full(c, cl->fd, hdr, sizeof hdr, wd_mono_ns() + IDLE_NS, &got);
     if (rc == IO_SHORT) {
       send_error(cl, WCTL_VERSION, 0, WCTL_BAD_FRAME,
                  "truncated frame: the 4-byte length prefix is incomplete");
@@ -237,7 +232,7 @@ static void serve(struct client *cl) {
       drain(c, cl->fd);
       break;
     }
-    rc = read_full(c, cl->fd, buf, len, now_ns() + FRAME_NS, &got);
+    rc = read_full(c, cl->fd, buf, len, wd_mono_ns() + FRAME_NS, &got);
     if (rc == IO_SHORT || rc == IO_EOF || rc == IO_TIMEOUT) {
       char why[96];
       snprintf(why, sizeof why, "truncated frame: %zu of %u bytes", got, len);

@@ -1,5 +1,6 @@
-/* ctl.h - inside warmd's control socket: control.c owns the socket, the
- * threads, framing and peer credentials; ctlcmd.c answers the commands. */
+/* ctl.h - warmd's control socket: control.c owns the socket, the threads,
+ * framing and peer credentials; ctlcmd.c answers the commands (the
+ * protocol itself: tools/common/ctlproto.h). */
 #ifndef WARMD_CTL_H
 #define WARMD_CTL_H
 
@@ -7,6 +8,14 @@
 
 #include "ctlproto.h"
 #include "daemon.h"
+
+struct wd_control;
+/* Listens on `path` (a Unix socket, mode 0660, group `group` if set); a
+ * thread serves requests.  err says why on failure. */
+int wd_control_start(struct wd_control **out, struct wd_daemon *d,
+                     const char *path, const char *group, char *err,
+                     size_t errlen);
+void wd_control_stop(struct wd_control *c);
 
 /* How long `warm` waits beyond the model's timeout: the time for the main
  * loop to dispatch it (a tick) and for the publisher to show the result (a

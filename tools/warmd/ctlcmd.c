@@ -27,12 +27,6 @@
 
 #define POLL_NS (5 * WD_NS_PER_MS)
 
-static int64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * WD_NS_PER_S + ts.tv_nsec;
-}
-
 static void pause_poll(void) {
   struct timespec ts = {0, POLL_NS};
   nanosleep(&ts, NULL);
@@ -184,7 +178,7 @@ static int count_one(const struct warmth_model_info *m, void *arg) {
 
 static void do_status(struct wd_daemon *d, const struct wctl_req *r,
                       msgpack_sbuffer *out) {
-  struct counts n = {.now = now_ns()};
+  struct counts n = {.now = wd_mono_ns()};
   int rc = warmth_foreach(d->reader, count_one, &n);
   struct fw f;
   fw_init(&f);
@@ -323,7 +317,7 @@ static void do_stats(struct wd_daemon *d, const struct wctl_req *r,
     error_reply(r, WCTL_NO_MODEL, r->model, out);
     return;
   }
-  int64_t now = now_ns();
+  int64_t now = wd_mono_ns();
   struct fw f;
   fw_init(&f);
   msgpack_packer *pk = fw_key(&f, "models");
@@ -378,7 +372,7 @@ static void do_warm(struct wd_daemon *d, const struct wctl_req *r,
     return;
   }
   uint64_t ok0 = m.successes, results0 = m.successes + m.failures;
-  int64_t start = now_ns();
+  int64_t start = wd_mono_ns();
   int64_t deadline = start + b0.timeout_ns + WD_CTL_WARM_MARGIN_NS;
   if (wd_daemon_request(d, WD_REQ_WARM, r->model) != 0) {
     error_reply(r, WCTL_NO_MODEL, r->model, out);
@@ -405,7 +399,7 @@ static void do_warm(struct wd_daemon *d, const struct wctl_req *r,
       skipped = "idle";
     if (skipped)
       break;
-    if (now_ns() > deadline) {
+    if (wd_mono_ns() > deadline) {
       error_reply(r, WCTL_TIMEOUT,
                   "no result within the model's timeout (is max_concurrency "
                   "reached?)",
@@ -414,7 +408,7 @@ static void do_warm(struct wd_daemon *d, const struct wctl_req *r,
     }
     pause_poll();
   }
-  int64_t now = now_ns();
+  int64_t now = wd_mono_ns();
   int ok = skipped ? !strcmp(skipped, "real_traffic")
                    : m.successes != ok0 && m.fails_in_row == 0;
   unsigned status = skipped ? (ok ? WCTL_OK : WCTL_SKIPPED)
@@ -451,7 +445,7 @@ static void do_pause_resume(struct wd_daemon *d, const struct wctl_req *r,
     error_reply(r, WCTL_NO_MODEL, r->model, out);
     return;
   }
-  int64_t deadline = now_ns() + WD_CTL_ACT_WAIT_NS;
+  int64_t deadline = wd_mono_ns() + WD_CTL_ACT_WAIT_NS;
   for (;;) {
     if (lookup(d, r->model, &m) != 0) {
       error_reply(r, WCTL_NO_MODEL, "model removed by a reload", out);
@@ -463,7 +457,7 @@ static void do_pause_resume(struct wd_daemon *d, const struct wctl_req *r,
       error_reply(r, WCTL_STOPPING, NULL, out);
       return;
     }
-    if (now_ns() > deadline) {
+    if (wd_mono_ns() > deadline) {
       error_reply(r, WCTL_TIMEOUT, "the record did not change in time", out);
       return;
     }
@@ -471,7 +465,7 @@ static void do_pause_resume(struct wd_daemon *d, const struct wctl_req *r,
   }
   struct fw f;
   fw_init(&f);
-  put_record(&f, &m, now_ns());
+  put_record(&f, &m, wd_mono_ns());
   fw_reply(&f, r, WCTL_OK, out);
 }
 
@@ -480,13 +474,13 @@ static void do_reload(struct wd_daemon *d, const struct wctl_req *r,
   uint64_t before = atomic_load(&d->reloads);
   uint64_t failed = atomic_load(&d->reload_failures);
   wd_daemon_request(d, WD_REQ_RELOAD, NULL);
-  int64_t deadline = now_ns() + WD_CTL_ACT_WAIT_NS;
+  int64_t deadline = wd_mono_ns() + WD_CTL_ACT_WAIT_NS;
   while (atomic_load(&d->reloads) == before) {
     if (atomic_load(stopping)) {
       error_reply(r, WCTL_STOPPING, NULL, out);
       return;
     }
-    if (now_ns() > deadline) {
+    if (wd_mono_ns() > deadline) {
       error_reply(r, WCTL_TIMEOUT, "the main loop did not reload in time", out);
       return;
     }
@@ -500,7 +494,7 @@ static void do_reload(struct wd_daemon *d, const struct wctl_req *r,
     error_reply(r, WCTL_RELOAD_FAILED, why, out);
     return;
   }
-  struct counts n = {.now = now_ns()};
+  struct counts n = {.now = wd_mono_ns()};
   warmth_foreach(d->reader, count_one, &n);
   struct fw f;
   fw_init(&f);

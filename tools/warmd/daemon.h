@@ -65,34 +65,4 @@ struct wd_req *wd_daemon_take(struct wd_daemon *d);
  * thread that sees reloads move reads the failure count of that reload. */
 void wd_daemon_reloaded(struct wd_daemon *d, const char *err);
 
-/* ---- control socket (control.c) ------------------------------------------ */
-struct wd_control;
-/* Listens on `path` (a Unix socket, mode 0660, group `group` if set); a
- * thread serves requests.  err says why on failure. */
-int wd_control_start(struct wd_control **out, struct wd_daemon *d,
-                     const char *path, const char *group, char *err,
-                     size_t errlen);
-void wd_control_stop(struct wd_control *c);
-
-/* ---- HTTP health and metrics (http.c) ------------------------------------ */
-struct wd_http;
-int wd_http_start(struct wd_http **out, struct wd_daemon *d, const char *listen,
-                  char *err, size_t errlen);
-void wd_http_stop(struct wd_http *h);
-
-/* ---- state file (state.c), main thread only ------------------------------ */
-/* Applies a saved state to the entries of t (by model name): counters,
- * tokens, cost, latencies, backoff.  A corrupt, truncated or foreign file is
- * renamed aside (path + ".bad-<unix time>") and logged; returns 0 then too,
- * so warmd starts fresh.  A missing file is not an error. */
-int wd_state_load(const char *path, struct wd_table *t, int64_t now);
-/* Writes the state atomically (temp file, fsync, rename).  0 or -1. */
-int wd_state_save(const char *path, const struct wd_table *t, int64_t now);
-
-/* ---- event log (events.c), main thread only ------------------------------ */
-/* JSON lines of state changes; NULL path = off. */
-int wd_events_open(const char *path);
-void wd_events_close(void);
-void wd_event(const struct wd_entry *e, int old_state, const char *why);
-
 #endif

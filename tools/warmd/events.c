@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "daemon.h"
+#include "events.h"
 #include "log.h"
 
 static FILE *events;

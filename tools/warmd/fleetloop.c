@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "daemon.h"
+#include "events.h"
 #include "fleetloop.h"
 #include "log.h"
 

@@ -47,12 +47,3 @@ int64_t wd_hist_quantile(const struct wd_hist *h, double q) {
   }
   return h->max;
 }
-
-void wd_hist_merge(struct wd_hist *into, const struct wd_hist *from) {
-  for (int b = 0; b < WD_HIST_BUCKETS; b++)
-    into->b[b] += from->b[b];
-  into->count += from->count;
-  into->sum += from->sum;
-  if (from->max > into->max)
-    into->max = from->max;
-}

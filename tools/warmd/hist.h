@@ -17,6 +17,5 @@ struct wd_hist {
 void wd_hist_add(struct wd_hist *h, int64_t ns);
 /* The q-quantile (0..1), as the upper bound of its bucket; 0 when empty. */
 int64_t wd_hist_quantile(const struct wd_hist *h, double q);
-void wd_hist_merge(struct wd_hist *into, const struct wd_hist *from);
 
 #endif

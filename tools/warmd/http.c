@@ -4,6 +4,8 @@
  *   GET /health/warmup   200 when every required model is warm, else 503;
  *                        a JSON body names each model's state
  *   GET /metrics         Prometheus text format 0.0.4 (metrics.c)
+ *   GET /                the status page, HTML (statuspage.c)
+ *   GET /status.json     the status page's data
  * HEAD works on each; other methods get 405, other paths 404.
  *
  * We bind the listening socket ourselves (exactly the configured address,
@@ -25,9 +27,11 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "http.h"
 #include "log.h"
 #include "metrics.h"
 #include "rcu.h"
+#include "statuspage.h"
 
 #define HTTP_MAX_CONNECTIONS 64
 #define HTTP_MAX_PER_IP 16
@@ -73,15 +77,15 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
   (void)version, (void)upload, (void)upload_len, (void)state;
   struct wd_http *h = cls;
   static const char *const paths[] = {"/health/startup", "/health/warmup",
-                                      "/metrics"};
+                                      "/metrics", "/", "/status.json"};
   int route = -1;
-  for (int i = 0; i < 3 && route < 0; i++)
+  for (int i = 0; i < 5 && route < 0; i++)
     if (strcmp(url, paths[i]) == 0)
       route = i;
   if (route < 0)
     return text(c, MHD_HTTP_NOT_FOUND,
-                "not found: try /health/startup, /health/warmup or "
-                "/metrics\n");
+                "not found: try /, /status.json, /health/startup, "
+                "/health/warmup or /metrics\n");
   /* MHD leaves the body out of HEAD replies itself. */
   if (strcmp(method, MHD_HTTP_METHOD_GET) &&
       strcmp(method, MHD_HTTP_METHOD_HEAD))
@@ -100,13 +104,26 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
     return reply(c, ready ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE,
                  "application/json", json, n + 1, 1);
   }
+  if (route == 4) {
+    char *json = wd_status_json(h->d);
+    if (!json)
+      return text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+    size_t n = strlen(json);
+    json[n] = '\n'; /* json_dumps' NUL becomes the line end */
+    return reply(c, MHD_HTTP_OK, "application/json", json, n + 1, 1);
+  }
   struct wd_buf b = {0};
-  wd_metrics(h->d, &b);
+  if (route == 3)
+    wd_status_html(h->d, &b);
+  else
+    wd_metrics(h->d, &b);
   if (b.oom) {
     free(b.p);
     return text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
   }
-  return reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
+  return reply(c, MHD_HTTP_OK,
+               route == 3 ? "text/html; charset=utf-8"
+                          : "text/plain; version=0.0.4; charset=utf-8",
                b.p ? b.p : strdup(""), b.len, 1);
 }
 

@@ -2,7 +2,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,19 +34,6 @@ static void tee(const char *fmt, va_list ap) {
    * message, and the exit status still says start-up failed. */
   ssize_t w = write(tee_fd, line, (size_t)n);
   (void)w;
-}
-
-int wd_log_level_from_name(const char *name) {
-  static const struct {
-    const char *name;
-    int level;
-  } names[] = {{"debug", LOG_DEBUG},   {"info", LOG_INFO},
-               {"notice", LOG_NOTICE}, {"warning", LOG_WARNING},
-               {"err", LOG_ERR},       {"error", LOG_ERR}};
-  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-    if (strcasecmp(name, names[i].name) == 0)
-      return names[i].level;
-  return -1;
 }
 
 void wd_log(int level, const char *fmt, ...) {

@@ -14,8 +14,6 @@ void wd_log(int level, const char *fmt, ...)
  * one line each (how a detaching warmd reports start-up errors to the
  * process that started it); -1 stops. */
 void wd_log_tee(int fd);
-/* Name -> syslog level ("debug", "info", ...), -1 when unknown. */
-int wd_log_level_from_name(const char *name);
 
 #define LOG(level, ...) wd_log(level, __VA_ARGS__)
 #ifdef WARMD_DEBUG

@@ -80,12 +80,6 @@ struct snap {
   struct msnap *m;
 };
 
-static int64_t mono_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * WD_NS_PER_S + ts.tv_nsec;
-}
-
 static void copy_entry(struct msnap *m, struct wd_entry *e) {
   snprintf(m->name, sizeof m->name, "%s", e->name);
   m->required = e->m->required;
@@ -107,7 +101,7 @@ static int take_snap(struct wd_daemon *d, struct snap *s) {
   memset(s, 0, sizeof s[0]);
   s->st.size = sizeof s->st;
   s->have_status = warmth_status(d->reader, &s->st) == 0;
-  s->now = mono_ns();
+  s->now = wd_mono_ns();
   int live = s->have_status && !s->st.stale && !s->st.retired;
   size_t cap = 0;
   struct cds_lfht_iter it;

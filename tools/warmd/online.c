@@ -4,35 +4,11 @@
 
 #include "online.h"
 
-int wd_edit_distance(const char *a, const char *b) {
-  size_t la = strlen(a), lb = strlen(b);
-  if (la > 255 || lb > 255)
-    return 255;
-  unsigned char row[256];
-  for (size_t j = 0; j <= lb; j++)
-    row[j] = (unsigned char)j;
-  for (size_t i = 1; i <= la; i++) {
-    unsigned char diag = row[0];
-    row[0] = (unsigned char)i;
-    for (size_t j = 1; j <= lb; j++) {
-      unsigned char up = row[j];
-      int best = diag + (a[i - 1] != b[j - 1]);
-      if (up + 1 < best)
-        best = up + 1;
-      if (row[j - 1] + 1 < best)
-        best = row[j - 1] + 1;
-      row[j] = (unsigned char)(best > 255 ? 255 : best);
-      diag = up;
-    }
-  }
-  return row[lb];
-}
-
 /* Prints the (up to) three ids closest to want. */
 static void print_closest(FILE *out, const char *want, char **ids, int n) {
   int best[3] = {-1, -1, -1}, dist[3] = {256, 256, 256};
   for (int i = 0; i < n; i++) {
-    int dd = wd_edit_distance(want, ids[i]);
+    int dd = wd_edit_distance(want, ids[i], 0);
     for (int k = 0; k < 3; k++)
       if (dd < dist[k]) {
         for (int m = 2; m > k; m--) {

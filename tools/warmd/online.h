@@ -11,7 +11,4 @@
  * ids it does have.  Prints one line per problem; returns their number. */
 int wd_check_online(const struct wd_config *c, FILE *out);
 
-/* Edit distance (Levenshtein) of two short strings, capped at 255. */
-int wd_edit_distance(const char *a, const char *b);
-
 #endif

@@ -2,9 +2,10 @@
  *
  * One CURLM runs every probe of the process.  Its connection cache is the
  * point of the exercise: a warmup leaves a keep-alive (or HTTP/2)
- * connection to the provider in the cache, and the next warmup, or a
- * --check-config, finds it there.  A CURLSH adds the TLS session and DNS
- * caches across easy handles, so even a fresh connection resumes TLS.
+ * connection to the provider in the cache, and the next warmup finds it
+ * there.  A CURLSH adds the TLS session and DNS caches across easy handles,
+ * so even a fresh connection resumes TLS.  (wd_list_models, for
+ * --check-config --online, runs apart from both, in its own process.)
  *
  * Threads: everything runs in the thread that calls wd_prober_run(), except
  * wd_prober_wakeup(), which only calls curl_multi_wakeup() (meant to be
@@ -32,8 +33,6 @@
 #include "warmth.h"
 
 #define USER_AGENT "warmd/" PACKAGE_VERSION
-#define DEFAULT_TIMEOUT_NS (5 * WD_NS_PER_S)
-#define DEFAULT_ANTHROPIC_VERSION "2023-06-01"
 
 struct buf {
   char *p;
@@ -62,12 +61,6 @@ struct wd_prober {
   int max, inflight;
   struct xfer *list;
 };
-
-static int64_t clock_ns(clockid_t id) {
-  struct timespec ts;
-  clock_gettime(id, &ts);
-  return (int64_t)ts.tv_sec * WD_NS_PER_S + ts.tv_nsec;
-}
 
 /* ---- global state ------------------------------------------------------- */
 
@@ -187,7 +180,7 @@ static int build_headers(struct curl_slist **h, const struct wd_endpoint *ep,
   *h = NULL;
   if (ep->kind == WD_KIND_ANTHROPIC) {
     const char *v = ep->anthropic_version ? ep->anthropic_version
-                                          : DEFAULT_ANTHROPIC_VERSION;
+                                          : WD_DEFAULT_ANTHROPIC_VERSION;
     if ((key && !add_header(h, "x-api-key: ", key)) ||
         !add_header(h, "anthropic-version: ", v))
       return -1;
@@ -222,7 +215,7 @@ static int64_t timeout_of(const struct wd_model *m,
     return m->timeout_ns;
   if (ep->timeout_ns > 0)
     return ep->timeout_ns;
-  return DEFAULT_TIMEOUT_NS;
+  return WD_DEFAULT_TIMEOUT_NS;
 }
 
 /* Options common to probes and wd_list_models. */
@@ -337,7 +330,7 @@ static void finish(struct xfer *x, CURLcode rc, struct wd_probe_result *r) {
   memset(r, 0, sizeof *r);
   r->model = x->model;
   r->started_ns = x->started_ns;
-  r->ended_ns = clock_ns(CLOCK_MONOTONIC);
+  r->ended_ns = wd_mono_ns();
 
   curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
   curl_easy_getinfo(x->easy, CURLINFO_NAMELOOKUP_TIME_T, &dns);
@@ -352,7 +345,7 @@ static void finish(struct xfer *x, CURLcode rc, struct wd_probe_result *r) {
   r->tls_us = app > 0 ? us32(app - conn) : 0;
   r->ttfb_us = us32(start);
 
-  wd_ratelimit_finish(&x->rl, clock_ns(CLOCK_REALTIME));
+  wd_ratelimit_finish(&x->rl, wd_real_ns());
   r->retry_after_ns = wd_ratelimit_wait(&x->rl, r->http_status);
   r->headroom_requests = x->rl.remaining_requests;
   r->limit_requests = x->rl.limit_requests;
@@ -496,7 +489,7 @@ int wd_prober_submit(struct wd_prober *p, const struct wd_probe_req *req) {
     errno = ENOMEM;
     return -2;
   }
-  x->started_ns = clock_ns(CLOCK_MONOTONIC);
+  x->started_ns = wd_mono_ns();
   x->next = p->list;
   if (p->list)
     p->list->prev = x;
@@ -575,7 +568,7 @@ int wd_list_models(const struct wd_endpoint *ep, const char *api_key,
     snprintf(err, errlen, "cannot build the request: %s", strerror(errno));
     return -1;
   }
-  x->started_ns = clock_ns(CLOCK_MONOTONIC);
+  x->started_ns = wd_mono_ns();
   rc = curl_easy_perform(x->easy);
   finish(x, rc, &r);
   *http_status = r.http_status;

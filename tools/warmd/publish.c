@@ -9,6 +9,7 @@
 
 #include "log.h"
 #include "publish.h"
+#include "util.h"
 
 struct item {
   struct cds_wfcq_node node;
@@ -40,12 +41,6 @@ struct wd_pub {
 static void ts_at(struct timespec *ts, int64_t ns) {
   ts->tv_sec = (time_t)(ns / 1000000000LL);
   ts->tv_nsec = (long)(ns % 1000000000LL);
-}
-
-static int64_t real_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 /* Moves queued items into the per-slot pending table, newest wins. */
@@ -96,7 +91,7 @@ static int64_t flush(struct wd_pub *p, int64_t now) {
       continue;
     }
     warmth__w_update(p->w, s, &it->rec);
-    int64_t done = real_ns();
+    int64_t done = wd_mono_ns();
     p->written_ns[s] = done;
     p->wrote_result[s] = it->since_ns != 0;
     if (it->since_ns)
@@ -115,7 +110,7 @@ static void *run(void *arg) {
   for (;;) {
     pthread_mutex_lock(&p->mu);
     int64_t wake = next_hb < next_deferred ? next_hb : next_deferred;
-    while (!p->kick && !p->stop && real_ns() < wake) {
+    while (!p->kick && !p->stop && wd_mono_ns() < wake) {
       struct timespec ts;
       ts_at(&ts, wake);
       if (pthread_cond_timedwait(&p->cv, &p->mu, &ts) == ETIMEDOUT)
@@ -127,7 +122,7 @@ static void *run(void *arg) {
 
     pthread_mutex_lock(&p->wlock);
     take_queue(p);
-    int64_t now = real_ns();
+    int64_t now = wd_mono_ns();
     next_deferred = flush(p, stop ? INT64_MAX / 2 : now);
     if (now >= next_hb) {
       warmth__w_heartbeat(p->w, now);

@@ -1,6 +1,7 @@
 /* schedule.c - see schedule.h. */
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "schedule.h"
@@ -16,12 +17,6 @@
 const uint64_t wd_lat_bounds_us[WD_LAT_BUCKETS] = {
     25000,   50000,   100000,  250000,   500000,
     1000000, 2500000, 5000000, 10000000, UINT64_MAX};
-
-const char *wd_decision_name(int d) {
-  static const char *const n[] = {"send",        "skip-real", "skip-idle",
-                                  "skip-budget", "hold",      "disabled"};
-  return d >= 0 && d <= WD_SKIP_DISABLED ? n[d] : "?";
-}
 
 uint64_t wd_rand(uint64_t *s) {
   /* xorshift64* (Vigna): plenty for jitter, never for secrets. */
@@ -44,9 +39,7 @@ static int64_t next_interval(const struct wd_entry *e, uint64_t *rng) {
   return e->m->interval_ns + wd_jitter(rng, e->m->interval_ns, e->m->jitter);
 }
 
-void wd_sched_init(struct wd_entry *e, uint32_t i, uint32_t n, int64_t now,
-                   uint64_t *rng) {
-  (void)rng;
+void wd_sched_init(struct wd_entry *e, uint32_t i, uint32_t n, int64_t now) {
   int64_t spread = (int64_t)n * FIRST_ROUND_STEP_NS;
   if (spread > e->m->interval_ns)
     spread = e->m->interval_ns;
@@ -299,4 +292,68 @@ int64_t wd_sched_result(struct wd_entry *e, const struct wd_probe_result *r,
       e->due = e->hold_until;
   }
   return cost;
+}
+
+void wd_sched_unbuildable(struct wd_entry *e, struct wd_probe_result *r,
+                          uint32_t model, int64_t now) {
+  *r = (struct wd_probe_result){.model = model,
+                                .error_class = WARMTH_ERR_CONNECT,
+                                .started_ns = now,
+                                .ended_ns = now,
+                                .retry_after_ns = -1,
+                                .headroom_requests = -1,
+                                .limit_requests = -1,
+                                .headroom_tokens = -1,
+                                .limit_tokens = -1,
+                                .reset_requests_ns = -1,
+                                .reset_tokens_ns = -1};
+  snprintf(r->error, sizeof r->error, "cannot build the request");
+  e->inflight = 1;
+}
+
+/* ---- operator requests ----------------------------------------------------
+ */
+
+void wd_sched_warm_now(struct wd_entry *e, int64_t now) {
+  if (e->inflight)
+    return;
+  e->hold_until = 0;
+  e->due = now;
+  e->last_touch_ns = now; /* an operator asking counts as demand */
+  if (e->rec.state == WARMTH_IDLE)
+    e->rec.state = WARMTH_UNKNOWN;
+}
+
+void wd_sched_pause(struct wd_entry *e) {
+  atomic_store(&e->paused, 1); /* read by control threads (ctlcmd.c) */
+  e->rec.flags |= WARMTH_F_PAUSED;
+  e->rec.state = WARMTH_DISABLED;
+  e->due = INT64_MAX;
+}
+
+void wd_sched_resume(struct wd_entry *e, int64_t now) {
+  atomic_store(&e->paused, 0);
+  e->rec.flags &= ~(WARMTH_F_PAUSED | WARMTH_F_KEY_PROBLEM);
+  if (e->rec.state == WARMTH_DISABLED)
+    e->rec.state = now < e->rec.warm_until ? WARMTH_WARM : WARMTH_UNKNOWN;
+  e->hold_until = 0;
+  e->due = now;
+}
+
+/* ---- the loop's clock ------------------------------------------------------
+ */
+
+int wd_budget_roll(struct wd_budget *b, int64_t day) {
+  if (day == b->day)
+    return 0;
+  b->day = day;
+  b->spent_nusd = 0;
+  return 1;
+}
+
+int64_t wd_sched_wake(int64_t next_tick, const struct wd_entry *top,
+                      int slot_free) {
+  if (top && top->due < next_tick && slot_free)
+    return top->due;
+  return next_tick;
 }

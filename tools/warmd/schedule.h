@@ -1,9 +1,13 @@
 /* schedule.h - per-model scheduling: when to warm, what a result means.
  *
- * Pure functions over one model's entry, driven by the main loop; they read
- * the clock only through their `now` argument, so tests can drive them.
- * Every "may I warm this model now?" decision is wd_sched_decide(): a fleet
- * lease (DESIGN.md, "more than one host") plugs in there.
+ * Pure functions over one model's entry, driven by the main loop (loop.c);
+ * they read the clock only through their `now` argument (and results'
+ * times), and randomness only through the rng state they are given, so
+ * tests/unit/check_schedule.c drives them by hand.  Every scheduling
+ * decision is here: due times, jitter, backoff, Retry-After, headroom,
+ * idle, real traffic, the daily budget and the operator's warm, pause and
+ * resume.  Every "may I warm this model now?" decision is wd_sched_decide():
+ * a fleet lease (DESIGN.md, "more than one host") plugs in there.
  */
 #ifndef WARMD_SCHEDULE_H
 #define WARMD_SCHEDULE_H
@@ -13,6 +17,7 @@
 
 #include "layout.h"
 #include "rcu.h"
+#include "recent.h"
 #include "warmd.h"
 #include "writer.h"
 
@@ -51,6 +56,9 @@ struct wd_entry {
   _Atomic uint64_t lat_count[WD_LAT_BUCKETS];
   _Atomic uint64_t lat_sum_us;
   _Atomic uint64_t n_by_class[WARMTH_ERR_CLASS_COUNT];
+  /* Last latencies and today's cost, for the status page (recent.h);
+   * written by the main thread. */
+  struct wd_recent recent;
 
   /* Fleet mode (fleetloop.c), scheduler thread only. */
   int fleet_on;              /* this model's warmth is shared with the fleet */
@@ -72,7 +80,6 @@ enum wd_decision {
   WD_SKIP_HOLD,     /* backoff, Retry-After or headroom: wait */
   WD_SKIP_DISABLED, /* key problem or operator pause */
 };
-const char *wd_decision_name(int d);
 
 struct wd_budget {
   int64_t limit_nusd; /* 0 = no limit */
@@ -85,10 +92,10 @@ uint64_t wd_rand(uint64_t *state);
 /* Uniform in [-frac, +frac] of span. */
 int64_t wd_jitter(uint64_t *rng, int64_t span, double frac);
 
-/* Initialises an entry's schedule: the first round is spread over
- * min(interval, n * 10 ms) so a start never fires every model at once. */
-void wd_sched_init(struct wd_entry *e, uint32_t i, uint32_t n, int64_t now,
-                   uint64_t *rng);
+/* Initialises an entry's schedule (entry i of n): the first round is
+ * spread evenly over min(interval, n * 10 ms) so a start never fires every
+ * model at once. */
+void wd_sched_init(struct wd_entry *e, uint32_t i, uint32_t n, int64_t now);
 
 /* Decides what to do with a due model. */
 enum wd_decision wd_sched_decide(struct wd_entry *e, const struct wd_budget *b,
@@ -98,8 +105,10 @@ enum wd_decision wd_sched_decide(struct wd_entry *e, const struct wd_budget *b,
 void wd_sched_skip(struct wd_entry *e, enum wd_decision d, int64_t now,
                    uint64_t *rng);
 
-/* Folds in the demand segment; returns 1 when the record changed (real
- * traffic extended warmth, idle state entered or left). */
+/* Folds in the demand segment.  Returns a bitmask: 1 when the record
+ * changed (real traffic extended warmth, idle state entered; publish it),
+ * 2 when a touch on a cold or idle model made it due now (fix its heap
+ * position); 0 when nothing changed. */
 int wd_sched_demand(struct wd_entry *e, const struct warmth__demand *d,
                     int64_t now, uint32_t now_s);
 
@@ -107,10 +116,38 @@ int wd_sched_demand(struct wd_entry *e, const struct warmth__demand *d,
 int wd_sched_sent(struct wd_entry *e, int64_t now);
 
 /* Applies a probe result: updates the record, the counters and the next
- * due time.  Returns the cost of the probe in nano-USD.  *changed_state is
- * set when the state changed (for the event log). */
+ * due time.  Returns the cost of the probe in nano-USD.  *old_state is set
+ * to the state before the result (for the log and the event log). */
 int64_t wd_sched_result(struct wd_entry *e, const struct wd_probe_result *r,
                         uint64_t *rng, int *old_state);
+
+/* A request that could not be built (bad URL or id, wd_prober_submit
+ * returned -2): marks e in flight and fills r as a connect failure of the
+ * probe `model`, for wd_sched_result, so the model backs off instead of
+ * blocking the heap top. */
+void wd_sched_unbuildable(struct wd_entry *e, struct wd_probe_result *r,
+                          uint32_t model, int64_t now);
+
+/* ---- operator requests (warmctl warm, pause, resume) ----------------------
+ */
+/* Warm now: once, even when idle, held back or waiting for its due time;
+ * counts as demand.  Nothing when a warmup is already in flight. */
+void wd_sched_warm_now(struct wd_entry *e, int64_t now);
+/* Stops warming until resumed: state disabled, flag paused. */
+void wd_sched_pause(struct wd_entry *e);
+/* Resumes a paused model (and clears a key problem): warm again if its
+ * warmth has not run out, due at once. */
+void wd_sched_resume(struct wd_entry *e, int64_t now);
+
+/* ---- the loop's clock ------------------------------------------------------
+ */
+/* Starts a new budget day when `day` (UTC day number) is not b's; returns 1
+ * then (the "budget reached" notice may be logged again), else 0. */
+int wd_budget_roll(struct wd_budget *b, int64_t day);
+/* When the loop must wake: next_tick, or top's due time when earlier and a
+ * probe slot is free (slot_free); top may be NULL. */
+int64_t wd_sched_wake(int64_t next_tick, const struct wd_entry *top,
+                      int slot_free);
 
 /* Cost of a probe in nano-USD from its usage and the model's prices. */
 int64_t wd_cost_nusd(const struct wd_model *m, uint64_t in, uint64_t out,

@@ -33,6 +33,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "state.h"
 
 #define STATE_FORMAT "warmd-state"
 #define STATE_VERSION 1

@@ -178,7 +178,7 @@ static void rebuild_heap(struct wd_table *t) {
 
 int wd_table_init(struct wd_table *t, struct wd_config *cfg,
                   struct warmth__w *w, struct wd_pub *pub, int64_t now,
-                  uint64_t *rng, char *err, size_t errlen) {
+                  char *err, size_t errlen) {
   memset(t, 0, sizeof *t);
   uint32_t n = (uint32_t)cfg->nmodels;
   t->ht =
@@ -210,7 +210,7 @@ int wd_table_init(struct wd_table *t, struct wd_config *cfg,
       return -1;
     }
     t->v[t->n++] = e;
-    wd_sched_init(e, i, n, now, rng);
+    wd_sched_init(e, i, n, now);
     if (join_table(e, w, pub, now, err, errlen) < 0)
       return -1;
     rcu_read_lock();
@@ -241,8 +241,7 @@ static int same_model(const struct wd_model *a, const struct wd_model *b,
 
 int wd_table_reload(struct wd_table *t, struct wd_config *cfg,
                     struct warmth__w *w, struct wd_pub *pub, int64_t now,
-                    uint64_t *rng, struct wd_reload_summary *sum, char *err,
-                    size_t errlen) {
+                    struct wd_reload_summary *sum, char *err, size_t errlen) {
   memset(sum, 0, sizeof *sum);
   uint32_t n = (uint32_t)cfg->nmodels;
   struct wd_entry **v = calloc(n ? n : 1, sizeof *v);
@@ -271,7 +270,7 @@ int wd_table_reload(struct wd_table *t, struct wd_config *cfg,
       if (strcmp(t->v[j]->name, e->name) == 0)
         old = t->v[j];
     if (!old) {
-      wd_sched_init(e, i, n, now, rng);
+      wd_sched_init(e, i, n, now);
       rc = join_table(e, w, pub, now, err, errlen);
       continue;
     }
@@ -293,6 +292,7 @@ int wd_table_reload(struct wd_table *t, struct wd_config *cfg,
     e->n_skip_budget = old->n_skip_budget;
     e->n_skip_throttle = old->n_skip_throttle;
     e->paused = old->paused;
+    wd_recent_copy(&e->recent, &old->recent);
     e->heap_pos = -1;
     if (old->inflight) { /* its result belongs to the old epoch: redo */
       adopt_record(e, now);

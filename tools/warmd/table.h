@@ -31,14 +31,13 @@ struct wd_reload_summary {
  * records keep their warm state).  Takes ownership of cfg. */
 int wd_table_init(struct wd_table *t, struct wd_config *cfg,
                   struct warmth__w *w, struct wd_pub *pub, int64_t now,
-                  uint64_t *rng, char *err, size_t errlen);
+                  char *err, size_t errlen);
 /* Swaps in a new config: unchanged models keep their state, changed ones
  * keep it under their new settings, removed ones leave the shared table,
  * added ones join it.  Takes ownership of cfg on success. */
 int wd_table_reload(struct wd_table *t, struct wd_config *cfg,
                     struct warmth__w *w, struct wd_pub *pub, int64_t now,
-                    uint64_t *rng, struct wd_reload_summary *sum, char *err,
-                    size_t errlen);
+                    struct wd_reload_summary *sum, char *err, size_t errlen);
 /* Frees everything (after the other threads stopped). */
 void wd_table_free(struct wd_table *t);
 

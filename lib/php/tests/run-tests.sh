@@ -1,6 +1,7 @@
 #!/bin/sh
 # make check: the PHP binding's tests (lib/php/tests/run.php) against the
-# libwarmth.so just built, with tests/fill-table playing the coordinator.
+# libwarmth.so just built, with tests/helpers/fill-table playing the
+# coordinator.
 # Runs from the top build directory (automake's harness sets cwd there and
 # exports srcdir), so it works in VPATH builds and make distcheck.
 #
@@ -24,7 +25,7 @@ if [ ! -f "$lib" ]; then
   exit 77
 fi
 
-FILL_TABLE=$PWD/tests/fill-table \
+FILL_TABLE=$PWD/tests/helpers/fill-table \
 PHP_HELPER=$PWD/lib/php/tests/php-helper \
 WARMTH_LIB=$lib \
 exec "$PHP" -d ffi.enable=preload -d error_reporting=-1 -d display_errors=stderr \

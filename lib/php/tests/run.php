@@ -2,10 +2,10 @@
 /*
  * Tests of the PHP binding (lib/php): every Warmth\Table method, the
  * errors, iteration, status, and the FFI declarations against the C header.
- * A table is made by tests/fill-table (the coordinator played by the
+ * A table is made by tests/helpers/fill-table (the coordinator played by the
  * internal writer); each one is stopped by its pid.
  *
- *   WARMTH_LIB=.../libwarmth.so.0 FILL_TABLE=.../tests/fill-table \
+ *   WARMTH_LIB=.../libwarmth.so.0 FILL_TABLE=.../tests/helpers/fill-table \
  *   PHP_HELPER=.../lib/php/tests/php-helper php run.php [FILTER]
  *
  * Prints one line per check and "N passed, N failed"; exits 1 if any

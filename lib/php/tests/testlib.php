@@ -115,7 +115,23 @@ final class Helpers
             }
             usleep(10000);
         }
-        usleep(20000); // published right after creation; leave it a moment
+        // The segment exists before it is published (WARMTH_ENOTREADY until
+        // then): wait, within the same bound, until it opens, however slow
+        // the machine is.  Any other answer is the test's to judge.
+        while (true) {
+            try {
+                \Warmth\Table::open($shm, false)->close();
+                break;
+            } catch (WarmthException $e) {
+                if ($e->getCode() !== WarmthException::NOTREADY) {
+                    break;
+                }
+            }
+            if (!proc_get_status($p)['running'] || microtime(true) > $end) {
+                throw new RuntimeException("fill-table did not publish $shm");
+            }
+            usleep(10000);
+        }
         return proc_get_status($p)['pid'];
     }
 

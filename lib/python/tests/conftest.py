@@ -1,4 +1,4 @@
-"""Fixtures of the binding's tests: a table made by tests/fill-table.
+"""Fixtures of the binding's tests: a table made by tests/helpers/fill-table.
 
 run-tests.sh sets WARMTH_LIB (the libwarmth.so of the build), PYTHONPATH
 (the binding's source) and WARMTH_FILL_TABLE (the helper that plays the

@@ -1,0 +1,2 @@
+mod debian/php-ext/modules/warmth.so
+mod debian/warmth.ini
