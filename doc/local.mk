@@ -6,3 +6,5 @@ EXTRA_DIST += doc/tests.md
 EXTRA_DIST += doc/kubernetes.md doc/kubernetes.yaml
 # The Grafana dashboard over /metrics (tests/integration/test_grafana.py).
 EXTRA_DIST += doc/grafana/warmth.json doc/status-page.png
+# Fleet mode: the protocol, its keys and the choices behind them.
+EXTRA_DIST += doc/fleet.md

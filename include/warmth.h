@@ -98,7 +98,9 @@ enum warmth_state {
  *   PAUSED         paused by the operator
  *   THROTTLED      rate limited, or under min_headroom
  *   REAL_TRAFFIC   the last warm extension came from workers' real requests
- *   PREFIX_CACHED  the provider confirmed the cached prompt prefix */
+ *   PREFIX_CACHED  the provider confirmed the cached prompt prefix
+ *   FLEET          warm because another host of the fleet warmed it (or
+ *                  saw real traffic): fleet mode, warmd.conf(5) [fleet] */
 #define WARMTH_F_SLOW 0x01u
 #define WARMTH_F_KEY_PROBLEM 0x02u
 #define WARMTH_F_BUDGET 0x04u
@@ -106,6 +108,7 @@ enum warmth_state {
 #define WARMTH_F_THROTTLED 0x10u
 #define WARMTH_F_REAL_TRAFFIC 0x20u
 #define WARMTH_F_PREFIX_CACHED 0x40u
+#define WARMTH_F_FLEET 0x80u
 
 /* Error classes (warmth_model_info.error_class).  Append only. */
 enum warmth_error_class {

@@ -68,3 +68,22 @@ tests/bench/bench-warmd: $(srcdir)/tests/bench/bench-warmd.py \
 	$(AM_V_GEN)sed -e '1s|^#!.*|#!$(PYTHON3)|' \
 	  $(srcdir)/tests/bench/bench-warmd.py >$@.tmp && chmod +x $@.tmp && \
 	  mv $@.tmp $@
+
+# bench-fleet: fleet mode, 20 warmd hosts x 1,000 models at 60 s against one
+# local redis-server for 2 minutes (--seconds, --interval, --hosts, --models
+# for other runs): Redis commands per second and per model-interval, Redis
+# and warmd CPU, warmups next to one per model per interval, lateness.  A
+# Python 3 script (stdlib only) copied into the build directory like
+# bench-warmd; `make bench-fleet` runs it alone.
+WARMTH_BENCHES += tests/bench/bench-fleet
+EXTRA_DIST += tests/bench/bench-fleet.py
+CLEANFILES += tests/bench/bench-fleet
+tests/bench/bench-fleet: $(srcdir)/tests/bench/bench-fleet.py \
+		tools/warmd/warmd$(EXEEXT) tests/upstream/warmth-upstream$(EXEEXT)
+	@$(MKDIR_P) tests/bench
+	$(AM_V_GEN)sed -e '1s|^#!.*|#!$(PYTHON3)|' \
+	  $(srcdir)/tests/bench/bench-fleet.py >$@.tmp && chmod +x $@.tmp && \
+	  mv $@.tmp $@
+.PHONY: bench-fleet
+bench-fleet: tests/bench/bench-fleet
+	./tests/bench/bench-fleet

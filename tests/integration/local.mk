@@ -19,9 +19,13 @@ INTEGRATION_TESTS = \
 	tests/integration/test_online.py \
 	tests/integration/test_statuspage.py \
 	tests/integration/test_grafana.py \
-	tests/integration/test_hardening.py
+	tests/integration/test_hardening.py \
+	tests/integration/test_fleet.py \
+	tests/integration/test_fleet_faults.py \
+	tests/integration/test_fleet_refused.py
 TESTS += $(INTEGRATION_TESTS)
-EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/harness.py
+EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/harness.py \
+	tests/integration/fleetlib.py
 
 # Operations: reload, restart, running as a service.  ops.py drives
 # tests/helpers/table-watch, the reader that verifies every record it copies.

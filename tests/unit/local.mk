@@ -99,6 +99,16 @@ tests_unit_check_config_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tools/warmd \
 tests_unit_check_config_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_config_LDADD = tools/warmd/libwdconfig.la $(CHECK_LIBS)
 
+# Fleet mode's pure parts (tools/warmd/fleetproto.c: the Redis URL, fleet =
+# auto, key names, script replies) and the [fleet] section of the config;
+# the Redis side is tested by tests/integration/test_fleet*.py.
+check_PROGRAMS += tests/unit/check_fleet
+TESTS += tests/unit/check_fleet
+tests_unit_check_fleet_SOURCES = tests/unit/check_fleet.c $(WARMTH_CHECK_RUN)
+tests_unit_check_fleet_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tools/warmd
+tests_unit_check_fleet_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_fleet_LDADD = tools/warmd/libwdconfig.la $(CHECK_LIBS)
+
 # The control protocol's codec (tools/common/ctlproto.c).
 check_PROGRAMS += tests/unit/check_ctlproto
 TESTS += tests/unit/check_ctlproto

@@ -43,6 +43,9 @@
  *
  * Changelog:
  *   1  (warmth 0.1.0) status, stats, warm, pause, resume, reload.
+ *      Appended since (no bump, see above): status "fleet" (a map:
+ *      state, name, host_id, redis, hosts, ...), stats "skipped_fleet"
+ *      per model (fleet mode).
  */
 #ifndef WARMTH_CTLPROTO_H
 #define WARMTH_CTLPROTO_H

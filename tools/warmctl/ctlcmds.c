@@ -77,6 +77,21 @@ static void show_status(json_t *f) {
            wc_fmt_cost(b, (uint64_t)limit));
   else
     printf("budget    %s today (UTC), no limit\n", a);
+  json_t *fl = json_object_get(f, "fleet");
+  const char *st = text(fl, "state");
+  if (fl && strcmp(st, "off") != 0) {
+    printf("fleet %s via %s: %s, %lld of the fleet's %lld warmups in the "
+           "last hour sent by this host (%s), hosts seen %lld\n",
+           text(fl, "name"), text(fl, "redis"), st,
+           (long long)num(fl, "sent_last_hour"),
+           (long long)num(fl, "fleet_sent_last_hour"), text(fl, "host_id"),
+           (long long)num(fl, "hosts"));
+    const char *e = text(fl, "error");
+    if (strcmp(st, "ok") != 0 && e[0] && strcmp(e, "?") != 0)
+      printf("          %s\n", e);
+  } else if (fl) {
+    printf("fleet     off\n");
+  }
 }
 
 int wc_cmd_status(const struct wc_ctx *ctx, int argc, char **argv) {

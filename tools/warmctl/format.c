@@ -114,6 +114,7 @@ static const struct {
     {WARMTH_F_THROTTLED, 'T', "throttled"},
     {WARMTH_F_REAL_TRAFFIC, 'r', "real_traffic"},
     {WARMTH_F_PREFIX_CACHED, 'c', "prefix_cached"},
+    {WARMTH_F_FLEET, 'f', "fleet"},
 };
 #define NFLAGS (sizeof flag_tab / sizeof flag_tab[0])
 
@@ -150,7 +151,8 @@ void wc_each_flag(uint32_t flags, void (*fn)(const char *name, void *arg),
 
 const char *wc_flags_legend(void) {
   return "  S slow, K key problem, B budget reached, P paused, T throttled,\n"
-         "  r kept warm by real traffic, c prompt prefix cached, ? unknown";
+         "  r kept warm by real traffic, c prompt prefix cached,\n"
+         "  f warmed by another host of the fleet, ? unknown";
 }
 
 int wc_worst(int a, int b) {

@@ -22,8 +22,13 @@ struct wd_endpoint {
   char *api_key_file; /* path of a file holding the key, or NULL */
   char *anthropic_version; /* default "2023-06-01" */
   int64_t timeout_ns;      /* default 5 s */
-  int line; /* line of the [endpoint NAME] header, for messages */
+  int line;  /* line of the [endpoint NAME] header, for messages */
+  int fleet; /* enum wd_fleet_mode: share warmth with the fleet? */
 };
+
+/* [endpoint] fleet: auto = yes unless base_url is loopback or link-local. */
+enum wd_fleet_mode { WD_FLEET_AUTO = 0, WD_FLEET_YES = 1, WD_FLEET_NO = 2 };
+#define WD_FLEET_ID_MAX 64 /* [fleet] name and host_id */
 
 struct wd_model {
   char *name;               /* section name: [model NAME], a valid table name */
@@ -66,6 +71,15 @@ struct wd_config {
   char *group;            /* group of the segments and control socket */
   char *pidfile;          /* default NULL */
   int log_level;          /* syslog level, default LOG_INFO */
+  /* [fleet] (tools/warmd/fleet.h); fleet_redis NULL = no fleet mode. */
+  char *fleet_redis;         /* redis://[user@]host:port/db or unix:/path */
+  char *fleet_password_env;  /* variable holding the password, or NULL */
+  char *fleet_password_file; /* file holding it, or NULL */
+  char *fleet_name;          /* default "default" */
+  char *fleet_host_id;       /* default: gethostname() */
+  int64_t fleet_timeout_ns;  /* per Redis call, default 200 ms */
+  int fleet_budget;          /* 1: budget_per_day counts for the fleet */
+  int fleet_line;            /* line of [fleet], 0 when absent */
   struct wd_endpoint *endpoints;
   int nendpoints;
   struct wd_model *models;

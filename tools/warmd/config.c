@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "fleetproto.h"
 #include "layout.h"
 #include "secret.h"
 #include "units.h"
@@ -43,7 +44,7 @@
 
 /* ---- parse state --------------------------------------------------------- */
 
-enum sec { SEC_NONE, SEC_WARMD, SEC_ENDPOINT, SEC_MODEL };
+enum sec { SEC_NONE, SEC_WARMD, SEC_ENDPOINT, SEC_MODEL, SEC_FLEET };
 
 #define KEYS_MAX 24
 
@@ -68,6 +69,7 @@ struct ctx {
   enum sec cur;
   int cur_i;
   struct side w;
+  struct side fl; /* [fleet] */
   struct side *es;
   int ecap;
   struct side *ms;
@@ -90,6 +92,8 @@ static void verr(struct ctx *x, int line, enum sec s, int i, const char *key,
     snprintf(where, sizeof where, "[endpoint %s]", x->c->endpoints[i].name);
   else if (s == SEC_MODEL)
     snprintf(where, sizeof where, "[model %s]", x->c->models[i].name);
+  else if (s == SEC_FLEET)
+    snprintf(where, sizeof where, "[fleet]");
   vsnprintf(msg, sizeof msg, fmt, ap);
   char lno[16] = "";
   if (line > 0)
@@ -268,6 +272,64 @@ static int chk_word(struct ctx *x, char *v, char *why, size_t n) {
   return 0;
 }
 
+/* [fleet] redis: parsed now so a typo fails --check-config; a password in
+ * the URL is refused without echoing it. */
+static int chk_redis(struct ctx *x, char *v, char *why, size_t n) {
+  (void)x;
+  struct wd_redis_url u;
+  char err[200];
+  if (wd_redis_url_parse(v, &u, err, sizeof err) != 0) {
+    snprintf(why, n, "%s", err);
+    return -1;
+  }
+  return 0;
+}
+
+static int chk_fleet_pwenv(struct ctx *x, char *v, char *why, size_t n) {
+  int ok = strlen(v) <= 255 && (isalpha((unsigned char)v[0]) || v[0] == '_');
+  for (const char *p = v; ok && *p; p++)
+    ok = isalnum((unsigned char)*p) || *p == '_';
+  if (!ok) {
+    snprintf(why, n,
+             "not the name of an environment variable (letters, digits, _; "
+             "the password itself belongs in that variable, not here)");
+    return -1;
+  }
+  if (x->fl.kl[2]) { /* FK_PWFILE */
+    snprintf(why, n,
+             "password_file is already set at line %d: use one or "
+             "the other",
+             x->fl.kl[2]);
+    return -1;
+  }
+  return 0;
+}
+
+static int chk_fleet_pwfile(struct ctx *x, char *v, char *why, size_t n) {
+  (void)v;
+  if (x->fl.kl[1]) { /* FK_PWENV */
+    snprintf(why, n,
+             "password_env is already set at line %d: use one or "
+             "the other",
+             x->fl.kl[1]);
+    return -1;
+  }
+  return 0;
+}
+
+/* Fleet and host names go into Redis keys and hash tags. */
+static int chk_fleet_word(struct ctx *x, char *v, char *why, size_t n) {
+  (void)x;
+  if (!printable_word(v) || strlen(v) > WD_FLEET_ID_MAX || strpbrk(v, "{}")) {
+    snprintf(why, n,
+             "'%.80s' must be one word of printable ASCII, at most %d, "
+             "without { or }",
+             v, WD_FLEET_ID_MAX);
+    return -1;
+  }
+  return 0;
+}
+
 static int utf8_ok(const unsigned char *s, size_t n) {
   for (size_t i = 0; i < n;) {
     unsigned c = s[i];
@@ -377,6 +439,11 @@ static const struct word w_param[] = {
     {"max_tokens", WD_MAX_TOKENS},
     {"max_completion_tokens", WD_MAX_COMPLETION_TOKENS},
     {NULL, 0}};
+static const struct word w_fleet[] = {{"auto", WD_FLEET_AUTO},
+                                      {"yes", WD_FLEET_YES},
+                                      {"no", WD_FLEET_NO},
+                                      {NULL, 0}};
+static const struct word w_budget[] = {{"host", 0}, {"fleet", 1}, {NULL, 0}};
 static const struct word w_bool[] = {{"yes", 1},   {"no", 0}, {"true", 1},
                                      {"false", 0}, {"on", 1}, {"off", 0},
                                      {"1", 1},     {"0", 0},  {NULL, 0}};
@@ -428,7 +495,16 @@ static const struct key gkeys[GK__N] = {
 };
 
 /* chk_envname and chk_keyfile know EK_KEYENV = 2 and EK_KEYFILE = 3. */
-enum { EK_KIND, EK_URL, EK_KEYENV, EK_KEYFILE, EK_TIMEOUT, EK_AVERSION, EK__N };
+enum {
+  EK_KIND,
+  EK_URL,
+  EK_KEYENV,
+  EK_KEYFILE,
+  EK_TIMEOUT,
+  EK_AVERSION,
+  EK_FLEET,
+  EK__N
+};
 #define E(f) offsetof(struct wd_endpoint, f)
 static const struct key ekeys[EK__N] = {
     [EK_KIND] = K_WORD("kind", V_ENUM, E(kind), w_kind),
@@ -438,6 +514,7 @@ static const struct key ekeys[EK__N] = {
     [EK_TIMEOUT] = K_NUM("timeout", V_DUR, E(timeout_ns), MS, 3600 * SEC),
     [EK_AVERSION] =
         K_STR("anthropic_version", 0, E(anthropic_version), chk_word),
+    [EK_FLEET] = K_WORD("fleet", V_ENUM, E(fleet), w_fleet),
 };
 _Static_assert(EK_KEYENV == 2 && EK_KEYFILE == 3, "chk_envname, chk_keyfile");
 
@@ -489,7 +566,37 @@ static const struct key mkeys[MK__N] = {
         K_STR("probe_prefix_file", F_PATH, M(probe_prefix_file), chk_prefix),
     [MK_REQUIRED] = K_WORD("required", V_BOOL, M(required), w_bool),
 };
-_Static_assert(GK__N <= KEYS_MAX && EK__N <= KEYS_MAX && MK__N <= KEYS_MAX,
+/* chk_fleet_pwenv and chk_fleet_pwfile know FK_PWENV = 1, FK_PWFILE = 2. */
+enum {
+  FK_REDIS,
+  FK_PWENV,
+  FK_PWFILE,
+  FK_NAME,
+  FK_HOST,
+  FK_TIMEOUT,
+  FK_BUDGET,
+  FK__N
+};
+static int chk_redis(struct ctx *x, char *v, char *why, size_t n);
+static int chk_fleet_pwenv(struct ctx *x, char *v, char *why, size_t n);
+static int chk_fleet_pwfile(struct ctx *x, char *v, char *why, size_t n);
+static int chk_fleet_word(struct ctx *x, char *v, char *why, size_t n);
+static const struct key fkeys[FK__N] = {
+    [FK_REDIS] = K_STR("redis", 0, G(fleet_redis), chk_redis),
+    [FK_PWENV] =
+        K_STR("password_env", 0, G(fleet_password_env), chk_fleet_pwenv),
+    [FK_PWFILE] = K_STR("password_file", F_PATH, G(fleet_password_file),
+                        chk_fleet_pwfile),
+    [FK_NAME] = K_STR("name", 0, G(fleet_name), chk_fleet_word),
+    [FK_HOST] = K_STR("host_id", 0, G(fleet_host_id), chk_fleet_word),
+    [FK_TIMEOUT] =
+        K_NUM("timeout", V_DUR, G(fleet_timeout_ns), 10 * MS, 10 * SEC),
+    [FK_BUDGET] = K_WORD("budget", V_ENUM, G(fleet_budget), w_budget),
+};
+_Static_assert(FK_PWENV == 1 && FK_PWFILE == 2, "chk_fleet_pw*");
+
+_Static_assert(GK__N <= KEYS_MAX && EK__N <= KEYS_MAX && MK__N <= KEYS_MAX &&
+                   FK__N <= KEYS_MAX,
                "struct side holds the line of every key");
 
 static const struct {
@@ -497,7 +604,8 @@ static const struct {
   int n;
 } tables[] = {[SEC_WARMD] = {gkeys, GK__N},
               [SEC_ENDPOINT] = {ekeys, EK__N},
-              [SEC_MODEL] = {mkeys, MK__N}};
+              [SEC_MODEL] = {mkeys, MK__N},
+              [SEC_FLEET] = {fkeys, FK__N}};
 
 static int find_key(enum sec s, const char *name) {
   for (int i = 0; i < tables[s].n; i++)
@@ -508,9 +616,9 @@ static int find_key(enum sec s, const char *name) {
 
 static void unknown_key(struct ctx *x, const char *name) {
   static const char *where[] = {"", "[warmd]", "[endpoint NAME]",
-                                "[model NAME]"};
-  char list[64] = "";
-  for (int s = SEC_WARMD; s <= SEC_MODEL; s++)
+                                "[model NAME]", "[fleet]"};
+  char list[96] = "";
+  for (int s = SEC_WARMD; s <= SEC_FLEET; s++)
     if (s != (int)x->cur && find_key(s, name) >= 0)
       snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
                *list ? " or " : "", where[s]);
@@ -747,6 +855,21 @@ static int section(struct ctx *x, const char *s) {
     x->cur = SEC_WARMD;
     return 0;
   }
+  if (strcmp(type, "fleet") == 0) {
+    if (nlen) {
+      err_at(x, x->line, SEC_NONE, 0, NULL,
+             "[fleet] takes no name (the fleet's name is its key name)");
+      return -1;
+    }
+    if (x->fl.line) {
+      err_at(x, x->line, SEC_FLEET, 0, NULL,
+             "a second [fleet] section (the first is at line %d)", x->fl.line);
+      return -1;
+    }
+    x->fl.line = x->c->fleet_line = x->line;
+    x->cur = SEC_FLEET;
+    return 0;
+  }
   if (strcmp(type, "endpoint") != 0 && strcmp(type, "model") != 0) {
     const char *hint = near(type, "model") ? " (did you mean [model NAME]?)"
                        : near(type, "endpoint")
@@ -754,8 +877,8 @@ static int section(struct ctx *x, const char *s) {
                        : near(type, "warmd") ? " (did you mean [warmd]?)"
                                              : "";
     err_at(x, x->line, SEC_NONE, 0, NULL,
-           "%.80s: unknown section%s; sections are [warmd], [endpoint NAME] "
-           "and [model NAME]",
+           "%.80s: unknown section%s; sections are [warmd], [endpoint NAME], "
+           "[model NAME] and [fleet]",
            s, hint);
     return -1;
   }
@@ -853,6 +976,9 @@ static int on_value(void *user, const char *section_name, const char *name,
     break;
   case SEC_MODEL:
     sd = &x->ms[x->cur_i], base = &x->c->models[x->cur_i];
+    break;
+  case SEC_FLEET:
+    sd = &x->fl, base = x->c;
     break;
   default:
     err_at(x, x->line, SEC_NONE, 0, name,
@@ -1022,6 +1148,32 @@ static void finish(struct ctx *x) {
            wd_fmt_duration(2 * c->tick_ns, b2, sizeof b2));
     return;
   }
+  if (x->fl.line) {
+    if (!c->fleet_redis) {
+      err_at(x, x->fl.line, SEC_FLEET, 0, "redis",
+             "missing (e.g. redis = redis://127.0.0.1:6379/0)");
+      return;
+    }
+    if (!c->fleet_name && !(c->fleet_name = strdup("default"))) {
+      oom(x);
+      return;
+    }
+    if (!c->fleet_host_id) {
+      char h[256] = "";
+      if (gethostname(h, sizeof h - 1) != 0 || !h[0])
+        snprintf(h, sizeof h, "pid%d", (int)getpid());
+      h[WD_FLEET_ID_MAX] = 0;
+      for (char *p = h; *p; p++)
+        if (!isgraph((unsigned char)*p) || *p == '{' || *p == '}')
+          *p = '_';
+      if (!(c->fleet_host_id = strdup(h))) {
+        oom(x);
+        return;
+      }
+    }
+    if (!c->fleet_timeout_ns)
+      c->fleet_timeout_ns = 200 * MS;
+  }
   if (x->w.kl[GK_CAPACITY]) {
     if (c->capacity < (uint32_t)c->nmodels)
       err_at(x, x->w.kl[GK_CAPACITY], SEC_WARMD, 0, "capacity",
@@ -1067,6 +1219,11 @@ void wd_config_free(struct wd_config *c) {
   free(c->event_log);
   free(c->group);
   free(c->pidfile);
+  free(c->fleet_redis);
+  free(c->fleet_password_env);
+  free(c->fleet_password_file);
+  free(c->fleet_name);
+  free(c->fleet_host_id);
   free(c);
 }
 

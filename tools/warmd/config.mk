@@ -3,9 +3,11 @@
 # tests/unit/local.mk), the example config and the warmd.conf(5) man page.
 noinst_LTLIBRARIES += tools/warmd/libwdconfig.la
 tools_warmd_libwdconfig_la_SOURCES = tools/warmd/config.c tools/warmd/conf.h \
-	tools/warmd/secret.c tools/warmd/secret.h tools/warmd/warmd.h
+	tools/warmd/secret.c tools/warmd/secret.h tools/warmd/warmd.h \
+	tools/warmd/fleetproto.c tools/warmd/fleetproto.h
 tools_warmd_libwdconfig_la_CPPFLAGS = $(AM_CPPFLAGS) $(INIH_CFLAGS)
 tools_warmd_libwdconfig_la_LIBADD = tools/common/libwdcommon.la $(INIH_LIBS)
 
 EXTRA_DIST += tools/warmd.conf.example
 dist_man_MANS += tools/warmd/warmd.conf.5
+

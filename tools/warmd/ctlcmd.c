@@ -22,6 +22,7 @@
 
 #include "config.h"
 #include "ctl.h"
+#include "fleet.h"
 #include "rcu.h"
 
 #define POLL_NS (5 * WD_NS_PER_MS)
@@ -69,6 +70,46 @@ static void fw_bool(struct fw *f, const char *key, int v) {
     msgpack_pack_true(pk);
   else
     msgpack_pack_false(pk);
+}
+
+static void kv_str(msgpack_packer *pk, const char *k, const char *v) {
+  wctl_pack_str(pk, k);
+  wctl_pack_str(pk, v);
+}
+
+static void kv_i64(msgpack_packer *pk, const char *k, int64_t v) {
+  wctl_pack_str(pk, k);
+  msgpack_pack_int64(pk, v);
+}
+
+/* status: "fleet", a map (appended in protocol 1, ctlproto.h).  Never the
+ * password: the URL shown is built without it (fleetproto.h). */
+static void fw_fleet(struct fw *f, struct wd_fleet *fl) {
+  msgpack_packer *pk = fw_key(f, "fleet");
+  if (!fl) {
+    msgpack_pack_map(pk, 1);
+    kv_str(pk, "state", "off");
+    return;
+  }
+  char err[256], ver[32];
+  wd_fleet_error(fl, err, sizeof err);
+  wd_fleet_version(fl, ver, sizeof ver);
+  int st = atomic_load(&fl->state);
+  msgpack_pack_map(pk, 14);
+  kv_str(pk, "state", wd_fleet_state_name(st));
+  kv_str(pk, "name", fl->name);
+  kv_str(pk, "host_id", fl->host_id);
+  kv_str(pk, "redis", fl->url_shown);
+  kv_str(pk, "redis_version", ver);
+  kv_str(pk, "error", st == WD_FLEET_OK ? "" : err);
+  kv_i64(pk, "hosts", atomic_load(&fl->hosts_seen));
+  kv_i64(pk, "sent_last_hour", atomic_load(&fl->self_sent_hour));
+  kv_i64(pk, "fleet_sent_last_hour", atomic_load(&fl->fleet_sent_hour));
+  kv_i64(pk, "leases_won", (int64_t)atomic_load(&fl->leases_won));
+  kv_i64(pk, "leases_lost", (int64_t)atomic_load(&fl->leases_lost));
+  kv_i64(pk, "skipped_fleet", (int64_t)atomic_load(&fl->skipped_fleet));
+  kv_i64(pk, "local_fallbacks", (int64_t)atomic_load(&fl->local_fallbacks));
+  kv_i64(pk, "redis_errors", (int64_t)atomic_load(&fl->redis_errors));
 }
 
 /* Writes the reply frame (header + the fields) into out; frees f. */
@@ -160,6 +201,7 @@ static void do_status(struct wd_daemon *d, const struct wctl_req *r,
   fw_u64(&f, "reload_failures", atomic_load(&d->reload_failures));
   if (rc < 0)
     fw_str(&f, "table_error", warmth_strerror(rc));
+  fw_fleet(&f, d->fleet);
   fw_reply(&f, r, WCTL_OK, out);
 }
 
@@ -168,6 +210,7 @@ static void do_status(struct wd_daemon *d, const struct wctl_req *r,
 struct row {
   char name[WARMTH_NAME_MAX + 1];
   uint64_t ok, fail, skip_real, skip_idle, skip_budget, skip_throttle;
+  uint64_t skip_fleet;
   uint64_t lat_count, lat_sum_us;
   int paused;
 };
@@ -182,6 +225,7 @@ static void take_row(struct row *w, struct wd_entry *e) {
       atomic_load_explicit(&e->n_skip_budget, memory_order_relaxed);
   w->skip_throttle =
       atomic_load_explicit(&e->n_skip_throttle, memory_order_relaxed);
+  w->skip_fleet = atomic_load_explicit(&e->n_skip_fleet, memory_order_relaxed);
   w->lat_count = 0;
   for (int i = 0; i < WD_LAT_BUCKETS; i++)
     w->lat_count +=
@@ -251,6 +295,7 @@ static void pack_row(msgpack_packer *pk, struct wd_daemon *d,
   fw_u64(&f, "skipped_idle", w->skip_idle);
   fw_u64(&f, "skipped_budget", w->skip_budget);
   fw_u64(&f, "throttled", w->skip_throttle);
+  fw_u64(&f, "skipped_fleet", w->skip_fleet); /* appended: fleet mode */
   fw_u64(&f, "latency_count", w->lat_count);
   fw_u64(&f, "latency_sum_us", w->lat_sum_us);
   msgpack_pack_map(pk, f.n);

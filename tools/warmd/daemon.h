@@ -49,6 +49,7 @@ struct wd_daemon {
   pthread_mutex_t req_mu;
   struct wd_req *req_head, *req_tail;
   struct wd_prober *prober; /* for wd_prober_wakeup only */
+  struct wd_fleet *fleet;   /* NULL without [fleet]; its atomics only */
 };
 
 /* From any thread: queues a request for the main loop and wakes it.

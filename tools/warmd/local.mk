@@ -19,13 +19,17 @@ tools_warmd_libwdcore_la_SOURCES = \
 	tools/warmd/metrics.c tools/warmd/metrics.h \
 	tools/warmd/statuspage.c tools/warmd/statuspage.h \
 	tools/warmd/statusfleet.c tools/warmd/recent.c tools/warmd/recent.h \
+	tools/warmd/fleet.c tools/warmd/fleet.h \
+	tools/warmd/fleetloop.c tools/warmd/fleetloop.h \
 	tools/warmd/rcu.h tools/warmd/warmd.h
 tools_warmd_libwdcore_la_CFLAGS = $(AM_CFLAGS) $(URCU_CFLAGS) \
-	$(JANSSON_CFLAGS) $(MSGPACK_CFLAGS) $(MHD_CFLAGS) $(PTHREAD_FLAGS)
+	$(JANSSON_CFLAGS) $(MSGPACK_CFLAGS) $(MHD_CFLAGS) $(HIREDIS_CFLAGS) \
+	$(PTHREAD_FLAGS)
 tools_warmd_libwdcore_la_LIBADD = lib/libwarmth_writer.la lib/libwarmth.la \
 	tools/warmd/libwdconfig.la tools/warmd/libwdprobe.la \
 	tools/common/libwdctlproto.la \
-	$(URCU_LIBS) $(JANSSON_LIBS) $(MSGPACK_LIBS) $(MHD_LIBS) -lm
+	$(URCU_LIBS) $(JANSSON_LIBS) $(MSGPACK_LIBS) $(MHD_LIBS) \
+	$(HIREDIS_LIBS) -lm
 tools_warmd_libwdcore_la_LDFLAGS = $(PTHREAD_FLAGS)
 
 tools_warmd_warmd_SOURCES = tools/warmd/main.c

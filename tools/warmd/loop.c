@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "events.h"
+#include "fleetloop.h"
 #include "log.h"
 #include "loop.h"
 #include "state.h"
@@ -47,6 +48,10 @@ void wd_loop_publish(struct warmd *d, struct wd_entry *e, int64_t since) {
   wd_pub_push(d->pub, e->slot, &e->rec, since);
 }
 
+static void publish_cb(void *arg, struct wd_entry *e) {
+  wd_loop_publish(arg, e, 0);
+}
+
 static void on_done(const struct wd_probe_result *r, void *arg) {
   struct warmd *d = arg;
   int64_t now = wd_mono_ns();
@@ -57,6 +62,7 @@ static void on_done(const struct wd_probe_result *r, void *arg) {
   int old;
   uint32_t old_flags = e->rec.flags;
   int64_t cost = wd_sched_result(e, r, &d->rng, &old);
+  wd_fleet_result(d->fleet, e, r, cost, &d->rng, now);
   d->budget.spent_nusd += cost;
   atomic_store(&d->dm.budget_spent_nusd, d->budget.spent_nusd);
   wd_recent_add(&e->recent, r->ended_ns, r->total_us, r->ok, cost,
@@ -95,6 +101,13 @@ static void dispatch(struct warmd *d, int64_t now) {
   while ((e = wd_heap_top(&d->t)) && e->due <= now &&
          wd_prober_inflight(d->prober) < d->t.cfg->max_concurrency) {
     enum wd_decision dec = wd_sched_decide(e, &d->budget, now);
+    if (dec == WD_SEND &&
+        !wd_fleet_gate(d->fleet, e,
+                       ((d->t.epoch & 0xfff) << IDX_BITS) | e->model_idx,
+                       now)) {
+      wd_heap_fix(&d->t, e); /* a fleet claim in flight: back at its due */
+      continue;
+    }
     if (dec == WD_SEND) {
       struct wd_probe_req req = {
           .model = wd_table_tag(&d->t, e->model_idx),
@@ -135,10 +148,23 @@ static void dispatch(struct warmd *d, int64_t now) {
   }
 }
 
+/* [fleet] budget = fleet: the fleet's spend today, as the fleet thread
+ * last heard it (with each claim and heartbeat). */
+static void fleet_budget(struct warmd *d) {
+  int64_t spent = wd_fleet_budget(d->fleet);
+  if (spent > d->budget.spent_nusd) {
+    d->budget.spent_nusd = spent;
+    atomic_store(&d->dm.budget_spent_nusd, spent);
+  }
+}
+
 /* Once per tick: the day's budget, and what workers told us. */
 static void tick(struct warmd *d, int64_t now) {
-  if (wd_budget_roll(&d->budget, wd_utc_day()))
+  if (wd_budget_roll(&d->budget, wd_utc_day())) {
     d->budget_logged = 0;
+    if (d->fleet) /* what it holds is yesterday's */
+      atomic_store(&d->fleet->budget_spent_nusd, -1);
+  }
   uint32_t now_s = wd_mono_coarse_s();
   for (uint32_t i = 0; i < d->t.n; i++) {
     struct wd_entry *e = d->t.v[i];
@@ -146,6 +172,7 @@ static void tick(struct warmd *d, int64_t now) {
     if (warmth__w_demand(d->w, e->slot, &dm) != 0)
       continue;
     int c = wd_sched_demand(e, &dm, now, now_s);
+    wd_fleet_real(d->fleet, e, now);
     if (c & 1)
       wd_loop_publish(d, e, 0);
     if (c)
@@ -162,6 +189,11 @@ static int do_reload(struct warmd *d, char *err, size_t errlen) {
   }
   if (strcmp(c->shm, d->t.cfg->shm) != 0 || c->tick_ns != d->t.cfg->tick_ns)
     LOG(LOG_WARNING, "reload: shm and tick changes need a restart");
+  if (!c->fleet_redis != !d->t.cfg->fleet_redis ||
+      (c->fleet_redis && (strcmp(c->fleet_redis, d->t.cfg->fleet_redis) ||
+                          strcmp(c->fleet_name, d->t.cfg->fleet_name) ||
+                          strcmp(c->fleet_host_id, d->t.cfg->fleet_host_id))))
+    LOG(LOG_WARNING, "reload: [fleet] changes need a restart");
   char **keys = wd_keys_load(c, err, errlen);
   if (!keys) {
     LOG(LOG_ERR, "reload failed, keeping the running config: %s", err);
@@ -177,6 +209,7 @@ static int do_reload(struct warmd *d, char *err, size_t errlen) {
     return -1;
   }
   wd_keys_free(d->keys, d->nkeys);
+  wd_fleet_mark(d->fleet, &d->t);
   if (!d->log_level_forced)
     wd_log_set_level(c->log_level);
   d->keys = keys;
@@ -205,8 +238,11 @@ static void serve_requests(struct warmd *d, int64_t now,
       *reload = 1;
       break;
     case WD_REQ_WARM:
-      if (e)
+      if (e) {
         wd_sched_warm_now(e, now);
+        if (!e->inflight)
+          wd_fleet_force(e, now);
+      }
       break;
     case WD_REQ_PAUSE:
       if (e)
@@ -244,6 +280,8 @@ void wd_loop_run(struct warmd *d, volatile sig_atomic_t *stop,
   while (!*stop) {
     int64_t now = wd_mono_ns();
     serve_requests(d, now, reload);
+    wd_fleet_poll(d->fleet, &d->t, now, &d->rng, publish_cb, d);
+    fleet_budget(d);
     if (*reload) {
       *reload = 0;
       char why[512];

@@ -30,6 +30,7 @@ struct warmd {
   struct wd_pub *pub;
   struct wd_table t;
   struct wd_prober *prober;
+  struct wd_fleet *fleet; /* NULL without [fleet] */
   struct wd_budget budget;
   int budget_logged;
   uint64_t rng;

@@ -24,6 +24,7 @@
 #include "ctl.h"
 #include "daemon.h"
 #include "events.h"
+#include "fleetloop.h"
 #include "http.h"
 #include "log.h"
 #include "loop.h"
@@ -36,6 +37,61 @@
 #define DEFAULT_CONFIG SYSCONFDIR "/warmth/warmd.conf"
 
 static volatile sig_atomic_t g_stop, g_reload;
+
+/* ---- fleet mode ([fleet], fleet.h) --------------------------------------- */
+
+static int fleet_opts(const struct wd_config *c, struct wd_fleet_opts *o,
+                      char **pw, char *err, size_t errlen) {
+  char why[512];
+  *pw = wd_fleet_password(c, why, sizeof why);
+  if (!*pw && why[0]) {
+    snprintf(err, errlen, "%s", why);
+    return -1;
+  }
+  if (why[0]) /* a warning, e.g. a password file others can read */
+    LOG(LOG_WARNING, "%s", why);
+  *o = (struct wd_fleet_opts){.url = c->fleet_redis,
+                              .password = *pw,
+                              .name = c->fleet_name,
+                              .host_id = c->fleet_host_id,
+                              .timeout_ns = c->fleet_timeout_ns,
+                              .budget_fleet = c->fleet_budget};
+  return 0;
+}
+
+static void wipe(char *pw) {
+  if (pw) {
+    explicit_bzero(pw, strlen(pw));
+    free(pw);
+  }
+}
+
+static void wake_cb(void *arg) { wd_prober_wakeup(arg); }
+
+/* The thread connects in the background (degraded until then). */
+static int start_fleet(struct warmd *d, char *err, size_t errlen) {
+  struct wd_fleet_opts o;
+  char *pw;
+  if (fleet_opts(d->cfg, &o, &pw, err, errlen) != 0)
+    return -1;
+  o.wake = wake_cb;
+  o.wake_arg = d->prober;
+  int rc = wd_fleet_start(&d->fleet, &o, err, errlen);
+  wipe(pw);
+  return rc;
+}
+
+static int check_fleet(const struct wd_config *c, FILE *out) {
+  struct wd_fleet_opts o;
+  char *pw, err[512];
+  if (fleet_opts(c, &o, &pw, err, sizeof err) != 0) {
+    fprintf(out, "fleet %s: %s\n", c->fleet_name, err);
+    return -1;
+  }
+  int rc = wd_fleet_check_online(&o, out);
+  wipe(pw);
+  return rc;
+}
 
 static void usage(FILE *f) {
   fprintf(f,
@@ -135,6 +191,8 @@ int main(int argc, char **argv) {
            d.cfg->nendpoints);
     if (online)
       rc = wd_check_online(d.cfg, stdout);
+    if (online && d.cfg->fleet_redis && check_fleet(d.cfg, stdout) != 0)
+      rc = 1;
     wd_config_free(d.cfg);
     free(config_abs);
     return rc ? 2 : 0;
@@ -201,6 +259,12 @@ int main(int argc, char **argv) {
   d.dm.started_real_ns = (int64_t)time(NULL) * WD_NS_PER_S;
   d.dm.t = &d.t;
   d.dm.prober = d.prober;
+  if (d.cfg->fleet_redis && start_fleet(&d, err, sizeof err) != 0) {
+    LOG(LOG_ERR, "%s", err);
+    return 1;
+  }
+  d.dm.fleet = d.fleet;
+  wd_fleet_mark(d.fleet, &d.t);
   atomic_store(&d.dm.budget_limit_nusd, d.budget.limit_nusd);
   pthread_mutex_init(&d.dm.req_mu, NULL);
   if (warmth_open(&d.dm.reader, d.cfg->shm, WARMTH_OPEN_LAZY) != 0) {
@@ -236,6 +300,7 @@ int main(int argc, char **argv) {
   wd_http_stop(d.http);
   wd_loop_save_state(&d, wd_mono_ns());
   wd_events_close();
+  wd_fleet_stop(d.fleet); /* before the prober its wake-ups go to */
   for (struct wd_req *r = wd_daemon_take(&d.dm), *next; r; r = next) {
     next = r->next; /* requests that came too late: dropped */
     free(r);

@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <jansson.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "fleet.h"
 #include "metrics.h"
 #include "schedule.h"
 
@@ -305,6 +307,68 @@ static void process_metrics(struct wd_buf *b, struct wd_daemon *d) {
                 (double)d->started_real_ns / 1e9);
 }
 
+/* Fleet mode (fleet.h): only with [fleet], so a host without it shows
+ * exactly what it showed before. */
+static void fleet_metrics(struct wd_buf *b, struct wd_fleet *f) {
+  if (!f)
+    return;
+  int st = atomic_load(&f->state);
+  family(b, "warmd_fleet_state", "gauge",
+         "Fleet mode: 1 for the current state (ok: through Redis; "
+         "degraded: warming per host).");
+  for (int i = WD_FLEET_OK; i <= WD_FLEET_DEGRADED; i++) {
+    wd_buf_printf(b, "warmd_fleet_state{fleet=\"");
+    wd_buf_label(b, f->name);
+    wd_buf_printf(b, "\",state=\"%s\"} %d\n", wd_fleet_state_name(i), st == i);
+  }
+  static const struct {
+    const char *name, *help;
+    size_t off;
+  } c[] = {
+      {"warmd_fleet_leases_won_total",
+       "Claims won: this host sent the fleet's warmup.",
+       offsetof(struct wd_fleet, leases_won)},
+      {"warmd_fleet_leases_lost_total",
+       "Claims lost: another host held the lease.",
+       offsetof(struct wd_fleet, leases_lost)},
+      {"warmd_fleet_skipped_total",
+       "Warmups skipped because the fleet had one (or real traffic).",
+       offsetof(struct wd_fleet, skipped_fleet)},
+      {"warmd_fleet_local_fallbacks_total",
+       "Warmups sent without the fleet: Redis down, slow or refusing.",
+       offsetof(struct wd_fleet, local_fallbacks)},
+      {"warmd_fleet_redis_errors_total",
+       "Redis errors: connection, timeout, protocol, refused commands.",
+       offsetof(struct wd_fleet, redis_errors)},
+  };
+  for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+    family(b, c[i].name, "counter", c[i].help);
+    wd_buf_printf(b, "%s %llu\n", c[i].name,
+                  (unsigned long long)atomic_load(
+                      (_Atomic uint64_t *)((char *)f + c[i].off)));
+  }
+  family(b, "warmd_fleet_hosts", "gauge",
+         "Hosts of the fleet seen in the last minute.");
+  wd_buf_printf(b, "warmd_fleet_hosts %lld\n",
+                (long long)atomic_load(&f->hosts_seen));
+  const char *h = "warmd_fleet_redis_seconds";
+  family(b, h, "histogram", "Redis round-trip time of fleet commands.");
+  uint64_t cum = 0;
+  for (int k = 0; k < WD_FLEET_RTT_BUCKETS; k++) {
+    cum += atomic_load(&f->rtt_count[k]);
+    if (k == WD_FLEET_RTT_BUCKETS - 1)
+      wd_buf_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n", h,
+                    (unsigned long long)cum);
+    else
+      wd_buf_printf(b, "%s_bucket{le=\"%g\"} %llu\n", h,
+                    (double)wd_fleet_rtt_bounds_us[k] / 1e6,
+                    (unsigned long long)cum);
+  }
+  wd_buf_printf(b, "%s_sum %.6f\n%s_count %llu\n", h,
+                (double)atomic_load(&f->rtt_sum_us) / 1e6, h,
+                (unsigned long long)cum);
+}
+
 void wd_metrics(struct wd_daemon *d, struct wd_buf *b) {
   struct snap s;
   if (take_snap(d, &s) != 0) {
@@ -341,6 +405,7 @@ void wd_metrics(struct wd_daemon *d, struct wd_buf *b) {
   wd_buf_printf(b, "warmd_build_info{version=\"");
   wd_buf_label(b, PACKAGE_VERSION);
   wd_buf_printf(b, "\"} 1\n");
+  fleet_metrics(b, d->fleet);
   process_metrics(b, d);
   free(s.m);
 }

@@ -59,6 +59,16 @@ struct wd_entry {
   /* Last latencies and today's cost, for the status page (recent.h);
    * written by the main thread. */
   struct wd_recent recent;
+
+  /* Fleet mode (fleetloop.c), scheduler thread only. */
+  int fleet_on;              /* this model's warmth is shared with the fleet */
+  int fleet_claim;           /* enum wd_fleet_claim_state */
+  uint32_t fleet_seq;        /* the claim in flight: older replies dropped */
+  int64_t fleet_deadline;    /* warm locally if no reply by then */
+  int64_t fleet_planned;     /* e->due before the claim moved it: lateness */
+  int64_t fleet_real_posted; /* real success last reported to the fleet */
+  /* Read by other threads. */
+  _Atomic uint64_t n_skip_fleet; /* skipped: the fleet had a warmup */
 };
 
 /* What the scheduler may do when a model is due. */

@@ -154,6 +154,30 @@ char *wd_endpoint_key(const struct wd_endpoint *ep, char *err, size_t errlen) {
   return NULL;
 }
 
+char *wd_fleet_password(const struct wd_config *c, char *err, size_t errlen) {
+  /* The same rules as an API key (one word of printable ASCII, env or a
+   * file that others must not read); the messages name [fleet]. */
+  struct wd_endpoint ep = {.name = (char *)"fleet",
+                           .api_key_env = c->fleet_password_env,
+                           .api_key_file = c->fleet_password_file};
+  char tmp[512];
+  char *pw = wd_endpoint_key(&ep, tmp, sizeof tmp);
+  if (err && errlen) {
+    const char *m = tmp;
+    const char *warn = "";
+    if (strncmp(m, "warning: ", 9) == 0) {
+      warn = "warning: ";
+      m += 9;
+    }
+    if (strncmp(m, "endpoint fleet: ", 16) == 0)
+      m += 16;
+    snprintf(err, errlen, "%s[fleet] password: %s", warn, m);
+    if (!tmp[0])
+      err[0] = 0;
+  }
+  return pw;
+}
+
 int wd_config_check_placeholder(const char *key) {
   static const char *words[] = {
       "your",        "changeme", "change_me",  "change-me", "replace",

@@ -23,6 +23,9 @@ char *wd_endpoint_key(const struct wd_endpoint *ep, char *err, size_t errlen);
  * usable, with a warning starting "warning:" to log (a key file that other
  * users may read).  No message ever contains the key. */
 #define WD_KEY_MAX 16384
+/* The same for [fleet] password_env / password_file (NULL + err "" when
+ * none is configured: no AUTH); messages name [fleet], never the password. */
+char *wd_fleet_password(const struct wd_config *c, char *err, size_t errlen);
 /* 1 if key is an obvious placeholder ("", "YOUR_API_KEY", "sk-...",
  * "<key>", "changeme", "xxxx"), as left over from an example; for
  * --check-config --online.  NULL counts as a placeholder. */

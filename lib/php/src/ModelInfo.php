@@ -30,12 +30,13 @@ final class ModelInfo
     public const F_THROTTLED = 0x10;
     public const F_REAL_TRAFFIC = 0x20;
     public const F_PREFIX_CACHED = 0x40;
+    public const F_FLEET = 0x80;
 
     private const FLAG_NAMES = [
         self::F_SLOW => 'slow', self::F_KEY_PROBLEM => 'key_problem',
         self::F_BUDGET => 'budget', self::F_PAUSED => 'paused',
         self::F_THROTTLED => 'throttled', self::F_REAL_TRAFFIC => 'real_traffic',
-        self::F_PREFIX_CACHED => 'prefix_cached',
+        self::F_PREFIX_CACHED => 'prefix_cached', self::F_FLEET => 'fleet',
     ];
 
     /** headroom_* value meaning "the provider sent no rate-limit header". */

@@ -103,7 +103,8 @@ static void layout(void) {
          WARMTH_F_SLOW, WARMTH_F_KEY_PROBLEM, WARMTH_F_BUDGET);
   printf("flag F_PAUSED %u\nflag F_THROTTLED %u\nflag F_REAL_TRAFFIC %u\n",
          WARMTH_F_PAUSED, WARMTH_F_THROTTLED, WARMTH_F_REAL_TRAFFIC);
-  printf("flag F_PREFIX_CACHED %u\n", WARMTH_F_PREFIX_CACHED);
+  printf("flag F_PREFIX_CACHED %u\nflag F_FLEET %u\n", WARMTH_F_PREFIX_CACHED,
+         WARMTH_F_FLEET);
   printf("name_max %d\n", WARMTH_NAME_MAX);
   printf("version %s\n", WARMTH_VERSION_STRING);
 }

@@ -54,6 +54,7 @@ class Flags(enum.IntFlag):
     THROTTLED = 0x10      # rate limited or under min_headroom
     REAL_TRAFFIC = 0x20   # last warm extension came from workers
     PREFIX_CACHED = 0x40  # provider confirmed cached prefix
+    FLEET = 0x80          # warmed by another host of the fleet
 
 
 class Liveness(enum.IntEnum):
