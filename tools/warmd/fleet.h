@@ -54,7 +54,7 @@ enum wd_fleet_op {
 struct wd_fleet_msg {
   struct wd_fleet_msg *next;
   int op;       /* enum wd_fleet_op */
-  uint32_t tag; /* the loop's (epoch << 20 | model index) */
+  uint64_t tag; /* the table's tag of the model (wd_table_tag) */
   uint32_t seq; /* the entry's claim number: stale replies are dropped */
   char model[WARMTH_NAME_MAX + 1];
   int64_t posted_ns;

@@ -61,7 +61,7 @@ static int64_t rec_ttl_ms(const struct wd_entry *e) {
 }
 
 static struct wd_fleet_msg *new_msg(int op, const struct wd_entry *e,
-                                    uint32_t tag, int64_t now) {
+                                    uint64_t tag, int64_t now) {
   struct wd_fleet_msg *m = calloc(1, sizeof *m);
   if (!m)
     return NULL;
@@ -74,7 +74,7 @@ static struct wd_fleet_msg *new_msg(int op, const struct wd_entry *e,
   return m;
 }
 
-int wd_fleet_gate(struct wd_fleet *f, struct wd_entry *e, uint32_t tag,
+int wd_fleet_gate(struct wd_fleet *f, struct wd_entry *e, uint64_t tag,
                   int64_t now) {
   if (!f || !e->fleet_on)
     return 1;
@@ -188,9 +188,9 @@ void wd_fleet_poll(struct wd_fleet *f, struct wd_table *t, int64_t now,
   struct wd_fleet_msg *m = wd_fleet_take(f);
   while (m) {
     struct wd_fleet_msg *next = m->next;
-    uint32_t idx = m->tag & ((1u << WD_FLEET_IDX_BITS) - 1);
+    uint32_t idx;
     struct wd_entry *e = NULL;
-    if ((m->tag >> WD_FLEET_IDX_BITS) == (t->epoch & 0xfff) && idx < t->n)
+    if (wd_table_untag(t, m->tag, &idx) == 0)
       e = t->v[idx];
     if (m->op == WD_FOP_CLAIM && e && e->fleet_claim == WD_FCS_POSTED &&
         e->fleet_seq == m->seq) {

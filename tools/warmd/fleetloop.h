@@ -33,10 +33,9 @@ int wd_fleet_applies(int endpoint_fleet, const char *base_url);
 /* Marks the entries of t whose warmth is shared (after init and reload). */
 void wd_fleet_mark(struct wd_fleet *f, struct wd_table *t);
 
-/* Tags carried by claims: (epoch << 20 | model index), as probe requests. */
-#define WD_FLEET_IDX_BITS 20
-
-int wd_fleet_gate(struct wd_fleet *f, struct wd_entry *e, uint32_t tag,
+/* Claims carry the model's table tag (wd_table_tag), as probe requests do,
+ * so a reply for a config a reload replaced is dropped. */
+int wd_fleet_gate(struct wd_fleet *f, struct wd_entry *e, uint64_t tag,
                   int64_t now);
 
 /* An operator's "warm now" (warmctl warm): sent without asking the

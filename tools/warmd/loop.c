@@ -102,9 +102,7 @@ static void dispatch(struct warmd *d, int64_t now) {
          wd_prober_inflight(d->prober) < d->t.cfg->max_concurrency) {
     enum wd_decision dec = wd_sched_decide(e, &d->budget, now);
     if (dec == WD_SEND &&
-        !wd_fleet_gate(d->fleet, e,
-                       ((d->t.epoch & 0xfff) << IDX_BITS) | e->model_idx,
-                       now)) {
+        !wd_fleet_gate(d->fleet, e, wd_table_tag(&d->t, e->model_idx), now)) {
       wd_heap_fix(&d->t, e); /* a fleet claim in flight: back at its due */
       continue;
     }
