@@ -450,6 +450,7 @@ static const struct {
     {WARMTH_F_THROTTLED, "throttled"},
     {WARMTH_F_REAL_TRAFFIC, "real_traffic"},
     {WARMTH_F_PREFIX_CACHED, "prefix_cached"},
+    {WARMTH_F_FLEET, "fleet"},
 };
 
 PHP_METHOD(Warmth_ModelInfo, __construct) {
@@ -1191,6 +1192,7 @@ static PHP_MINIT_FUNCTION(warmth) {
       {"F_THROTTLED", WARMTH_F_THROTTLED},
       {"F_REAL_TRAFFIC", WARMTH_F_REAL_TRAFFIC},
       {"F_PREFIX_CACHED", WARMTH_F_PREFIX_CACHED},
+      {"F_FLEET", WARMTH_F_FLEET},
       {"HEADROOM_UNKNOWN", 0xffffffff},
   };
   for (size_t i = 0; i < sizeof info_consts / sizeof info_consts[0]; i++)
