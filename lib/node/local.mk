@@ -31,7 +31,11 @@ clean-node-addon:
 # The addon's API against fill-table (lib/node/tests/run.js), and
 # node:cluster + PM2 with warmd against the per-process warmer.
 dist_check_SCRIPTS += lib/node/tests/run-tests.sh
-TESTS += lib/node/tests/run-tests.sh tests/integration/test_node.py
+TESTS += lib/node/tests/run-tests.sh
+# Against warmd and the test upstream: not in a worker host's build.
+if WARMD
+TESTS += tests/integration/test_node.py
+endif
 EXTRA_DIST += tests/integration/test_node.py tests/integration/node/app.js
 
 # make bench-node: isWarm next to process.hrtime.bigint() and an ioredis
