@@ -45,7 +45,8 @@ build fuzz_ctlproto "$here/fuzz_ctlproto.c" "$top/tools/common/ctlproto.c" \
   -- $(pkg-config --libs msgpack)
 # shellcheck disable=SC2046
 build fuzz_config "$here/fuzz_config.c" "$top/tools/warmd/config.c" \
-  "$top/tools/warmd/secret.c" "$top/tools/common/units.c" \
+  "$top/tools/warmd/secret.c" "$top/tools/warmd/fleetproto.c" \
+  "$top/tools/common/units.c" \
   "$top/tools/common/util.c" \
   -- $(pkg-config --libs inih)
 
