@@ -82,12 +82,14 @@ enum warmth_errno {
 
 /* Model states, as published by the coordinator.  Append only. */
 enum warmth_state {
-  WARMTH_UNKNOWN = 0,  /* never probed yet (or coordinator stale) */
-  WARMTH_WARMING = 1,  /* a warmup is in flight, not warm yet */
-  WARMTH_WARM = 2,     /* warm until warm_until */
-  WARMTH_FAILING = 3,  /* `fall` failures in a row */
-  WARMTH_IDLE = 4,     /* nobody touched it for idle_after: not warmed */
-  WARMTH_DISABLED = 5, /* paused by the operator or a key problem */
+  WARMTH_UNKNOWN = 0,   /* never probed yet (or coordinator stale) */
+  WARMTH_WARMING = 1,   /* a warmup is in flight, not warm yet */
+  WARMTH_WARM = 2,      /* warm until warm_until */
+  WARMTH_FAILING = 3,   /* `fall` failures in a row */
+  WARMTH_IDLE = 4,      /* nobody touched it for idle_after: not warmed */
+  WARMTH_DISABLED = 5,  /* paused by the operator, a key or model problem */
+  WARMTH_REACHABLE = 6, /* the provider lists the model; not proven loaded */
+  WARMTH_SLEEPING = 7,  /* the server sleeps (vLLM): no warmup is sent */
   WARMTH_STATE_COUNT
 };
 
@@ -100,7 +102,10 @@ enum warmth_state {
  *   REAL_TRAFFIC   the last warm extension came from workers' real requests
  *   PREFIX_CACHED  the provider confirmed the cached prompt prefix
  *   FLEET          warm because another host of the fleet warmed it (or
- *                  saw real traffic): fleet mode, warmd.conf(5) [fleet] */
+ *                  saw real traffic): fleet mode, warmd.conf(5) [fleet]
+ *   MODEL_PROBLEM  the provider does not know the model id (not listed, or
+ *                  model_not_found): not retried until reload or resume
+ *   OFF_HOURS      outside the model's warm windows (active=): not warmed */
 #define WARMTH_F_SLOW 0x01u
 #define WARMTH_F_KEY_PROBLEM 0x02u
 #define WARMTH_F_BUDGET 0x04u
@@ -109,6 +114,8 @@ enum warmth_state {
 #define WARMTH_F_REAL_TRAFFIC 0x20u
 #define WARMTH_F_PREFIX_CACHED 0x40u
 #define WARMTH_F_FLEET 0x80u
+#define WARMTH_F_MODEL_PROBLEM 0x100u
+#define WARMTH_F_OFF_HOURS 0x200u
 
 /* Error classes (warmth_model_info.error_class).  Append only. */
 enum warmth_error_class {
@@ -121,6 +128,7 @@ enum warmth_error_class {
   WARMTH_ERR_SERVER = 6, /* 5xx */
   WARMTH_ERR_BODY = 7,   /* invalid or oversized reply */
   WARMTH_ERR_BUDGET = 8, /* not sent: budget reached */
+  WARMTH_ERR_MODEL = 9,  /* model not found / not listed by the provider */
   WARMTH_ERR_CLASS_COUNT
 };
 

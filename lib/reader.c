@@ -148,14 +148,15 @@ const char *warmth_err_name(int err) {
 
 const char *warmth_state_name(int state) {
   static const char *const names[WARMTH_STATE_COUNT] = {
-      "unknown", "warming", "warm", "failing", "idle", "disabled"};
+      "unknown", "warming",  "warm",      "failing",
+      "idle",    "disabled", "reachable", "sleeping"};
   return state >= 0 && state < WARMTH_STATE_COUNT ? names[state] : "invalid";
 }
 
 const char *warmth_error_class_name(int c) {
   static const char *const names[WARMTH_ERR_CLASS_COUNT] = {
-      "none", "connect", "timeout", "http",  "auth",
-      "rate", "server",  "body",    "budget"};
+      "none", "connect", "timeout", "http",   "auth",
+      "rate", "server",  "body",    "budget", "model"};
   return c >= 0 && c < WARMTH_ERR_CLASS_COUNT ? names[c] : "invalid";
 }
 

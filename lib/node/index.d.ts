@@ -4,7 +4,7 @@
  * nanoseconds, the clock of process.hrtime.bigint() (0n = never). */
 export interface ModelInfo {
   name: string;
-  state: 'unknown' | 'warming' | 'warm' | 'failing' | 'idle' | 'disabled' | string;
+  state: 'unknown' | 'warming' | 'warm' | 'failing' | 'idle' | 'disabled' | 'reachable' | 'sleeping' | string;
   stateCode: number;
   httpStatus: number;
   warmUntil: bigint;

@@ -50,8 +50,9 @@ START_TEST(test_success_and_unknown) {
 END_TEST
 
 START_TEST(test_state_names) {
-  static const char *const want[] = {"unknown", "warming", "warm",
-                                     "failing", "idle",    "disabled"};
+  static const char *const want[] = {"unknown",   "warming", "warm",
+                                     "failing",   "idle",    "disabled",
+                                     "reachable", "sleeping"};
   ck_assert_uint_eq(WARMTH_STATE_COUNT, sizeof want / sizeof want[0]);
   for (int i = 0; i < WARMTH_STATE_COUNT; i++)
     ck_assert_str_eq(warmth_state_name(i), want[i]);

@@ -115,6 +115,8 @@ static const struct {
     {WARMTH_F_REAL_TRAFFIC, 'r', "real_traffic"},
     {WARMTH_F_PREFIX_CACHED, 'c', "prefix_cached"},
     {WARMTH_F_FLEET, 'f', "fleet"},
+    {WARMTH_F_MODEL_PROBLEM, 'M', "model_problem"},
+    {WARMTH_F_OFF_HOURS, 'o', "off_hours"},
 };
 #define NFLAGS (sizeof flag_tab / sizeof flag_tab[0])
 

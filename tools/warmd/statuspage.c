@@ -201,6 +201,9 @@ static const struct {
     {WARMTH_F_THROTTLED, "throttled by the provider"},
     {WARMTH_F_REAL_TRAFFIC, "kept warm by real traffic"},
     {WARMTH_F_PREFIX_CACHED, "prompt prefix cached"},
+    {WARMTH_F_FLEET, "warmed by the fleet"},
+    {WARMTH_F_MODEL_PROBLEM, "model unknown to the provider"},
+    {WARMTH_F_OFF_HOURS, "outside its warm windows"},
 };
 #define NFLAGS (sizeof flag_words / sizeof flag_words[0])
 

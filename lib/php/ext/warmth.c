@@ -451,6 +451,8 @@ static const struct {
     {WARMTH_F_REAL_TRAFFIC, "real_traffic"},
     {WARMTH_F_PREFIX_CACHED, "prefix_cached"},
     {WARMTH_F_FLEET, "fleet"},
+    {WARMTH_F_MODEL_PROBLEM, "model_problem"},
+    {WARMTH_F_OFF_HOURS, "off_hours"},
 };
 
 PHP_METHOD(Warmth_ModelInfo, __construct) {
@@ -1185,6 +1187,8 @@ static PHP_MINIT_FUNCTION(warmth) {
       {"FAILING", WARMTH_FAILING},
       {"IDLE", WARMTH_IDLE},
       {"DISABLED", WARMTH_DISABLED},
+      {"REACHABLE", WARMTH_REACHABLE},
+      {"SLEEPING", WARMTH_SLEEPING},
       {"F_SLOW", WARMTH_F_SLOW},
       {"F_KEY_PROBLEM", WARMTH_F_KEY_PROBLEM},
       {"F_BUDGET", WARMTH_F_BUDGET},
@@ -1193,6 +1197,8 @@ static PHP_MINIT_FUNCTION(warmth) {
       {"F_REAL_TRAFFIC", WARMTH_F_REAL_TRAFFIC},
       {"F_PREFIX_CACHED", WARMTH_F_PREFIX_CACHED},
       {"F_FLEET", WARMTH_F_FLEET},
+      {"F_MODEL_PROBLEM", WARMTH_F_MODEL_PROBLEM},
+      {"F_OFF_HOURS", WARMTH_F_OFF_HOURS},
       {"HEADROOM_UNKNOWN", 0xffffffff},
   };
   for (size_t i = 0; i < sizeof info_consts / sizeof info_consts[0]; i++)

@@ -21,6 +21,8 @@ final class ModelInfo
     public const FAILING = 3;
     public const IDLE = 4;
     public const DISABLED = 5;
+    public const REACHABLE = 6;
+    public const SLEEPING = 7;
 
     // WARMTH_F_* record flags; append only.
     public const F_SLOW = 0x01;
@@ -31,12 +33,15 @@ final class ModelInfo
     public const F_REAL_TRAFFIC = 0x20;
     public const F_PREFIX_CACHED = 0x40;
     public const F_FLEET = 0x80;
+    public const F_MODEL_PROBLEM = 0x100;
+    public const F_OFF_HOURS = 0x200;
 
     private const FLAG_NAMES = [
         self::F_SLOW => 'slow', self::F_KEY_PROBLEM => 'key_problem',
         self::F_BUDGET => 'budget', self::F_PAUSED => 'paused',
         self::F_THROTTLED => 'throttled', self::F_REAL_TRAFFIC => 'real_traffic',
         self::F_PREFIX_CACHED => 'prefix_cached', self::F_FLEET => 'fleet',
+        self::F_MODEL_PROBLEM => 'model_problem', self::F_OFF_HOURS => 'off_hours',
     ];
 
     /** headroom_* value meaning "the provider sent no rate-limit header". */

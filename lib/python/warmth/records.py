@@ -21,7 +21,9 @@ class State(enum.IntEnum):
     WARM = 2      # warm until warm_until
     FAILING = 3   # `fall` failures in a row
     IDLE = 4      # nobody touched it for idle_after: not warmed
-    DISABLED = 5  # paused by the operator or a key problem
+    DISABLED = 5  # paused by the operator, a key or model problem
+    REACHABLE = 6  # the provider lists the model; not proven loaded
+    SLEEPING = 7  # the server sleeps (vLLM): no warmup is sent
 
     def __str__(self):
         return self.name.lower()
@@ -39,6 +41,7 @@ class ErrorClass(enum.IntEnum):
     SERVER = 6   # 5xx
     BODY = 7     # invalid or oversized reply
     BUDGET = 8   # not sent: budget reached
+    MODEL = 9    # model not found / not listed by the provider
 
     def __str__(self):
         return self.name.lower()
@@ -55,6 +58,8 @@ class Flags(enum.IntFlag):
     REAL_TRAFFIC = 0x20   # last warm extension came from workers
     PREFIX_CACHED = 0x40  # provider confirmed cached prefix
     FLEET = 0x80          # warmed by another host of the fleet
+    MODEL_PROBLEM = 0x100  # provider does not know the model id
+    OFF_HOURS = 0x200     # outside the model's warm windows
 
 
 class Liveness(enum.IntEnum):

@@ -64,7 +64,7 @@ echo json_encode($out, JSON_UNESCAPED_SLASHES), "\n";
 /** The record is the one asked for, and its fields agree with each other. */
 function consistent(Warmth\ModelInfo $m, string $model): bool
 {
-    static $states = ['unknown', 'warming', 'warm', 'failing', 'idle', 'disabled'];
+    static $states = ['unknown', 'warming', 'warm', 'failing', 'idle', 'disabled', 'reachable', 'sleeping'];
     return $m->name === $model
         && ($states[$m->stateCode] ?? null) === $m->state
         && $m->warmForSeconds >= 0.0
