@@ -161,8 +161,13 @@ static void route(struct MHD_Connection *c, struct up_req *q, const char *url,
   bool one = !strncmp(p, "/models/", 8) && p[8];
   struct up_call call;
   char jmsg[300];
+  struct up_route rq = {c, url, method, q->body, q->len, q->too_big, q->model};
 
   if (control(c, q, url, get, post, out))
+    return;
+  /* other protocols, one line each; vLLM's before the OpenAI endpoints,
+   * since a sleeping engine answers them itself */
+  if (up_ollama_route(&rq, out) || up_vllm_route(&rq, out))
     return;
   if (!chat && !msgs && !list && !one) {
     not_routed(out, 404, method, url);

@@ -10,6 +10,9 @@
  *   api.c        the OpenAI and Anthropic endpoints (what to answer)
  *   handlers.c   MHD request handling, routing, control endpoints
  *   respond.c    sending a reply: delays, slow and big bodies, holds, resets
+ *   ollama.c     Ollama's /api/generate, /api/chat, /api/ps, /api/tags:
+ *                loading, idle unloading after keep_alive, LRU eviction
+ *   vllm.c       vLLM's sleep mode: /is_sleeping, /sleep, /wake_up
  *
  * Threading: MHD runs one thread per connection, so a reply that sleeps
  * (cold start, slow body, timeout hold) only blocks its own connection.
@@ -46,8 +49,11 @@ struct up_options {
   long max_seconds;  /* 0: no limit */
   char *require_key; /* NULL: no auth */
   bool verbose;
-  long window_ms;    /* rate-limit window */
-  long cache_ttl_ms; /* prompt-prefix cache lifetime since last use */
+  long window_ms;      /* rate-limit window */
+  long cache_ttl_ms;   /* prompt-prefix cache lifetime since last use */
+  long keep_alive_ms;  /* Ollama: default keep_alive */
+  long max_loaded;     /* Ollama: models loaded at once */
+  bool start_sleeping; /* vLLM: asleep from the start */
 };
 extern struct up_options up_opt;
 extern atomic_int up_stop; /* set once at shutdown; sleepers poll it */
@@ -207,6 +213,20 @@ struct up_call {
 void up_api_infer(enum up_api api, struct up_call *call, struct up_reply *out);
 void up_api_list(struct up_call *call, struct up_reply *out);
 void up_api_model(const char *id, struct up_call *call, struct up_reply *out);
+
+/* ---- ollama.c, vllm.c: one protocol each, one routing line each ---- */
+/* What a protocol's router sees of a request (handlers.c owns the rest). */
+struct up_route {
+  struct MHD_Connection *c;
+  const char *url, *method;
+  const char *body; /* may be NULL */
+  size_t len;
+  bool too_big;
+  char *model; /* for the log: UP_NAME_MAX + 1 bytes */
+};
+/* true when the request was the protocol's and `out` holds the answer */
+bool up_ollama_route(const struct up_route *rq, struct up_reply *out);
+bool up_vllm_route(const struct up_route *rq, struct up_reply *out);
 
 /* ---- handlers.c ---- */
 up_mhd_result up_handle(void *cls, struct MHD_Connection *c, const char *url,
