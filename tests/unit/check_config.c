@@ -918,6 +918,84 @@ START_TEST(test_small_err) {
 }
 END_TEST
 
+/* kind = ollama | vllm, probe = load, keep_alive, max_loaded (issue 10):
+ * defaults, inheritance, the seconds and forever forms, and the errors. */
+START_TEST(test_local_servers) {
+  static const char *man_keys[] = {"keep_alive", "max_loaded"};
+  char err[512];
+  struct wd_config *c = load_ok("[endpoint o]\nkind = ollama\n"
+                                "base_url = http://127.0.0.1:11434\n"
+                                "max_loaded = 2\nkeep_alive = 20m\n"
+                                "[endpoint v]\nkind = vllm\n"
+                                "base_url = http://127.0.0.1:8000/v1\n"
+                                "[model a]\nendpoint = o\n"
+                                "[model b]\nendpoint = o\nkeep_alive = 600\n"
+                                "probe = chat\n"
+                                "[model c]\nendpoint = o\nkeep_alive = -1\n"
+                                "[model d]\nendpoint = v\n"
+                                "[endpoint o2]\nkind = ollama\n"
+                                "base_url = http://127.0.0.1:11435\n"
+                                "[model e]\nendpoint = o2\ninterval = 10m\n"
+                                "[model f]\nendpoint = o2\n"
+                                "[model g]\nendpoint = o2\ninterval = 1m\n");
+  ck_assert_int_eq(c->endpoints[0].kind, WD_KIND_OLLAMA);
+  ck_assert_int_eq(c->endpoints[0].max_loaded, 2);
+  ck_assert_int_eq(c->endpoints[1].kind, WD_KIND_VLLM);
+  ck_assert_int_eq(c->endpoints[1].max_loaded, 0);
+  /* a: inherits the endpoint's keep_alive; probe defaults to load */
+  ck_assert_int_eq(c->models[0].probe, WD_PROBE_LOAD);
+  ck_assert_str_eq(c->models[0].keep_alive, "20m");
+  ck_assert_int_eq(c->models[0].keep_alive_ns, 1200 * WD_NS_PER_S);
+  /* b: its own, in seconds; an explicit probe stays */
+  ck_assert_int_eq(c->models[1].probe, WD_PROBE_CHAT);
+  ck_assert_str_eq(c->models[1].keep_alive, "600");
+  ck_assert_int_eq(c->models[1].keep_alive_ns, 600 * WD_NS_PER_S);
+  ck_assert_int_eq(c->models[2].keep_alive_ns, WD_KEEP_FOREVER);
+  /* d: vllm keeps the chat default and has no keep_alive */
+  ck_assert_int_eq(c->models[3].probe, WD_PROBE_CHAT);
+  ck_assert_ptr_null(c->models[3].keep_alive);
+  /* e, f: nothing set: twice the interval, at least 5 minutes */
+  ck_assert_str_eq(c->models[4].keep_alive, "1200s");
+  ck_assert_str_eq(c->models[5].keep_alive, "480s"); /* interval 4m */
+  ck_assert_str_eq(c->models[6].keep_alive, "300s");
+  wd_config_free(c);
+
+  load_bad("[endpoint o]\nkind = ollama\nbase_url = http://h\n"
+           "[model a]\nkeep_alive = 0\n",
+           err, sizeof err);
+  ck_assert_msg(strstr(err, "keep_alive"), "%s", err);
+  load_bad("[endpoint o]\nkind = ollama\nbase_url = http://h\n"
+           "[model a]\nkeep_alive = 1m\ninterval = 2m\n",
+           err, sizeof err);
+  ck_assert_msg(strstr(err, "between warmups"), "%s", err);
+  load_bad(EP "[model a]\nprobe = load\n", err, sizeof err);
+  ck_assert_msg(strstr(err, "kind = ollama"), "%s", err);
+  load_bad(EP "[model a]\nkeep_alive = 10m\n", err, sizeof err);
+  ck_assert_msg(strstr(err, "kind = ollama"), "%s", err);
+  load_bad(EP "max_loaded = 2\n[model a]\n", err, sizeof err);
+  ck_assert_msg(strstr(err, "max_loaded") && strstr(err, ":3:"), "%s", err);
+  load_bad("[endpoint o]\nkind = ollama\nbase_url = http://h\n"
+           "max_loaded = -1\n[model a]\n",
+           err, sizeof err);
+  ck_assert_msg(strstr(err, "max_loaded"), "%s", err);
+
+  FILE *f = fopen(WARMTH_TOP_SRCDIR "/tools/warmd/warmd.conf.5", "r");
+  ck_assert_ptr_nonnull(f);
+  static char man[160 * 1024];
+  size_t n = fread(man, 1, sizeof man - 1, f);
+  fclose(f);
+  man[n] = 0;
+  for (size_t i = 0; i < sizeof man_keys / sizeof man_keys[0]; i++) {
+    char want[64];
+    snprintf(want, sizeof want, ".BI \"%s = \"", man_keys[i]);
+    ck_assert_msg(strstr(man, want), "warmd.conf.5 lacks %s", want);
+  }
+  ck_assert_msg(strstr(man, ".B ollama") && strstr(man, ".B vllm") &&
+                    strstr(man, ".B load"),
+                "warmd.conf.5 lacks kind ollama/vllm or probe load");
+}
+END_TEST
+
 static Suite *config_suite(void) {
   Suite *s = suite_create("config");
   TCase *core = tcase_create("core");
@@ -949,6 +1027,7 @@ static Suite *config_suite(void) {
   tcase_add_test(limits, test_many_models);
   tcase_add_test(limits, test_many_dup);
   tcase_add_test(limits, test_prefix_limits);
+  tcase_add_test(core, test_local_servers);
   tcase_add_test(limits, test_key_limits);
   tcase_add_test(limits, test_small_err);
   suite_add_tcase(s, limits);

@@ -10,8 +10,19 @@
 
 #include "util.h"
 
-enum wd_kind { WD_KIND_OPENAI = 0, WD_KIND_ANTHROPIC = 1 };
-enum wd_probe_kind { WD_PROBE_CHAT = 0, WD_PROBE_MODELS = 1 };
+/* 2 and 3 are azure and gemini (issue 10's list order, DESIGN.md). */
+enum wd_kind {
+  WD_KIND_OPENAI = 0,
+  WD_KIND_ANTHROPIC = 1,
+  WD_KIND_OLLAMA = 4, /* native API: /api/generate, /api/ps, /api/tags */
+  WD_KIND_VLLM = 5    /* OpenAI API plus /is_sleeping at the server root */
+};
+/* load: Ollama's POST /api/generate without a prompt (no tokens). */
+enum wd_probe_kind {
+  WD_PROBE_CHAT = 0,
+  WD_PROBE_MODELS = 1,
+  WD_PROBE_LOAD = 2
+};
 enum wd_tokens_param { WD_MAX_TOKENS = 0, WD_MAX_COMPLETION_TOKENS = 1 };
 
 struct wd_endpoint {
@@ -24,7 +35,12 @@ struct wd_endpoint {
   int64_t timeout_ns;      /* default 5 s */
   int line;  /* line of the [endpoint NAME] header, for messages */
   int fleet; /* enum wd_fleet_mode: share warmth with the fleet? */
+  /* kind = ollama: */
+  char *keep_alive;      /* the models' default keep_alive, or NULL */
+  int64_t keep_alive_ns; /* parsed; WD_KEEP_FOREVER: never unload */
+  int max_loaded;        /* never load past this many models; 0: no limit */
 };
+#define WD_KEEP_FOREVER (-1) /* keep_alive < 0 */
 
 /* [endpoint] fleet: auto = yes unless base_url is loopback or link-local. */
 enum wd_fleet_mode { WD_FLEET_AUTO = 0, WD_FLEET_YES = 1, WD_FLEET_NO = 2 };
@@ -53,6 +69,9 @@ struct wd_model {
   char *probe_prefix_file;  /* path, or NULL */
   char *prefix;             /* its content, loaded at parse time, or NULL */
   int required;             /* counts for /health/warmup */
+  char *keep_alive;         /* Ollama keep_alive as sent ("10m", "600", "-1");
+                               always set for kind = ollama after loading */
+  int64_t keep_alive_ns;    /* parsed; WD_KEEP_FOREVER: never unload */
   int line;                 /* line of the [model NAME] header, for messages */
 };
 

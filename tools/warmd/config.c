@@ -272,6 +272,32 @@ static int chk_word(struct ctx *x, char *v, char *why, size_t n) {
   return 0;
 }
 
+/* keep_alive as Ollama takes it: a duration ("10m", "90s"), a bare number
+ * of seconds, or a negative number (never unload).  0 is refused: it
+ * unloads the model right after the warmup that was to keep it. */
+static int chk_keep_alive(struct ctx *x, char *v, char *why, size_t n) {
+  long long secs;
+  int64_t ns;
+  if (v[0] == '-' && wd_scan_int(v, &secs) == WD_P_OK && secs < 0)
+    ns = WD_KEEP_FOREVER;
+  else if (wd_scan_int(v, &secs) == WD_P_OK && secs > 0 &&
+           secs <= 366LL * 86400)
+    ns = (int64_t)secs * WD_NS_PER_S;
+  else if (wd_scan_duration(v, &ns) != WD_P_OK || ns < WD_NS_PER_S ||
+           ns > 366LL * 86400 * WD_NS_PER_S) {
+    snprintf(why, n,
+             "'%.40s' is not a duration from 1s to 366 days (\"10m\", "
+             "\"600\" seconds) nor negative (never unload)",
+             v);
+    return -1;
+  }
+  if (x->cur == SEC_ENDPOINT)
+    x->c->endpoints[x->cur_i].keep_alive_ns = ns;
+  else
+    x->c->models[x->cur_i].keep_alive_ns = ns;
+  return 0;
+}
+
 /* [fleet] redis: parsed now so a typo fails --check-config; a password in
  * the URL is refused without echoing it. */
 static int chk_redis(struct ctx *x, char *v, char *why, size_t n) {
@@ -431,10 +457,15 @@ static const struct word w_level[] = {
     {"notice", LOG_NOTICE}, {"warning", LOG_WARNING},
     {"warn", LOG_WARNING},  {"err", LOG_ERR},
     {"error", LOG_ERR},     {NULL, 0}};
-static const struct word w_kind[] = {
-    {"openai", WD_KIND_OPENAI}, {"anthropic", WD_KIND_ANTHROPIC}, {NULL, 0}};
-static const struct word w_probe[] = {
-    {"chat", WD_PROBE_CHAT}, {"models", WD_PROBE_MODELS}, {NULL, 0}};
+static const struct word w_kind[] = {{"openai", WD_KIND_OPENAI},
+                                     {"anthropic", WD_KIND_ANTHROPIC},
+                                     {"ollama", WD_KIND_OLLAMA},
+                                     {"vllm", WD_KIND_VLLM},
+                                     {NULL, 0}};
+static const struct word w_probe[] = {{"chat", WD_PROBE_CHAT},
+                                      {"models", WD_PROBE_MODELS},
+                                      {"load", WD_PROBE_LOAD},
+                                      {NULL, 0}};
 static const struct word w_param[] = {
     {"max_tokens", WD_MAX_TOKENS},
     {"max_completion_tokens", WD_MAX_COMPLETION_TOKENS},
@@ -503,6 +534,8 @@ enum {
   EK_TIMEOUT,
   EK_AVERSION,
   EK_FLEET,
+  EK_KEEPALIVE,
+  EK_MAXLOADED,
   EK__N
 };
 #define E(f) offsetof(struct wd_endpoint, f)
@@ -515,6 +548,8 @@ static const struct key ekeys[EK__N] = {
     [EK_AVERSION] =
         K_STR("anthropic_version", 0, E(anthropic_version), chk_word),
     [EK_FLEET] = K_WORD("fleet", V_ENUM, E(fleet), w_fleet),
+    [EK_KEEPALIVE] = K_STR("keep_alive", 0, E(keep_alive), chk_keep_alive),
+    [EK_MAXLOADED] = K_NUM("max_loaded", V_INT, E(max_loaded), 0, 1000),
 };
 _Static_assert(EK_KEYENV == 2 && EK_KEYFILE == 3, "chk_envname, chk_keyfile");
 
@@ -538,6 +573,7 @@ enum {
   MK_HEADROOM,
   MK_PREFIX,
   MK_REQUIRED,
+  MK_KEEPALIVE,
   MK__N
 };
 #define M(f) offsetof(struct wd_model, f)
@@ -565,6 +601,7 @@ static const struct key mkeys[MK__N] = {
     [MK_PREFIX] =
         K_STR("probe_prefix_file", F_PATH, M(probe_prefix_file), chk_prefix),
     [MK_REQUIRED] = K_WORD("required", V_BOOL, M(required), w_bool),
+    [MK_KEEPALIVE] = K_STR("keep_alive", 0, M(keep_alive), chk_keep_alive),
 };
 /* chk_fleet_pwenv and chk_fleet_pwfile know FK_PWENV = 1, FK_PWFILE = 2. */
 enum {
@@ -1089,6 +1126,51 @@ static void resolve_endpoint(struct ctx *x, int i, const struct ent *eps) {
          "no [endpoint %.80s] in the file", sd->endpoint);
 }
 
+/* kind = ollama: probe defaults to load, keep_alive comes from the model,
+ * else the endpoint, else max(5m, 2 x interval), and must outlast the
+ * interval (else the model unloads between two warmups).  Other kinds
+ * take neither load nor keep_alive. */
+static void finish_ollama(struct ctx *x, int i) {
+  struct wd_model *m = &x->c->models[i];
+  struct side *sd = &x->ms[i];
+  const struct wd_endpoint *ep = &x->c->endpoints[m->endpoint];
+  char b1[32], b2[32];
+  if (ep->kind != WD_KIND_OLLAMA) {
+    if (m->probe == WD_PROBE_LOAD)
+      err_at(x, sd->kl[MK_PROBE], SEC_MODEL, i, "probe",
+             "load needs an endpoint with kind = ollama");
+    else if (m->keep_alive)
+      err_at(x, sd->kl[MK_KEEPALIVE], SEC_MODEL, i, "keep_alive",
+             "only used with kind = ollama");
+    return;
+  }
+  if (!sd->kl[MK_PROBE])
+    m->probe = WD_PROBE_LOAD;
+  if (!m->keep_alive && ep->keep_alive) {
+    m->keep_alive_ns = ep->keep_alive_ns;
+    if (!(m->keep_alive = strdup(ep->keep_alive)))
+      oom(x);
+  } else if (!m->keep_alive) {
+    int64_t ns = 2 * m->interval_ns;
+    if (ns < 300 * SEC)
+      ns = 300 * SEC;
+    m->keep_alive_ns = ns;
+    if (asprintf(&m->keep_alive, "%llds", (long long)((ns + SEC - 1) / SEC)) <
+        0) {
+      m->keep_alive = NULL;
+      oom(x);
+    }
+  }
+  if (!x->failed && m->keep_alive_ns != WD_KEEP_FOREVER &&
+      m->keep_alive_ns <= m->interval_ns)
+    err_at(x, sd->kl[MK_KEEPALIVE] ? sd->kl[MK_KEEPALIVE] : m->line, SEC_MODEL,
+           i, "keep_alive",
+           "%s is not longer than interval (%s): the model would unload "
+           "between warmups",
+           wd_fmt_duration(m->keep_alive_ns, b1, sizeof b1),
+           wd_fmt_duration(m->interval_ns, b2, sizeof b2));
+}
+
 static void finish(struct ctx *x) {
   struct wd_config *c = x->c;
   char b1[32], b2[32];
@@ -1105,6 +1187,12 @@ static void finish(struct ctx *x) {
     if (!c->endpoints[i].base_url)
       err_at(x, c->endpoints[i].line, SEC_ENDPOINT, i, "base_url",
              "missing (e.g. base_url = https://api.openai.com/v1)");
+  for (int i = 0; i < c->nendpoints && !x->failed; i++) {
+    int k = x->es[i].kl[EK_KEEPALIVE] ? EK_KEEPALIVE : EK_MAXLOADED;
+    if (c->endpoints[i].kind != WD_KIND_OLLAMA && x->es[i].kl[k])
+      err_at(x, x->es[i].kl[k], SEC_ENDPOINT, i, ekeys[k].name,
+             "only used with kind = ollama");
+  }
   struct ent *eps = sorted(x, c->nendpoints, 0);
   struct ent *mods = eps ? sorted(x, c->nmodels, 1) : NULL;
   if (!mods)
@@ -1131,6 +1219,8 @@ static void finish(struct ctx *x) {
     else if (m->probe_prefix_file && m->probe != WD_PROBE_CHAT)
       err_at(x, sd->kl[MK_PREFIX], SEC_MODEL, i, "probe_prefix_file",
              "only used by probe = chat");
+    else
+      finish_ollama(x, i);
   }
   free(eps);
   free(mods);
@@ -1201,6 +1291,7 @@ void wd_config_free(struct wd_config *c) {
     free(e->api_key_env);
     free(e->api_key_file);
     free(e->anthropic_version);
+    free(e->keep_alive);
   }
   for (int i = 0; i < c->nmodels; i++) {
     struct wd_model *m = &c->models[i];
@@ -1208,6 +1299,7 @@ void wd_config_free(struct wd_config *c) {
     free(m->id);
     free(m->probe_prefix_file);
     free(m->prefix);
+    free(m->keep_alive);
   }
   free(c->endpoints);
   free(c->models);

@@ -4,7 +4,8 @@
 # (tests/unit/local.mk).
 noinst_LTLIBRARIES += tools/warmd/libwdprobe.la
 tools_warmd_libwdprobe_la_SOURCES = tools/warmd/probe.c tools/warmd/reply.c \
-	tools/warmd/reply.h tools/warmd/probe.h tools/warmd/warmd.h
+	tools/warmd/reply.h tools/warmd/probe.h tools/warmd/warmd.h \
+	tools/warmd/prov_ollama.c tools/warmd/prov_vllm.c tools/warmd/prov_local.h
 tools_warmd_libwdprobe_la_CFLAGS = $(AM_CFLAGS) $(PTHREAD_FLAGS) \
 	$(CURL_CFLAGS) $(JANSSON_CFLAGS)
 tools_warmd_libwdprobe_la_LIBADD = tools/common/libwdcommon.la $(CURL_LIBS) \

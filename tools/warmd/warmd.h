@@ -15,6 +15,8 @@
  *   secret.c    secret.h    API keys (env, key files), placeholders
  *   probe.c     probe.h     the prober: libcurl multi, timings
  *   reply.c     reply.h     requests and replies per provider (pure)
+ *   prov_ollama.c prov_local.h  Ollama: load probe, /api/ps, max_loaded
+ *   prov_vllm.c   prov_local.h  vLLM: /is_sleeping at the server root
  *   online.c    online.h    --check-config --online
  *   daemon.c    daemon.h    what the service threads share with the loop
  *   control.c   ctl.h       control socket: threads, framing, SO_PEERCRED

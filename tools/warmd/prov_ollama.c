@@ -1,0 +1,213 @@
+/* prov_ollama.c - Ollama's native API (prov_local.h): the load probe's
+ * bodies, /api/generate, /api/ps and /api/tags replies, and the max_loaded
+ * decision.  Pure: no I/O, no clock reads. */
+#include "config.h"
+
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "prov_local.h"
+
+/* "600", "-1": seconds, sent as a JSON number; anything else is a
+ * duration string that Ollama parses itself. */
+static json_t *keep_alive_json(const struct wd_model *m) {
+  const char *s = m->keep_alive;
+  char *end;
+  long long v;
+  if (!s || !*s)
+    return json_null();
+  v = strtoll(s, &end, 10);
+  if (!*end)
+    return json_integer(v);
+  return json_string(s);
+}
+
+static char *dump(json_t *root) {
+  char *out;
+  if (!root)
+    return NULL;
+  out = json_dumps(root, JSON_COMPACT);
+  json_decref(root);
+  return out;
+}
+
+char *wd_ollama_load_body(const struct wd_model *m) {
+  const char *id = m->id ? m->id : m->name;
+  json_t *ka = keep_alive_json(m);
+  if (!id || !ka) {
+    json_decref(ka);
+    return NULL;
+  }
+  /* no "prompt": Ollama loads the model and answers at once, no tokens */
+  return dump(
+      json_pack("{s:s, s:o, s:b}", "model", id, "keep_alive", ka, "stream", 0));
+}
+
+char *wd_ollama_generate_body(const struct wd_model *m) {
+  const char *id = m->id ? m->id : m->name;
+  json_t *ka = keep_alive_json(m);
+  json_int_t n = m->max_tokens > 0 ? m->max_tokens : 1;
+  if (!id || !ka) {
+    json_decref(ka);
+    return NULL;
+  }
+  return dump(json_pack("{s:s, s:s, s:o, s:b, s:{s:I}}", "model", id, "prompt",
+                        "hi", "keep_alive", ka, "stream", 0, "options",
+                        "num_predict", n));
+}
+
+static json_t *load_obj(const char *body, size_t len, char *err,
+                        size_t errlen) {
+  json_error_t je;
+  json_t *root;
+  if (!body || len == 0) {
+    snprintf(err, errlen, "empty reply body");
+    return NULL;
+  }
+  root = json_loadb(body, len, JSON_DECODE_INT_AS_REAL, &je);
+  if (!root) {
+    char why[96];
+    wd_sanitize(why, sizeof why, je.text, strlen(je.text));
+    snprintf(err, errlen, "invalid JSON at byte %d: %s", je.position, why);
+    return NULL;
+  }
+  if (!json_is_object(root)) {
+    snprintf(err, errlen, "reply is not a JSON object");
+    json_decref(root);
+    return NULL;
+  }
+  return root;
+}
+
+static uint64_t count_of(const json_t *obj, const char *key) {
+  const json_t *v = json_object_get(obj, key);
+  double d = json_is_number(v) ? json_number_value(v) : 0;
+  if (!(d > 0))
+    return 0;
+  return d >= (double)WD_REPLY_TOKENS_MAX ? WD_REPLY_TOKENS_MAX : (uint64_t)d;
+}
+
+int wd_ollama_reply_generate(const char *body, size_t len, struct wd_usage *u,
+                             char *err, size_t errlen) {
+  json_t *root;
+  memset(u, 0, sizeof *u);
+  if (!(root = load_obj(body, len, err, errlen)))
+    return -1;
+  /* stream:false gives one object with done:true; a streamed first chunk
+   * (done:false) would mean the server ignored us: not an answer */
+  if (!json_is_true(json_object_get(root, "done"))) {
+    snprintf(err, errlen, "reply is not done (no \"done\": true)");
+    json_decref(root);
+    return -1;
+  }
+  u->in = count_of(root, "prompt_eval_count");
+  u->out = count_of(root, "eval_count");
+  json_decref(root);
+  return 0;
+}
+
+/* The length of a name without its ":latest" tag. */
+static size_t base_len(const char *s) {
+  size_t n = strlen(s);
+  if (n > 7 && !strcmp(s + n - 7, ":latest"))
+    return n - 7;
+  return n;
+}
+
+int wd_ollama_same_name(const char *a, const char *b) {
+  size_t na = base_len(a), nb = base_len(b);
+  return na == nb && !memcmp(a, b, na);
+}
+
+int wd_ollama_reply_ps(const char *body, size_t len, const char *id,
+                       struct wd_ollama_ps *ps, char *err, size_t errlen) {
+  json_t *root, *models, *it;
+  size_t i;
+  ps->nloaded = 0;
+  ps->found = 0;
+  ps->expires_unix_ns = -1;
+  if (!(root = load_obj(body, len, err, errlen)))
+    return -1;
+  models = json_object_get(root, "models");
+  if (!json_is_array(models)) {
+    snprintf(err, errlen, "reply has no models array");
+    json_decref(root);
+    return -1;
+  }
+  json_array_foreach(models, i, it) {
+    const char *name = json_string_value(json_object_get(it, "name"));
+    const char *model = json_string_value(json_object_get(it, "model"));
+    const char *exp = json_string_value(json_object_get(it, "expires_at"));
+    if (!json_is_object(it))
+      continue;
+    ps->nloaded++;
+    if (ps->found || !id ||
+        !((name && wd_ollama_same_name(name, id)) ||
+          (model && wd_ollama_same_name(model, id))))
+      continue;
+    ps->found = 1;
+    if (!exp || wd_parse_rfc3339(exp, strlen(exp), &ps->expires_unix_ns))
+      ps->expires_unix_ns = -1;
+  }
+  json_decref(root);
+  return 0;
+}
+
+int wd_ollama_may_load(const struct wd_ollama_ps *ps, int max_loaded) {
+  return ps->found || max_loaded <= 0 || ps->nloaded < max_loaded;
+}
+
+int64_t wd_ollama_warm_until(const struct wd_ollama_ps *ps, int64_t now_mono,
+                             int64_t now_unix) {
+  int64_t left;
+  if (!ps->found || ps->expires_unix_ns < 0)
+    return -1;
+  if (ps->expires_unix_ns <= now_unix)
+    return now_mono;
+  left = ps->expires_unix_ns - now_unix; /* > 0, no overflow: both >= 0 */
+  return left > INT64_MAX - now_mono ? INT64_MAX : now_mono + left;
+}
+
+int wd_ollama_reply_tags(const char *body, size_t len, char ***ids, int *nids,
+                         char *err, size_t errlen) {
+  json_t *root, *models, *it;
+  char **v = NULL;
+  int n = 0;
+  size_t i;
+  *ids = NULL;
+  *nids = 0;
+  if (!(root = load_obj(body, len, err, errlen)))
+    return -1;
+  models = json_object_get(root, "models");
+  if (!json_is_array(models)) {
+    snprintf(err, errlen, "reply has no models array");
+    json_decref(root);
+    return -1;
+  }
+  if (json_array_size(models) &&
+      !(v = calloc(json_array_size(models), sizeof *v)))
+    goto nomem;
+  json_array_foreach(models, i, it) {
+    const json_t *name = json_object_get(it, "name");
+    size_t l;
+    if (!json_is_string(name))
+      continue;
+    l = json_string_length(name);
+    if (!(v[n] = malloc(l + 1)))
+      goto nomem;
+    wd_sanitize(v[n], l + 1, json_string_value(name), l);
+    n++;
+  }
+  json_decref(root);
+  *ids = v;
+  *nids = n;
+  return 0;
+nomem:
+  wd_model_ids_free(v, n);
+  json_decref(root);
+  snprintf(err, errlen, "out of memory");
+  return -1;
+}
