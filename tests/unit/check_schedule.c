@@ -391,6 +391,50 @@ START_TEST(test_unbuildable_backs_off) {
 }
 END_TEST
 
+/* Local servers (issue 10): the server's own warm_until wins over
+ * warm_ttl; a sleeping vLLM is published sleeping, not warm, counts
+ * neither as a success nor as a failure, and is asked again soon; a load
+ * held back by max_loaded keeps the state it had. */
+START_TEST(test_local_server_results) {
+  int old;
+  ck_assert_int_eq(wd_sched_decide(e, NULL, T0), WD_SEND);
+  wd_sched_sent(e, T0);
+  struct wd_probe_result r = result(1, WARMTH_ERR_NONE, T0);
+  r.warm_until_ns = T0 + 500 * S; /* Ollama's expires_at */
+  wd_sched_result(e, &r, &rng, &old);
+  ck_assert_int_eq(e->rec.state, WARMTH_WARM);
+  ck_assert_int_eq(e->rec.warm_until, T0 + 500 * S);
+
+  int64_t at = e->due;
+  wd_sched_sent(e, at);
+  r = result(0, WARMTH_ERR_NONE, at);
+  r.held = WD_HELD_FULL; /* no room: nothing sent, nothing changes */
+  wd_sched_result(e, &r, &rng, &old);
+  ck_assert_int_eq(e->rec.state, WARMTH_WARM);
+  ck_assert_int_eq(e->rec.warm_until, T0 + 500 * S);
+  ck_assert_int_eq(e->rec.failures, 0);
+  ck_assert_int_le(e->due, r.ended_ns + 33 * S);
+  ck_assert_int_ge(e->due, r.ended_ns + 27 * S);
+
+  at = e->due;
+  wd_sched_sent(e, at);
+  r = result(0, WARMTH_ERR_NONE, at);
+  r.held = WD_HELD_SLEEPING;
+  wd_sched_result(e, &r, &rng, &old);
+  ck_assert_int_eq(old, WARMTH_WARM);
+  ck_assert_int_eq(e->rec.state, WARMTH_SLEEPING);
+  ck_assert_int_le(e->rec.warm_until, r.ended_ns); /* not warm any more */
+  ck_assert_int_eq(e->rec.failures, 0);
+  ck_assert_int_eq(e->rec.fails_in_row, 0);
+  ck_assert_int_eq(e->rec.successes, 1);
+  ck_assert_int_le(e->due, r.ended_ns + 33 * S);
+
+  /* awake again: the next warmup makes it warm, warm_ttl without a word */
+  probe(1, WARMTH_ERR_NONE, e->due);
+  ck_assert_int_eq(e->rec.state, WARMTH_WARM);
+}
+END_TEST
+
 START_TEST(test_wake) {
   struct wd_entry top = {.due = T0 + 5 * MS};
   ck_assert_int_eq(wd_sched_wake(T0 + 50 * MS, &top, 1), T0 + 5 * MS);
@@ -423,6 +467,7 @@ Suite *schedule_suite(void) {
   tcase_add_test(core, test_warm_now);
   tcase_add_test(core, test_unbuildable_backs_off);
   tcase_add_test(core, test_wake);
+  tcase_add_test(core, test_local_server_results);
   suite_add_tcase(s, core);
   TCase *lim = tcase_create("limits");
   tcase_add_checked_fixture(lim, setup, teardown);
