@@ -51,7 +51,8 @@ def generate_ms(port, model, keep_alive=None):
     t = time.monotonic()
     with urllib.request.urlopen(req, timeout=10) as r:
         j = json.loads(r.read())
-    check(j.get("done") is True, f"{model}: client generate answered")
+    if j.get("done") is not True:
+        raise AssertionError(f"{model}: client generate answered {j!r}")
     return (time.monotonic() - t) * 1000
 
 

@@ -469,8 +469,8 @@ static const struct bad {
     {"[endpoint e]\nbase_url = http://h\napi_key_env = sk-abc123 def\n", 3,
      "api_key_env", "not the name of an environment variable", "sk-abc123"},
     {"[warmd]\ntick = 50ms\n" EP, 0, "t.conf: ", "nothing to do", NULL},
-    {"[endpoint e]\nkind = azure\nbase_url = http://h\n[model m]\n", 2, "kind",
-     "'azure' is not one of: openai, anthropic", NULL},
+    {"[endpoint e]\nkind = bedrock\nbase_url = http://h\n[model m]\n", 2,
+     "kind", "'bedrock' is not one of: openai, anthropic, azure, gemini", NULL},
     {EP "[model m]\nprobe = ping\n", 4, "probe", "not one of: chat, models",
      NULL},
     {EP "[model m]\nmax_tokens_param = max_tok\n", 4, "max_tokens_param",
@@ -969,7 +969,7 @@ START_TEST(test_local_servers) {
            err, sizeof err);
   ck_assert_msg(strstr(err, "between warmups"), "%s", err);
   load_bad(EP "[model a]\nprobe = load\n", err, sizeof err);
-  ck_assert_msg(strstr(err, "kind = ollama"), "%s", err);
+  ck_assert_msg(strstr(err, "no such probe"), "%s", err);
   load_bad(EP "[model a]\nkeep_alive = 10m\n", err, sizeof err);
   ck_assert_msg(strstr(err, "kind = ollama"), "%s", err);
   load_bad(EP "max_loaded = 2\n[model a]\n", err, sizeof err);

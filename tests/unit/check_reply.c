@@ -184,7 +184,7 @@ START_TEST(chat_anthropic) {
 END_TEST
 
 START_TEST(chat_missing_usage) {
-  struct wd_usage u = {9, 9, 9};
+  struct wd_usage u = {9, 9, 9, 9, 9};
   char err[128] = "";
 
   ck_assert_int_eq(

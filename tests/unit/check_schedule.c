@@ -400,7 +400,7 @@ START_TEST(test_local_server_results) {
   ck_assert_int_eq(wd_sched_decide(e, NULL, T0), WD_SEND);
   wd_sched_sent(e, T0);
   struct wd_probe_result r = result(1, WARMTH_ERR_NONE, T0);
-  r.warm_until_ns = T0 + 500 * S; /* Ollama's expires_at */
+  r.warm_for_ns = 500 * S - 100 * MS; /* Ollama's expires_at */
   wd_sched_result(e, &r, &rng, &old);
   ck_assert_int_eq(e->rec.state, WARMTH_WARM);
   ck_assert_int_eq(e->rec.warm_until, T0 + 500 * S);
@@ -408,7 +408,7 @@ START_TEST(test_local_server_results) {
   int64_t at = e->due;
   wd_sched_sent(e, at);
   r = result(0, WARMTH_ERR_NONE, at);
-  r.held = WD_HELD_FULL; /* no room: nothing sent, nothing changes */
+  r.precheck_only = 1; /* no room: nothing sent, nothing changes */
   wd_sched_result(e, &r, &rng, &old);
   ck_assert_int_eq(e->rec.state, WARMTH_WARM);
   ck_assert_int_eq(e->rec.warm_until, T0 + 500 * S);
@@ -419,7 +419,8 @@ START_TEST(test_local_server_results) {
   at = e->due;
   wd_sched_sent(e, at);
   r = result(0, WARMTH_ERR_NONE, at);
-  r.held = WD_HELD_SLEEPING;
+  r.precheck_only = 1;
+  r.state = WARMTH_SLEEPING;
   wd_sched_result(e, &r, &rng, &old);
   ck_assert_int_eq(old, WARMTH_WARM);
   ck_assert_int_eq(e->rec.state, WARMTH_SLEEPING);

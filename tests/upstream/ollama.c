@@ -34,6 +34,7 @@
 struct loaded {
   char name[UP_NAME_MAX + 1];
   int64_t loaded_ns, used_ns; /* used_ns: LRU order */
+  int64_t ready_ns;           /* load done: /api/ps lists it from then */
   int64_t expires_ns;         /* FOREVER_NS: never */
 };
 
@@ -208,8 +209,10 @@ static void infer(const struct up_route *rq, bool chat, struct up_reply *out) {
     reason = "unload";
   } else {
     bool cold = !l;
-    if (cold)
+    if (cold) {
       l = load(name, now, !has_prompt);
+      l->ready_ns = now + up_model_setting(m, UP_SET_COLD_MS) * 1000000;
+    }
     l->used_ns = now;
     l->expires_ns = ka >= FOREVER_NS ? FOREVER_NS : now + ka;
     if (!has_prompt) {
@@ -269,6 +272,10 @@ static void ps(struct up_reply *out) {
   cnt.ps++;
   for (int i = 0; i < nloaded; i++) {
     char exp[64];
+    /* Ollama lists a runner once its model is loaded, not while it loads:
+     * two clients can both see room for one more */
+    if (slots[i].ready_ns > now)
+      continue;
     json_t *o = model_json(slots[i].name);
     rfc3339(slots[i].expires_ns, exp, sizeof exp);
     json_object_set_new(o, "expires_at", json_string(exp));

@@ -10,20 +10,64 @@
 
 #include "util.h"
 
-/* 2 and 3 are azure and gemini (issue 10's list order, DESIGN.md). */
-enum wd_kind {
-  WD_KIND_OPENAI = 0,
-  WD_KIND_ANTHROPIC = 1,
-  WD_KIND_OLLAMA = 4, /* native API: /api/generate, /api/ps, /api/tags */
-  WD_KIND_VLLM = 5    /* OpenAI API plus /is_sleeping at the server root */
-};
+/* The probe kinds (`probe =`); which ones a provider speaks is its row in
+ * WD_PROVIDERS.  Append only. */
 /* load: Ollama's POST /api/generate without a prompt (no tokens). */
 enum wd_probe_kind {
   WD_PROBE_CHAT = 0,
   WD_PROBE_MODELS = 1,
   WD_PROBE_LOAD = 2
 };
+
+/* What a provider speaks, for config checks (the code is provider.h). */
+enum {
+  WD_CAP_CHAT = 1 << WD_PROBE_CHAT,     /* probe = chat */
+  WD_CAP_MODELS = 1 << WD_PROBE_MODELS, /* probe = models */
+  WD_CAP_LOAD = 1 << WD_PROBE_LOAD,     /* probe = load (Ollama) */
+  WD_CAP_EFFORT = 1 << 8,     /* reasoning_effort in the request body */
+  WD_CAP_THINKING = 1 << 9,   /* thinking = off */
+  WD_CAP_COMPLETION = 1 << 10 /* max_tokens_param = max_completion_tokens */
+};
+
+/* The providers, one row each: X(ENUM, kind word, capabilities).  Adding
+ * one is a row here and a file tools/warmd/prov_WORD.c that defines
+ * `const struct wd_provider wd_prov_WORD` (provider.h).  Rows are only ever
+ * appended (the enum value of a kind must not change). */
+#define WD_PROVIDERS(X)                                                        \
+  X(OPENAI, openai,                                                            \
+    WD_CAP_CHAT | WD_CAP_MODELS | WD_CAP_EFFORT | WD_CAP_COMPLETION)           \
+  X(ANTHROPIC, anthropic, WD_CAP_CHAT | WD_CAP_MODELS | WD_CAP_THINKING)       \
+  X(AZURE, azure, WD_CAP_CHAT | WD_CAP_EFFORT | WD_CAP_COMPLETION)             \
+  X(GEMINI, gemini, WD_CAP_CHAT | WD_CAP_MODELS | WD_CAP_THINKING)             \
+  X(OLLAMA, ollama, WD_CAP_CHAT | WD_CAP_MODELS | WD_CAP_LOAD)                 \
+  X(VLLM, vllm, WD_CAP_CHAT | WD_CAP_MODELS | WD_CAP_COMPLETION)
+
+enum wd_kind {
+#define WD_X(e, w, caps) WD_KIND_##e,
+  WD_PROVIDERS(WD_X)
+#undef WD_X
+      WD_KIND__N
+};
+_Static_assert(WD_KIND_OPENAI == 0 && WD_KIND_ANTHROPIC == 1 &&
+                   WD_KIND_OLLAMA == 4 && WD_KIND_VLLM == 5,
+               "kinds are appended, never renumbered");
+/* The capabilities of a kind (0 for an unknown one). */
+unsigned wd_kind_caps(int kind);
+/* The kind's word ("openai"), or "?" */
+const char *wd_kind_name(int kind);
 enum wd_tokens_param { WD_MAX_TOKENS = 0, WD_MAX_COMPLETION_TOKENS = 1 };
+/* [model] reasoning_effort: unset sends nothing (the model's default). */
+enum wd_effort {
+  WD_EFFORT_UNSET = 0,
+  WD_EFFORT_MINIMAL,
+  WD_EFFORT_LOW,
+  WD_EFFORT_MEDIUM,
+  WD_EFFORT_HIGH
+};
+/* [model] thinking: unset sends nothing; off disables it. */
+enum wd_thinking { WD_THINKING_UNSET = 0, WD_THINKING_OFF = 1 };
+/* Anthropic's cache writes cost 1.25 x input (5-minute cache). */
+#define WD_CACHE_WRITE_FACTOR 1.25
 
 struct wd_endpoint {
   char *name;         /* section name: [endpoint NAME] */
@@ -32,6 +76,9 @@ struct wd_endpoint {
   char *api_key_env;  /* name of the env variable holding the key, or NULL */
   char *api_key_file; /* path of a file holding the key, or NULL */
   char *anthropic_version; /* default "2023-06-01" */
+  char *api_version;       /* azure: the api-version query, required */
+  char **headers;          /* `header = Name: value` lines, repeatable */
+  int nheaders;            /* (values count as secrets: never logged) */
   int64_t timeout_ns;      /* default 5 s */
   int line;  /* line of the [endpoint NAME] header, for messages */
   int fleet; /* enum wd_fleet_mode: share warmth with the fleet? */
@@ -73,6 +120,10 @@ struct wd_model {
                                always set for kind = ollama after loading */
   int64_t keep_alive_ns;    /* parsed; WD_KEEP_FOREVER: never unload */
   int line;                 /* line of the [model NAME] header, for messages */
+  int reasoning_effort;     /* enum wd_effort: sent by WD_CAP_EFFORT kinds */
+  int thinking;             /* enum wd_thinking (WD_CAP_THINKING kinds) */
+  double price_cache_write; /* USD per million tokens written to the
+                               prompt cache (default 1.25 x price_in) */
 };
 
 struct wd_config {

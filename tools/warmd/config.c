@@ -46,7 +46,7 @@
 
 enum sec { SEC_NONE, SEC_WARMD, SEC_ENDPOINT, SEC_MODEL, SEC_FLEET };
 
-#define KEYS_MAX 24
+#define KEYS_MAX 32
 
 /* What the public structs do not keep: where each key was set. */
 struct side {
@@ -298,6 +298,79 @@ static int chk_keep_alive(struct ctx *x, char *v, char *why, size_t n) {
   return 0;
 }
 
+static int chk_apiversion(struct ctx *x, char *v, char *why, size_t n) {
+  (void)x;
+  for (const char *p = v; *p; p++)
+    if (!isalnum((unsigned char)*p) && !strchr("-._", *p)) {
+      snprintf(why, n,
+               "'%.40s' is not an api-version (e.g. 2024-10-21 or "
+               "2025-01-01-preview)",
+               v);
+      return -1;
+    }
+  return 0;
+}
+
+/* header = Name: value.  The value may be a gateway's token: it is never
+ * echoed in a message, and probe.c redacts it like the key. */
+static int chk_header(struct ctx *x, char *v, char *why, size_t n) {
+  struct wd_endpoint *e = &x->c->endpoints[x->cur_i];
+  const char *colon = strchr(v, ':');
+  size_t nl = colon ? (size_t)(colon - v) : 0;
+  static const char *const ours[] = {
+      "host",          "content-length", "content-type", "transfer-encoding",
+      "authorization", "x-api-key",      "api-key",      "x-goog-api-key",
+      "expect",        "connection"};
+  if (!colon || nl == 0) {
+    snprintf(why, n, "expected 'Name: value' (the value is not shown)");
+    return -1;
+  }
+  /* RFC 9110 token characters only, in the name. */
+  for (size_t i = 0; i < nl; i++)
+    if (!isalnum((unsigned char)v[i]) && !strchr("!#$%&'*+-.^_`|~", v[i])) {
+      snprintf(why, n, "'%.*s' is not a header name", (int)(nl > 60 ? 60 : nl),
+               v);
+      return -1;
+    }
+  for (const char *p = colon + 1; *p; p++)
+    if ((unsigned char)*p < 0x20 || (unsigned char)*p == 0x7f) {
+      snprintf(why, n,
+               "the value of %.*s has control characters (the value is not "
+               "shown)",
+               (int)(nl > 60 ? 60 : nl), v);
+      return -1;
+    }
+  if (strlen(v) > 1000) {
+    snprintf(why, n, "%.*s: longer than 1000 bytes", (int)(nl > 60 ? 60 : nl),
+             v);
+    return -1;
+  }
+  for (size_t i = 0; i < sizeof ours / sizeof ours[0]; i++)
+    if (strlen(ours[i]) == nl && strncasecmp(ours[i], v, nl) == 0) {
+      snprintf(why, n,
+               "%.*s is set by warmd (the key goes in api_key_env or "
+               "api_key_file)",
+               (int)nl, v);
+      return -1;
+    }
+  char **nv = realloc(e->headers, (size_t)(e->nheaders + 1) * sizeof *nv);
+  if (!nv) {
+    snprintf(why, n, "out of memory");
+    return -1;
+  }
+  e->headers = nv;
+  /* "Name: value" with one space, as curl sends it. */
+  const char *val = colon + 1;
+  while (*val == ' ' || *val == '\t')
+    val++;
+  if (asprintf(&e->headers[e->nheaders], "%.*s: %s", (int)nl, v, val) < 0) {
+    snprintf(why, n, "out of memory");
+    return -1;
+  }
+  e->nheaders++;
+  return 0;
+}
+
 /* [fleet] redis: parsed now so a typo fails --check-config; a password in
  * the URL is refused without echoing it. */
 static int chk_redis(struct ctx *x, char *v, char *why, size_t n) {
@@ -435,6 +508,8 @@ enum {
   F_EMPTY_KEEP = 2, /* "" is kept (off) */
   F_PATH = 4,       /* relative to the config file's directory */
   F_SIDE = 8,       /* stored in struct side, not the public struct */
+  F_REPEAT = 16,    /* may be given more than once */
+  F_TAKEN = 32,     /* the check function keeps the value (V_STR) */
 };
 
 struct word {
@@ -457,11 +532,33 @@ static const struct word w_level[] = {
     {"notice", LOG_NOTICE}, {"warning", LOG_WARNING},
     {"warn", LOG_WARNING},  {"err", LOG_ERR},
     {"error", LOG_ERR},     {NULL, 0}};
-static const struct word w_kind[] = {{"openai", WD_KIND_OPENAI},
-                                     {"anthropic", WD_KIND_ANTHROPIC},
-                                     {"ollama", WD_KIND_OLLAMA},
-                                     {"vllm", WD_KIND_VLLM},
-                                     {NULL, 0}};
+static const struct word w_kind[] = {
+#define WD_X(e, w, caps) {#w, WD_KIND_##e},
+    WD_PROVIDERS(WD_X)
+#undef WD_X
+        {NULL, 0}};
+static const unsigned kind_caps[WD_KIND__N] = {
+#define WD_X(e, w, caps) [WD_KIND_##e] = (caps),
+    WD_PROVIDERS(WD_X)
+#undef WD_X
+};
+
+unsigned wd_kind_caps(int kind) {
+  return kind >= 0 && kind < WD_KIND__N ? kind_caps[kind] : 0;
+}
+
+const char *wd_kind_name(int kind) {
+  for (const struct word *w = w_kind; w->w; w++)
+    if (w->v == kind)
+      return w->w;
+  return "?";
+}
+static const struct word w_effort[] = {{"minimal", WD_EFFORT_MINIMAL},
+                                       {"low", WD_EFFORT_LOW},
+                                       {"medium", WD_EFFORT_MEDIUM},
+                                       {"high", WD_EFFORT_HIGH},
+                                       {NULL, 0}};
+static const struct word w_thinking[] = {{"off", WD_THINKING_OFF}, {NULL, 0}};
 static const struct word w_probe[] = {{"chat", WD_PROBE_CHAT},
                                       {"models", WD_PROBE_MODELS},
                                       {"load", WD_PROBE_LOAD},
@@ -534,6 +631,8 @@ enum {
   EK_TIMEOUT,
   EK_AVERSION,
   EK_FLEET,
+  EK_APIVERSION,
+  EK_HEADER,
   EK_KEEPALIVE,
   EK_MAXLOADED,
   EK__N
@@ -548,6 +647,9 @@ static const struct key ekeys[EK__N] = {
     [EK_AVERSION] =
         K_STR("anthropic_version", 0, E(anthropic_version), chk_word),
     [EK_FLEET] = K_WORD("fleet", V_ENUM, E(fleet), w_fleet),
+    [EK_APIVERSION] = K_STR("api_version", 0, E(api_version), chk_apiversion),
+    /* Repeatable: chk_header appends to headers and keeps the value. */
+    [EK_HEADER] = K_STR("header", F_REPEAT | F_TAKEN, 0, chk_header),
     [EK_KEEPALIVE] = K_STR("keep_alive", 0, E(keep_alive), chk_keep_alive),
     [EK_MAXLOADED] = K_NUM("max_loaded", V_INT, E(max_loaded), 0, 1000),
 };
@@ -573,6 +675,9 @@ enum {
   MK_HEADROOM,
   MK_PREFIX,
   MK_REQUIRED,
+  MK_EFFORT,
+  MK_THINKING,
+  MK_PCWRITE,
   MK_KEEPALIVE,
   MK__N
 };
@@ -601,6 +706,11 @@ static const struct key mkeys[MK__N] = {
     [MK_PREFIX] =
         K_STR("probe_prefix_file", F_PATH, M(probe_prefix_file), chk_prefix),
     [MK_REQUIRED] = K_WORD("required", V_BOOL, M(required), w_bool),
+    [MK_EFFORT] =
+        K_WORD("reasoning_effort", V_ENUM, M(reasoning_effort), w_effort),
+    [MK_THINKING] = K_WORD("thinking", V_ENUM, M(thinking), w_thinking),
+    [MK_PCWRITE] =
+        K_NUM("price_cache_write", V_USD, M(price_cache_write), 0, 0),
     [MK_KEEPALIVE] = K_STR("keep_alive", 0, M(keep_alive), chk_keep_alive),
 };
 /* chk_fleet_pwenv and chk_fleet_pwfile know FK_PWENV = 1, FK_PWFILE = 2. */
@@ -705,6 +815,10 @@ static void set_value(struct ctx *x, const struct key *k, void *base, char *v) {
     if (k->check && k->check(x, s, why, sizeof why) != 0) {
       free(s);
       kerr(x, k->name, "%s", why);
+      return;
+    }
+    if (k->flags & F_TAKEN) {
+      free(s); /* the check stored its own copy */
       return;
     }
     free(*sp);
@@ -1031,7 +1145,7 @@ static int on_value(void *user, const char *section_name, const char *name,
     unknown_key(x, name);
     return 1;
   }
-  if (sd->kl[k]) {
+  if (sd->kl[k] && !(tables[x->cur].keys[k].flags & F_REPEAT)) {
     kerr(x, name, "set twice (first at line %d)", sd->kl[k]);
     return 1;
   }
@@ -1144,7 +1258,7 @@ static void finish_ollama(struct ctx *x, int i) {
              "only used with kind = ollama");
     return;
   }
-  if (!sd->kl[MK_PROBE])
+  if (!sd->kl[MK_PROBE] && !m->probe_prefix_file)
     m->probe = WD_PROBE_LOAD;
   if (!m->keep_alive && ep->keep_alive) {
     m->keep_alive_ns = ep->keep_alive_ns;
@@ -1183,15 +1297,23 @@ static void finish(struct ctx *x) {
            WARMTH__CAPACITY_MAX);
     return;
   }
-  for (int i = 0; i < c->nendpoints && !x->failed; i++)
-    if (!c->endpoints[i].base_url)
-      err_at(x, c->endpoints[i].line, SEC_ENDPOINT, i, "base_url",
-             "missing (e.g. base_url = https://api.openai.com/v1)");
   for (int i = 0; i < c->nendpoints && !x->failed; i++) {
-    int k = x->es[i].kl[EK_KEEPALIVE] ? EK_KEEPALIVE : EK_MAXLOADED;
-    if (c->endpoints[i].kind != WD_KIND_OLLAMA && x->es[i].kl[k])
-      err_at(x, x->es[i].kl[k], SEC_ENDPOINT, i, ekeys[k].name,
-             "only used with kind = ollama");
+    const struct wd_endpoint *e = &c->endpoints[i];
+    if (!e->base_url)
+      err_at(x, e->line, SEC_ENDPOINT, i, "base_url",
+             "missing (e.g. base_url = https://api.openai.com/v1)");
+    else if (e->kind == WD_KIND_AZURE && !e->api_version)
+      err_at(x, e->line, SEC_ENDPOINT, i, "api_version",
+             "missing: kind = azure needs it (e.g. api_version = 2024-10-21)");
+    else if (e->kind != WD_KIND_AZURE && e->api_version)
+      err_at(x, x->es[i].kl[EK_APIVERSION], SEC_ENDPOINT, i, "api_version",
+             "only kind = azure takes it");
+    else {
+      int k = x->es[i].kl[EK_KEEPALIVE] ? EK_KEEPALIVE : EK_MAXLOADED;
+      if (e->kind != WD_KIND_OLLAMA && x->es[i].kl[k])
+        err_at(x, x->es[i].kl[k], SEC_ENDPOINT, i, ekeys[k].name,
+               "only used with kind = ollama");
+    }
   }
   struct ent *eps = sorted(x, c->nendpoints, 0);
   struct ent *mods = eps ? sorted(x, c->nmodels, 1) : NULL;
@@ -1207,15 +1329,31 @@ static void finish(struct ctx *x) {
       oom(x);
     if (!sd->kl[MK_PCACHED])
       m->price_cached = m->price_in;
+    if (!sd->kl[MK_PCWRITE])
+      m->price_cache_write = m->price_in * WD_CACHE_WRITE_FACTOR;
+    const struct wd_endpoint *ep = &c->endpoints[m->endpoint];
+    unsigned caps = wd_kind_caps(ep->kind);
     if (m->interval_ns < c->tick_ns)
       err_at(x, sd->kl[MK_INTERVAL] ? sd->kl[MK_INTERVAL] : m->line, SEC_MODEL,
              i, "interval", "%s is shorter than tick (%s)",
              wd_fmt_duration(m->interval_ns, b1, sizeof b1),
              wd_fmt_duration(c->tick_ns, b2, sizeof b2));
     else if (m->max_tokens_param == WD_MAX_COMPLETION_TOKENS &&
-             c->endpoints[m->endpoint].kind == WD_KIND_ANTHROPIC)
+             !(caps & WD_CAP_COMPLETION))
       err_at(x, sd->kl[MK_PARAM], SEC_MODEL, i, "max_tokens_param",
-             "the anthropic messages API only takes max_tokens");
+             "the %s API only takes max_tokens", wd_kind_name(ep->kind));
+    else if (!(caps & (1u << m->probe)))
+      err_at(x, sd->kl[MK_PROBE] ? sd->kl[MK_PROBE] : m->line, SEC_MODEL, i,
+             "probe", "endpoint %s (kind = %s) has no such probe", ep->name,
+             wd_kind_name(ep->kind));
+    else if (m->reasoning_effort && !(caps & WD_CAP_EFFORT))
+      err_at(x, sd->kl[MK_EFFORT], SEC_MODEL, i, "reasoning_effort",
+             "kind = %s takes no reasoning_effort%s", wd_kind_name(ep->kind),
+             (caps & WD_CAP_THINKING) ? " (it has thinking = off)" : "");
+    else if (m->thinking && !(caps & WD_CAP_THINKING))
+      err_at(x, sd->kl[MK_THINKING], SEC_MODEL, i, "thinking",
+             "kind = %s takes no thinking setting%s", wd_kind_name(ep->kind),
+             (caps & WD_CAP_EFFORT) ? " (use reasoning_effort = minimal)" : "");
     else if (m->probe_prefix_file && m->probe != WD_PROBE_CHAT)
       err_at(x, sd->kl[MK_PREFIX], SEC_MODEL, i, "probe_prefix_file",
              "only used by probe = chat");
@@ -1291,6 +1429,13 @@ void wd_config_free(struct wd_config *c) {
     free(e->api_key_env);
     free(e->api_key_file);
     free(e->anthropic_version);
+    free(e->api_version);
+    for (int k = 0; k < e->nheaders; k++) {
+      /* a header value may be a token: wiped like a key */
+      memset(e->headers[k], 0, strlen(e->headers[k]));
+      free(e->headers[k]);
+    }
+    free(e->headers);
     free(e->keep_alive);
   }
   for (int i = 0; i < c->nmodels; i++) {

@@ -33,18 +33,12 @@ struct wd_probe_result {
   /* appended by probe.c: */
   int64_t reset_requests_ns; /* until the request limit refills, -1 unknown */
   int64_t reset_tokens_ns;   /* until the token limit refills, -1 unknown */
-  /* appended for local servers (prov_local.h): */
-  int64_t warm_until_ns; /* > 0: warm until then (CLOCK_MONOTONIC), as the
-                            server said (Ollama's expires_at); 0: warm_ttl */
-  int held;              /* enum wd_held: no warmup sent, on purpose */
-};
-
-/* Why a probe sent no warmup (wd_probe_result.held); ok is 0 then and the
- * result is neither a success nor a failure (schedule.c). */
-enum wd_held {
-  WD_HELD_NONE = 0,
-  WD_HELD_SLEEPING = 1, /* vLLM /is_sleeping said true: state sleeping */
-  WD_HELD_FULL = 2,     /* Ollama: max_loaded models loaded, ours not */
+  /* appended with the providers (provider.h): */
+  uint64_t tokens_reasoning;   /* part of tokens_out spent thinking */
+  uint64_t tokens_cache_write; /* part of tokens_in written to the cache */
+  int state;           /* a state the provider reported (WARMTH_SLEEPING), 0 */
+  int64_t warm_for_ns; /* the provider keeps the model loaded this long, -1 */
+  int precheck_only;   /* 1: a pre-check ended the probe, no warmup sent */
 };
 
 struct wd_prober;

@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "provider.h"
 #include "reply.h"
 #include "warmd.h"
 

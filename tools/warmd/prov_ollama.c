@@ -3,6 +3,7 @@
  * decision.  Pure: no I/O, no clock reads. */
 #include "config.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -10,6 +11,8 @@
 #include <string.h>
 
 #include "prov_local.h"
+#include "provider.h"
+#include "warmth.h"
 
 /* "600", "-1": seconds, sent as a JSON number; anything else is a
  * duration string that Ollama parses itself. */
@@ -211,3 +214,151 @@ nomem:
   snprintf(err, errlen, "out of memory");
   return -1;
 }
+
+/* ---- the adapter (provider.h) ------------------------------------------- */
+
+static int request(const struct wd_endpoint *ep, const struct wd_model *m,
+                   int what, struct wd_request *rq) {
+  rq->url = rq->body = NULL;
+  if (what == WD_PROBE_LOAD || what == WD_PROBE_CHAT) {
+    rq->body = what == WD_PROBE_LOAD ? wd_ollama_load_body(m)
+                                     : wd_ollama_generate_body(m);
+    if (!rq->body) {
+      errno = EINVAL;
+      return -1;
+    }
+    rq->url = wd_url_join(ep->base_url, "/api/generate", NULL);
+  } else if (what == WD_PROBE_MODELS || what == WD_REQ_LIST) {
+    rq->url = wd_url_join(ep->base_url, "/api/tags", NULL);
+  } else {
+    errno = ENOTSUP;
+    return -1;
+  }
+  if (!rq->url) {
+    free(rq->body);
+    rq->body = NULL;
+    errno = ENOMEM;
+    return -1;
+  }
+  return 0;
+}
+
+/* Ollama has no auth of its own; a key is for a proxy in front of it. */
+static int headers(const struct wd_endpoint *ep, const char *key,
+                   wd_header_fn add, void *arg) {
+  (void)ep;
+  return key ? add(arg, "Authorization", "Bearer ", key) : 0;
+}
+
+static int reply(const struct wd_model *m, int what, const char *body,
+                 size_t len, struct wd_reply *out, char *err, size_t errlen) {
+  char **ids;
+  int n;
+  (void)m;
+  if (what == WD_PROBE_LOAD || what == WD_PROBE_CHAT)
+    return wd_ollama_reply_generate(body, len, &out->u, err, errlen);
+  if (wd_ollama_reply_tags(body, len, &ids, &n, err, errlen))
+    return -1;
+  wd_model_ids_free(ids, n);
+  return 0;
+}
+
+static int models(const char *body, size_t len, char ***ids, int *nids,
+                  char *err, size_t errlen) {
+  char **v;
+  int n;
+  if (wd_ollama_reply_tags(body, len, &v, &n, err, errlen))
+    return -1;
+  if (ids) {
+    *ids = v;
+    *nids = n;
+  } else {
+    wd_model_ids_free(v, n);
+  }
+  return 0;
+}
+
+/* Loads and generates are checked against /api/ps first (max_loaded) and
+ * after (expires_at); the model list needs neither. */
+static int ps_request(const struct wd_endpoint *ep, const struct wd_model *m,
+                      int what, struct wd_request *rq) {
+  (void)m;
+  rq->url = rq->body = NULL;
+  if (what != WD_PROBE_LOAD && what != WD_PROBE_CHAT)
+    return 1;
+  if (!(rq->url = wd_url_join(ep->base_url, "/api/ps", NULL))) {
+    errno = ENOMEM;
+    return -1;
+  }
+  return 0;
+}
+
+static int pre_reply(const struct wd_endpoint *ep, const struct wd_model *m,
+                     int pending, int http_status, const char *body, size_t len,
+                     struct wd_reply *out, char *err, size_t errlen) {
+  struct wd_ollama_ps ps;
+  char why[120];
+  if (http_status != 200) {
+    snprintf(err, errlen, "GET /api/ps: HTTP %d", http_status);
+    return -1;
+  }
+  if (wd_ollama_reply_ps(body, len, wd_model_id(m), &ps, why, sizeof why)) {
+    snprintf(err, errlen, "GET /api/ps: %s", why);
+    return -1;
+  }
+  /* Loads of this endpoint already on their way count as loaded. */
+  ps.nloaded += ps.found ? 0 : pending;
+  if (!wd_ollama_may_load(&ps, ep->max_loaded)) {
+    snprintf(err, errlen,
+             "not loaded: %d models loaded or loading, max_loaded %d",
+             ps.nloaded, ep->max_loaded);
+    return 1;
+  }
+  out->adds = !ps.found;
+  return 0;
+}
+
+/* At most ten years: warm_until is a monotonic time, and keep_alive -1
+ * ("forever", year 2318) must not overflow it. */
+#define WARM_FOR_MAX (10LL * 366 * 86400 * WD_NS_PER_S)
+
+static int post_reply(const struct wd_endpoint *ep, const struct wd_model *m,
+                      int64_t now_unix_ns, int http_status, const char *body,
+                      size_t len, struct wd_reply *out, char *err,
+                      size_t errlen) {
+  struct wd_ollama_ps ps;
+  char why[120];
+  int64_t until;
+  (void)ep;
+  if (http_status != 200) {
+    snprintf(err, errlen, "GET /api/ps: HTTP %d", http_status);
+    return -1;
+  }
+  if (wd_ollama_reply_ps(body, len, wd_model_id(m), &ps, why, sizeof why)) {
+    snprintf(err, errlen, "GET /api/ps: %s", why);
+    return -1;
+  }
+  if (!ps.found) { /* unloaded at once: evicted, or keep_alive 0 */
+    snprintf(err, errlen, "the model is not in /api/ps after the load");
+    return -1;
+  }
+  until = wd_ollama_warm_until(&ps, 0, now_unix_ns);
+  out->warm_for_ns = until < 0              ? -1
+                     : until > WARM_FOR_MAX ? WARM_FOR_MAX
+                                            : until;
+  return 0;
+}
+
+const struct wd_provider wd_prov_ollama = {
+    .name = "ollama",
+    .kind = WD_KIND_OLLAMA,
+    .request = request,
+    .headers = headers,
+    .reply = reply,
+    .models = models,
+    .error = wd_openai_error, /* {"error":"model 'x' not found"}: 404 */
+    .pre_request = ps_request,
+    .pre_reply = pre_reply,
+    .post_request = ps_request,
+    .post_reply = post_reply,
+};

@@ -2,12 +2,15 @@
  * and what it says.  The rest of vLLM is the OpenAI API.  Pure. */
 #include "config.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "prov_local.h"
+#include "provider.h"
+#include "warmth.h"
 
 char *wd_vllm_root_url(const char *base_url, const char *path) {
   size_t n = strlen(base_url), pl = strlen(path);
@@ -46,3 +49,87 @@ int wd_vllm_reply_sleeping(const char *body, size_t len, int *sleeping,
   json_decref(root);
   return 0;
 }
+
+/* ---- the adapter (provider.h): the OpenAI protocol and a pre-check ---- */
+
+static int request(const struct wd_endpoint *ep, const struct wd_model *m,
+                   int what, struct wd_request *rq) {
+  rq->url = rq->body = NULL;
+  if (what == WD_PROBE_CHAT) {
+    if (!(rq->body = wd_openai_body(m, 1))) {
+      errno = EINVAL;
+      return -1;
+    }
+    rq->url = wd_url_join(ep->base_url, "/chat/completions", NULL);
+  } else if (what == WD_PROBE_MODELS || what == WD_REQ_LIST) {
+    rq->url = wd_url_join(ep->base_url, "/models", NULL);
+  } else {
+    errno = ENOTSUP;
+    return -1;
+  }
+  if (!rq->url) {
+    free(rq->body);
+    rq->body = NULL;
+    errno = ENOMEM;
+    return -1;
+  }
+  return 0;
+}
+
+static int headers(const struct wd_endpoint *ep, const char *key,
+                   wd_header_fn add, void *arg) {
+  (void)ep;
+  return key ? add(arg, "Authorization", "Bearer ", key) : 0;
+}
+
+/* Every probe asks first: a sleeping engine gets nothing else. */
+static int pre_request(const struct wd_endpoint *ep, const struct wd_model *m,
+                       int what, struct wd_request *rq) {
+  (void)m;
+  (void)what;
+  rq->body = NULL;
+  if (!(rq->url = wd_vllm_root_url(ep->base_url, "/is_sleeping"))) {
+    errno = ENOMEM;
+    return -1;
+  }
+  return 0;
+}
+
+static int pre_reply(const struct wd_endpoint *ep, const struct wd_model *m,
+                     int pending, int http_status, const char *body, size_t len,
+                     struct wd_reply *out, char *err, size_t errlen) {
+  int sleeping;
+  char why[120];
+  (void)ep;
+  (void)m;
+  (void)pending;
+  /* /is_sleeping is served only with VLLM_SERVER_DEV_MODE=1: without it
+   * nobody can put the engine to sleep either, so go on. */
+  if (http_status == 404)
+    return 0;
+  if (http_status != 200) {
+    snprintf(err, errlen, "GET /is_sleeping: HTTP %d", http_status);
+    return -1;
+  }
+  if (wd_vllm_reply_sleeping(body, len, &sleeping, why, sizeof why)) {
+    snprintf(err, errlen, "%s", why);
+    return -1;
+  }
+  if (!sleeping)
+    return 0;
+  out->state = WARMTH_SLEEPING;
+  snprintf(err, errlen, "the engine is sleeping: no warmup sent");
+  return 1;
+}
+
+const struct wd_provider wd_prov_vllm = {
+    .name = "vllm",
+    .kind = WD_KIND_VLLM,
+    .request = request,
+    .headers = headers,
+    .reply = wd_openai_reply,
+    .models = wd_openai_models,
+    .error = wd_openai_error,
+    .pre_request = pre_request,
+    .pre_reply = pre_reply,
+};

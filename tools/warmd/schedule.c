@@ -194,7 +194,7 @@ static void apply_ok(struct wd_entry *e, const struct wd_probe_result *r,
     p->state = WARMTH_WARM;
     /* the server's own word (Ollama's expires_at) over warm_ttl */
     p->warm_until =
-        r->warm_until_ns > 0 ? r->warm_until_ns : r->ended_ns + m->warm_ttl_ns;
+        r->ended_ns + (r->warm_for_ns > 0 ? r->warm_for_ns : m->warm_ttl_ns);
     e->due = r->started_ns + next_interval(e, rng);
   } else {
     /* Not yet `rise` successes in a row: confirm soon. */
@@ -236,17 +236,18 @@ static void apply_fail(struct wd_entry *e, const struct wd_probe_result *r,
   e->due = r->ended_ns + delay;
 }
 
-/* No warmup was sent, on purpose (probe.h, WD_HELD_*): neither a success
- * nor a failure.  A sleeping vLLM is not warm whatever it was; a model
- * Ollama has no room for keeps what it had.  Both are asked again soon
- * (the check itself is free): at most 30 s, at most an interval. */
+/* No warmup was sent, on purpose: a pre-check (provider.h pre_reply) ended
+ * the probe without an error.  Neither a success nor a failure.  A sleeping
+ * vLLM is not warm whatever it was; a model Ollama has no room for keeps what
+ * it had.  Both are asked again soon (the check itself is free): at most 30 s,
+ * at most an interval. */
 static void apply_held(struct wd_entry *e, const struct wd_probe_result *r,
                        uint64_t *rng) {
   struct warmth__payload *p = &e->rec;
   int64_t again = e->m->interval_ns < 30 * WD_NS_PER_S ? e->m->interval_ns
                                                        : 30 * WD_NS_PER_S;
   e->ok_in_row = 0;
-  if (r->held == WD_HELD_SLEEPING) {
+  if (r->state == WARMTH_SLEEPING) {
     p->state = WARMTH_SLEEPING;
     if (p->warm_until > r->ended_ns)
       p->warm_until = r->ended_ns;
@@ -277,7 +278,7 @@ int64_t wd_sched_result(struct wd_entry *e, const struct wd_probe_result *r,
   if (r->error_class >= 0 && r->error_class < WARMTH_ERR_CLASS_COUNT)
     atomic_fetch_add_explicit(&e->n_by_class[r->error_class], 1,
                               memory_order_relaxed);
-  if (r->held)
+  if (r->precheck_only && r->error_class == WARMTH_ERR_NONE)
     apply_held(e, r, rng);
   else if (r->ok)
     apply_ok(e, r, rng, &cost);
