@@ -140,40 +140,36 @@ static void path_model(const char *req, char *out, size_t n) {
   out[i] = '\0';
 }
 
+/* Replies that need nothing of the request. */
+static const struct {
+  const char *model, *status, *body;
+} canned[] = {
+    {"az-ok", "200 OK", /* OpenAI-shaped, with reasoning */
+     "{\"choices\":[],\"usage\":{\"prompt_tokens\":20,\"completion_tokens\":"
+     "40,\"completion_tokens_details\":{\"reasoning_tokens\":32}}}"},
+    {"gem-ok", "200 OK",
+     "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"hi\"}]}}],"
+     "\"usageMetadata\":{\"promptTokenCount\":30,\"candidatesTokenCount\":2,"
+     "\"thoughtsTokenCount\":16,\"cachedContentTokenCount\":24}}"},
+    {"gone", "404 Not Found",
+     "{\"error\":{\"message\":\"The model `gone` does not exist\",\"type\":"
+     "\"invalid_request_error\",\"code\":\"model_not_found\"}}"},
+    {"huge", "200 OK", /* a relay that bills absurd usage */
+     "{\"choices\":[],\"usage\":{\"prompt_tokens\":1e30,"
+     "\"completion_tokens\":1}}"},
+};
+
 static enum after answer(int fd, const char *req) {
   char model[64], key[128], body[512], extra[512];
 
   field(req, "\"model\":\"", model, sizeof model);
   if (!model[0])
     path_model(req, model, sizeof model);
-  if (!strcmp(model, "az-ok")) {
-    reply(fd, "200 OK", NULL,
-          "{\"choices\":[],\"usage\":{\"prompt_tokens\":20,"
-          "\"completion_tokens\":40,\"completion_tokens_details\":{"
-          "\"reasoning_tokens\":32}}}");
-    return KEEP;
-  }
-  if (!strcmp(model, "gem-ok")) {
-    reply(fd, "200 OK", NULL,
-          "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"hi\"}]}}],"
-          "\"usageMetadata\":{\"promptTokenCount\":30,"
-          "\"candidatesTokenCount\":2,\"thoughtsTokenCount\":16,"
-          "\"cachedContentTokenCount\":24}}");
-    return KEEP;
-  }
-  if (!strcmp(model, "gone")) {
-    reply(fd, "404 Not Found", NULL,
-          "{\"error\":{\"message\":\"The model `gone` does not exist\","
-          "\"type\":\"invalid_request_error\",\"code\":"
-          "\"model_not_found\"}}");
-    return KEEP;
-  }
-  if (!strcmp(model, "huge")) { /* a relay that bills absurd usage */
-    reply(fd, "200 OK", NULL,
-          "{\"choices\":[],\"usage\":{\"prompt_tokens\":1e30,"
-          "\"completion_tokens\":1}}");
-    return KEEP;
-  }
+  for (size_t i = 0; i < sizeof canned / sizeof canned[0]; i++)
+    if (!strcmp(model, canned[i].model)) {
+      reply(fd, canned[i].status, NULL, canned[i].body);
+      return KEEP;
+    }
   if (!strcmp(model, "echo-hdr")) { /* echoes a gateway's header back */
     field(req, "X-Gateway-Token: ", key, sizeof key);
     snprintf(body, sizeof body,
