@@ -137,7 +137,18 @@ static const char full[] = "[warmd]\n"                                  /* 1 */
                            "\n"                                         /* 48 */
                            "[model claude]\n"                           /* 49 */
                            "endpoint = b\n"                             /* 50 */
-                           "probe = models\n";                          /* 51 */
+                           "probe = models\n"                           /* 51 */
+                           "thinking = off\n"                           /* 52 */
+                           "price_cache_write = 4\n"                    /* 53 */
+                           "\n"                                         /* 54 */
+                           "[endpoint az]\n"                            /* 55 */
+                           "kind = azure\n"                             /* 56 */
+                           "base_url = https://r.openai.azure.com/openai\n"
+                           "api_version = 2024-10-21\n" /* 58 */
+                           "header = X-Title: warmth\n" /* 59 */
+                           "[model o3]\n"               /* 60 */
+                           "endpoint = az\n"            /* 61 */
+                           "reasoning_effort = low\n";  /* 62 */
 
 START_TEST(test_full) {
   struct wd_config *c = load_ok(full);
@@ -159,7 +170,7 @@ START_TEST(test_full) {
   ck_assert_int_eq(c->log_level, LOG_DEBUG);
   ck_assert_ptr_nonnull(strstr(c->path, "t.conf"));
 
-  ck_assert_int_eq(c->nendpoints, 2);
+  ck_assert_int_eq(c->nendpoints, 3);
   const struct wd_endpoint *b = &c->endpoints[0], *a = &c->endpoints[1];
   ck_assert_str_eq(b->name, "b");
   ck_assert_int_eq(b->kind, WD_KIND_ANTHROPIC);
@@ -179,7 +190,7 @@ START_TEST(test_full) {
   ck_assert_str_eq(a->anthropic_version, "2023-06-01");
   ck_assert_int_eq(a->line, 44);
 
-  ck_assert_int_eq(c->nmodels, 2);
+  ck_assert_int_eq(c->nmodels, 3);
   const struct wd_model *m = &c->models[0];
   ck_assert_str_eq(m->name, "gpt-4.1");
   ck_assert_int_eq(m->endpoint, 1); /* "a", defined after the model */
@@ -211,6 +222,14 @@ START_TEST(test_full) {
   ck_assert_int_eq(m->endpoint, 0);
   ck_assert_int_eq(m->probe, WD_PROBE_MODELS);
   ck_assert_int_eq(m->line, 49);
+  ck_assert_int_eq(m->thinking, WD_THINKING_OFF);
+  ck_assert(near_eq(m->price_cache_write, 4));
+  m = &c->models[2];
+  ck_assert_int_eq(m->endpoint, 2);
+  ck_assert_int_eq(m->reasoning_effort, WD_EFFORT_LOW);
+  ck_assert_str_eq(c->endpoints[2].api_version, "2024-10-21");
+  ck_assert_int_eq(c->endpoints[2].nheaders, 1);
+  ck_assert_str_eq(c->endpoints[2].headers[0], "X-Title: warmth");
   wd_config_free(c);
 }
 END_TEST
@@ -272,6 +291,45 @@ START_TEST(test_price_cached_default) {
   struct wd_config *c = load_ok("[endpoint e]\nbase_url = http://h\n"
                                 "[model m]\nprice_in = 3.25\n");
   ck_assert(near_eq(c->models[0].price_cached, 3.25));
+  wd_config_free(c);
+}
+END_TEST
+
+/* The providers' keys: azure's api_version, repeatable extra headers,
+ * reasoning settings where the kind takes them, cache-write prices. */
+START_TEST(test_provider_keys) {
+  struct wd_config *c =
+      load_ok("[endpoint az]\n"
+              "kind = azure\n"
+              "base_url = https://r.openai.azure.com/openai\n"
+              "api_version = 2024-10-21\n"
+              "header = X-Title: warmth\n"
+              "header = HTTP-Referer:https://example.com/a?b=1\n"
+              "[endpoint g]\n"
+              "kind = gemini\n"
+              "base_url = https://generativelanguage.googleapis.com/v1beta\n"
+              "[endpoint an]\n"
+              "kind = anthropic\n"
+              "base_url = https://api.anthropic.com/v1\n"
+              "[model o]\nendpoint = az\nreasoning_effort = minimal\n"
+              "max_tokens_param = max_completion_tokens\n"
+              "[model gm]\nendpoint = g\nthinking = off\n"
+              "[model c]\nendpoint = an\nprice_in = 3\nthinking = off\n"
+              "[model c2]\nendpoint = an\nprice_in = 3\n"
+              "price_cache_write = 6\n");
+  const struct wd_endpoint *az = &c->endpoints[0];
+  ck_assert_int_eq(az->kind, WD_KIND_AZURE);
+  ck_assert_str_eq(az->api_version, "2024-10-21");
+  ck_assert_int_eq(az->nheaders, 2);
+  ck_assert_str_eq(az->headers[0], "X-Title: warmth");
+  ck_assert_str_eq(az->headers[1], "HTTP-Referer: https://example.com/a?b=1");
+  ck_assert_int_eq(c->endpoints[1].kind, WD_KIND_GEMINI);
+  ck_assert_int_eq(c->endpoints[1].nheaders, 0);
+  ck_assert_int_eq(c->models[0].reasoning_effort, WD_EFFORT_MINIMAL);
+  ck_assert_int_eq(c->models[1].thinking, WD_THINKING_OFF);
+  ck_assert_int_eq(c->models[1].reasoning_effort, WD_EFFORT_UNSET);
+  ck_assert(near_eq(c->models[2].price_cache_write, 3.75)); /* 1.25 x in */
+  ck_assert(near_eq(c->models[3].price_cache_write, 6));
   wd_config_free(c);
 }
 END_TEST
@@ -366,7 +424,12 @@ START_TEST(test_manpage_keys) {
                                "latency_alert",
                                "min_headroom",
                                "probe_prefix_file",
-                               "required"};
+                               "required",
+                               "api_version",
+                               "header",
+                               "reasoning_effort",
+                               "thinking",
+                               "price_cache_write"};
   FILE *f = fopen(WARMTH_TOP_SRCDIR "/tools/warmd/warmd.conf.5", "r");
   ck_assert_ptr_nonnull(f);
   static char man[128 * 1024];
@@ -540,6 +603,37 @@ static const struct bad {
     {EP "[model m]\napi_key = sk-live-secret\n", 4, "api_key", "unknown key",
      "sk-live-secret"},
     {EP "[model m]\nendpoint =\n", 4, "endpoint", "empty value", NULL},
+    /* providers */
+    {"[endpoint e]\nkind = azure\nbase_url = http://h\n[model m]\n", 1,
+     "api_version", "kind = azure needs it", NULL},
+    {EP "api_version = 2024-10-21\n[model m]\n", 3, "api_version",
+     "only kind = azure", NULL},
+    {EP "api_version = 2024 10\n[model m]\n", 3, "api_version",
+     "not an api-version", NULL},
+    {EP "header = X-Token sk-live-secret\n[model m]\n", 3, "header",
+     "expected 'Name: value'", "sk-live-secret"},
+    {EP "header = X Token: sk-live-secret\n[model m]\n", 3, "header",
+     "is not a header name", "sk-live-secret"},
+    {EP "header = Authorization: Bearer sk-live-secret\n[model m]\n", 3,
+     "header", "is set by warmd", "sk-live-secret"},
+    {EP "header = x-api-key: sk-live-secret\n[model m]\n", 3, "header",
+     "is set by warmd", "sk-live-secret"},
+    {EP "[model m]\nreasoning_effort = extreme\n", 4, "reasoning_effort",
+     "not one of: minimal, low, medium, high", NULL},
+    {"[endpoint e]\nkind = anthropic\nbase_url = http://h\n[model m]\n"
+     "reasoning_effort = low\n",
+     5, "reasoning_effort", "kind = anthropic takes no reasoning_effort", NULL},
+    {EP "[model m]\nthinking = off\n", 4, "thinking",
+     "use reasoning_effort = minimal", NULL},
+    {EP "[model m]\nthinking = on\n", 4, "thinking", "not one of: off", NULL},
+    {"[endpoint e]\nkind = azure\nbase_url = http://h\napi_version = v\n"
+     "[model m]\nprobe = models\n",
+     6, "probe", "has no such probe", NULL},
+    {"[endpoint e]\nkind = gemini\nbase_url = http://h\n[model m]\n"
+     "max_tokens_param = max_completion_tokens\n",
+     5, "max_tokens_param", "the gemini API only takes max_tokens", NULL},
+    {EP "[model m]\nprice_cache_write = -1\n", 4, "price_cache_write",
+     "negative", NULL},
 };
 
 START_TEST(test_errors) {
@@ -1003,6 +1097,7 @@ static Suite *config_suite(void) {
   tcase_add_test(core, test_full);
   tcase_add_test(core, test_defaults);
   tcase_add_test(core, test_price_cached_default);
+  tcase_add_test(core, test_provider_keys);
   tcase_add_test(core, test_syntax);
   tcase_add_test(core, test_several_endpoints);
   tcase_add_test(core, test_example);

@@ -125,10 +125,58 @@ static void field(const char *req, const char *name, char *out, size_t n) {
 
 enum after { KEEP, CLOSE, RST, HANG };
 
+/* Azure and Gemini name the model in the path, not the body. */
+static void path_model(const char *req, char *out, size_t n) {
+  const char *p, *end = strstr(req, " HTTP/");
+  size_t i = 0;
+  if ((p = strstr(req, "/deployments/")) && p < end)
+    p += strlen("/deployments/");
+  else if ((p = strstr(req, "/models/")) && p < end)
+    p += strlen("/models/");
+  else
+    return;
+  for (; p < end && *p != '/' && *p != ':' && *p != '?' && i + 1 < n; p++)
+    out[i++] = *p;
+  out[i] = '\0';
+}
+
+/* Replies that need nothing of the request. */
+static const struct {
+  const char *model, *status, *body;
+} canned[] = {
+    {"az-ok", "200 OK", /* OpenAI-shaped, with reasoning */
+     "{\"choices\":[],\"usage\":{\"prompt_tokens\":20,\"completion_tokens\":"
+     "40,\"completion_tokens_details\":{\"reasoning_tokens\":32}}}"},
+    {"gem-ok", "200 OK",
+     "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"hi\"}]}}],"
+     "\"usageMetadata\":{\"promptTokenCount\":30,\"candidatesTokenCount\":2,"
+     "\"thoughtsTokenCount\":16,\"cachedContentTokenCount\":24}}"},
+    {"gone", "404 Not Found",
+     "{\"error\":{\"message\":\"The model `gone` does not exist\",\"type\":"
+     "\"invalid_request_error\",\"code\":\"model_not_found\"}}"},
+    {"huge", "200 OK", /* a relay that bills absurd usage */
+     "{\"choices\":[],\"usage\":{\"prompt_tokens\":1e30,"
+     "\"completion_tokens\":1}}"},
+};
+
 static enum after answer(int fd, const char *req) {
   char model[64], key[128], body[512], extra[512];
 
   field(req, "\"model\":\"", model, sizeof model);
+  if (!model[0])
+    path_model(req, model, sizeof model);
+  for (size_t i = 0; i < sizeof canned / sizeof canned[0]; i++)
+    if (!strcmp(model, canned[i].model)) {
+      reply(fd, canned[i].status, NULL, canned[i].body);
+      return KEEP;
+    }
+  if (!strcmp(model, "echo-hdr")) { /* echoes a gateway's header back */
+    field(req, "X-Gateway-Token: ", key, sizeof key);
+    snprintf(body, sizeof body,
+             "{\"error\":{\"message\":\"bad gateway token %s\"}}", key);
+    reply(fd, "400 Bad Request", NULL, body);
+    return KEEP;
+  }
   if (strncmp(req, "GET ", 4) == 0 && strstr(req, "/models")) {
     reply(fd, "200 OK", NULL,
           "{\"object\":\"list\",\"data\":[{\"id\":\"m-one\"},{\"id\":\"m-two\"}"
@@ -903,6 +951,96 @@ START_TEST(free_with_many_inflight) {
 }
 END_TEST
 
+/* ---- one row per adapter: the request on the wire and what it gave ------ */
+
+static const struct {
+  int kind;
+  const char *id, *api_version, *line, *auth, *not ;
+  uint64_t in, out, cached, reasoning;
+} wire[] = {
+    {WD_KIND_AZURE, "az-ok", "2024-10-21",
+     "POST /v1/deployments/az-ok/chat/completions?api-version=2024-10-21 "
+     "HTTP/1.1\r\n",
+     "\r\napi-key: " KEY "\r\n", "Authorization", 20, 40, 0, 32},
+    {WD_KIND_GEMINI, "gem-ok", NULL,
+     "POST /v1/models/gem-ok:generateContent HTTP/1.1\r\n",
+     "\r\nx-goog-api-key: " KEY "\r\n", "Authorization", 30, 18, 24, 16},
+    {WD_KIND_OPENAI, "az-ok", NULL, "POST /v1/chat/completions HTTP/1.1\r\n",
+     "\r\nAuthorization: Bearer " KEY "\r\n", "api-key", 20, 40, 0, 32},
+};
+
+START_TEST(wire_per_adapter) {
+  struct wd_endpoint ep = endpoint(wire[_i].kind);
+  struct wd_model m = model(wire[_i].id);
+  struct wd_probe_result r;
+  char req[REQ_MAX + 1];
+
+  ep.api_version = (char *)wire[_i].api_version;
+  m.max_tokens = 64;
+  r = probe1(&m, &ep, KEY);
+  ck_assert_msg(r.ok, "row %d not ok: %s", _i, r.error);
+  ck_assert_uint_eq(r.tokens_in, wire[_i].in);
+  ck_assert_uint_eq(r.tokens_out, wire[_i].out);
+  ck_assert_uint_eq(r.tokens_cached, wire[_i].cached);
+  ck_assert_uint_eq(r.tokens_reasoning, wire[_i].reasoning);
+  last_request(req, sizeof req);
+  ck_assert_msg(strncmp(req, wire[_i].line, strlen(wire[_i].line)) == 0,
+                "row %d: request line %.80s", _i, req);
+  ck_assert_ptr_nonnull(strstr(req, wire[_i].auth));
+  ck_assert_ptr_null(strcasestr(req, wire[_i].not ));
+  LEAK_CHECK();
+}
+END_TEST
+
+/* A 404 model_not_found is class model (warmd stops warming it); an
+ * absurd usage is class body and costs nothing (issue 12). */
+static const struct {
+  const char *id, *want;
+  int cls, status;
+} bad_replies[] = {
+    {"gone", "HTTP 404: The model `gone` does not exist", WARMTH_ERR_MODEL,
+     404},
+    {"huge", "usage impossible", WARMTH_ERR_BODY, 200},
+};
+
+START_TEST(bad_reply_classes) {
+  struct wd_endpoint ep = endpoint(WD_KIND_OPENAI);
+  struct wd_model m = model(bad_replies[_i].id);
+  struct wd_probe_result r = probe1(&m, &ep, KEY);
+
+  ck_assert(!r.ok);
+  ck_assert_int_eq(r.http_status, bad_replies[_i].status);
+  ck_assert_int_eq(r.error_class, bad_replies[_i].cls);
+  ck_assert_msg(strstr(r.error, bad_replies[_i].want), "'%s'", r.error);
+  ck_assert_uint_eq(r.tokens_in + r.tokens_out + r.tokens_cached, 0);
+  LEAK_CHECK();
+}
+END_TEST
+
+/* header = lines go out as written, and their values never into the
+ * error text (a gateway's token is a secret like the key). */
+START_TEST(extra_headers_sent_and_redacted) {
+  struct wd_endpoint ep = endpoint(WD_KIND_OPENAI);
+  struct wd_model m = model("echo-hdr");
+  char *h[] = {"X-Title: warmth-test", "X-Gateway-Token: gw-secret-123456"};
+  struct wd_probe_result r;
+  char req[REQ_MAX + 1];
+
+  ep.headers = h;
+  ep.nheaders = 2;
+  r = probe1(&m, &ep, KEY);
+  ck_assert(!r.ok);
+  ck_assert_int_eq(r.error_class, WARMTH_ERR_HTTP);
+  last_request(req, sizeof req);
+  ck_assert_ptr_nonnull(strstr(req, "\r\nX-Title: warmth-test\r\n"));
+  ck_assert_ptr_nonnull(
+      strstr(req, "\r\nX-Gateway-Token: gw-secret-123456\r\n"));
+  ck_assert_ptr_null(strstr(r.error, "gw-secret"));
+  ck_assert_msg(strstr(r.error, "bad gateway token ***"), "'%s'", r.error);
+  LEAK_CHECK();
+}
+END_TEST
+
 static void setup(void) { srv_start(); }
 static void teardown(void) { srv_stop(); }
 
@@ -926,6 +1064,11 @@ static Suite *probe_suite(void) {
   tcase_add_test(core, max_concurrency);
   tcase_add_test(core, wakeup_from_thread);
   tcase_add_test(core, done_may_submit);
+  tcase_add_loop_test(core, wire_per_adapter, 0,
+                      (int)(sizeof wire / sizeof wire[0]));
+  tcase_add_loop_test(core, bad_reply_classes, 0,
+                      (int)(sizeof bad_replies / sizeof bad_replies[0]));
+  tcase_add_test(core, extra_headers_sent_and_redacted);
   suite_add_tcase(s, core);
 
   tcase_add_checked_fixture(limits, setup, teardown);

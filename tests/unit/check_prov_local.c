@@ -12,7 +12,9 @@
 
 #include "check_run.h"
 #include "prov_local.h"
+#include "provider.h"
 #include "warmd.h"
+#include "warmth.h"
 
 #define S(lit) lit, sizeof(lit) - 1
 #define T0 1445412480LL /* 2015-10-21T07:28:00Z (python calendar.timegm) */
@@ -213,6 +215,92 @@ START_TEST(vllm_root_and_sleep) {
 }
 END_TEST
 
+/* The adapters through the provider table, as probe.c calls them. */
+START_TEST(adapters) {
+  const struct wd_provider *o = wd_provider(WD_KIND_OLLAMA);
+  const struct wd_provider *v = wd_provider(WD_KIND_VLLM);
+  struct wd_endpoint ep;
+  struct wd_model m = model("llama3.2:1b", "10m");
+  struct wd_request rq;
+  struct wd_reply out;
+  char err[160];
+  memset(&ep, 0, sizeof ep);
+  ep.base_url = "http://127.0.0.1:11434";
+  ep.max_loaded = 3;
+  ck_assert_ptr_nonnull(o);
+  ck_assert_ptr_nonnull(v);
+  ck_assert_int_eq(o->request(&ep, &m, WD_PROBE_LOAD, &rq), 0);
+  ck_assert_str_eq(rq.url, "http://127.0.0.1:11434/api/generate");
+  ck_assert_ptr_null(strstr(rq.body, "prompt"));
+  free(rq.url);
+  free(rq.body);
+  ck_assert_int_eq(o->request(&ep, &m, WD_PROBE_MODELS, &rq), 0);
+  ck_assert_str_eq(rq.url, "http://127.0.0.1:11434/api/tags");
+  ck_assert_ptr_null(rq.body);
+  free(rq.url);
+  ck_assert_int_eq(o->pre_request(&ep, &m, WD_PROBE_LOAD, &rq), 0);
+  ck_assert_str_eq(rq.url, "http://127.0.0.1:11434/api/ps");
+  free(rq.url);
+  ck_assert_int_eq(o->pre_request(&ep, &m, WD_PROBE_MODELS, &rq), 1);
+
+  /* ps3 holds 3 models, llama3.2:1b among them: a load only renews it */
+  memset(&out, 0, sizeof out);
+  ck_assert_int_eq(o->pre_reply(&ep, &m, 5, 200, S(ps3), &out, err, sizeof err),
+                   0);
+  ck_assert_int_eq(out.adds, 0);
+  /* another model, not loaded: no room at 3 of 3 */
+  m.id = "other";
+  memset(&out, 0, sizeof out);
+  ck_assert_int_eq(o->pre_reply(&ep, &m, 0, 200, S(ps3), &out, err, sizeof err),
+                   1);
+  ck_assert_msg(strstr(err, "max_loaded 3"), "%s", err);
+  ep.max_loaded = 4; /* room for one: taken by a load in flight */
+  ck_assert_int_eq(o->pre_reply(&ep, &m, 1, 200, S(ps3), &out, err, sizeof err),
+                   1);
+  memset(&out, 0, sizeof out);
+  ck_assert_int_eq(o->pre_reply(&ep, &m, 0, 200, S(ps3), &out, err, sizeof err),
+                   0);
+  ck_assert_int_eq(out.adds, 1);
+  ck_assert_int_eq(
+      o->pre_reply(&ep, &m, 0, 500, S("{}"), &out, err, sizeof err), -1);
+  /* after the load: warm for what expires_at says, from the given clock */
+  m.id = "llama3.2:1b";
+  out.warm_for_ns = -1;
+  ck_assert_int_eq(
+      o->post_reply(&ep, &m, T0 * NS, 200, S(ps3), &out, err, sizeof err), 0);
+  ck_assert_int_eq(out.warm_for_ns, 600 * NS + NS / 2);
+  m.id = "other"; /* not there after its load: it did not stick */
+  ck_assert_int_eq(
+      o->post_reply(&ep, &m, T0 * NS, 200, S(ps3), &out, err, sizeof err), -1);
+
+  ep.base_url = "http://127.0.0.1:8000/v1";
+  ck_assert_int_eq(v->pre_request(&ep, &m, WD_PROBE_CHAT, &rq), 0);
+  ck_assert_str_eq(rq.url, "http://127.0.0.1:8000/is_sleeping");
+  free(rq.url);
+  ck_assert_int_eq(v->request(&ep, &m, WD_PROBE_CHAT, &rq), 0);
+  ck_assert_str_eq(rq.url, "http://127.0.0.1:8000/v1/chat/completions");
+  free(rq.url);
+  free(rq.body);
+  memset(&out, 0, sizeof out);
+  ck_assert_int_eq(v->pre_reply(&ep, &m, 0, 200, S("{\"is_sleeping\":true}"),
+                                &out, err, sizeof err),
+                   1);
+  ck_assert_int_eq(out.state, WARMTH_SLEEPING);
+  memset(&out, 0, sizeof out);
+  ck_assert_int_eq(v->pre_reply(&ep, &m, 0, 200, S("{\"is_sleeping\":false}"),
+                                &out, err, sizeof err),
+                   0);
+  ck_assert_int_eq(out.state, 0);
+  /* no dev mode: no sleep endpoint, no sleep either */
+  ck_assert_int_eq(v->pre_reply(&ep, &m, 0, 404,
+                                S("{\"detail\":\"Not Found\"}"), &out, err,
+                                sizeof err),
+                   0);
+  ck_assert_int_eq(
+      v->pre_reply(&ep, &m, 0, 503, S("{}"), &out, err, sizeof err), -1);
+}
+END_TEST
+
 /* Every prefix of every sample, and byte flips of them, through every
  * parser: no crash, no leak (ASan, valgrind), and results within bounds. */
 START_TEST(parsers_never_crash) {
@@ -261,6 +349,7 @@ static Suite *prov_local_suite(void) {
   tcase_add_test(core, generate_reply);
   tcase_add_test(core, tags_reply);
   tcase_add_test(core, vllm_root_and_sleep);
+  tcase_add_test(core, adapters);
   suite_add_tcase(s, core);
   TCase *limits = tcase_create("limits");
   tcase_add_test(limits, parsers_never_crash);

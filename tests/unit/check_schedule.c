@@ -319,9 +319,48 @@ START_TEST(test_cost) {
   model.price_in = 1.0; /* USD per million: 1000 nano-USD a token */
   model.price_out = 2.0;
   model.price_cached = 0.5;
-  ck_assert_int_eq(wd_cost_nusd(&model, 10, 3, 4),
+  ck_assert_int_eq(wd_cost_nusd(&model, 10, 3, 4, 0),
                    6 * 1000 + 3 * 2000 + 4 * 500);
-  ck_assert_int_eq(wd_cost_nusd(&model, 2, 0, 5), 5 * 500); /* never < 0 */
+  ck_assert_int_eq(wd_cost_nusd(&model, 2, 0, 5, 0), 5 * 500); /* never < 0 */
+  /* Cache writes at price_cache_write, the rest of the input at price_in;
+   * reasoning tokens are a part of out, priced as output. */
+  model.price_cache_write = 1.25;
+  ck_assert_int_eq(wd_cost_nusd(&model, 100, 3, 10, 80),
+                   10 * 1000 + 3 * 2000 + 10 * 500 + 80 * 1250);
+  ck_assert_int_eq(wd_cost_nusd(&model, 5, 0, 4, 80), 4 * 500 + 80 * 1250);
+}
+END_TEST
+
+/* The result's reasoning and cache-write tokens reach the entry's counters
+ * and the cost; the `c` flag needs the model's own prefix. */
+START_TEST(test_result_tokens) {
+  int old;
+  model.price_in = 1.0;
+  model.price_out = 2.0;
+  model.price_cached = 0.5;
+  model.price_cache_write = 1.25;
+  ck_assert_int_eq(wd_sched_decide(e, NULL, T0), WD_SEND);
+  wd_sched_sent(e, T0);
+  struct wd_probe_result r = result(1, WARMTH_ERR_NONE, T0);
+  r.tokens_in = 100;
+  r.tokens_cached = 10;
+  r.tokens_cache_write = 80;
+  r.tokens_out = 9;
+  r.tokens_reasoning = 8;
+  ck_assert_int_eq(wd_sched_result(e, &r, &rng, &old),
+                   10 * 1000 + 9 * 2000 + 10 * 500 + 80 * 1250);
+  ck_assert_uint_eq(atomic_load(&e->tokens_reasoning), 8);
+  ck_assert_uint_eq(atomic_load(&e->tokens_cache_write), 80);
+  ck_assert(!(e->rec.flags & WARMTH_F_PREFIX_CACHED)); /* no prefix file */
+
+  model.probe_prefix_file = "/p";
+  r = result(1, WARMTH_ERR_NONE, e->due);
+  r.tokens_in = r.tokens_cached = 10;
+  ck_assert_int_eq(wd_sched_decide(e, NULL, e->due), WD_SEND);
+  wd_sched_sent(e, r.started_ns);
+  wd_sched_result(e, &r, &rng, &old);
+  ck_assert(e->rec.flags & WARMTH_F_PREFIX_CACHED);
+  ck_assert_uint_eq(atomic_load(&e->tokens_reasoning), 8);
 }
 END_TEST
 
@@ -463,6 +502,7 @@ Suite *schedule_suite(void) {
   tcase_add_test(core, test_real_traffic_replaces_warmup);
   tcase_add_test(core, test_budget);
   tcase_add_test(core, test_cost);
+  tcase_add_test(core, test_result_tokens);
   tcase_add_test(core, test_pause_resume);
   tcase_add_test(core, test_resume_clears_key_problem);
   tcase_add_test(core, test_warm_now);

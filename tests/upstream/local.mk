@@ -11,6 +11,8 @@ tests_upstream_warmth_upstream_SOURCES = \
 	tests/upstream/faults.c \
 	tests/upstream/ratelimit.c \
 	tests/upstream/api.c \
+	tests/upstream/azure.c \
+	tests/upstream/gemini.c \
 	tests/upstream/handlers.c \
 	tests/upstream/respond.c \
 	tests/upstream/ollama.c \

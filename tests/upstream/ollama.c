@@ -157,7 +157,7 @@ static size_t text_len(json_t *v) {
 }
 
 /* /api/generate (chat false) and /api/chat (chat true). */
-static void infer(const struct up_route *rq, bool chat, struct up_reply *out) {
+static void infer(const struct up_http *rq, bool chat, struct up_reply *out) {
   json_error_t jerr;
   json_t *j = rq->too_big
                   ? NULL
@@ -167,7 +167,7 @@ static void infer(const struct up_route *rq, bool chat, struct up_reply *out) {
   bool has_prompt = chat ? json_array_size(prompt) > 0 : text_len(prompt) > 0;
   int64_t now = up_now_ns(), ka = 0;
   bool full, bad_ka = j && keep_alive_ns(json_object_get(j, "keep_alive"), &ka);
-  snprintf(rq->model, UP_NAME_MAX + 1, "%s", name ? name : "-");
+  snprintf(rq->model, rq->model_size, "%s", name ? name : "-");
 
   up_models_lock();
   up_count_request();
@@ -324,7 +324,7 @@ static void stats(struct up_reply *out) {
   up_reply_json(out, 200, j);
 }
 
-bool up_ollama_route(const struct up_route *rq, struct up_reply *out) {
+bool up_ollama_route(const struct up_http *rq, struct up_reply *out) {
   bool get = !strcmp(rq->method, "GET"), post = !strcmp(rq->method, "POST");
   const char *u = rq->url;
   if (!strcmp(u, "/_ollama") && get)

@@ -35,7 +35,7 @@ static bool is_inference(const char *u) {
          !strcmp(p, "/messages");
 }
 
-bool up_vllm_route(const struct up_route *rq, struct up_reply *out) {
+bool up_vllm_route(const struct up_http *rq, struct up_reply *out) {
   bool get = !strcmp(rq->method, "GET"), post = !strcmp(rq->method, "POST");
   const char *u = rq->url;
   json_t *j = NULL;
@@ -62,7 +62,7 @@ bool up_vllm_route(const struct up_route *rq, struct up_reply *out) {
     json_error_t jerr;
     json_t *b = rq->body ? json_loadb(rq->body, rq->len, 0, &jerr) : NULL;
     const char *name = json_string_value(json_object_get(b, "model"));
-    snprintf(rq->model, UP_NAME_MAX + 1, "%s", name ? name : "-");
+    snprintf(rq->model, rq->model_size, "%s", name ? name : "-");
     json_decref(b);
     atomic_fetch_add(&refused, 1);
     up_models_lock();

@@ -66,28 +66,18 @@ static char *body_of(const struct wd_model *m) {
 
 static int request(const struct wd_endpoint *ep, const struct wd_model *m,
                    int what, struct wd_request *rq) {
-  rq->url = rq->body = NULL;
-  if (what == WD_PROBE_CHAT) {
-    if (!(rq->body = body_of(m))) {
-      errno = EINVAL;
-      return -1;
-    }
-    rq->url = wd_url_join(ep->base_url, "/messages", NULL);
-  } else if (what == WD_PROBE_MODELS) {
-    rq->url = wd_url_join(ep->base_url, "/models", NULL);
-  } else if (what == WD_REQ_LIST) {
-    rq->url = wd_url_join(ep->base_url, "/models?limit=1000", NULL);
-  } else {
-    errno = ENOTSUP;
-    return -1;
-  }
-  if (!rq->url) {
-    free(rq->body);
-    rq->body = NULL;
-    errno = ENOMEM;
-    return -1;
-  }
-  return 0;
+  if (what == WD_PROBE_CHAT)
+    return wd_request_fill(rq, wd_url_join(ep->base_url, "/messages", NULL),
+                           body_of(m), 1);
+  if (what == WD_PROBE_MODELS || what == WD_REQ_LIST)
+    return wd_request_fill(
+        rq,
+        wd_url_join(ep->base_url,
+                    what == WD_REQ_LIST ? "/models?limit=1000" : "/models",
+                    NULL),
+        NULL, 0);
+  errno = ENOTSUP;
+  return -1;
 }
 
 static int headers(const struct wd_endpoint *ep, const char *key,
@@ -107,24 +97,14 @@ static int reply(const struct wd_model *m, int what, const char *body,
   (void)m;
   if (what != WD_PROBE_CHAT)
     return wd_openai_models(body, len, NULL, NULL, err, errlen);
-  if (!(root = wd_json_object(body, len, err, errlen)))
+  if (!(root =
+            wd_chat_json(body, len, "usage", "content", &usage, err, errlen)))
     return -1;
-  usage = json_object_get(root, "usage");
-  if (!json_is_object(usage) &&
-      !json_is_array(json_object_get(root, "content"))) {
-    snprintf(err, errlen, "reply has neither usage nor content");
-    json_decref(root);
-    return -1;
-  }
-  if (json_is_object(usage)) {
-    uint64_t in = wd_json_tokens(usage, "input_tokens");
+  if (usage) {
     u->cached = wd_json_tokens(usage, "cache_read_input_tokens");
     u->cache_write = wd_json_tokens(usage, "cache_creation_input_tokens");
-    /* Each part is at most 2^32, so the sum cannot wrap; it clamps like
-     * each part. */
-    u->in = in + u->cached + u->cache_write;
-    if (u->in > WD_REPLY_TOKENS_MAX)
-      u->in = WD_REPLY_TOKENS_MAX;
+    u->in = wd_tokens_add(wd_json_tokens(usage, "input_tokens"),
+                          wd_tokens_add(u->cached, u->cache_write));
     u->out = wd_json_tokens(usage, "output_tokens");
   }
   json_decref(root);
@@ -134,19 +114,11 @@ static int reply(const struct wd_model *m, int what, const char *body,
 static int error(const struct wd_model *m, int http_status, const char *body,
                  size_t len, const char *secret, int cls, char *msg,
                  size_t msglen) {
-  json_t *root = NULL;
+  json_t *root = wd_error_json(body, len, secret, msg, msglen);
   const json_t *e, *t;
-  json_error_t je;
 
-  if (msglen)
-    msg[0] = '\0';
-  if (body && len)
-    root = json_loadb(body, len, JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL, &je);
-  if (!json_is_object(root)) {
-    json_decref(root);
+  if (!root)
     return cls;
-  }
-  wd_error_text(root, secret, msg, msglen);
   e = json_object_get(root, "error");
   if (http_status == 404 && json_is_object(e) &&
       json_is_string(t = json_object_get(e, "type")) &&

@@ -20,34 +20,23 @@
 
 static int request(const struct wd_endpoint *ep, const struct wd_model *m,
                    int what, struct wd_request *rq) {
-  char *dep = NULL;
   const char *v = ep->api_version ? ep->api_version : "";
+  char *dep, *url = NULL;
 
-  rq->url = rq->body = NULL;
   if (what == WD_PROBE_CHAT) {
-    if (!(rq->body = wd_openai_body(m, 0)) ||
-        !(dep = wd_url_escape(wd_model_id(m), 0))) {
-      free(rq->body);
-      rq->body = NULL;
-      errno = EINVAL;
-      return -1;
-    }
-    rq->url = wd_url_join(ep->base_url, "/deployments/", dep,
-                          "/chat/completions?api-version=", v, NULL);
+    /* the deployment is one path segment: a '/' or '?' in it is escaped */
+    if ((dep = wd_url_escape(wd_model_id(m), 0)))
+      url = wd_url_join(ep->base_url, "/deployments/", dep,
+                        "/chat/completions?api-version=", v, NULL);
     free(dep);
-  } else if (what == WD_REQ_LIST) {
-    rq->url = wd_url_join(ep->base_url, "/models?api-version=", v, NULL);
-  } else {
-    errno = ENOTSUP;
-    return -1;
+    return wd_request_fill(rq, url, wd_openai_body(m, 0), 1);
   }
-  if (!rq->url) {
-    free(rq->body);
-    rq->body = NULL;
-    errno = ENOMEM;
-    return -1;
-  }
-  return 0;
+  if (what == WD_REQ_LIST)
+    return wd_request_fill(
+        rq, wd_url_join(ep->base_url, "/models?api-version=", v, NULL), NULL,
+        0);
+  errno = ENOTSUP;
+  return -1;
 }
 
 static int headers(const struct wd_endpoint *ep, const char *key,

@@ -64,32 +64,22 @@ static char *body_of(const struct wd_model *m) {
 
 static int request(const struct wd_endpoint *ep, const struct wd_model *m,
                    int what, struct wd_request *rq) {
-  rq->url = rq->body = NULL;
+  const char *id;
+  char *eid, *url = NULL;
+
   if (what == WD_PROBE_CHAT) {
-    const char *id = wd_model_id(m);
-    char *eid;
-    if (!id || !(rq->body = body_of(m)) || !(eid = wd_url_escape(id, 1))) {
-      free(rq->body);
-      rq->body = NULL;
-      errno = EINVAL;
-      return -1;
-    }
-    rq->url = wd_url_join(ep->base_url, strchr(id, '/') ? "/" : "/models/", eid,
-                          ":generateContent", NULL);
+    id = wd_model_id(m);
+    if ((eid = wd_url_escape(id, 1)))
+      url = wd_url_join(ep->base_url, strchr(id, '/') ? "/" : "/models/", eid,
+                        ":generateContent", NULL);
     free(eid);
-  } else if (what == WD_PROBE_MODELS || what == WD_REQ_LIST) {
-    rq->url = wd_url_join(ep->base_url, "/models?pageSize=1000", NULL);
-  } else {
-    errno = ENOTSUP;
-    return -1;
+    return wd_request_fill(rq, url, body_of(m), 1);
   }
-  if (!rq->url) {
-    free(rq->body);
-    rq->body = NULL;
-    errno = ENOMEM;
-    return -1;
-  }
-  return 0;
+  if (what == WD_PROBE_MODELS || what == WD_REQ_LIST)
+    return wd_request_fill(
+        rq, wd_url_join(ep->base_url, "/models?pageSize=1000", NULL), NULL, 0);
+  errno = ENOTSUP;
+  return -1;
 }
 
 static int headers(const struct wd_endpoint *ep, const char *key,
@@ -98,54 +88,12 @@ static int headers(const struct wd_endpoint *ep, const char *key,
   return key ? add(arg, "x-goog-api-key", key, NULL) : 0;
 }
 
+/* ids as `id =` names them: "models/gemini-2.5-flash" -> the part after
+ * "models/"; tuned models keep their "tunedModels/" */
 static int models(const char *body, size_t len, char ***ids, int *nids,
                   char *err, size_t errlen) {
-  json_t *root, *list, *it;
-  char **v = NULL;
-  int n = 0;
-  size_t i;
-
-  if (ids)
-    *ids = NULL;
-  if (nids)
-    *nids = 0;
-  if (!(root = wd_json_object(body, len, err, errlen)))
-    return -1;
-  list = json_object_get(root, "models");
-  if (!json_is_array(list)) {
-    snprintf(err, errlen, "reply has no models array");
-    json_decref(root);
-    return -1;
-  }
-  if (ids && json_array_size(list) > 0 &&
-      !(v = calloc(json_array_size(list), sizeof *v)))
-    goto nomem;
-  json_array_foreach(list, i, it) {
-    const json_t *name = json_object_get(it, "name");
-    const char *s;
-    size_t l;
-    if (!ids || !json_is_string(name))
-      continue;
-    s = json_string_value(name);
-    l = json_string_length(name);
-    if (l > 7 && strncmp(s, "models/", 7) == 0) /* as `id =` names it */
-      s += 7, l -= 7;
-    if (!(v[n] = malloc(l + 1)))
-      goto nomem;
-    wd_sanitize(v[n], l + 1, s, l);
-    n++;
-  }
-  json_decref(root);
-  if (ids)
-    *ids = v;
-  if (nids)
-    *nids = n;
-  return 0;
-nomem:
-  wd_model_ids_free(v, n);
-  json_decref(root);
-  snprintf(err, errlen, "out of memory");
-  return -1;
+  return wd_ids_list(body, len, "models", "name", "models/", ids, nids, err,
+                     errlen);
 }
 
 static int reply(const struct wd_model *m, int what, const char *body,
@@ -156,26 +104,16 @@ static int reply(const struct wd_model *m, int what, const char *body,
   (void)m;
   if (what != WD_PROBE_CHAT)
     return models(body, len, NULL, NULL, err, errlen);
-  if (!(root = wd_json_object(body, len, err, errlen)))
+  if (!(root = wd_chat_json(body, len, "usageMetadata", "candidates", &um, err,
+                            errlen)))
     return -1;
-  um = json_object_get(root, "usageMetadata");
-  if (!json_is_object(um) &&
-      !json_is_array(json_object_get(root, "candidates"))) {
-    snprintf(err, errlen, "reply has neither usageMetadata nor candidates");
-    json_decref(root);
-    return -1;
-  }
-  if (json_is_object(um)) {
-    /* Each part is at most 2^32: the sums cannot wrap. */
-    u->in = wd_json_tokens(um, "promptTokenCount") +
-            wd_json_tokens(um, "toolUsePromptTokenCount");
+  if (um) {
+    u->in = wd_tokens_add(wd_json_tokens(um, "promptTokenCount"),
+                          wd_json_tokens(um, "toolUsePromptTokenCount"));
     u->cached = wd_json_tokens(um, "cachedContentTokenCount");
     u->reasoning = wd_json_tokens(um, "thoughtsTokenCount");
-    u->out = wd_json_tokens(um, "candidatesTokenCount") + u->reasoning;
-    if (u->in > WD_REPLY_TOKENS_MAX)
-      u->in = WD_REPLY_TOKENS_MAX;
-    if (u->out > WD_REPLY_TOKENS_MAX)
-      u->out = WD_REPLY_TOKENS_MAX;
+    u->out =
+        wd_tokens_add(wd_json_tokens(um, "candidatesTokenCount"), u->reasoning);
   }
   json_decref(root);
   return 0;
@@ -184,20 +122,12 @@ static int reply(const struct wd_model *m, int what, const char *body,
 static int error(const struct wd_model *m, int http_status, const char *body,
                  size_t len, const char *secret, int cls, char *msg,
                  size_t msglen) {
-  json_t *root = NULL;
+  json_t *root = wd_error_json(body, len, secret, msg, msglen);
   const json_t *e, *st;
-  json_error_t je;
   const char *status = "";
 
-  if (msglen)
-    msg[0] = '\0';
-  if (body && len)
-    root = json_loadb(body, len, JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL, &je);
-  if (!json_is_object(root)) {
-    json_decref(root);
+  if (!root)
     return cls;
-  }
-  wd_error_text(root, secret, msg, msglen);
   e = json_object_get(root, "error");
   if (json_is_object(e) && json_is_string(st = json_object_get(e, "status")))
     status = json_string_value(st);

@@ -219,28 +219,17 @@ nomem:
 
 static int request(const struct wd_endpoint *ep, const struct wd_model *m,
                    int what, struct wd_request *rq) {
-  rq->url = rq->body = NULL;
-  if (what == WD_PROBE_LOAD || what == WD_PROBE_CHAT) {
-    rq->body = what == WD_PROBE_LOAD ? wd_ollama_load_body(m)
-                                     : wd_ollama_generate_body(m);
-    if (!rq->body) {
-      errno = EINVAL;
-      return -1;
-    }
-    rq->url = wd_url_join(ep->base_url, "/api/generate", NULL);
-  } else if (what == WD_PROBE_MODELS || what == WD_REQ_LIST) {
-    rq->url = wd_url_join(ep->base_url, "/api/tags", NULL);
-  } else {
-    errno = ENOTSUP;
-    return -1;
-  }
-  if (!rq->url) {
-    free(rq->body);
-    rq->body = NULL;
-    errno = ENOMEM;
-    return -1;
-  }
-  return 0;
+  if (what == WD_PROBE_LOAD)
+    return wd_request_fill(rq, wd_url_join(ep->base_url, "/api/generate", NULL),
+                           wd_ollama_load_body(m), 1);
+  if (what == WD_PROBE_CHAT)
+    return wd_request_fill(rq, wd_url_join(ep->base_url, "/api/generate", NULL),
+                           wd_ollama_generate_body(m), 1);
+  if (what == WD_PROBE_MODELS || what == WD_REQ_LIST)
+    return wd_request_fill(rq, wd_url_join(ep->base_url, "/api/tags", NULL),
+                           NULL, 0);
+  errno = ENOTSUP;
+  return -1;
 }
 
 /* Ollama has no auth of its own; a key is for a proxy in front of it. */

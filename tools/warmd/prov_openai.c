@@ -83,26 +83,18 @@ char *wd_openai_body(const struct wd_model *m, int with_model) {
 
 static int chat_reply(const char *body, size_t len, struct wd_usage *u,
                       char *err, size_t errlen) {
-  json_t *root, *usage;
+  json_t *usage, *root;
 
-  if (!(root = wd_json_object(body, len, err, errlen)))
+  if (!(root =
+            wd_chat_json(body, len, "usage", "choices", &usage, err, errlen)))
     return -1;
-  usage = json_object_get(root, "usage");
-  if (!json_is_object(usage) &&
-      !json_is_array(json_object_get(root, "choices"))) {
-    snprintf(err, errlen, "reply has neither usage nor choices");
-    json_decref(root);
-    return -1;
-  }
-  if (json_is_object(usage)) {
+  if (usage) {
     const json_t *pd = json_object_get(usage, "prompt_tokens_details");
     const json_t *cd = json_object_get(usage, "completion_tokens_details");
     u->in = wd_json_tokens(usage, "prompt_tokens");
     u->out = wd_json_tokens(usage, "completion_tokens");
-    if (json_is_object(pd))
-      u->cached = wd_json_tokens(pd, "cached_tokens");
-    if (json_is_object(cd))
-      u->reasoning = wd_json_tokens(cd, "reasoning_tokens");
+    u->cached = wd_json_tokens(pd, "cached_tokens"); /* 0 when absent */
+    u->reasoning = wd_json_tokens(cd, "reasoning_tokens");
   }
   json_decref(root);
   return 0;
@@ -117,61 +109,9 @@ int wd_openai_reply(const struct wd_model *m, int what, const char *body,
   return wd_openai_models(body, len, NULL, NULL, err, errlen);
 }
 
-void wd_model_ids_free(char **ids, int n) {
-  if (!ids)
-    return;
-  for (int i = 0; i < n; i++)
-    free(ids[i]);
-  free(ids);
-}
-
 int wd_openai_models(const char *body, size_t len, char ***ids, int *nids,
                      char *err, size_t errlen) {
-  json_t *root, *data;
-  char **v = NULL;
-  int n = 0;
-
-  if (ids)
-    *ids = NULL;
-  if (nids)
-    *nids = 0;
-  if (!(root = wd_json_object(body, len, err, errlen)))
-    return -1;
-  data = json_object_get(root, "data");
-  if (!json_is_array(data)) {
-    snprintf(err, errlen, "reply has no data array");
-    json_decref(root);
-    return -1;
-  }
-  if (ids && json_array_size(data) > 0) {
-    size_t i;
-    json_t *it;
-    v = calloc(json_array_size(data), sizeof *v);
-    if (!v)
-      goto nomem;
-    json_array_foreach(data, i, it) {
-      const json_t *id = json_object_get(it, "id");
-      size_t l;
-      if (!json_is_string(id))
-        continue;
-      l = json_string_length(id);
-      if (!(v[n] = malloc(l + 1)))
-        goto nomem;
-      wd_sanitize(v[n], l + 1, json_string_value(id), l);
-      n++;
-    }
-  }
-  json_decref(root);
-  if (ids)
-    *ids = v;
-  if (nids)
-    *nids = n;
-  return 0;
-nomem:
-  wd_model_ids_free(v, n);
-  json_decref(root);
-  snprintf(err, errlen, "out of memory");
-  return -1;
+  return wd_ids_list(body, len, "data", "id", NULL, ids, nids, err, errlen);
 }
 
 static int str_is(const json_t *o, const char *key, const char *want) {
@@ -182,19 +122,11 @@ static int str_is(const json_t *o, const char *key, const char *want) {
 int wd_openai_error(const struct wd_model *m, int http_status, const char *body,
                     size_t len, const char *secret, int cls, char *msg,
                     size_t msglen) {
-  json_t *root = NULL;
+  json_t *root = wd_error_json(body, len, secret, msg, msglen);
   const json_t *e;
-  json_error_t je;
 
-  if (msglen)
-    msg[0] = '\0';
-  if (body && len)
-    root = json_loadb(body, len, JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL, &je);
-  if (!json_is_object(root)) {
-    json_decref(root);
+  if (!root)
     return cls;
-  }
-  wd_error_text(root, secret, msg, msglen);
   e = json_object_get(root, "error");
   if (http_status == 404 &&
       ((json_is_object(e) && (str_is(e, "code", "model_not_found") ||
@@ -210,26 +142,15 @@ int wd_openai_error(const struct wd_model *m, int http_status, const char *body,
 
 static int request(const struct wd_endpoint *ep, const struct wd_model *m,
                    int what, struct wd_request *rq) {
-  rq->url = rq->body = NULL;
-  if (what == WD_PROBE_CHAT) {
-    if (!(rq->body = wd_openai_body(m, 1))) {
-      errno = EINVAL; /* or ENOMEM; a prefix that is not UTF-8 is likelier */
-      return -1;
-    }
-    rq->url = wd_url_join(ep->base_url, "/chat/completions", NULL);
-  } else if (what == WD_PROBE_MODELS || what == WD_REQ_LIST) {
-    rq->url = wd_url_join(ep->base_url, "/models", NULL);
-  } else {
-    errno = ENOTSUP;
-    return -1;
-  }
-  if (!rq->url) {
-    free(rq->body);
-    rq->body = NULL;
-    errno = ENOMEM;
-    return -1;
-  }
-  return 0;
+  if (what == WD_PROBE_CHAT)
+    return wd_request_fill(rq,
+                           wd_url_join(ep->base_url, "/chat/completions", NULL),
+                           wd_openai_body(m, 1), 1);
+  if (what == WD_PROBE_MODELS || what == WD_REQ_LIST)
+    return wd_request_fill(rq, wd_url_join(ep->base_url, "/models", NULL), NULL,
+                           0);
+  errno = ENOTSUP;
+  return -1;
 }
 
 static int headers(const struct wd_endpoint *ep, const char *key,

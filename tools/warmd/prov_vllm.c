@@ -54,26 +54,15 @@ int wd_vllm_reply_sleeping(const char *body, size_t len, int *sleeping,
 
 static int request(const struct wd_endpoint *ep, const struct wd_model *m,
                    int what, struct wd_request *rq) {
-  rq->url = rq->body = NULL;
-  if (what == WD_PROBE_CHAT) {
-    if (!(rq->body = wd_openai_body(m, 1))) {
-      errno = EINVAL;
-      return -1;
-    }
-    rq->url = wd_url_join(ep->base_url, "/chat/completions", NULL);
-  } else if (what == WD_PROBE_MODELS || what == WD_REQ_LIST) {
-    rq->url = wd_url_join(ep->base_url, "/models", NULL);
-  } else {
-    errno = ENOTSUP;
-    return -1;
-  }
-  if (!rq->url) {
-    free(rq->body);
-    rq->body = NULL;
-    errno = ENOMEM;
-    return -1;
-  }
-  return 0;
+  if (what == WD_PROBE_CHAT)
+    return wd_request_fill(rq,
+                           wd_url_join(ep->base_url, "/chat/completions", NULL),
+                           wd_openai_body(m, 1), 1);
+  if (what == WD_PROBE_MODELS || what == WD_REQ_LIST)
+    return wd_request_fill(rq, wd_url_join(ep->base_url, "/models", NULL), NULL,
+                           0);
+  errno = ENOTSUP;
+  return -1;
 }
 
 static int headers(const struct wd_endpoint *ep, const char *key,

@@ -54,9 +54,9 @@ char *wd_url_join(const char *base, ...) {
 
 char *wd_url_escape(const char *s, int keep_slash) {
   static const char hex[] = "0123456789ABCDEF";
-  char *out = malloc(3 * strlen(s) + 1), *w = out;
+  char *out, *w;
 
-  if (!out)
+  if (!s || !(out = w = malloc(3 * strlen(s) + 1)))
     return NULL;
   for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
     /* RFC 3986 unreserved, plus ':' (Gemini's "models/x:generateContent"
@@ -101,6 +101,30 @@ struct json_t *wd_json_object(const char *body, size_t len, char *err,
     return NULL;
   }
   return root;
+}
+
+json_t *wd_chat_json(const char *body, size_t len, const char *usage_key,
+                     const char *content_key, json_t **usage, char *err,
+                     size_t errlen) {
+  json_t *root = wd_json_object(body, len, err, errlen);
+
+  *usage = NULL;
+  if (!root)
+    return NULL;
+  *usage = json_object_get(root, usage_key);
+  if (!json_is_object(*usage))
+    *usage = NULL;
+  if (!*usage && !json_is_array(json_object_get(root, content_key))) {
+    snprintf(err, errlen, "reply has neither %s nor %s", usage_key,
+             content_key);
+    json_decref(root);
+    return NULL;
+  }
+  return root;
+}
+
+uint64_t wd_tokens_add(uint64_t a, uint64_t b) {
+  return a + b > WD_REPLY_TOKENS_MAX ? WD_REPLY_TOKENS_MAX : a + b;
 }
 
 uint64_t wd_json_tokens(const json_t *obj, const char *key) {
@@ -155,6 +179,95 @@ void wd_error_text(const json_t *root, const char *secret, char *out,
     wd_sanitize(out, outlen, copy, strlen(copy));
     free(copy);
   }
+}
+
+int wd_request_fill(struct wd_request *rq, char *url, char *body,
+                    int want_body) {
+  rq->url = url;
+  rq->body = body;
+  if (url && (body || !want_body))
+    return 0;
+  errno = want_body && !body ? EINVAL : ENOMEM;
+  free(url);
+  free(body);
+  rq->url = rq->body = NULL;
+  return -1;
+}
+
+void wd_model_ids_free(char **ids, int n) {
+  if (!ids)
+    return;
+  for (int i = 0; i < n; i++)
+    free(ids[i]);
+  free(ids);
+}
+
+int wd_ids_list(const char *body, size_t len, const char *list, const char *key,
+                const char *strip, char ***ids, int *nids, char *err,
+                size_t errlen) {
+  json_t *root, *data, *it;
+  char **v = NULL;
+  int n = 0;
+  size_t i, sl = strip ? strlen(strip) : 0;
+
+  if (ids)
+    *ids = NULL;
+  if (nids)
+    *nids = 0;
+  if (!(root = wd_json_object(body, len, err, errlen)))
+    return -1;
+  data = json_object_get(root, list);
+  if (!json_is_array(data)) {
+    snprintf(err, errlen, "reply has no %s array", list);
+    json_decref(root);
+    return -1;
+  }
+  if (ids && json_array_size(data) > 0 &&
+      !(v = calloc(json_array_size(data), sizeof *v)))
+    goto nomem;
+  json_array_foreach(data, i, it) {
+    const json_t *id = json_object_get(it, key);
+    const char *s;
+    size_t l;
+    if (!ids || !json_is_string(id))
+      continue;
+    s = json_string_value(id);
+    l = json_string_length(id);
+    if (sl && l > sl && strncmp(s, strip, sl) == 0)
+      s += sl, l -= sl;
+    if (!(v[n] = malloc(l + 1)))
+      goto nomem;
+    wd_sanitize(v[n], l + 1, s, l);
+    n++;
+  }
+  json_decref(root);
+  if (ids)
+    *ids = v;
+  if (nids)
+    *nids = n;
+  return 0;
+nomem:
+  wd_model_ids_free(v, n);
+  json_decref(root);
+  snprintf(err, errlen, "out of memory");
+  return -1;
+}
+
+json_t *wd_error_json(const char *body, size_t len, const char *secret,
+                      char *msg, size_t msglen) {
+  json_t *root = NULL;
+  json_error_t je;
+
+  if (msglen)
+    msg[0] = '\0';
+  if (body && len)
+    root = json_loadb(body, len, JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL, &je);
+  if (!json_is_object(root)) {
+    json_decref(root);
+    return NULL;
+  }
+  wd_error_text(root, secret, msg, msglen);
+  return root;
 }
 
 static int has_word(const char *s, const char *w) {

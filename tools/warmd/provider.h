@@ -151,6 +151,15 @@ const char *wd_model_id(const struct wd_model *m);
 struct json_t;
 struct json_t *wd_json_object(const char *body, size_t len, char *err,
                               size_t errlen);
+/* A chat reply's JSON (json_decref it) and in *usage its usage object
+ * root[usage_key] (NULL when absent), or NULL with a reason when the body
+ * is not JSON or has neither usage nor a content_key array (a reply of
+ * some other API). */
+struct json_t *wd_chat_json(const char *body, size_t len, const char *usage_key,
+                            const char *content_key, struct json_t **usage,
+                            char *err, size_t errlen);
+/* a + b, at most WD_REPLY_TOKENS_MAX (a sum of clamped counts clamps). */
+uint64_t wd_tokens_add(uint64_t a, uint64_t b);
 /* A token count of obj[key]: 0 when absent or not a positive number,
  * clamped at WD_REPLY_TOKENS_MAX. */
 uint64_t wd_json_tokens(const struct json_t *obj, const char *key);
@@ -158,6 +167,21 @@ uint64_t wd_json_tokens(const struct json_t *obj, const char *key);
  * wd_reply_error_message). */
 void wd_error_text(const struct json_t *root, const char *secret, char *out,
                    size_t outlen);
+/* Fills rq from what a request() built: 0, or -1 with errno EINVAL when a
+ * wanted body (want_body) could not be built (an id or prefix that is not
+ * UTF-8), ENOMEM when the URL could not; what was built is freed then. */
+int wd_request_fill(struct wd_request *rq, char *url, char *body,
+                    int want_body);
+/* The ids of a models list: the string `key` of each object in the array
+ * root[list], less a leading `strip` (may be NULL), sanitized.  As
+ * wd_provider.models(). */
+int wd_ids_list(const char *body, size_t len, const char *list, const char *key,
+                const char *strip, char ***ids, int *nids, char *err,
+                size_t errlen);
+/* An error body as JSON (NULL when it is none: then msg is "") with its
+ * message written to msg as wd_error_text; json_decref it. */
+struct json_t *wd_error_json(const char *body, size_t len, const char *secret,
+                             char *msg, size_t msglen);
 /* A 400 that names max_tokens (or reasoning) means a reasoning model ran
  * out of tokens, or the value is above the model's limit: rewrites msg to
  * say so and name the key to change.  Returns 1 when it did. */

@@ -152,12 +152,14 @@ int wd_sched_sent(struct wd_entry *e, int64_t now) {
 }
 
 int64_t wd_cost_nusd(const struct wd_model *m, uint64_t in, uint64_t out,
-                     uint64_t cached) {
-  /* in counts every input token, cached ones included; USD per million
-   * tokens is 1000 nano-USD per token. */
+                     uint64_t cached, uint64_t cache_write) {
+  /* in counts every input token, cached and cache-written ones included;
+   * USD per million tokens is 1000 nano-USD per token. */
   uint64_t fresh = in > cached ? in - cached : 0;
+  fresh = fresh > cache_write ? fresh - cache_write : 0;
   double c = ((double)fresh * m->price_in + (double)out * m->price_out +
-              (double)cached * m->price_cached) *
+              (double)cached * m->price_cached +
+              (double)cache_write * m->price_cache_write) *
              1000.0;
   return c > 9e18 ? INT64_MAX : (int64_t)llround(c);
 }
@@ -182,13 +184,20 @@ static void apply_ok(struct wd_entry *e, const struct wd_probe_result *r,
   p->tokens_in += r->tokens_in;
   p->tokens_out += r->tokens_out;
   p->tokens_cached += r->tokens_cached;
-  *cost = wd_cost_nusd(m, r->tokens_in, r->tokens_out, r->tokens_cached);
+  atomic_fetch_add_explicit(&e->tokens_reasoning, r->tokens_reasoning,
+                            memory_order_relaxed);
+  atomic_fetch_add_explicit(&e->tokens_cache_write, r->tokens_cache_write,
+                            memory_order_relaxed);
+  *cost = wd_cost_nusd(m, r->tokens_in, r->tokens_out, r->tokens_cached,
+                       r->tokens_cache_write);
   p->cost_nusd += (uint64_t)*cost;
   p->flags &= ~(WARMTH_F_REAL_TRAFFIC | WARMTH_F_SLOW | WARMTH_F_PREFIX_CACHED);
   if (m->latency_alert_ns > 0 &&
       (int64_t)p->ewma_latency_us * 1000 > m->latency_alert_ns)
     p->flags |= WARMTH_F_SLOW;
-  if (r->tokens_cached > 0)
+  /* "Prefix cached" is about warmd's own prefix: a provider that caches
+   * something of a bare "hi" probe does not make it so. */
+  if (r->tokens_cached > 0 && m->probe_prefix_file)
     p->flags |= WARMTH_F_PREFIX_CACHED;
   if (++e->ok_in_row >= m->rise) {
     p->state = WARMTH_WARM;

@@ -291,6 +291,8 @@ int wd_table_reload(struct wd_table *t, struct wd_config *cfg,
     e->n_skip_idle = old->n_skip_idle;
     e->n_skip_budget = old->n_skip_budget;
     e->n_skip_throttle = old->n_skip_throttle;
+    e->tokens_reasoning = old->tokens_reasoning;
+    e->tokens_cache_write = old->tokens_cache_write;
     e->paused = old->paused;
     wd_recent_copy(&e->recent, &old->recent);
     e->heap_pos = -1;
