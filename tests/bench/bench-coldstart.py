@@ -43,6 +43,7 @@ MEANS = {
     ("anthropic", "models"): "endpoint up, id listed (not loaded)",
     ("azure", "chat"): "the deployment answered a 3-token chat",
     ("gemini", "chat"): "the model answered generateContent",
+    ("gemini", "models"): "endpoint up, id listed (not loaded)",
     ("ollama", "load"): "loaded until /api/ps expires_at (0 tokens)",
     ("ollama", "chat"): "the model answered /api/generate",
     ("ollama", "models"): "id in /api/tags (not loaded)",
@@ -51,6 +52,7 @@ MEANS = {
 }
 ROWS = [("openai", "chat"), ("openai", "models"), ("anthropic", "chat"),
         ("anthropic", "models"), ("azure", "chat"), ("gemini", "chat"),
+        ("gemini", "models"),
         ("ollama", "load"), ("ollama", "chat"), ("ollama", "models"),
         ("vllm", "chat"), ("vllm", "models")]
 MODEL = "bench-model"
