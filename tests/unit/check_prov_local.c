@@ -242,6 +242,20 @@ START_TEST(adapters) {
   ck_assert_str_eq(rq.url, "http://127.0.0.1:11434/api/ps");
   free(rq.url);
   ck_assert_int_eq(o->pre_request(&ep, &m, WD_PROBE_MODELS, &rq), 1);
+  char **ids;
+  int nids;
+  ck_assert_int_eq(o->models(S("{\"models\":[{\"name\":\"a:latest\"},"
+                               "{\"name\":\"b:1b\"}]}"),
+                             &ids, &nids, err, sizeof err),
+                   0);
+  ck_assert_int_eq(nids, 3); /* a:latest, a, b:1b */
+  ck_assert_str_eq(ids[0], "a:latest");
+  ck_assert_str_eq(ids[1], "a");
+  ck_assert_str_eq(ids[2], "b:1b");
+  wd_model_ids_free(ids, nids);
+  ck_assert_int_eq(
+      o->models(S("{\"models\":[]}"), &ids, &nids, err, sizeof err), 0);
+  ck_assert_int_eq(nids, 0);
 
   /* ps3 holds 3 models, llama3.2:1b among them: a load only renews it */
   memset(&out, 0, sizeof out);

@@ -252,18 +252,33 @@ static int reply(const struct wd_model *m, int what, const char *body,
   return 0;
 }
 
+/* Ids as a model's `id =` may name them: "qwen:latest" is also listed as
+ * "qwen", so a plain comparison finds either spelling. */
 static int models(const char *body, size_t len, char ***ids, int *nids,
                   char *err, size_t errlen) {
-  char **v;
-  int n;
+  char **v, **w = NULL;
+  int n, k = 0;
   if (wd_ollama_reply_tags(body, len, &v, &n, err, errlen))
     return -1;
-  if (ids) {
-    *ids = v;
-    *nids = n;
-  } else {
+  if (!ids) {
     wd_model_ids_free(v, n);
+    return 0;
   }
+  if (n && !(w = calloc((size_t)n * 2, sizeof *w))) {
+    wd_model_ids_free(v, n);
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  for (int i = 0; i < n; i++) {
+    size_t l = strlen(v[i]);
+    w[k++] = v[i];
+    if (l > 7 && !strcmp(v[i] + l - 7, ":latest") &&
+        (w[k] = strndup(v[i], l - 7)))
+      k++;
+  }
+  free(v);
+  *ids = w;
+  *nids = k;
   return 0;
 }
 
