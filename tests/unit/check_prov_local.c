@@ -50,6 +50,13 @@ START_TEST(load_body) {
   ck_assert_ptr_nonnull(strstr(b, "\"prompt\":\"hi\""));
   ck_assert_ptr_nonnull(strstr(b, "\"num_predict\":3"));
   free(b);
+  m.prefix = "You are terse.";
+  b = wd_ollama_generate_body(&m);
+  ck_assert_ptr_nonnull(strstr(b, "\"system\":\"You are terse.\""));
+  free(b);
+  m.prefix = "bad\xff";
+  ck_assert_ptr_null(wd_ollama_generate_body(&m));
+  m.prefix = NULL;
   m.id = "bad\xff";
   ck_assert_ptr_null(wd_ollama_load_body(&m));
 }

@@ -51,15 +51,22 @@ char *wd_ollama_load_body(const struct wd_model *m) {
 
 char *wd_ollama_generate_body(const struct wd_model *m) {
   const char *id = m->id ? m->id : m->name;
-  json_t *ka = keep_alive_json(m);
+  json_t *ka = keep_alive_json(m), *root;
   json_int_t n = m->max_tokens > 0 ? m->max_tokens : 1;
   if (!id || !ka) {
     json_decref(ka);
     return NULL;
   }
-  return dump(json_pack("{s:s, s:s, s:o, s:b, s:{s:I}}", "model", id, "prompt",
-                        "hi", "keep_alive", ka, "stream", 0, "options",
-                        "num_predict", n));
+  root = json_pack("{s:s, s:s, s:o, s:b, s:{s:I}}", "model", id, "prompt", "hi",
+                   "keep_alive", ka, "stream", 0, "options", "num_predict", n);
+  /* a probe prefix goes as the system prompt, which Ollama keeps in its
+   * KV cache for the next request with the same one */
+  if (root && m->prefix && m->prefix[0] &&
+      json_object_set_new(root, "system", json_string(m->prefix))) {
+    json_decref(root);
+    return NULL;
+  }
+  return dump(root);
 }
 
 static json_t *load_obj(const char *body, size_t len, char *err,
