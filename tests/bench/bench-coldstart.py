@@ -21,7 +21,8 @@ and prints provider, probe, what "warm" means for that probe, warmd's state
 of the model just before the timed request, and the two latencies.  A run
 takes about 70 s (bounded by --max-seconds, default 170).  Run from the
 build directory:
-    python3 ../../tests/bench/bench-coldstart.py [--idle S] [--load-ms MS]
+    make bench-coldstart
+    ./tests/bench/bench-coldstart [--idle S] [--load-ms MS] [--only KIND]
 """
 import argparse
 import json
