@@ -6,6 +6,8 @@ vLLM's sleep mode, against the test upstream's Ollama and vLLM endpoints.
   than the server's keep_alive a client request to the warmed model is
   fast, and to a model nobody warms slow (the load delay is 40x the warm
   latency, judged with a margin of 4x either way).
+- Ollama, a client's longer keep_alive: no load cuts it short; warm for
+  as long as /api/ps says.
 - Ollama, max_loaded: while a client holds two models loaded, warmups of two
   more never make the server hold more than max_loaded = 3 models, and never
   push a model out (the upstream counts evictions caused by load-only
@@ -146,6 +148,35 @@ def test_max_loaded():
           "had no room")
 
 
+def test_client_keep_alive():
+    """A client loaded the model for 60 s; warmd's keep_alive is 3 s.  A
+    load would cut the client's 60 s down to 3 s (Ollama sets expires_at
+    anew at every request): warmd sends none and calls it warm for the
+    client's 60 s, as /api/ps says."""
+    with Procs() as P:
+        _, port = P.upstream("--cold-ms", "300", "--warm-ms", "5",
+                             "--keep-alive", f"{KEEP}s")
+        generate_ms(port, "long", "60s")
+        P.warmd(ollama_config(P, port, {
+            "long": {"probe": "load", "interval": "300ms",
+                     "keep_alive": "3s"}}))
+        wait_for(lambda: P.warmctl("check", "long")[0] == 0, 10,
+                 "long to be warm")
+        t0 = time.monotonic()
+        time.sleep(1.5)
+        o = http(port, "/_ollama")
+        left = warm_for_ms(P, "long")
+        ps = http(port, "/api/ps")["models"]
+        span = time.monotonic() - t0
+    check(o["load_only"] == 0, f"no load sent in {span:.1f} s "
+          f"({o['load_only']} load-only requests)")
+    check(o["ps"] >= 3, f"warmd kept reading /api/ps ({o['ps']})")
+    exp = unix_of(ps[0]["expires_at"]) - time.time()
+    check(left is not None and left > 50000 and exp > 50,
+          f"warm for the client's keep_alive: warmd {left} ms, /api/ps "
+          f"{exp:.0f} s")
+
+
 def chat_count(port, model):
     return stats(port).get("models", {}).get(model, {}).get("chat", 0)
 
@@ -187,6 +218,7 @@ def test():
     bound(90)
     test_load_probe()
     test_max_loaded()
+    test_client_keep_alive()
     test_vllm_sleep()
 
 

@@ -264,26 +264,35 @@ START_TEST(adapters) {
       o->models(S("{\"models\":[]}"), &ids, &nids, err, sizeof err), 0);
   ck_assert_int_eq(nids, 0);
 
+  m.keep_alive_ns = 60 * NS; /* ps3: llama3.2:1b expires in 600.5 s */
+  memset(&out, 0, sizeof out);
+  ck_assert_int_eq(
+      o->pre_reply(&ep, &m, 0, T0 * NS, 200, S(ps3), &out, err, sizeof err),
+      1); /* a client keeps it longer: a load would cut it */
+  ck_assert_int_eq(out.warm_for_ns, 600 * NS + NS / 2);
+  ck_assert_msg(strstr(err, "longer than keep_alive"), "%s", err);
+  m.keep_alive_ns = 598 * NS; /* within the 5 s margin: our own last load */
   /* ps3 holds 3 models, llama3.2:1b among them: a load only renews it */
   memset(&out, 0, sizeof out);
-  ck_assert_int_eq(o->pre_reply(&ep, &m, 5, 200, S(ps3), &out, err, sizeof err),
-                   0);
+  ck_assert_int_eq(
+      o->pre_reply(&ep, &m, 5, T0 * NS, 200, S(ps3), &out, err, sizeof err), 0);
   ck_assert_int_eq(out.adds, 0);
   /* another model, not loaded: no room at 3 of 3 */
   m.id = "other";
   memset(&out, 0, sizeof out);
-  ck_assert_int_eq(o->pre_reply(&ep, &m, 0, 200, S(ps3), &out, err, sizeof err),
-                   1);
+  ck_assert_int_eq(
+      o->pre_reply(&ep, &m, 0, T0 * NS, 200, S(ps3), &out, err, sizeof err), 1);
   ck_assert_msg(strstr(err, "max_loaded 3"), "%s", err);
   ep.max_loaded = 4; /* room for one: taken by a load in flight */
-  ck_assert_int_eq(o->pre_reply(&ep, &m, 1, 200, S(ps3), &out, err, sizeof err),
-                   1);
+  ck_assert_int_eq(
+      o->pre_reply(&ep, &m, 1, T0 * NS, 200, S(ps3), &out, err, sizeof err), 1);
   memset(&out, 0, sizeof out);
-  ck_assert_int_eq(o->pre_reply(&ep, &m, 0, 200, S(ps3), &out, err, sizeof err),
-                   0);
+  ck_assert_int_eq(
+      o->pre_reply(&ep, &m, 0, T0 * NS, 200, S(ps3), &out, err, sizeof err), 0);
   ck_assert_int_eq(out.adds, 1);
   ck_assert_int_eq(
-      o->pre_reply(&ep, &m, 0, 500, S("{}"), &out, err, sizeof err), -1);
+      o->pre_reply(&ep, &m, 0, T0 * NS, 500, S("{}"), &out, err, sizeof err),
+      -1);
   /* after the load: warm for what expires_at says, from the given clock */
   m.id = "llama3.2:1b";
   out.warm_for_ns = -1;
@@ -303,22 +312,25 @@ START_TEST(adapters) {
   free(rq.url);
   free(rq.body);
   memset(&out, 0, sizeof out);
-  ck_assert_int_eq(v->pre_reply(&ep, &m, 0, 200, S("{\"is_sleeping\":true}"),
-                                &out, err, sizeof err),
+  ck_assert_int_eq(v->pre_reply(&ep, &m, 0, T0 * NS, 200,
+                                S("{\"is_sleeping\":true}"), &out, err,
+                                sizeof err),
                    1);
   ck_assert_int_eq(out.state, WARMTH_SLEEPING);
   memset(&out, 0, sizeof out);
-  ck_assert_int_eq(v->pre_reply(&ep, &m, 0, 200, S("{\"is_sleeping\":false}"),
-                                &out, err, sizeof err),
+  ck_assert_int_eq(v->pre_reply(&ep, &m, 0, T0 * NS, 200,
+                                S("{\"is_sleeping\":false}"), &out, err,
+                                sizeof err),
                    0);
   ck_assert_int_eq(out.state, 0);
   /* no dev mode: no sleep endpoint, no sleep either */
-  ck_assert_int_eq(v->pre_reply(&ep, &m, 0, 404,
+  ck_assert_int_eq(v->pre_reply(&ep, &m, 0, T0 * NS, 404,
                                 S("{\"detail\":\"Not Found\"}"), &out, err,
                                 sizeof err),
                    0);
   ck_assert_int_eq(
-      v->pre_reply(&ep, &m, 0, 503, S("{}"), &out, err, sizeof err), -1);
+      v->pre_reply(&ep, &m, 0, T0 * NS, 503, S("{}"), &out, err, sizeof err),
+      -1);
 }
 END_TEST
 

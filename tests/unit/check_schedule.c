@@ -469,6 +469,17 @@ START_TEST(test_local_server_results) {
   ck_assert_int_eq(e->rec.successes, 1);
   ck_assert_int_le(e->due, r.ended_ns + 33 * S);
 
+  /* loaded by a client for longer than our keep_alive: warm, no warmup */
+  at = e->due;
+  wd_sched_sent(e, at);
+  r = result(0, WARMTH_ERR_NONE, at);
+  r.precheck_only = 1;
+  r.warm_for_ns = 3600 * S;
+  wd_sched_result(e, &r, &rng, &old);
+  ck_assert_int_eq(e->rec.state, WARMTH_WARM);
+  ck_assert_int_eq(e->rec.warm_until, r.ended_ns + 3600 * S);
+  ck_assert_int_eq(e->rec.successes, 1); /* not a warmup of ours */
+
   /* awake again: the next warmup makes it warm, warm_ttl without a word */
   probe(1, WARMTH_ERR_NONE, e->due);
   ck_assert_int_eq(e->rec.state, WARMTH_WARM);

@@ -345,6 +345,7 @@ static struct xfer *xfer_new(const struct wd_model *m,
   if (m) {
     x->mc = *m;
     x->mc.name = x->mc.probe_prefix_file = x->mc.prefix = NULL;
+    x->mc.keep_alive = NULL; /* request() has used it; the rest may not */
     x->mc.id = NULL;
     x->has_model = 1;
     if (!(x->mc.id = strdup(wd_model_id(m))))
@@ -657,7 +658,7 @@ static int precheck(struct wd_prober *p, struct xfer *x, CURLcode rc,
   int pending = 0;
   for (const struct xfer *o = p->list; o; o = o->next)
     pending += o != x && o->adds && !strcmp(o->ep_url, x->ep_url);
-  v = x->prov->pre_reply(&x->epc, &x->mc, pending,
+  v = x->prov->pre_reply(&x->epc, &x->mc, pending, wd_real_ns(),
                          status > 0 && status < 1000 ? (int)status : 0,
                          x->body.p, x->body.len, &rep, why, sizeof why);
   if (v == 0 && xfer_restart(p, x) == 0) {

@@ -304,11 +304,24 @@ static int ps_request(const struct wd_endpoint *ep, const struct wd_model *m,
   return 0;
 }
 
+/* At most ten years: warm_until is a monotonic time, and keep_alive -1
+ * ("forever", year 2318) must not overflow it. */
+#define WARM_FOR_MAX (10LL * 366 * 86400 * WD_NS_PER_S)
+/* A client's keep_alive counts as longer than ours only past this margin,
+ * so the rounding of expires_at never skips a warmup of our own. */
+#define KEEP_MARGIN_NS (5 * WD_NS_PER_S)
+
+static int64_t clamp_for(int64_t ns) {
+  return ns < 0 ? -1 : ns > WARM_FOR_MAX ? WARM_FOR_MAX : ns;
+}
+
 static int pre_reply(const struct wd_endpoint *ep, const struct wd_model *m,
-                     int pending, int http_status, const char *body, size_t len,
-                     struct wd_reply *out, char *err, size_t errlen) {
+                     int pending, int64_t now_unix_ns, int http_status,
+                     const char *body, size_t len, struct wd_reply *out,
+                     char *err, size_t errlen) {
   struct wd_ollama_ps ps;
   char why[120];
+  int64_t left;
   if (http_status != 200) {
     snprintf(err, errlen, "GET /api/ps: HTTP %d", http_status);
     return -1;
@@ -316,6 +329,17 @@ static int pre_reply(const struct wd_endpoint *ep, const struct wd_model *m,
   if (wd_ollama_reply_ps(body, len, wd_model_id(m), &ps, why, sizeof why)) {
     snprintf(err, errlen, "GET /api/ps: %s", why);
     return -1;
+  }
+  /* Loaded by a client for longer than our keep_alive would keep it: a
+   * load now would cut that short (Ollama sets expires_at anew at every
+   * request).  Nothing to send; it is loaded, so warm until then. */
+  left = wd_ollama_warm_until(&ps, 0, now_unix_ns);
+  if (m->keep_alive_ns != WD_KEEP_FOREVER && m->keep_alive_ns > 0 &&
+      left > m->keep_alive_ns + KEEP_MARGIN_NS) {
+    out->warm_for_ns = clamp_for(left);
+    snprintf(err, errlen,
+             "loaded for longer than keep_alive by another client: no load");
+    return 1;
   }
   /* Loads of this endpoint already on their way count as loaded. */
   ps.nloaded += ps.found ? 0 : pending;
@@ -328,10 +352,6 @@ static int pre_reply(const struct wd_endpoint *ep, const struct wd_model *m,
   out->adds = !ps.found;
   return 0;
 }
-
-/* At most ten years: warm_until is a monotonic time, and keep_alive -1
- * ("forever", year 2318) must not overflow it. */
-#define WARM_FOR_MAX (10LL * 366 * 86400 * WD_NS_PER_S)
 
 static int post_reply(const struct wd_endpoint *ep, const struct wd_model *m,
                       int64_t now_unix_ns, int http_status, const char *body,
@@ -354,9 +374,7 @@ static int post_reply(const struct wd_endpoint *ep, const struct wd_model *m,
     return -1;
   }
   until = wd_ollama_warm_until(&ps, 0, now_unix_ns);
-  out->warm_for_ns = until < 0              ? -1
-                     : until > WARM_FOR_MAX ? WARM_FOR_MAX
-                                            : until;
+  out->warm_for_ns = clamp_for(until);
   return 0;
 }
 

@@ -85,13 +85,15 @@ static int pre_request(const struct wd_endpoint *ep, const struct wd_model *m,
 }
 
 static int pre_reply(const struct wd_endpoint *ep, const struct wd_model *m,
-                     int pending, int http_status, const char *body, size_t len,
-                     struct wd_reply *out, char *err, size_t errlen) {
+                     int pending, int64_t now_unix_ns, int http_status,
+                     const char *body, size_t len, struct wd_reply *out,
+                     char *err, size_t errlen) {
   int sleeping;
   char why[120];
   (void)ep;
   (void)m;
   (void)pending;
+  (void)now_unix_ns;
   /* /is_sleeping is served only with VLLM_SERVER_DEV_MODE=1: without it
    * nobody can put the engine to sleep either, so go on. */
   if (http_status == 404)

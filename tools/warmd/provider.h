@@ -114,10 +114,15 @@ struct wd_provider {
                      int what, struct wd_request *rq);
   /* ep: the endpoint's numbers (its strings are NULL: the config may be
    * gone); pending: other probes of this endpoint in flight past a
-   * pre-check that said out->adds (Ollama's max_loaded counts them). */
+   * pre-check that said out->adds (Ollama's max_loaded counts them);
+   * now_unix_ns: the wall clock as the reply came.  Ending the probe (1)
+   * with out->warm_for_ns > 0 says the model is loaded for that long
+   * without a warmup (Ollama: a client loaded it for longer than ours
+   * would keep it). */
   int (*pre_reply)(const struct wd_endpoint *ep, const struct wd_model *m,
-                   int pending, int http_status, const char *body, size_t len,
-                   struct wd_reply *out, char *err, size_t errlen);
+                   int pending, int64_t now_unix_ns, int http_status,
+                   const char *body, size_t len, struct wd_reply *out,
+                   char *err, size_t errlen);
   /* Optional (NULL: none).  A request sent after a probe that succeeded,
    * to read what the probe did (Ollama: GET /api/ps after the load, for
    * expires_at): post_request as pre_request; post_reply gets its status

@@ -260,6 +260,11 @@ static void apply_held(struct wd_entry *e, const struct wd_probe_result *r,
     p->state = WARMTH_SLEEPING;
     if (p->warm_until > r->ended_ns)
       p->warm_until = r->ended_ns;
+  } else if (r->warm_for_ns > 0) {
+    /* loaded, for that long, without a warmup (Ollama: a client loaded it
+     * with a longer keep_alive than ours; /api/ps says so) */
+    p->state = WARMTH_WARM;
+    p->warm_until = r->ended_ns + r->warm_for_ns;
   } else {
     p->state = r->ended_ns < p->warm_until ? WARMTH_WARM : WARMTH_UNKNOWN;
   }
