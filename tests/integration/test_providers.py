@@ -152,6 +152,24 @@ def test():
                               ",".join(m for m in ALL if m != "gem-nope"))
         cfg = config(P, port)
         env = dict(os.environ, WT_PROV_KEY=KEY, WT_PROV_BAD="sk-wrong-key-000")
+
+        # --check-config --online lists each endpoint's models its own way.
+        r = subprocess.run([binary("tools/warmd/warmd"), "--check-config",
+                            "--online", "-c", cfg], capture_output=True,
+                           text=True, timeout=60, env=env)
+        out = r.stdout + r.stderr
+        print(out)
+        check(r.returncode != 0 and "online check: problems found" in out,
+              "online check: problems found (a wrong key, a missing model)")
+        check("endpoint azbad: the provider refused the key (HTTP 401)" in out,
+              "online: azure with a wrong key refused")
+        check("endpoint az: kind = azure lists no deployments" in out,
+              "online: azure deployments are not looked up in its model list")
+        check("model gem-nope: endpoint gm has no model 'gem-nope'" in out
+              and "model gem-1:" not in out,
+              "online: gemini's list (models/ID) read as ids")
+        check(KEY not in out, "online: no key in the output")
+
         P.warmd(cfg, env=env)
 
         def by_model():

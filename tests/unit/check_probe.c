@@ -591,6 +591,14 @@ START_TEST(models_probe_and_list) {
   r = probe1(&m, &ep, NULL);
   ck_assert_msg(r.ok, "not ok: %s", r.error);
   ck_assert_uint_eq(r.tokens_in + r.tokens_out, 0);
+  /* the id is checked against the list: not there, the closest named */
+  ck_assert_int_eq(r.listed, 0);
+  ck_assert_str_eq(r.error, "model id whatever is not listed (closest: "
+                            "m-one, m-two)");
+  m.id = "m-two";
+  r = probe1(&m, &ep, NULL);
+  ck_assert_int_eq(r.listed, 1);
+  ck_assert_str_eq(r.error, "");
   last_request(req, sizeof req);
   ck_assert_ptr_nonnull(strstr(req, "GET /v1/models HTTP/1.1\r\n"));
   ck_assert_ptr_null(strcasestr(req, "Authorization")); /* no key: none */
