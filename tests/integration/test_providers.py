@@ -13,6 +13,7 @@ raise; a wrong key on an azure endpoint is class auth.
 """
 import json
 import os
+import signal
 import subprocess
 import time
 
@@ -170,7 +171,7 @@ def test():
               "online: gemini's list (models/ID) read as ids")
         check(KEY not in out, "online: no key in the output")
 
-        P.warmd(cfg, env=env)
+        wd_proc = P.warmd(cfg, env=env)
 
         def by_model():
             return {r["model"]: r for r in jctl(P, "cost")["models"]}
@@ -281,6 +282,22 @@ def test():
               "the reasoning model's 400 names the key to raise")
         check(KEY not in log and "sk-wrong-key-000" not in log,
               "no key in warmd's log")
+
+        # A reload that changes only provider keys (a header, an effort)
+        # counts those models as changed (a new header may fix a refused
+        # key), the rest as kept.
+        with open(cfg) as f:
+            text = f.read()
+        text = text.replace("header = X-Title: warmth-it",
+                            "header = X-Title: warmth-it-2")
+        text = text.replace("reasoning_effort = medium",
+                            "reasoning_effort = high")
+        with open(cfg, "w") as f:
+            f.write(text)
+        wd_proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: "reloaded" in P.log("warmd.log"), 10, "the reload")
+        check("0 added, 0 removed, 2 changed, 6 kept" in P.log("warmd.log"),
+              "reload: header and reasoning_effort changes count as changed")
 
 
 if __name__ == "__main__":
