@@ -12,6 +12,7 @@ INTEGRATION_TESTS = \
 	tests/integration/test_idle_budget.py \
 	tests/integration/test_real_traffic.py \
 	tests/integration/test_cost.py \
+	tests/integration/test_providers.py \
 	tests/integration/test_control.py \
 	tests/integration/test_http.py \
 	tests/integration/test_state.py \

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "check_run.h"
+#include "provider.h"
 #include "reply.h"
 #include "warmd.h"
 #include "warmth.h"
@@ -63,6 +64,7 @@ struct conn {
 
 static struct srv {
   int lfd, stop[2], port;
+  atomic_int sleeping; /* GET /is_sleeping answers this */
   pthread_t th;
   atomic_int accepts, requests, open_conns, max_open;
   pthread_mutex_t mu;
@@ -162,6 +164,12 @@ static const struct {
 static enum after answer(int fd, const char *req) {
   char model[64], key[128], body[512], extra[512];
 
+  if (strncmp(req, "GET /is_sleeping ", 17) == 0) {
+    reply(fd, "200 OK", NULL,
+          atomic_load(&S.sleeping) ? "{\"is_sleeping\":true}"
+                                   : "{\"is_sleeping\":false}");
+    return KEEP;
+  }
   field(req, "\"model\":\"", model, sizeof model);
   if (!model[0])
     path_model(req, model, sizeof model);
@@ -591,6 +599,14 @@ START_TEST(models_probe_and_list) {
   r = probe1(&m, &ep, NULL);
   ck_assert_msg(r.ok, "not ok: %s", r.error);
   ck_assert_uint_eq(r.tokens_in + r.tokens_out, 0);
+  /* the id is checked against the list: not there, the closest named */
+  ck_assert_int_eq(r.listed, 0);
+  ck_assert_str_eq(r.error, "model id whatever is not listed (closest: "
+                            "m-one, m-two)");
+  m.id = "m-two";
+  r = probe1(&m, &ep, NULL);
+  ck_assert_int_eq(r.listed, 1);
+  ck_assert_str_eq(r.error, "");
   last_request(req, sizeof req);
   ck_assert_ptr_nonnull(strstr(req, "GET /v1/models HTTP/1.1\r\n"));
   ck_assert_ptr_null(strcasestr(req, "Authorization")); /* no key: none */
@@ -1041,6 +1057,88 @@ START_TEST(extra_headers_sent_and_redacted) {
 }
 END_TEST
 
+/* ---- a pre-check (provider.h), as a vLLM adapter would use it ---------- */
+
+static int pre_request(const struct wd_endpoint *ep, const struct wd_model *m,
+                       int what, struct wd_request *rq) {
+  (void)m;
+  if (what != WD_PROBE_CHAT)
+    return 1;
+  /* the server's root: base_url less its /v1 */
+  size_t n = strlen(ep->base_url) - 3;
+  char *url = malloc(n + sizeof "/is_sleeping");
+  if (url) {
+    memcpy(url, ep->base_url, n);
+    strcpy(url + n, "/is_sleeping");
+  }
+  return wd_request_fill(rq, url, NULL, 0);
+}
+
+static int pre_reply(const struct wd_endpoint *ep, const struct wd_model *m,
+                     int pending, int64_t now_unix_ns, int status,
+                     const char *body, size_t len, struct wd_reply *out,
+                     char *err, size_t errlen) {
+  (void)ep;
+  (void)m;
+  (void)pending;
+  (void)now_unix_ns;
+  if (status != 200 || !body) {
+    snprintf(err, errlen, "is_sleeping: HTTP %d", status);
+    return -1;
+  }
+  if (memmem(body, len, "true", 4)) {
+    out->state = WARMTH_SLEEPING;
+    snprintf(err, errlen, "engine asleep");
+    return 1;
+  }
+  return 0;
+}
+
+START_TEST(precheck_stops_or_goes_on) {
+  struct wd_provider fake = wd_prov_openai;
+  struct wd_endpoint ep = endpoint(WD_KIND_OPENAI);
+  struct wd_model m = model("ok");
+  struct wd_probe_result r;
+  char req[REQ_MAX + 1];
+
+  fake.pre_request = pre_request;
+  fake.pre_reply = pre_reply;
+  wd_provider_override(WD_KIND_OPENAI, &fake);
+
+  atomic_store(&S.sleeping, 1); /* asleep: no warmup goes out */
+  r = probe1(&m, &ep, KEY);
+  ck_assert(!r.ok);
+  ck_assert_int_eq(r.precheck_only, 1);
+  ck_assert_int_eq(r.state, WARMTH_SLEEPING);
+  ck_assert_int_eq(r.error_class, WARMTH_ERR_NONE);
+  ck_assert_uint_eq(r.tokens_in + r.tokens_out, 0);
+  ck_assert_int_eq(atomic_load(&S.requests), 1);
+  last_request(req, sizeof req);
+  ck_assert_ptr_nonnull(strstr(req, "GET /is_sleeping HTTP/1.1\r\n"));
+
+  atomic_store(&S.sleeping, 0); /* awake: the probe follows, same handle */
+  int accepts = atomic_load(&S.accepts);
+  r = probe1(&m, &ep, KEY);
+  ck_assert_int_eq(atomic_load(&S.accepts), accepts + 1); /* one connection */
+  ck_assert_msg(r.ok, "not ok: %s", r.error);
+  ck_assert_int_eq(r.precheck_only, 0);
+  ck_assert_uint_eq(r.tokens_in, 1200);
+  ck_assert_int_eq(atomic_load(&S.requests), 3);
+  last_request(req, sizeof req);
+  ck_assert_ptr_nonnull(strstr(req, "POST /v1/chat/completions HTTP/1.1\r\n"));
+  ck_assert_ptr_nonnull(strstr(req, "\r\nAuthorization: Bearer " KEY));
+
+  /* a models probe has no pre-check (pre_request said 1) */
+  m.probe = WD_PROBE_MODELS;
+  r = probe1(&m, &ep, KEY);
+  ck_assert(r.ok);
+  ck_assert_int_eq(atomic_load(&S.requests), 4);
+  wd_provider_override(WD_KIND_OPENAI, NULL);
+  ck_assert_ptr_eq(wd_provider(WD_KIND_OPENAI), &wd_prov_openai);
+  LEAK_CHECK();
+}
+END_TEST
+
 static void setup(void) { srv_start(); }
 static void teardown(void) { srv_stop(); }
 
@@ -1069,6 +1167,7 @@ static Suite *probe_suite(void) {
   tcase_add_loop_test(core, bad_reply_classes, 0,
                       (int)(sizeof bad_replies / sizeof bad_replies[0]));
   tcase_add_test(core, extra_headers_sent_and_redacted);
+  tcase_add_test(core, precheck_stops_or_goes_on);
   suite_add_tcase(s, core);
 
   tcase_add_checked_fixture(limits, setup, teardown);

@@ -1,7 +1,8 @@
 /* Azure OpenAI: POST /openai/deployments/DEPLOYMENT/chat/completions
- * ?api-version=V with the key in an `api-key` header.  The deployment is
- * the model (the body names none); the rest is api.c's OpenAI chat, so the
- * model table, faults, rate limits and counters are the same.
+ * ?api-version=V with the key in an `api-key` header; GET /openai/models
+ * ?api-version=V lists the models (as --check-config --online asks).  The
+ * deployment is the model (the body names none); the rest is api.c's OpenAI
+ * chat, so the model table, faults, rate limits and counters are the same.
  *
  * Like the real service: no api-version is a 404 "Resource not found"; a
  * missing or wrong api-key is a 401 (a Bearer header does not count here:
@@ -30,6 +31,23 @@ bool up_azure_route(const struct up_http *h, struct up_reply *out) {
   json_error_t jerr;
   char jmsg[300];
 
+  if (!strcmp(h->url, "/openai/models")) {
+    if (!MHD_lookup_connection_value(h->c, MHD_GET_ARGUMENT_KIND,
+                                     "api-version")) {
+      azure_error(out, 404, "Resource not found");
+      up_count_unrouted(404);
+    } else if (!up_key_ok(MHD_lookup_connection_value(h->c, MHD_HEADER_KIND,
+                                                      "api-key"))) {
+      azure_error(out, 401, "Access denied due to invalid subscription key.");
+      up_count_unrouted(401);
+    } else {
+      memset(&call, 0, sizeof call);
+      call.auth_ok = true;
+      call.via = UP_VIA_AZURE;
+      up_api_list(&call, out);
+    }
+    return true;
+  }
   if (strncmp(h->url, PREFIX, pl) != 0)
     return false;
   if (ul <= pl + sl || strcmp(h->url + ul - sl, SUFFIX) != 0 ||

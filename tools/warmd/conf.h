@@ -24,9 +24,10 @@ enum {
   WD_CAP_CHAT = 1 << WD_PROBE_CHAT,     /* probe = chat */
   WD_CAP_MODELS = 1 << WD_PROBE_MODELS, /* probe = models */
   WD_CAP_LOAD = 1 << WD_PROBE_LOAD,     /* probe = load (Ollama) */
-  WD_CAP_EFFORT = 1 << 8,     /* reasoning_effort in the request body */
-  WD_CAP_THINKING = 1 << 9,   /* thinking = off */
-  WD_CAP_COMPLETION = 1 << 10 /* max_tokens_param = max_completion_tokens */
+  WD_CAP_EFFORT = 1 << 8,      /* reasoning_effort in the request body */
+  WD_CAP_THINKING = 1 << 9,    /* thinking = off */
+  WD_CAP_COMPLETION = 1 << 10, /* max_tokens_param = max_completion_tokens */
+  WD_CAP_LISTS = 1 << 11       /* its models list names the ids requests use */
 };
 
 /* The providers, one row each: X(ENUM, kind word, capabilities).  Adding
@@ -35,12 +36,15 @@ enum {
  * appended (the enum value of a kind must not change). */
 #define WD_PROVIDERS(X)                                                        \
   X(OPENAI, openai,                                                            \
-    WD_CAP_CHAT | WD_CAP_MODELS | WD_CAP_EFFORT | WD_CAP_COMPLETION)           \
-  X(ANTHROPIC, anthropic, WD_CAP_CHAT | WD_CAP_MODELS | WD_CAP_THINKING)       \
+    WD_CAP_CHAT | WD_CAP_MODELS | WD_CAP_LISTS | WD_CAP_EFFORT |               \
+        WD_CAP_COMPLETION)                                                     \
+  X(ANTHROPIC, anthropic,                                                      \
+    WD_CAP_CHAT | WD_CAP_MODELS | WD_CAP_LISTS | WD_CAP_THINKING)              \
   X(AZURE, azure, WD_CAP_CHAT | WD_CAP_EFFORT | WD_CAP_COMPLETION)             \
-  X(GEMINI, gemini, WD_CAP_CHAT | WD_CAP_MODELS | WD_CAP_THINKING)             \
-  X(OLLAMA, ollama, WD_CAP_CHAT | WD_CAP_MODELS | WD_CAP_LOAD)                 \
-  X(VLLM, vllm, WD_CAP_CHAT | WD_CAP_MODELS | WD_CAP_COMPLETION)
+  X(GEMINI, gemini,                                                            \
+    WD_CAP_CHAT | WD_CAP_MODELS | WD_CAP_LISTS | WD_CAP_THINKING)              \
+  X(OLLAMA, ollama, WD_CAP_CHAT | WD_CAP_MODELS | WD_CAP_LISTS | WD_CAP_LOAD)  \
+  X(VLLM, vllm, WD_CAP_CHAT | WD_CAP_MODELS | WD_CAP_LISTS | WD_CAP_COMPLETION)
 
 enum wd_kind {
 #define WD_X(e, w, caps) WD_KIND_##e,
@@ -51,10 +55,25 @@ enum wd_kind {
 _Static_assert(WD_KIND_OPENAI == 0 && WD_KIND_ANTHROPIC == 1 &&
                    WD_KIND_OLLAMA == 4 && WD_KIND_VLLM == 5,
                "kinds are appended, never renumbered");
-/* The capabilities of a kind (0 for an unknown one). */
-unsigned wd_kind_caps(int kind);
-/* The kind's word ("openai"), or "?" */
-const char *wd_kind_name(int kind);
+/* The capabilities of a kind (0 for an unknown one), and its word
+ * ("openai", "?" for an unknown one).  Inline: config.c and the prober
+ * (two libraries) both ask. */
+static inline unsigned wd_kind_caps(int kind) {
+  static const unsigned caps[WD_KIND__N] = {
+#define WD_X(e, w, c) [WD_KIND_##e] = (c),
+      WD_PROVIDERS(WD_X)
+#undef WD_X
+  };
+  return kind >= 0 && kind < WD_KIND__N ? caps[kind] : 0;
+}
+static inline const char *wd_kind_name(int kind) {
+  static const char *const names[WD_KIND__N] = {
+#define WD_X(e, w, c) [WD_KIND_##e] = #w,
+      WD_PROVIDERS(WD_X)
+#undef WD_X
+  };
+  return kind >= 0 && kind < WD_KIND__N ? names[kind] : "?";
+}
 enum wd_tokens_param { WD_MAX_TOKENS = 0, WD_MAX_COMPLETION_TOKENS = 1 };
 /* [model] reasoning_effort: unset sends nothing (the model's default). */
 enum wd_effort {

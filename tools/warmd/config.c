@@ -537,22 +537,6 @@ static const struct word w_kind[] = {
     WD_PROVIDERS(WD_X)
 #undef WD_X
         {NULL, 0}};
-static const unsigned kind_caps[WD_KIND__N] = {
-#define WD_X(e, w, caps) [WD_KIND_##e] = (caps),
-    WD_PROVIDERS(WD_X)
-#undef WD_X
-};
-
-unsigned wd_kind_caps(int kind) {
-  return kind >= 0 && kind < WD_KIND__N ? kind_caps[kind] : 0;
-}
-
-const char *wd_kind_name(int kind) {
-  for (const struct word *w = w_kind; w->w; w++)
-    if (w->v == kind)
-      return w->w;
-  return "?";
-}
 static const struct word w_effort[] = {{"minimal", WD_EFFORT_MINIMAL},
                                        {"low", WD_EFFORT_LOW},
                                        {"medium", WD_EFFORT_MEDIUM},

@@ -445,6 +445,47 @@ static uint32_t us32(curl_off_t v) {
   return v <= 0 ? 0 : v >= UINT32_MAX ? UINT32_MAX : (uint32_t)v;
 }
 
+/* A models probe: is the model's id listed?  If not, error names the
+ * closest ids (as --check-config --online does). */
+static void check_listed(struct xfer *x, struct wd_probe_result *r) {
+  char **ids = NULL, why[160];
+  int n = 0, best[3] = {-1, -1, -1}, dist[3] = {256, 256, 256};
+  size_t len;
+
+  if (x->prov->models(x->body.p, x->body.len, &ids, &n, why, sizeof why))
+    return;
+  r->listed = 0;
+  for (int i = 0; i < n && !r->listed; i++)
+    r->listed = strcmp(ids[i], x->mc.id) == 0;
+  if (!r->listed) {
+    for (int i = 0; i < n; i++) {
+      int d = wd_edit_distance(x->mc.id, ids[i], 0);
+      for (int k = 0; k < 3; k++)
+        if (d < dist[k]) {
+          for (int j = 2; j > k; j--) {
+            dist[j] = dist[j - 1];
+            best[j] = best[j - 1];
+          }
+          dist[k] = d;
+          best[k] = i;
+          break;
+        }
+    }
+    snprintf(r->error, sizeof r->error, "model id %.60s is not listed%s",
+             x->mc.id, best[0] >= 0 ? " (closest:" : " (the list is empty)");
+    for (int k = 0; k < 3 && best[k] >= 0; k++) {
+      len = strlen(r->error);
+      snprintf(r->error + len, sizeof r->error - len, "%s %.40s", k ? "," : "",
+               ids[best[k]]);
+    }
+    if (best[0] >= 0) {
+      len = strlen(r->error);
+      snprintf(r->error + len, sizeof r->error - len, ")");
+    }
+  }
+  wd_model_ids_free(ids, n);
+}
+
 /* Fills r from a finished transfer. */
 static void finish(struct xfer *x, CURLcode rc, struct wd_probe_result *r) {
   curl_off_t dns = 0, conn = 0, app = 0, start = 0, total = 0;
@@ -499,6 +540,10 @@ static void finish(struct xfer *x, CURLcode rc, struct wd_probe_result *r) {
   r->tokens_cache_write = rep.u.cache_write;
   r->state = rep.state;
   r->warm_for_ns = rep.warm_for_ns;
+  r->listed = -1;
+  if (r->ok && x->probe == WD_PROBE_MODELS && x->has_model &&
+      (wd_kind_caps(x->kind) & WD_CAP_LISTS))
+    check_listed(x, r);
   if (r->ok)
     return;
 

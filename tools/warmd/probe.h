@@ -39,6 +39,10 @@ struct wd_probe_result {
   int state;           /* a state the provider reported (WARMTH_SLEEPING), 0 */
   int64_t warm_for_ns; /* the provider keeps the model loaded this long, -1 */
   int precheck_only;   /* 1: a pre-check ended the probe, no warmup sent */
+  /* A models probe that succeeded: 1 when the model's id is in the list, 0
+   * when not (error then says so and names the closest ids; ok stays 1:
+   * what to make of it is the scheduler's), -1 not checked. */
+  int listed;
 };
 
 struct wd_prober;

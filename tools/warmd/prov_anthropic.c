@@ -71,11 +71,7 @@ static int request(const struct wd_endpoint *ep, const struct wd_model *m,
                            body_of(m), 1);
   if (what == WD_PROBE_MODELS || what == WD_REQ_LIST)
     return wd_request_fill(
-        rq,
-        wd_url_join(ep->base_url,
-                    what == WD_REQ_LIST ? "/models?limit=1000" : "/models",
-                    NULL),
-        NULL, 0);
+        rq, wd_url_join(ep->base_url, "/models?limit=1000", NULL), NULL, 0);
   errno = ENOTSUP;
   return -1;
 }

@@ -21,11 +21,17 @@ static const struct wd_provider *const table[WD_KIND__N] = {
     WD_PROVIDERS(WD_X)
 #undef WD_X
 };
+static const struct wd_provider *override[WD_KIND__N];
 
 const struct wd_provider *wd_provider(int kind) {
   if (kind < 0 || kind >= WD_KIND__N)
     return NULL;
-  return table[kind];
+  return override[kind] ? override[kind] : table[kind];
+}
+
+void wd_provider_override(int kind, const struct wd_provider *p) {
+  if (kind >= 0 && kind < WD_KIND__N)
+    override[kind] = p;
 }
 
 char *wd_url_join(const char *base, ...) {

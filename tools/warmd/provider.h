@@ -138,6 +138,10 @@ struct wd_provider {
 
 /* The provider of a kind, NULL for an unknown kind. */
 const struct wd_provider *wd_provider(int kind);
+/* For the unit tests only: puts p in kind's place (NULL: the built-in one
+ * again), so the prober can be driven through a provider made up for the
+ * test (a pre-check, say).  Not thread-safe; warmd never calls it. */
+void wd_provider_override(int kind, const struct wd_provider *p);
 
 #define WD_X(e, w, caps) extern const struct wd_provider wd_prov_##w;
 WD_PROVIDERS(WD_X)
