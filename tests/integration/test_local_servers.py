@@ -19,6 +19,7 @@ vLLM's sleep mode, against the test upstream's Ollama and vLLM endpoints.
 import calendar
 import json
 import re
+import signal
 import time
 import urllib.request
 
@@ -157,7 +158,7 @@ def test_client_keep_alive():
         _, port = P.upstream("--cold-ms", "300", "--warm-ms", "5",
                              "--keep-alive", f"{KEEP}s")
         generate_ms(port, "long", "60s")
-        P.warmd(ollama_config(P, port, {
+        wd = P.warmd(ollama_config(P, port, {
             "long": {"probe": "load", "interval": "300ms",
                      "keep_alive": "3s"}}))
         wait_for(lambda: P.warmctl("check", "long")[0] == 0, 10,
@@ -168,6 +169,16 @@ def test_client_keep_alive():
         left = warm_for_ms(P, "long")
         ps = http(port, "/api/ps")["models"]
         span = time.monotonic() - t0
+        # A new keep_alive, then a new max_loaded, count as changed on
+        # reload (the next load sends them).
+        for n, ka, ml in ((1, "4s", 0), (2, "4s", 2)):
+            ollama_config(P, port, {"long": {
+                "probe": "load", "interval": "300ms", "keep_alive": ka}},
+                max_loaded=ml)
+            wd.send_signal(signal.SIGHUP)
+            wait_for(lambda: P.log("warmd.log").count(
+                "0 added, 0 removed, 1 changed, 0 kept") == n, 10,
+                f"reload {n} to count the model as changed")
     check(o["load_only"] == 0, f"no load sent in {span:.1f} s "
           f"({o['load_only']} load-only requests)")
     check(o["ps"] >= 3, f"warmd kept reading /api/ps ({o['ps']})")

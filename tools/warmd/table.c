@@ -257,7 +257,10 @@ static int same_model(const struct wd_model *a, const struct wd_model *b,
          strcmp(ea->base_url, eb->base_url) == 0 && ea->kind == eb->kind &&
          !!a->prefix == !!b->prefix &&
          (!a->prefix || strcmp(a->prefix, b->prefix) == 0) &&
-         same_provider_keys(a, b, ea, eb);
+         same_provider_keys(a, b, ea, eb) &&
+         /* Ollama: a new keep_alive or max_loaded applies at the next load */
+         a->keep_alive_ns == b->keep_alive_ns &&
+         ea->max_loaded == eb->max_loaded;
 }
 
 int wd_table_reload(struct wd_table *t, struct wd_config *cfg,
