@@ -219,6 +219,10 @@ def test_vllm_sleep():
         check(v["is_sleeping_checks"] > checks0["is_sleeping_checks"],
               "warmd kept asking /is_sleeping")
         check(show(P, "v").get("state") == "sleeping", "still sleeping")
+        log = P.log("warmd.log")
+        check("model v: warm -> sleeping" in log and
+              "warmup failed" not in log,
+              "the log says sleeping once, and no warmup failed")
         http(port, "/wake_up", {})
         wait_for(lambda: P.warmctl("check", "v")[0] == 0, 10,
                  "v to be warm again after /wake_up")

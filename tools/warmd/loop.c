@@ -69,11 +69,14 @@ static void on_done(const struct wd_probe_result *r, void *arg) {
                 d->budget.day);
   wd_loop_publish(d, e, now);
   wd_heap_fix(&d->t, e);
+  /* No warmup sent on purpose (a sleeping vLLM, a full Ollama): not a
+   * failure; the state change below says what happened. */
+  int held = r->precheck_only && r->error_class == WARMTH_ERR_NONE;
   if (r->ok)
     d->ok++;
-  else
+  else if (!held)
     d->failed++;
-  if (!r->ok)
+  if (!r->ok && !held)
     LOG(LOG_WARNING,
         "model %s: warmup failed: %s (http %d, %s), %u failures "
         "in a row, next in %.1fs",
