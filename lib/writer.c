@@ -50,6 +50,7 @@ struct warmth__w {
   struct wslot *slots;
   uint32_t never_next; /* slots >= this were never used */
   int dirty;
+  int removed; /* a removal is staged (publish_index publishes twice) */
   int adopted;
   /* A new segment goes live (magic stored, the segment it replaces marked
    * superseded) at its first publication, not at open: a reader that moved
@@ -273,6 +274,7 @@ int warmth__w_remove(struct warmth__w *w, const char *name) {
   ws->freed_seq =
       atomic_load_explicit(&w->hdr->index_seq, memory_order_relaxed);
   w->dirty = 1;
+  w->removed = 1;
   return 0;
 }
 
@@ -307,8 +309,21 @@ static void publish_index(struct warmth__w *w);
 void warmth__w_publish(struct warmth__w *w) {
   if (!w)
     return;
-  if (w->dirty)
+  if (w->dirty) {
     publish_index(w);
+    /* A removal needs two publications before its slot may be reused (the
+     * buffer that was active still names it; see slot_free_now).  Only a
+     * later change would bring the second one, and a table whose free
+     * slots all wait for it answered WARMTH_EFULL to every add: a reload
+     * that swapped the whole model set left every later reload that adds a
+     * model failing until a restart (issue 12, item 7).  So publish the
+     * same index into the other buffer now: the content is what we just
+     * published, nothing staged is exposed, and a reader that probed the
+     * old buffer fails its index_seq check as for any publication. */
+    if (w->removed)
+      publish_index(w);
+    w->removed = 0;
+  }
   if (!w->live)
     go_live(w);
 }

@@ -261,16 +261,17 @@ START_TEST(test_slot_reuse_after_grace) {
   ck_assert_int_eq(warmth_lookup(h, "old", &info), 0);
   uint64_t gen = info.generation;
   int64_t freed = warmth__mono_ns();
+  struct warmth__hdr *hd = warmth__w_hdr(w);
+  uint64_t seq = atomic_load(&hd->index_seq);
   ck_assert_int_eq(warmth__w_remove(w, "old"), 0);
-  warmth__w_publish(w); /* first publication */
+  warmth__w_publish(w);
+  /* A publication with a removal is two: both buffers forget the slot. */
+  ck_assert_uint_eq(atomic_load(&hd->index_seq), seq + 4);
   uint32_t slot;
   ck_assert_int_eq(warmth__w_add(w, "new", &slot), WARMTH_EFULL);
   while (warmth__mono_ns() - freed < WARMTH__SLOT_GRACE_NS + 50000000LL)
     tu_sleep_ms(50);
-  /* Grace period over, but only one publication since the free. */
-  ck_assert_int_eq(warmth__w_add(w, "new", &slot), WARMTH_EFULL);
-  ck_assert_int_eq(warmth__w_remove(w, "keep"), 0);
-  warmth__w_publish(w); /* second publication */
+  /* Grace period over: no other change needed to bring the slot back. */
   ck_assert_int_eq(warmth__w_add(w, "new", &slot), 0);
   ck_assert_uint_eq(slot, a);
   warmth__w_publish(w);
@@ -286,6 +287,49 @@ START_TEST(test_slot_reuse_after_grace) {
   ck_assert_uint_eq(d.real_ok, 0);
   ck_assert_uint_eq(d.last_touch_s, 0);
   (void)b;
+  warmth_close(h);
+  warmth__w_close(w, 1);
+}
+END_TEST
+
+START_TEST(test_swap_whole_set) {
+  /* Issue 12, item 7: a reload that swaps the whole model set (removes
+   * every model, adds as many others, one publication) must not leave the
+   * freed slots in limbo for good: once the grace period is over, the next
+   * add gets one, with no other change published in between. */
+  char name[TU_NAME_LEN], m[32];
+  tu_name(name);
+  struct warmth__w *w = tu_writer(name, 8, 0);
+  for (int i = 0; i < 4; i++) {
+    snprintf(m, sizeof m, "a%d", i);
+    tu_add(w, m);
+  }
+  uint32_t slot;
+  int64_t freed = warmth__mono_ns();
+  for (int i = 0; i < 4; i++) { /* as wd_table_reload: adds, removes, one
+                                   publication */
+    snprintf(m, sizeof m, "b%d", i);
+    ck_assert_int_eq(warmth__w_add(w, m, &slot), 0);
+  }
+  for (int i = 0; i < 4; i++) {
+    snprintf(m, sizeof m, "a%d", i);
+    ck_assert_int_eq(warmth__w_remove(w, m), 0);
+  }
+  warmth__w_publish(w);
+  ck_assert_int_eq(warmth__w_add(w, "c0", &slot), WARMTH_EFULL);
+  while (warmth__mono_ns() - freed < WARMTH__SLOT_GRACE_NS + 50000000LL)
+    tu_sleep_ms(50);
+  for (int i = 0; i < 4; i++) {
+    snprintf(m, sizeof m, "c%d", i);
+    ck_assert_msg(warmth__w_add(w, m, &slot) == 0, "add %s", m);
+    ck_assert_uint_lt(slot, 4); /* one of the freed slots */
+  }
+  ck_assert_int_eq(warmth__w_add(w, "d0", &slot), WARMTH_EFULL);
+  warmth__w_publish(w);
+  warmth_t *h = tu_reader(name);
+  struct warmth_model_info info = {.size = sizeof info};
+  ck_assert_int_eq(warmth_lookup(h, "c3", &info), 0);
+  ck_assert_int_eq(warmth_lookup(h, "a3", &info), WARMTH_ENOTFOUND);
   warmth_close(h);
   warmth__w_close(w, 1);
 }
@@ -458,6 +502,7 @@ Suite *writer_suite(void) {
   tcase_add_test(core, test_refuse_live_coordinator);
   tcase_add_test(core, test_full_and_exist);
   tcase_add_test(core, test_slot_reuse_after_grace);
+  tcase_add_test(core, test_swap_whole_set);
   tcase_add_test(core, test_fallocate_failure);
   suite_add_tcase(s, core);
   TCase *limits = tcase_create("limits");
