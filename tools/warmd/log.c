@@ -20,6 +20,8 @@ void wd_log_open(int use_syslog, int level) {
 
 void wd_log_set_level(int level) { max_level = level; }
 
+int wd_log_debug_on(void) { return max_level >= LOG_DEBUG; }
+
 void wd_log_tee(int fd) { tee_fd = fd; }
 
 static void tee(const char *fmt, va_list ap) {

@@ -326,7 +326,7 @@ int wd_table_reload(struct wd_table *t, struct wd_config *cfg,
       sum->kept++;
     } else {
       sum->changed++;
-      DEBUG_LOG("reload: model %s changed: state carried over, due now",
+      DEBUG_LOG("reload: model %s: settings changed, state carried over",
                 e->name);
       e->rec.flags &= ~WARMTH_F_KEY_PROBLEM; /* a new key may fix it */
       if (e->rec.state == WARMTH_DISABLED && !e->paused)
