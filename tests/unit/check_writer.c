@@ -14,8 +14,6 @@
 
 Suite *writer_suite(void);
 
-static const int64_t MINUTE = 60LL * 1000000000LL;
-
 static int wopen(struct warmth__w **w, const char *name, uint32_t cap,
                  int no_adopt, char *err, size_t errlen) {
   struct warmth__w_opts o = {
