@@ -392,6 +392,16 @@ const char *warmth__w_name(const struct warmth__w *w, uint32_t slot) {
 }
 
 uint32_t warmth__w_capacity(const struct warmth__w *w) { return w->capacity; }
+void warmth__w_usage(const struct warmth__w *w, uint32_t *used,
+                     uint32_t *waiting) {
+  int64_t now = warmth__mono_ns();
+  *used = *waiting = 0;
+  for (uint32_t i = 0; i < w->capacity; i++) {
+    *used += w->slots[i].status == SLOT_USED;
+    *waiting += w->slots[i].status == SLOT_LIMBO &&
+                !slot_free_now(w, &w->slots[i], now);
+  }
+}
 uint64_t warmth__w_instance(const struct warmth__w *w) {
   return w->hdr->instance;
 }

@@ -9,6 +9,8 @@
  *   reload-same  wd_table_reload() with the same models (all kept)
  *   reload-mixed wd_table_reload() with the order reversed, 10% renamed
  *                (10% removed, 10% added)
+ *   config-load  wd_config_load() of that config (also on the main loop
+ *                at a reload, before the matching; for scale)
  * Each figure is the median of --rounds runs (default 5), in ms.  Usage:
  * bench-reload [--models N] [--rounds R].  Issue 12, item 14: the nested
  * scans it replaced took ~220 ms at 10,000 models.
@@ -79,7 +81,7 @@ int main(int argc, char **argv) {
   snprintf(shm, sizeof shm, "/bench-reload-%d", (int)getpid());
   struct warmth__w_opts o = {
       .capacity = (uint32_t)n * 4, .mode = 0600, .group = (gid_t)-1};
-  int64_t t_init[100], t_same[100], t_mixed[100];
+  int64_t t_init[100], t_same[100], t_mixed[100], t_load[100];
   for (int r = 0; r < rounds; r++) {
     struct warmth__w *w;
     /* A previous coordinator's table: the models plus 10% others. */
@@ -119,7 +121,9 @@ int main(int argc, char **argv) {
       return 1;
     }
     t_same[r] = wd_mono_ns() - t0;
+    t0 = wd_mono_ns();
     cfg = conf(path, n, 1);
+    t_load[r] = wd_mono_ns() - t0;
     t0 = wd_mono_ns();
     if (wd_table_reload(&t, cfg, w, pub, t0, &sum, err, sizeof err) != 0) {
       fprintf(stderr, "%s\n", err);
@@ -141,6 +145,8 @@ int main(int argc, char **argv) {
   printf("init-adopt   %8.2f ms\n", median_ms(t_init, rounds));
   printf("reload-same  %8.2f ms\n", median_ms(t_same, rounds));
   printf("reload-mixed %8.2f ms\n", median_ms(t_mixed, rounds));
+  printf("config-load  %8.2f ms (writing and parsing the file)\n",
+         median_ms(t_load, rounds));
   rcu_unregister_thread();
   return 0;
 }

@@ -242,6 +242,20 @@ START_TEST(test_reload_after_swap) {
   ck_assert_msg(fx_reload(&f, cb, NULL, &sum, err, sizeof err) == 0, "%s", err);
   ck_assert_int_eq(sum.added, N);
   ck_assert_int_eq(sum.removed, N);
+  /* Within the grace period the freed slots are not reusable yet: the
+   * reload fails and says so (checked only when the machine was quick
+   * enough to try within it). */
+  cb[N] = "early";
+  cb[N + 1] = NULL;
+  int rc = fx_reload(&f, cb, NULL, &sum, err, sizeof err);
+  if (warmth__mono_ns() - swapped < WARMTH__SLOT_GRACE_NS) {
+    ck_assert_int_eq(rc, -1);
+    ck_assert_msg(strstr(err, "table is full (32 of 64 slots hold models; "
+                              "32 freed by a recent reload come back 2 s"),
+                  "%s", err);
+  }
+  cb[N] = NULL;
+  ck_assert_msg(fx_reload(&f, cb, NULL, &sum, err, sizeof err) == 0, "%s", err);
   while (warmth__mono_ns() - swapped < WARMTH__SLOT_GRACE_NS + 100000000LL)
     tu_sleep_ms(50);
   static char extra[3][16];

@@ -153,9 +153,21 @@ static int join_table(struct wd_entry *e, struct warmth__w *w,
     warmth__w_get(w, slot, &e->rec);
   }
   wd_pub_unlock(pub);
-  if (rc < 0)
+  if (rc == WARMTH_EFULL) {
+    uint32_t used, waiting;
+    wd_pub_lock(pub);
+    warmth__w_usage(w, &used, &waiting);
+    wd_pub_unlock(pub);
+    snprintf(err, errlen,
+             "cannot add model %s to the table: table is full (%u of %u "
+             "slots hold models; %u freed by a recent reload come back %.0f s "
+             "after it); raise capacity in [warmd] (a restart) for more",
+             e->name, used, warmth__w_capacity(w), waiting,
+             (double)WARMTH__SLOT_GRACE_NS / 1e9);
+  } else if (rc < 0) {
     snprintf(err, errlen, "cannot add model %s to the table: %s", e->name,
              warmth_strerror(rc));
+  }
   set_config_fields(e);
   return rc;
 }
