@@ -32,6 +32,7 @@ EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/harness.py \
 # tests/helpers/table-watch, the reader that verifies every record it copies.
 OPS_TESTS = \
 	tests/integration/test_reload.py \
+	tests/integration/test_reload_swap.py \
 	tests/integration/test_restart.py \
 	tests/integration/test_service.py \
 	tests/integration/test_initscript.py
