@@ -4,6 +4,7 @@
  * with a new generation. */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <pwd.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -85,7 +86,7 @@ START_TEST(test_refuse_other_owner) {
     fprintf(stderr, "not root: ownership test not run\n");
     return;
   }
-  char name[TU_NAME_LEN], err[256];
+  char name[TU_NAME_LEN], err[1024], want[128];
   tu_name(name);
   struct warmth__w *w = tu_writer(name, 8, 0);
   uint64_t inst = warmth__w_instance(w);
@@ -95,7 +96,14 @@ START_TEST(test_refuse_other_owner) {
   ck_assert_int_eq(fchown(fd, TU_OTHER_ID, TU_OTHER_ID), 0);
   close(fd);
   ck_assert_int_eq(wopen(&w, name, 8, 1, err, sizeof err), WARMTH_EBADOWNER);
-  ck_assert_ptr_nonnull(strstr(err, "65534"));
+  /* Whose it is and how to clear it (issue 12, item 11). */
+  struct passwd *pw = getpwuid(TU_OTHER_ID);
+  snprintf(want, sizeof want, "owner uid %d (%s)", TU_OTHER_ID,
+           pw ? pw->pw_name : "no such user");
+  ck_assert_msg(strstr(err, want), "%s", err);
+  ck_assert_msg(strstr(err, "mode 0640"), "%s", err);
+  snprintf(want, sizeof want, "rm /dev/shm%s)", name);
+  ck_assert_msg(strstr(err, want), "%s", err);
   /* Still there, still the old instance, still retired. */
   fd = shm_open(name, O_RDONLY, 0);
   ck_assert_int_ge(fd, 0);
@@ -106,6 +114,21 @@ START_TEST(test_refuse_other_owner) {
   ck_assert_uint_eq(hd->instance, inst);
   ck_assert_uint_eq(atomic_load(&hd->retired), WARMTH__RETIRED);
   munmap(hd, WARMTH__HDR_SIZE);
+  tu_unlink(name);
+  /* The lock file squatted: the same, for it. */
+  char lname[TU_NAME_LEN + 8];
+  tu_name(name);
+  snprintf(lname, sizeof lname, "%s.lock", name);
+  fd = shm_open(lname, O_RDWR | O_CREAT | O_EXCL, 0644);
+  ck_assert_int_ge(fd, 0);
+  ck_assert_int_eq(fchmod(fd, 0644), 0);
+  ck_assert_int_eq(fchown(fd, TU_OTHER_ID, TU_OTHER_ID), 0);
+  close(fd);
+  ck_assert_int_eq(wopen(&w, name, 8, 1, err, sizeof err), WARMTH_EBADOWNER);
+  ck_assert_msg(strstr(err, "mode 0644") && strstr(err, "no process has it"),
+                "%s", err);
+  snprintf(want, sizeof want, "rm /dev/shm%s)", lname);
+  ck_assert_msg(strstr(err, want), "%s", err);
   tu_unlink(name);
 }
 END_TEST
