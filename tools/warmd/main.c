@@ -258,7 +258,8 @@ int main(int argc, char **argv) {
   pidfile_abs = wd_abspath(pidfile ? pidfile : d.cfg->pidfile);
   /* Before any thread starts: fork keeps only the calling one. */
   if (!foreground && wd_service_detach() != 0) {
-    fprintf(stderr, "warmd: cannot daemonize: %s\n", strerror(errno));
+    fprintf(stderr, "warmd: start-up failed: detach: %s\n",
+            errno_or(errno, "fork or setsid failed"));
     return 1;
   }
   if (pidfile_abs && wd_pidfile_claim(pidfile_abs, err, sizeof err) != 0)
