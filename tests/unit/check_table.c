@@ -272,6 +272,36 @@ START_TEST(test_reload_after_swap) {
 }
 END_TEST
 
+START_TEST(test_reload_failed_then_retried) {
+  /* A reload that fails half-way (table full) rolls back the models it
+   * added; their slots must come back like any freed slot, so a retry that
+   * fits succeeds once the grace period is over.  Before, the roll-back
+   * was never published and the retry failed with "table is full" too,
+   * and so did every one after it, until a restart. */
+  static const char *const base[] = {"m0", "m1", "m2", "m3", "m4", NULL};
+  static const char *const too_many[] = {"m0", "m1", "m2", "m3", "m4",
+                                         "n0", "n1", "n2", "n3", NULL};
+  static const char *const fits[] = {"m0", "m1", "m2", "m3", "m4",
+                                     "n0", "n1", "n2", NULL};
+  struct fx f;
+  fx_open(&f, 8, base);
+  struct wd_reload_summary sum;
+  char err[512];
+  int64_t failed = warmth__mono_ns();
+  ck_assert_int_eq(fx_reload(&f, too_many, NULL, &sum, err, sizeof err), -1);
+  ck_assert_msg(strstr(err, "table is full"), "%s", err);
+  check_consistent(&f, base); /* nothing of it stayed */
+  ck_assert_int_eq(warmth__w_slot(f.w, "n0"), WARMTH_ENOTFOUND);
+  while (warmth__mono_ns() - failed < WARMTH__SLOT_GRACE_NS + 100000000LL)
+    tu_sleep_ms(50);
+  ck_assert_msg(fx_reload(&f, fits, NULL, &sum, err, sizeof err) == 0,
+                "retry: %s", err);
+  ck_assert_int_eq(sum.added, 3);
+  check_consistent(&f, fits);
+  fx_close(&f);
+}
+END_TEST
+
 static int rm_one(const char *p, const struct stat *st, int flag,
                   struct FTW *w) {
   (void)st, (void)flag, (void)w;
@@ -299,6 +329,7 @@ Suite *table_suite(void) {
   tcase_add_test(core, test_reload_matching);
   tcase_add_test(core, test_reload_random);
   tcase_add_test(core, test_reload_after_swap);
+  tcase_add_test(core, test_reload_failed_then_retried);
   suite_add_tcase(s, core);
   return s;
 }

@@ -355,6 +355,14 @@ int wd_table_reload(struct wd_table *t, struct wd_config *cfg,
         leave_table(v[i], w, pub); /* roll back what this reload added */
       free(v[i]);
     }
+    /* Publish the roll-back (the index readers see does not change): the
+     * slots the failed reload took come back after the grace period, as
+     * for any removal.  Unpublished, they waited for the next successful
+     * reload, which at a nearly full table needed them: a failed reload
+     * made every retry fail too, until a restart. */
+    wd_pub_lock(pub);
+    warmth__w_publish(w);
+    wd_pub_unlock(pub);
     free(v);
     free(heap);
     free(prev);
