@@ -15,8 +15,9 @@
    skipped with a message otherwise.
 3. Debug logging (item 13): warmd -v against the test upstream logs debug
    lines: a warmup sent and finished (model, endpoint, status, latency), a
-   skip with its reason (a paused model), a control request, the reload
-   diff; without -v, none of them.  No key reaches the log.
+   skip with its reason (a model nobody touches, idle), a control request
+   (pause), the reload diff; so does log_level = debug without -v; without
+   either, none of them.  No key reaches the log.
 """
 import os
 import pwd
@@ -131,20 +132,26 @@ DEBUG_PATTERNS = {
     "warmup sent": r"debug\]: model fast: due, warmup sent \(endpoint local",
     "warmup finished": r"debug\]: model fast: warmup finished \(endpoint "
                        r"local\): ok, http 200, \w+, \d+ ms",
-    "skip with its reason": r"debug\]: model paused: due, skipped: disabled",
+    "skip with its reason": r"debug\]: model idler: due, skipped: idle",
     "control request": r"debug\]: control: model paused: pause requested",
     "reload diff": r"debug\]: reload: model added1 added",
 }
 
 
-def debug_run(P, port, verbose):
+def debug_run(P, port, verbose, level=None):
+    """verbose: -v; level: log_level in the config (else the default)."""
     log = P.path("warmd.log")
     if os.path.exists(log):
         os.unlink(log)
     models = {"fast": {"interval": "300ms", "jitter": "0%", "warm_ttl": "3s"},
-              "paused": {"interval": "300ms", "jitter": "0%"}}
+              "paused": {"interval": "300ms", "jitter": "0%"},
+              # never touched: skipped as idle once idle_after has passed
+              "idler": {"interval": "300ms", "jitter": "0%",
+                        "idle_after": "1s"}}
     env = dict(os.environ, STARTUP_TEST_KEY=KEY)
-    cfg = P.config(port, models, endpoint={"api_key_env": "STARTUP_TEST_KEY"},
+    w_keys = {"log_level": level} if level else None
+    cfg = P.config(port, models, warmd=w_keys,
+                   endpoint={"api_key_env": "STARTUP_TEST_KEY"},
                    name="debug.conf")
     seen = model_requests(port, "fast")
     w = P.warmd(cfg, *(["-v"] if verbose else []), env=env)
@@ -157,11 +164,11 @@ def debug_run(P, port, verbose):
     wait_for(lambda: model_requests(port, "fast") >= seen + 2, 30,
              "two warmups of fast at the upstream")
     models["added1"] = {"interval": "60s"}
-    P.config(port, models, endpoint={"api_key_env": "STARTUP_TEST_KEY"},
-             name="debug.conf")
+    P.config(port, models, warmd=w_keys,
+             endpoint={"api_key_env": "STARTUP_TEST_KEY"}, name="debug.conf")
     w.send_signal(1)  # SIGHUP: reload
     wait_for(lambda: "reloaded" in P.log("warmd.log"), 20, "the reload")
-    if verbose:  # every line expected, bounded (a busy machine is slow)
+    if verbose or level == "debug":  # every line expected, bounded (a busy machine is slow)
         try:
             wait_for(lambda: all(re.search(p, P.log("warmd.log"))
                                  for p in DEBUG_PATTERNS.values()), 20,
@@ -182,6 +189,9 @@ def debug_logging(P, port):
               f"warmd -v logs {what} ({pat!r})")
     check(KEY not in text and KEY[:12] not in text,
           "the key never reaches the debug log")
+    text = debug_run(P, port, verbose=False, level="debug")
+    check(all(re.search(p, text) for p in DEBUG_PATTERNS.values()),
+          "log_level = debug (no -v) logs the same debug lines")
     text = debug_run(P, port, verbose=False)
     check("debug]" not in text and "reloaded" in text,
           "without -v no debug line is logged (the run logged its reload)")
