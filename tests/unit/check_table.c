@@ -81,6 +81,15 @@ static void fx_close(struct fx *f) {
   warmth__w_close(f->w, 1);
 }
 
+/* The writer's slot of `name`, under the publisher's lock (its thread
+ * writes the same slots). */
+static int slot_of(struct fx *f, const char *name) {
+  wd_pub_lock(f->pub);
+  int s = warmth__w_slot(f->w, name);
+  wd_pub_unlock(f->pub);
+  return s;
+}
+
 /* Checks the table against the config it was built from: entries in
  * config order, each found by name in the hash, each in the shared table
  * at its slot, the heap holding every one. */
@@ -94,7 +103,7 @@ static void check_consistent(struct fx *f, const char *const *models) {
     rcu_read_lock();
     ck_assert_ptr_eq(wd_table_find(&f->t, models[n]), e);
     rcu_read_unlock();
-    ck_assert_int_eq(warmth__w_slot(f->w, models[n]), (int)e->slot);
+    ck_assert_int_eq(slot_of(f, models[n]), (int)e->slot);
   }
   ck_assert_uint_eq(f->t.n, n);
   ck_assert_uint_eq(f->t.nheap, n);
@@ -144,7 +153,7 @@ START_TEST(test_reload_matching) {
     rcu_read_lock();
     ck_assert_ptr_null(wd_table_find(&f.t, m));
     rcu_read_unlock();
-    ck_assert_int_eq(warmth__w_slot(f.w, m), WARMTH_ENOTFOUND);
+    ck_assert_int_eq(slot_of(&f, m), WARMTH_ENOTFOUND);
   }
   warmth_t *h = tu_reader(f.shm);
   struct warmth_model_info info = {.size = sizeof info};
@@ -212,7 +221,7 @@ START_TEST(test_reload_random) {
     for (int i = 0; i < POOL; i++) {
       present[i] = next_present[i];
       if (!present[i])
-        ck_assert_int_eq(warmth__w_slot(f.w, names[i]), WARMTH_ENOTFOUND);
+        ck_assert_int_eq(slot_of(&f, names[i]), WARMTH_ENOTFOUND);
     }
   }
   fx_close(&f);
@@ -291,7 +300,7 @@ START_TEST(test_reload_failed_then_retried) {
   ck_assert_int_eq(fx_reload(&f, too_many, NULL, &sum, err, sizeof err), -1);
   ck_assert_msg(strstr(err, "table is full"), "%s", err);
   check_consistent(&f, base); /* nothing of it stayed */
-  ck_assert_int_eq(warmth__w_slot(f.w, "n0"), WARMTH_ENOTFOUND);
+  ck_assert_int_eq(slot_of(&f, "n0"), WARMTH_ENOTFOUND);
   while (warmth__mono_ns() - failed < WARMTH__SLOT_GRACE_NS + 100000000LL)
     tu_sleep_ms(50);
   ck_assert_msg(fx_reload(&f, fits, NULL, &sum, err, sizeof err) == 0,

@@ -351,7 +351,10 @@ int wd_table_reload(struct wd_table *t, struct wd_config *cfg,
     for (uint32_t i = 0; i < made && i < n; i++) {
       if (!v[i])
         continue;
-      if (!prev[i] && warmth__w_slot(w, v[i]->name) >= 0)
+      wd_pub_lock(pub); /* the publisher thread writes the slots too */
+      int added = !prev[i] && warmth__w_slot(w, v[i]->name) >= 0;
+      wd_pub_unlock(pub);
+      if (added)
         leave_table(v[i], w, pub); /* roll back what this reload added */
       free(v[i]);
     }
