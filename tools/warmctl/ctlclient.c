@@ -286,6 +286,7 @@ int wc_ctl_exit(unsigned status) {
   case WCTL_TIMEOUT:
   case WCTL_DISABLED:
   case WCTL_SKIPPED:
+  case WCTL_RATE_LIMITED:
     return WC_EXIT_NOTWARM;
   case WCTL_STOPPING:
     return WC_EXIT_STALE;
