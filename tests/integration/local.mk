@@ -15,6 +15,7 @@ INTEGRATION_TESTS = \
 	tests/integration/test_control.py \
 	tests/integration/test_ctlperm.py \
 	tests/integration/test_http.py \
+	tests/integration/test_http_slow.py \
 	tests/integration/test_state.py \
 	tests/integration/test_events.py \
 	tests/integration/test_online.py \
