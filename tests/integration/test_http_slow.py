@@ -13,9 +13,12 @@ and checks after each that /health/startup and /health/warmup still answer
 within DEADLINE (generous: the test also runs beside stress-ng), and that
 warmd's resident memory (VmRSS) grew by less than RSS_GROWTH_MAX: a copy of
 /metrics per client would be READERS x 4 MB.  Then every client goes away
-and /metrics answers in full again.
+and /metrics answers in full again; last, alone, a connection that sends its
+request head a byte a second (MHD's idle timeout restarts at every byte)
+must be closed by warmd HEAD_LIMIT after it started.
 """
 import socket
+import threading
 import time
 import urllib.request
 
@@ -26,6 +29,7 @@ SLOW = 200
 READERS = 64
 DEADLINE = 2.0            # seconds, for each health request
 RSS_GROWTH_MAX = 48 << 20  # bytes: shared snapshots, not one per client
+HEAD_LIMIT = 10.0          # http.c HTTP_HEAD_NS: a request head's time
 
 
 def free_port():
@@ -72,6 +76,30 @@ def connect(port, i, rcvbuf=None):
     s.bind((source(i), 0))
     s.connect(("127.0.0.1", port))
     return s
+
+
+def trickle(port, result):
+    """Sends a request head a byte a second; result gets the seconds until
+    warmd closed the connection (or None if it never did in 25 s)."""
+    s = connect(port, 1)
+    t0 = time.monotonic()
+    head = b"GET /health/startup HTTP/1.1\r\nX-Slow: " + b"a" * 100
+    try:
+        for c in head:
+            s.sendall(bytes([c]))
+            s.settimeout(1.0)
+            try:
+                if s.recv(1) == b"":
+                    break
+            except socket.timeout:
+                pass
+            if time.monotonic() - t0 > 25:
+                result.append(None)
+                return
+    except OSError:
+        pass  # reset: closed as well
+    result.append(time.monotonic() - t0)
+    s.close()
 
 
 def health_ok(port, what):
@@ -149,6 +177,16 @@ def test():
         st, body, dt = get(hp, "/metrics", 20)
         check(st == 200 and body.count(b"warmd_model_warm{") == MODELS,
               f"once they are gone /metrics answers in full ({dt:.2f}s)")
+        # 3. Alone (no pressure to evict it): a head trickling in.
+        closed_after = []
+        trickler = threading.Thread(target=trickle, args=(hp, closed_after),
+                                    daemon=True)
+        trickler.start()
+        trickler.join(30)
+        t = closed_after[0] if closed_after else None
+        check(t is not None and HEAD_LIMIT - 1 <= t <= HEAD_LIMIT + 3,
+              f"a request head trickling a byte a second was cut off after "
+              f"{t and round(t, 1)}s (limit {HEAD_LIMIT}s)")
         check(w.poll() is None, "warmd ran through it")
 
 
