@@ -338,7 +338,7 @@ int main(int argc, char **argv) {
                           errno_or(errno, "cannot open it"));
   if (d.cfg->control_socket && d.cfg->control_socket[0] &&
       wd_control_start(&d.control, &d.dm, d.cfg->control_socket, d.cfg->group,
-                       err, sizeof err) != 0)
+                       d.cfg->control_group, err, sizeof err) != 0)
     LOG(LOG_WARNING, "no control socket: %s", err);
   err[0] = 0;
   if (d.cfg->http_listen && d.cfg->http_listen[0] &&
