@@ -134,6 +134,7 @@ DEBUG_PATTERNS = {
                        r"local\): ok, http 200, \w+, \d+ ms",
     "skip with its reason": r"debug\]: model idler: due, skipped: idle",
     "control request": r"debug\]: control: model paused: pause requested",
+    "control command": r"debug\]: control: status\n",
     "reload diff": r"debug\]: reload: model added1 added",
 }
 
@@ -158,6 +159,8 @@ def debug_run(P, port, verbose, level=None):
     wait_for(lambda: "control socket" in P.log("warmd.log") or
              w.poll() is not None, 20, "warmd's control socket")
     rc, out = P.warmctl("pause", "paused", "--socket", P.path("warmd.sock"))
+    rc2, out2 = P.warmctl("status", "--socket", P.path("warmd.sock"))
+    check(rc2 == 0, f"warmctl status answered ({out2.strip()[-200:]!r})")
     check(rc == 0, f"warmctl pause answered ({out.strip()[-200:]!r})")
     # Wait on what warmd did, not on the clock: two finished warmups of
     # fast (its own counter through the upstream) and a skip of paused.
