@@ -14,7 +14,9 @@ INTEGRATION_TESTS = \
 	tests/integration/test_cost.py \
 	tests/integration/test_providers.py \
 	tests/integration/test_control.py \
+	tests/integration/test_ctlperm.py \
 	tests/integration/test_http.py \
+	tests/integration/test_http_slow.py \
 	tests/integration/test_state.py \
 	tests/integration/test_events.py \
 	tests/integration/test_online.py \
@@ -24,7 +26,8 @@ INTEGRATION_TESTS = \
 	tests/integration/test_fleet.py \
 	tests/integration/test_fleet_faults.py \
 	tests/integration/test_fleet_refused.py \
-	tests/integration/test_local_servers.py
+	tests/integration/test_local_servers.py \
+	tests/integration/test_startup.py
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/harness.py \
 	tests/integration/fleetlib.py
@@ -33,6 +36,7 @@ EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/harness.py \
 # tests/helpers/table-watch, the reader that verifies every record it copies.
 OPS_TESTS = \
 	tests/integration/test_reload.py \
+	tests/integration/test_reload_swap.py \
 	tests/integration/test_restart.py \
 	tests/integration/test_service.py \
 	tests/integration/test_initscript.py
