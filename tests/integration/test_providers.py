@@ -14,8 +14,10 @@ raise; a wrong key on an azure endpoint is class auth.
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
+import urllib.request
 
 from harness import (Procs, binary, bound, check, main, stats, wait_for)
 
@@ -31,7 +33,15 @@ GOOD = list(PRICES)
 ALL = GOOD + ["o-small", "gem-nope", "az-badkey"]
 
 
-def config(P, port):
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def config(P, port, http_port):
     base = f"http://127.0.0.1:{port}"
     with open(P.path("prefix.txt"), "w") as f:
         f.write("You are a terse assistant who answers in one word. " * 8)
@@ -39,7 +49,7 @@ def config(P, port):
 shm = {P.shm}
 tick = 20ms
 stale_after = 2s
-http_listen =
+http_listen = 127.0.0.1:{http_port}
 control_socket = {P.path("warmd.sock")}
 
 [endpoint az]
@@ -151,7 +161,8 @@ def test():
         up, port = P.upstream("--require-key", KEY, "--cold-ms", "0",
                               "--warm-ms", "0", "--verbose", "--models",
                               ",".join(m for m in ALL if m != "gem-nope"))
-        cfg = config(P, port)
+        hp = free_port()
+        cfg = config(P, port, hp)
         env = dict(os.environ, WT_PROV_KEY=KEY, WT_PROV_BAD="sk-wrong-key-000")
 
         # --check-config --online lists each endpoint's models its own way.
@@ -266,6 +277,16 @@ def test():
         rc, text, _ = ctl(P, "cost")
         check("REASONING" in text and "CACHE WRITE" in text,
               "warmctl cost shows reasoning and cache-write columns")
+        with urllib.request.urlopen(f"http://127.0.0.1:{hp}/metrics",
+                                    timeout=10) as r:
+            metrics = r.read().decode()
+        for m in GOOD:
+            for fam, key in (("warmd_reasoning_tokens_total",
+                              "reasoning_tokens"),
+                             ("warmd_cache_write_tokens_total",
+                              "cache_write_tokens")):
+                line = f'{fam}{{model="{m}"}} {up_m[m][key]}'
+                check(line in metrics, f"/metrics: {line}")
 
         # The failures, each of its class.
         show = {m: jctl(P, "show", m) for m in ("o-small", "gem-nope",
