@@ -19,6 +19,10 @@
  *   pre_reply()   GET /is_sleeping); its reply says go on, or ends the probe
  *                 with a result of its own (a state such as sleeping)
  *
+ * reply(), error() and pre_reply() get a copy of the model's settings in
+ * which every string but id is NULL (a reload may free the config while a
+ * probe runs): they must not need the prefix or the name.
+ *
  * Every function is pure (no I/O, no clock) and never sees the API key,
  * except headers(), which puts it in a header, and error(), which only
  * redacts it.  Shared shapes (the OpenAI protocol, which azure and local
