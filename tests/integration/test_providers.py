@@ -156,7 +156,7 @@ def jctl(P, *args):
 
 
 def test():
-    bound(150)
+    bound(240)
     with Procs() as P:
         up, port = P.upstream("--require-key", KEY, "--cold-ms", "0",
                               "--warm-ms", "0", "--verbose", "--models",
