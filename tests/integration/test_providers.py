@@ -30,7 +30,7 @@ PRICES = {  # model: (price_in, price_out, price_cached, price_cache_write)
     "claude-p": (3.0, 15.0, 0.3, 3.75),  # price_cache_write: the default
 }
 GOOD = list(PRICES)
-ALL = GOOD + ["o-small", "gem-nope", "az-badkey"]
+ALL = GOOD + ["o-small", "gem-nope", "az-badkey", "o-absurd"]
 
 
 def free_port():
@@ -126,6 +126,11 @@ endpoint = oa
 reasoning_effort = high
 max_tokens = 3
 
+[model o-absurd]
+endpoint = oa
+price_in = 10
+price_out = 10
+
 [model claude-p]
 endpoint = an
 probe_prefix_file = prefix.txt
@@ -159,7 +164,8 @@ def test():
     bound(240)
     with Procs() as P:
         up, port = P.upstream("--require-key", KEY, "--cold-ms", "0",
-                              "--warm-ms", "0", "--verbose", "--models",
+                              "--warm-ms", "0", "--verbose",
+                              "--fault", "o-absurd=absurd", "--models",
                               ",".join(m for m in ALL if m != "gem-nope"))
         hp = free_port()
         cfg = config(P, port, hp)
@@ -298,9 +304,17 @@ def test():
               f"a wrong key on azure: class {show['az-badkey']['error_class']}")
         check(show["o-small"]["error_class"] == "http",
               f"max_tokens too small: class {show['o-small']['error_class']}")
+        # Issue 12: a relay that bills 1e30 tokens costs nothing.
+        ab = jctl(P, "show", "o-absurd")
+        check(ab["error_class"] == "body" and ab["cost_nusd"] == 0 and
+              ab["tokens_in"] == 0 and up_m["o-absurd"]["requests"] > 0,
+              f"absurd usage: class {ab['error_class']}, cost "
+              f"{ab['cost_nusd']} nUSD after "
+              f"{up_m['o-absurd']['requests']} replies")
         log = P.log("warmd.log")
         check("raise max_tokens in warmd.conf" in log,
               "the reasoning model's 400 names the key to raise")
+        check("usage impossible" in log, "the absurd bill is logged as such")
         check(KEY not in log and "sk-wrong-key-000" not in log,
               "no key in warmd's log")
 
@@ -317,7 +331,7 @@ def test():
             f.write(text)
         wd_proc.send_signal(signal.SIGHUP)
         wait_for(lambda: "reloaded" in P.log("warmd.log"), 10, "the reload")
-        check("0 added, 0 removed, 2 changed, 6 kept" in P.log("warmd.log"),
+        check("0 added, 0 removed, 2 changed, 7 kept" in P.log("warmd.log"),
               "reload: header and reasoning_effort changes count as changed")
 
 
