@@ -8,3 +8,5 @@ EXTRA_DIST += doc/kubernetes.md doc/kubernetes.yaml
 EXTRA_DIST += doc/grafana/warmth.json doc/status-page.png
 # Fleet mode: the protocol, its keys and the choices behind them.
 EXTRA_DIST += doc/fleet.md
+# The provider adapters: what each kind sends and reads, how to add one.
+EXTRA_DIST += doc/providers.md

@@ -14,8 +14,10 @@ raise; a wrong key on an azure endpoint is class auth.
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
+import urllib.request
 
 from harness import (Procs, binary, bound, check, main, stats, wait_for)
 
@@ -28,10 +30,18 @@ PRICES = {  # model: (price_in, price_out, price_cached, price_cache_write)
     "claude-p": (3.0, 15.0, 0.3, 3.75),  # price_cache_write: the default
 }
 GOOD = list(PRICES)
-ALL = GOOD + ["o-small", "gem-nope", "az-badkey"]
+ALL = GOOD + ["o-small", "gem-nope", "az-badkey", "o-absurd"]
 
 
-def config(P, port):
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def config(P, port, http_port):
     base = f"http://127.0.0.1:{port}"
     with open(P.path("prefix.txt"), "w") as f:
         f.write("You are a terse assistant who answers in one word. " * 8)
@@ -39,7 +49,7 @@ def config(P, port):
 shm = {P.shm}
 tick = 20ms
 stale_after = 2s
-http_listen =
+http_listen = 127.0.0.1:{http_port}
 control_socket = {P.path("warmd.sock")}
 
 [endpoint az]
@@ -116,6 +126,11 @@ endpoint = oa
 reasoning_effort = high
 max_tokens = 3
 
+[model o-absurd]
+endpoint = oa
+price_in = 10
+price_out = 10
+
 [model claude-p]
 endpoint = an
 probe_prefix_file = prefix.txt
@@ -146,12 +161,14 @@ def jctl(P, *args):
 
 
 def test():
-    bound(150)
+    bound(240)
     with Procs() as P:
         up, port = P.upstream("--require-key", KEY, "--cold-ms", "0",
-                              "--warm-ms", "0", "--verbose", "--models",
+                              "--warm-ms", "0", "--verbose",
+                              "--fault", "o-absurd=absurd", "--models",
                               ",".join(m for m in ALL if m != "gem-nope"))
-        cfg = config(P, port)
+        hp = free_port()
+        cfg = config(P, port, hp)
         env = dict(os.environ, WT_PROV_KEY=KEY, WT_PROV_BAD="sk-wrong-key-000")
 
         # --check-config --online lists each endpoint's models its own way.
@@ -266,6 +283,16 @@ def test():
         rc, text, _ = ctl(P, "cost")
         check("REASONING" in text and "CACHE WRITE" in text,
               "warmctl cost shows reasoning and cache-write columns")
+        with urllib.request.urlopen(f"http://127.0.0.1:{hp}/metrics",
+                                    timeout=10) as r:
+            metrics = r.read().decode()
+        for m in GOOD:
+            for fam, key in (("warmd_reasoning_tokens_total",
+                              "reasoning_tokens"),
+                             ("warmd_cache_write_tokens_total",
+                              "cache_write_tokens")):
+                line = f'{fam}{{model="{m}"}} {up_m[m][key]}'
+                check(line in metrics, f"/metrics: {line}")
 
         # The failures, each of its class.
         show = {m: jctl(P, "show", m) for m in ("o-small", "gem-nope",
@@ -277,9 +304,17 @@ def test():
               f"a wrong key on azure: class {show['az-badkey']['error_class']}")
         check(show["o-small"]["error_class"] == "http",
               f"max_tokens too small: class {show['o-small']['error_class']}")
+        # Issue 12: a relay that bills 1e30 tokens costs nothing.
+        ab = jctl(P, "show", "o-absurd")
+        check(ab["error_class"] == "body" and ab["cost_nusd"] == 0 and
+              ab["tokens_in"] == 0 and up_m["o-absurd"]["requests"] > 0,
+              f"absurd usage: class {ab['error_class']}, cost "
+              f"{ab['cost_nusd']} nUSD after "
+              f"{up_m['o-absurd']['requests']} replies")
         log = P.log("warmd.log")
         check("raise max_tokens in warmd.conf" in log,
               "the reasoning model's 400 names the key to raise")
+        check("usage impossible" in log, "the absurd bill is logged as such")
         check(KEY not in log and "sk-wrong-key-000" not in log,
               "no key in warmd's log")
 
@@ -296,7 +331,7 @@ def test():
             f.write(text)
         wd_proc.send_signal(signal.SIGHUP)
         wait_for(lambda: "reloaded" in P.log("warmd.log"), 10, "the reload")
-        check("0 added, 0 removed, 2 changed, 6 kept" in P.log("warmd.log"),
+        check("0 added, 0 removed, 2 changed, 7 kept" in P.log("warmd.log"),
               "reload: header and reasoning_effort changes count as changed")
 
 

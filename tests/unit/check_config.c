@@ -614,6 +614,8 @@ static const struct bad {
      "expected 'Name: value'", "sk-live-secret"},
     {EP "header = X Token: sk-live-secret\n[model m]\n", 3, "header",
      "is not a header name", "sk-live-secret"},
+    {EP "header = Bearer sk-live-secret: x\n[model m]\n", 3, "header",
+     "is not a header name", "sk-live-secret"},
     {EP "header = Authorization: Bearer sk-live-secret\n[model m]\n", 3,
      "header", "is set by warmd", "sk-live-secret"},
     {EP "header = x-api-key: sk-live-secret\n[model m]\n", 3, "header",

@@ -1109,24 +1109,28 @@ END_TEST
 /* Issue 12: usage no reply to a probe could carry is an error, not a cost. */
 static const struct {
   struct wd_usage u;
+  size_t prefix;
   int max_tokens, ok;
 } sane_rows[] = {
-    {{1200, 3, 1024, 0, 0}, 3, 1},
-    {{20, 40, 4, 32, 0}, 3, 1}, /* reasoning is not capped */
-    {{2105, 2, 2000, 0, 100}, 3, 1},
-    {{10000000, 22, 0, 0, 0}, 3, 1},  /* at both bounds */
-    {{10000001, 1, 0, 0, 0}, 3, 0},   /* over the absolute bound */
-    {{UINT32_MAX, 1, 0, 0, 0}, 3, 0}, /* a clamped 10^30 */
-    {{5, 23, 0, 0, 0}, 3, 0},         /* visible output > 2 x max + 16 */
-    {{5, 100, 0, 200, 0}, 3, 0},      /* reasoning larger than out */
-    {{5, 1, 4, 0, 2}, 3, 0},          /* cached + written > in */
+    {{1200, 3, 1024, 0, 0}, 8000, 3, 1},
+    {{20, 40, 4, 32, 0}, 0, 3, 1}, /* reasoning is not capped */
+    {{2105, 2, 2000, 0, 100}, 9000, 3, 1},
+    {{4096, 22, 0, 0, 0}, 0, 3, 1},           /* at both bounds */
+    {{4097, 1, 0, 0, 0}, 0, 3, 0},            /* more than the prompt */
+    {{10000000, 1, 0, 0, 0}, 9999999, 3, 1},  /* at the absolute bound */
+    {{10000001, 1, 0, 0, 0}, 20000000, 3, 0}, /* over it */
+    {{UINT32_MAX, 1, 0, 0, 0}, 65536, 3, 0},  /* a clamped 10^30 */
+    {{5, 23, 0, 0, 0}, 0, 3, 0},              /* visible out > 2 x max + 16 */
+    {{5, 100, 0, 200, 0}, 0, 3, 0},           /* reasoning larger than out */
+    {{5, 1, 4, 0, 2}, 0, 3, 0},               /* cached + written > in */
 };
 
 START_TEST(usage_sane) {
   struct wd_model m = model("x", NULL);
   char err[160] = "";
   m.max_tokens = sane_rows[_i].max_tokens;
-  ck_assert_int_eq(wd_usage_check(&m, &sane_rows[_i].u, err, sizeof err),
+  ck_assert_int_eq(wd_usage_check(&m, sane_rows[_i].prefix, &sane_rows[_i].u,
+                                  err, sizeof err),
                    sane_rows[_i].ok ? 0 : -1);
   if (!sane_rows[_i].ok)
     ck_assert_msg(strstr(err, "usage impossible"), "'%s'", err);

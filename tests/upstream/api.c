@@ -157,7 +157,7 @@ static const char *validate(enum up_api api, const struct up_call *call) {
 /* ---- faults ---- */
 
 /* A failing fault becomes the reply (true, *key: what to count); a
- * serving one (none, slow, big, badjson) returns false. */
+ * serving one (none, slow, big, badjson, absurd) returns false. */
 static bool fault_reply(const struct up_fault *f, struct up_reply *out,
                         int *key) {
   switch (f->kind) {
@@ -209,6 +209,15 @@ static void fault_body(const struct up_fault *f, struct up_reply *out) {
   } else if (f->kind == UP_FAULT_BADJSON) {
     free(out->body);
     out->body = strdup(bad);
+    out->len = out->body ? strlen(out->body) : 0;
+  } else if (f->kind == UP_FAULT_ABSURD) {
+    /* the request was served and counted as usual; the bill is absurd */
+    free(out->body);
+    out->body =
+        strdup(out->anthropic ? "{\"content\":[],\"usage\":{\"input_tokens\":"
+                                "1e30,\"output_tokens\":1e30}}"
+                              : "{\"choices\":[],\"usage\":{\"prompt_tokens\":"
+                                "1e30,\"completion_tokens\":1e30}}");
     out->len = out->body ? strlen(out->body) : 0;
   }
 }

@@ -162,6 +162,16 @@ static void not_routed(struct up_reply *out, int status, const char *method,
   up_models_unlock();
 }
 
+/* The protocols translated to api.c's (upstream.h): one line each. */
+/* Other protocols, one line each; vLLM's before the OpenAI endpoints,
+ * since a sleeping engine answers them itself. */
+static bool (*const protocols[])(const struct up_http *, struct up_reply *) = {
+    up_ollama_route,
+    up_vllm_route,
+    up_azure_route,
+    up_gemini_route,
+};
+
 static void route(struct MHD_Connection *c, struct up_req *q, const char *url,
                   const char *method, struct up_reply *out) {
   bool get = !strcmp(method, "GET"), post = !strcmp(method, "POST");
@@ -177,11 +187,9 @@ static void route(struct MHD_Connection *c, struct up_req *q, const char *url,
     return;
   struct up_http h = {c,      url,        method,   q->body,
                       q->len, q->too_big, q->model, sizeof q->model};
-  /* other protocols, one line each; vLLM's before the OpenAI endpoints,
-   * since a sleeping engine answers them itself */
-  if (up_ollama_route(&h, out) || up_vllm_route(&h, out) ||
-      up_azure_route(&h, out) || up_gemini_route(&h, out))
-    return;
+  for (size_t i = 0; i < sizeof protocols / sizeof protocols[0]; i++)
+    if (protocols[i](&h, out))
+      return;
   if (!chat && !msgs && !list && !one) {
     not_routed(out, 404, method, url);
     return;

@@ -122,6 +122,7 @@ static const char help_tail[] =
     "  badjson     200 with a body that is not JSON\n"
     "  reset       close the connection abruptly (RST), no reply\n"
     "  flaky[:N]   every Nth request of the model gets 500 (default 2)\n"
+    "  absurd      200 whose usage bills 1e30 tokens (a broken relay)\n"
     "Faults apply to chat, messages and GET /v1/models/ID; the \"*\" fault\n"
     "also to GET /v1/models.  Change them at run time with POST /_fault.\n"
     "\n"

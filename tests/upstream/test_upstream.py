@@ -599,6 +599,85 @@ def test_vllm(tmp):
     v.stop("vllm server")
 
 
+def test_protocols(tmp):
+    """Azure and Gemini (azure.c, gemini.c), reasoning tokens, cache writes."""
+    s = Server(tmp, "protocols", "--require-key", "sekrit", "--models",
+               "dep,g1,o1,c1", "--cold-ms", "0")
+    az = "/openai/deployments/dep/chat/completions?api-version=2024-10-21"
+    body = {"messages": [{"role": "user", "content": "hi"}],
+            "max_completion_tokens": 64, "reasoning_effort": "low"}
+    r = s.request("POST", az, body, headers={"api-key": "sekrit"})
+    expect_status(r, 200, "azure with api-key")
+    u = (r.json() or {}).get("usage", {})
+    check(u.get("completion_tokens_details", {}).get("reasoning_tokens") == 8
+          and u.get("completion_tokens") == 9,
+          "azure: reasoning tokens in the usage %r" % u)
+    expect_status(s.request("POST", az, body,
+                            headers={"Authorization": "Bearer sekrit"}),
+                  401, "azure wants api-key, not a Bearer header")
+    expect_status(s.request("POST", az.split("?")[0], body,
+                            headers={"api-key": "sekrit"}),
+                  404, "azure without api-version")
+    r = s.request("POST", az.replace("/dep/", "/nodep/"), body,
+                  headers={"api-key": "sekrit"})
+    expect_status(r, 404, "azure: an unknown deployment")
+    small = dict(body, max_completion_tokens=3, reasoning_effort="high")
+    r = s.request("POST", az, small, headers={"api-key": "sekrit"})
+    expect_status(r, 400, "reasoning over max_completion_tokens")
+    check("max_tokens" in r.body.decode(), "the 400 names max_tokens")
+
+    g = {"x-goog-api-key": "sekrit"}
+    gen = "/v1beta/models/g1:generateContent"
+    gbody = {"systemInstruction": {"parts": [{"text": "be terse " * 20}]},
+             "contents": [{"role": "user", "parts": [{"text": "hi"}]}],
+             "generationConfig": {"maxOutputTokens": 3}}
+    r = s.request("POST", gen, gbody, headers=g)
+    expect_status(r, 200, "gemini generateContent")
+    m = (r.json() or {}).get("usageMetadata", {})
+    check(m.get("thoughtsTokenCount") == 16 and
+          m.get("candidatesTokenCount") == 1 and
+          "cachedContentTokenCount" not in m,
+          "gemini: thoughts, no cache the first time %r" % m)
+    gbody["generationConfig"]["thinkingConfig"] = {"thinkingBudget": 0}
+    m = (s.request("POST", gen, gbody, headers=g).json() or {}).get(
+        "usageMetadata", {})
+    check("thoughtsTokenCount" not in m and
+          m.get("cachedContentTokenCount", 0) > 0,
+          "gemini: thinkingBudget 0, the prefix cached %r" % m)
+    r = s.request("POST", gen, gbody, headers={"x-goog-api-key": "nope"})
+    expect_status(r, 400, "gemini: a wrong key is a 400")
+    check(((r.json() or {}).get("error") or {}).get("status")
+          == "INVALID_ARGUMENT", "gemini: INVALID_ARGUMENT")
+    r = s.request("POST", gen.replace("g1", "g9"), gbody, headers=g)
+    expect_status(r, 404, "gemini: an unknown model")
+    check(((r.json() or {}).get("error") or {}).get("status") == "NOT_FOUND",
+          "gemini: NOT_FOUND")
+    r = s.request("GET", "/v1beta/models", headers=g)
+    names = [x["name"] for x in (r.json() or {}).get("models", [])]
+    check(names == ["models/dep", "models/g1", "models/o1", "models/c1"],
+          "gemini listing %r" % names)
+
+    r = s.messages("c1", key="sekrit", system="a cached prefix " * 20)
+    u1 = (r.json() or {}).get("usage", {})
+    r = s.messages("c1", key="sekrit", system="a cached prefix " * 20)
+    u2 = (r.json() or {}).get("usage", {})
+    check(u1.get("cache_creation_input_tokens", 0) > 0 and
+          u2.get("cache_read_input_tokens", 0) ==
+          u1.get("cache_creation_input_tokens"),
+          "anthropic: the prefix written, then read")
+    st = s.stats()["models"]
+    check(st["dep"]["via"]["azure"] == 2 and st["g1"]["via"]["gemini"] == 2,
+          "stats: requests per protocol (the 200 and the 400) %r %r" % (st["dep"]["via"],
+                                                   st["g1"]["via"]))
+    check(st["dep"]["reasoning_tokens"] == 8 and
+          st["g1"]["reasoning_tokens"] == 16,
+          "stats: reasoning tokens")
+    check(st["c1"]["cache_write_tokens"] == u1["cache_creation_input_tokens"]
+          and st["g1"]["cache_write_tokens"] == 0,
+          "stats: cache writes (Anthropic's only)")
+    s.stop("protocols server")
+
+
 def main():
     signal.signal(signal.SIGALRM, lambda *_: (_ for _ in ()).throw(
         SystemExit("FAIL: test-upstream took over 30 s")))
@@ -632,6 +711,7 @@ def main():
         test_auth(tmp)
         test_ollama(tmp)
         test_vllm(tmp)
+        test_protocols(tmp)
         try:
             rc = short.proc.wait(timeout=3)
         except subprocess.TimeoutExpired:

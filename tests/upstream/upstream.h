@@ -87,6 +87,7 @@ enum up_fault_kind {
   UP_FAULT_BADJSON, /* 200 with a body that is not JSON */
   UP_FAULT_RESET,   /* close the connection without a reply */
   UP_FAULT_FLAKY,   /* every ARG-th request of the model gets 500 */
+  UP_FAULT_ABSURD,  /* 200 billing 1e30 tokens (a broken or hostile relay) */
 };
 struct up_fault {
   enum up_fault_kind kind;

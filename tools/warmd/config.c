@@ -328,8 +328,10 @@ static int chk_header(struct ctx *x, char *v, char *why, size_t n) {
   /* RFC 9110 token characters only, in the name. */
   for (size_t i = 0; i < nl; i++)
     if (!isalnum((unsigned char)v[i]) && !strchr("!#$%&'*+-.^_`|~", v[i])) {
-      snprintf(why, n, "'%.*s' is not a header name", (int)(nl > 60 ? 60 : nl),
-               v);
+      /* not echoed: a pasted key may stand before the ':' */
+      snprintf(why, n,
+               "what stands before ':' is not a header name (letters, digits "
+               "and !#$%%&'*+-.^_`|~; not shown)");
       return -1;
     }
   for (const char *p = colon + 1; *p; p++)

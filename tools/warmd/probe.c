@@ -52,6 +52,7 @@ struct xfer {
    * it came from may be freed by a reload while the probe runs. */
   struct wd_model mc;
   int has_model;
+  size_t prefix_len; /* of the model's prompt prefix: bounds the usage */
   /* A pre-check (provider.h) runs first when stage is 1; the probe's own
    * request waits here. */
   int stage;
@@ -348,6 +349,7 @@ static struct xfer *xfer_new(const struct wd_model *m,
     x->mc.keep_alive = NULL; /* request() has used it; the rest may not */
     x->mc.id = NULL;
     x->has_model = 1;
+    x->prefix_len = m->prefix ? strlen(m->prefix) : 0;
     if (!(x->mc.id = strdup(wd_model_id(m))))
       goto nomem;
   }
@@ -527,7 +529,7 @@ static void finish(struct xfer *x, CURLcode rc, struct wd_probe_result *r) {
     const struct wd_model *m = x->has_model ? &x->mc : NULL;
     body_ok = x->prov->reply(m, x->probe, x->body.p, x->body.len, &rep, why,
                              sizeof why) == 0 &&
-              wd_usage_check(m, &rep.u, why, sizeof why) == 0;
+              wd_usage_check(m, x->prefix_len, &rep.u, why, sizeof why) == 0;
     if (!body_ok)
       memset(&rep.u, 0, sizeof rep.u); /* an impossible usage is no cost */
   }

@@ -309,8 +309,8 @@ int wd_max_tokens_hint(const struct wd_model *m, int http_status, char *msg,
   return 1;
 }
 
-int wd_usage_check(const struct wd_model *m, const struct wd_usage *u,
-                   char *err, size_t errlen) {
+int wd_usage_check(const struct wd_model *m, size_t prefix_bytes,
+                   const struct wd_usage *u, char *err, size_t errlen) {
   const uint64_t v[] = {u->in, u->out, u->cached, u->reasoning, u->cache_write};
   const char *name[] = {"input", "output", "cached", "reasoning",
                         "cache-write"};
@@ -329,6 +329,12 @@ int wd_usage_check(const struct wd_model *m, const struct wd_usage *u,
              (unsigned long long)u->in, (unsigned long long)u->cached,
              (unsigned long long)u->cache_write, (unsigned long long)u->out,
              (unsigned long long)u->reasoning);
+    return -1;
+  }
+  if (m && u->in > (uint64_t)prefix_bytes + WD_USAGE_PROMPT_SLACK) {
+    snprintf(err, errlen,
+             "usage impossible: %llu input tokens for a prompt of %zu bytes",
+             (unsigned long long)u->in, prefix_bytes + 2);
     return -1;
   }
   if (m && m->max_tokens > 0) {

@@ -19,6 +19,10 @@
  *   pre_reply()   GET /is_sleeping); its reply says go on, or ends the probe
  *                 with a result of its own (a state such as sleeping)
  *
+ * reply(), error() and pre_reply() get a copy of the model's settings in
+ * which every string but id is NULL (a reload may free the config while a
+ * probe runs): they must not need the prefix or the name.
+ *
  * Every function is pure (no I/O, no clock) and never sees the API key,
  * except headers(), which puts it in a header, and error(), which only
  * redacts it.  Shared shapes (the OpenAI protocol, which azure and local
@@ -209,11 +213,20 @@ int wd_openai_error(const struct wd_model *m, int http_status, const char *body,
                     size_t len, const char *secret, int cls, char *msg,
                     size_t msglen);
 
-/* Usage that no real reply could carry (issue: a relay that bills 10^30
- * tokens): 0 when plausible for a probe of m (m NULL: only the absolute
- * bound), else -1 and why ("usage impossible: ..."). */
+/* Usage that no real reply to a probe could carry (a relay that bills
+ * 10^30 tokens): 0 when plausible for a probe of m whose prompt prefix is
+ * prefix_bytes long (m NULL: only the absolute bound), else -1 and why
+ * ("usage impossible: ...").  The bounds:
+ *   - any count above WD_USAGE_SANE_MAX;
+ *   - a part larger than its whole (cached + cache_write > in, reasoning >
+ *     out);
+ *   - input above prefix_bytes + WD_USAGE_PROMPT_SLACK (no tokenizer makes
+ *     more tokens than bytes; the slack covers "hi", roles and templates);
+ *   - visible output (out - reasoning) above 2 x max_tokens + 16 (servers
+ *     stop at max_tokens; reasoning is bounded by other settings). */
 #define WD_USAGE_SANE_MAX 10000000ULL /* tokens of one kind in one warmup */
-int wd_usage_check(const struct wd_model *m, const struct wd_usage *u,
-                   char *err, size_t errlen);
+#define WD_USAGE_PROMPT_SLACK 4096
+int wd_usage_check(const struct wd_model *m, size_t prefix_bytes,
+                   const struct wd_usage *u, char *err, size_t errlen);
 
 #endif /* WARMD_PROVIDER_H */
