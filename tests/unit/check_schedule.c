@@ -153,10 +153,11 @@ END_TEST
  */
 
 START_TEST(test_backoff_doubles_to_interval) {
+  /* Timeouts, connect and body errors: the backoff stops at the interval. */
   model.interval_ns = 60 * S;
   int64_t at = T0;
   for (int k = 1; k <= 10; k++) {
-    probe(0, WARMTH_ERR_SERVER, at);
+    probe(0, WARMTH_ERR_TIMEOUT, at);
     ck_assert_int_eq(e->rec.fails_in_row, k);
     ck_assert_int_eq(e->rec.state,
                      k >= model.fall ? WARMTH_FAILING : WARMTH_UNKNOWN);
@@ -176,6 +177,47 @@ START_TEST(test_backoff_doubles_to_interval) {
 }
 END_TEST
 
+/* 429 and 5xx without Retry-After: the backoff goes on past the interval,
+ * to 8 intervals, at most 1 h; a success resets it (issue 10). */
+START_TEST(test_backoff_beyond_interval_rate_and_5xx) {
+  static const int classes[] = {WARMTH_ERR_RATE, WARMTH_ERR_SERVER};
+  for (int c = 0; c < 2; c++) {
+    model.interval_ns = 2 * S;
+    wd_sched_init(e, 0, 1, T0);
+    memset(&e->rec, 0, sizeof e->rec);
+    int64_t at = T0;
+    int64_t want[] = {1 * S, 2 * S, 4 * S, 8 * S, 16 * S, 16 * S, 16 * S};
+    for (int k = 1; k <= 7; k++) {
+      probe(0, classes[c], at);
+      int64_t delay = e->due - (at + 100 * MS);
+      int64_t w = want[k - 1];
+      ck_assert_msg(delay >= w - w / 5 && delay <= w + w / 5,
+                    "class %d failure %d: next in %lld ns, want %lld +-20%%",
+                    classes[c], k, (long long)delay, (long long)w);
+      ck_assert_int_eq(e->hold_until, e->due);
+      at = e->due;
+    }
+    /* 8 intervals is past the interval: the old cap is gone. */
+    ck_assert_int_gt(e->due - (at - e->due), 0);
+    probe(1, WARMTH_ERR_NONE, at);
+    ck_assert_int_eq(e->rec.fails_in_row, 0);
+    at = e->due;
+    probe(0, classes[c], at);
+    int64_t delay = e->due - (at + 100 * MS);
+    ck_assert_msg(delay <= S + S / 5,
+                  "after a success the backoff restarts "
+                  "at 1 s, got %lld ns",
+                  (long long)delay);
+  }
+  /* The cap is at most an hour (but never below the interval). */
+  ck_assert_int_eq(wd_sched_backoff(600 * S, WARMTH_ERR_RATE, 30), 3600 * S);
+  ck_assert_int_eq(wd_sched_backoff(600 * S, WARMTH_ERR_SERVER, 12), 2048 * S);
+  ck_assert_int_eq(wd_sched_backoff(7200 * S, WARMTH_ERR_RATE, 30), 7200 * S);
+  ck_assert_int_eq(wd_sched_backoff(600 * S, WARMTH_ERR_TIMEOUT, 30), 600 * S);
+  ck_assert_int_eq(wd_sched_backoff(2 * S, WARMTH_ERR_RATE, 1000), 16 * S);
+}
+END_TEST
+
 START_TEST(test_failure_while_warm_stays_warm) {
   probe(1, WARMTH_ERR_NONE, T0);
   probe(0, WARMTH_ERR_TIMEOUT, T0 + 10 * S); /* warmth lasts 300 s */
@@ -189,6 +231,55 @@ START_TEST(test_auth_disables) {
   ck_assert(e->rec.flags & WARMTH_F_KEY_PROBLEM);
   ck_assert_int_eq(e->due, INT64_MAX);
   ck_assert_int_eq(wd_sched_decide(e, NULL, T0 + 3600 * S), WD_SKIP_DISABLED);
+}
+END_TEST
+
+/* A model the provider does not have (not listed, 404 model_not_found):
+ * disabled with the model-problem flag, not retried until resume. */
+START_TEST(test_model_problem_disables) {
+  probe(0, WARMTH_ERR_MODEL, T0);
+  ck_assert_int_eq(e->rec.state, WARMTH_DISABLED);
+  ck_assert(e->rec.flags & WARMTH_F_MODEL_PROBLEM);
+  ck_assert(!(e->rec.flags & WARMTH_F_KEY_PROBLEM));
+  ck_assert_int_eq(e->rec.error_class, WARMTH_ERR_MODEL);
+  ck_assert_int_eq(e->due, INT64_MAX);
+  ck_assert_int_eq(wd_sched_decide(e, NULL, T0 + 3600 * S), WD_SKIP_DISABLED);
+  /* A touch does not wake it. */
+  struct warmth__demand d = {.last_touch_s = 10};
+  ck_assert_int_eq(wd_sched_demand(e, &d, T0 + 11 * S, 11) & 2, 0);
+  ck_assert_int_eq(e->due, INT64_MAX);
+  wd_sched_resume(e, T0 + 20 * S);
+  ck_assert(!(e->rec.flags & WARMTH_F_MODEL_PROBLEM));
+  ck_assert_int_eq(e->rec.state, WARMTH_UNKNOWN);
+  ck_assert_int_eq(wd_sched_decide(e, NULL, T0 + 20 * S), WD_SEND);
+}
+END_TEST
+
+/* probe = models: the id is listed, the model did not answer: reachable,
+ * never warm (issue 10). */
+START_TEST(test_models_probe_reachable) {
+  model.probe = WD_PROBE_MODELS;
+  probe(1, WARMTH_ERR_NONE, T0);
+  ck_assert_int_eq(e->rec.state, WARMTH_REACHABLE);
+  ck_assert_int_eq(e->rec.warm_until, 0);
+  ck_assert_int_eq(e->rec.successes, 1);
+  /* Real traffic on a reachable model: the model answered a real request,
+   * and warmd's own probe found the endpoint up: warm, flag r. */
+  struct warmth__demand d = {.real_ok_ns = T0 + 5 * S};
+  ck_assert_int_eq(wd_sched_demand(e, &d, T0 + 6 * S, 6) & 1, 1);
+  ck_assert_int_eq(e->rec.state, WARMTH_WARM);
+  ck_assert(e->rec.flags & WARMTH_F_REAL_TRAFFIC);
+  /* Real traffic replaces the probe; a models probe sent anyway (operator)
+   * keeps that warmth while it lasts... */
+  ck_assert_int_eq(wd_sched_decide(e, NULL, T0 + 7 * S), WD_SKIP_REAL);
+  int old;
+  struct wd_probe_result r = result(1, WARMTH_ERR_NONE, T0 + 7 * S);
+  wd_sched_sent(e, T0 + 7 * S);
+  wd_sched_result(e, &r, &rng, &old);
+  ck_assert_int_eq(e->rec.state, WARMTH_WARM);
+  /* ...and says reachable once it ran out. */
+  probe(1, WARMTH_ERR_NONE, T0 + 5 * S + model.warm_ttl_ns + S);
+  ck_assert_int_eq(e->rec.state, WARMTH_REACHABLE);
 }
 END_TEST
 
@@ -260,6 +351,47 @@ START_TEST(test_idle_and_touch) {
 }
 END_TEST
 
+/* A touch on a failing model never brings a warmup forward past its
+ * backoff (issue 12: 44 requests instead of 10 in 20 s of outage). */
+START_TEST(test_touch_respects_backoff) {
+  model.interval_ns = 60 * S;
+  int64_t at = T0;
+  for (int k = 0; k < 4; k++) { /* backoff 1, 2, 4, then 8 s */
+    probe(0, WARMTH_ERR_CONNECT, at);
+    at = e->due;
+  }
+  int64_t due = e->due;
+  ck_assert_int_gt(due - (T0 + 4 * S), 4 * S);
+  /* Touches every second until the backoff ends: none moves the due time,
+   * and the scheduler's decision holds until then. */
+  uint32_t s0 = (uint32_t)((T0 + 8 * S) / S);
+  int64_t t;
+  for (t = T0 + 8 * S; t < due; t += S) {
+    uint32_t now_s = (uint32_t)(t / S);
+    struct warmth__demand d = {.last_touch_s = now_s};
+    ck_assert_int_eq(wd_sched_demand(e, &d, t, now_s) & 2, 0);
+    ck_assert_int_eq(e->due, due);
+    ck_assert_int_eq(wd_sched_decide(e, NULL, t), WD_SKIP_HOLD);
+  }
+  ck_assert_int_gt(t, (int64_t)s0 * S);
+  ck_assert_int_eq(wd_sched_decide(e, NULL, due), WD_SEND);
+  /* A Retry-After holds the same way. */
+  struct wd_probe_result r = result(0, WARMTH_ERR_RATE, due);
+  r.http_status = 429;
+  r.retry_after_ns = 30 * S;
+  int old;
+  wd_sched_sent(e, due);
+  wd_sched_result(e, &r, &rng, &old);
+  int64_t until = due + 100 * MS + 30 * S;
+  ck_assert_int_ge(e->hold_until, until);
+  struct warmth__demand d = {.last_touch_s = (uint32_t)((due + 2 * S) / S)};
+  ck_assert_int_eq(
+      wd_sched_demand(e, &d, due + 2 * S, (uint32_t)((due + 2 * S) / S)) & 2,
+      0);
+  ck_assert_int_ge(e->due, until);
+}
+END_TEST
+
 START_TEST(test_touch_from_the_future_ignored) {
   model.idle_after_ns = 60 * S;
   struct warmth__demand d = {.last_touch_s = 100};
@@ -273,6 +405,7 @@ END_TEST
  */
 
 START_TEST(test_real_traffic_replaces_warmup) {
+  probe(1, WARMTH_ERR_NONE, T0); /* warmd confirmed the model first */
   struct warmth__demand d = {.real_ok_ns = T0 + 5 * S};
   ck_assert_int_eq(wd_sched_demand(e, &d, T0 + 6 * S, 6) & 1, 1);
   ck_assert_int_eq(e->rec.state, WARMTH_WARM);
@@ -290,6 +423,56 @@ START_TEST(test_real_traffic_replaces_warmup) {
   /* Claims from the future are ignored. */
   d.real_ok_ns = T0 + 100 * S;
   ck_assert_int_eq(wd_sched_demand(e, &d, T0 + 8 * S, 8), 0);
+}
+END_TEST
+
+/* A worker's report never turns a model warm that warmd has not confirmed,
+ * or that fails or is disabled (issue 12: upstream answering 500, worker
+ * reporting ok, model warm with flag r and 0 warmups).  warmd sends its own
+ * warmup instead, at once unless a backoff holds it. */
+START_TEST(test_report_does_not_fake_warmth) {
+  /* Never confirmed: no warmth, and the report asks for a warmup now. */
+  struct warmth__demand d = {.real_ok_ns = T0 + 5 * S};
+  e->due = T0 + 100 * S;
+  int c = wd_sched_demand(e, &d, T0 + 6 * S, 6);
+  ck_assert_int_eq(c & 1, 0);
+  ck_assert_int_eq(c & 2, 2);
+  ck_assert_int_ne(e->rec.state, WARMTH_WARM);
+  ck_assert(!(e->rec.flags & WARMTH_F_REAL_TRAFFIC));
+  ck_assert_int_eq(e->rec.warm_until, 0);
+  ck_assert_int_eq(e->due, T0 + 6 * S);
+  ck_assert_int_eq(wd_sched_decide(e, NULL, T0 + 6 * S), WD_SEND);
+  /* Failing (the upstream answers 500): reports change nothing. */
+  int64_t at = T0 + 6 * S;
+  for (int k = 0; k < model.fall; k++) {
+    probe(0, WARMTH_ERR_SERVER, at);
+    at = e->due;
+  }
+  ck_assert_int_eq(e->rec.state, WARMTH_FAILING);
+  int64_t due = e->due;
+  for (int64_t t = T0 + 20 * S; t < T0 + 30 * S; t += S) {
+    d.real_ok_ns = t - 100 * MS;
+    c = wd_sched_demand(e, &d, t, (uint32_t)(t / S));
+    ck_assert_int_eq(c & 1, 0);
+    ck_assert_int_eq(e->rec.state, WARMTH_FAILING);
+    ck_assert(!(e->rec.flags & WARMTH_F_REAL_TRAFFIC));
+    if (t < e->hold_until)
+      ck_assert_int_eq(e->due, due);
+  }
+  /* Disabled (refused key): reports change nothing either. */
+  probe(0, WARMTH_ERR_AUTH, e->due > T0 + 30 * S ? e->due : T0 + 30 * S);
+  d.real_ok_ns = T0 + 300 * S;
+  c = wd_sched_demand(e, &d, T0 + 301 * S, 301);
+  ck_assert_int_eq(e->rec.state, WARMTH_DISABLED);
+  ck_assert_int_eq(e->due, INT64_MAX);
+  ck_assert_int_eq(c, 0);
+  /* Once warmd's own warmup succeeds, a report keeps it warm. */
+  wd_sched_resume(e, T0 + 400 * S);
+  probe(1, WARMTH_ERR_NONE, T0 + 400 * S);
+  d.real_ok_ns = T0 + 410 * S;
+  ck_assert_int_eq(wd_sched_demand(e, &d, T0 + 411 * S, 411) & 1, 1);
+  ck_assert(e->rec.flags & WARMTH_F_REAL_TRAFFIC);
+  ck_assert_int_eq(e->rec.warm_until, T0 + 410 * S + model.warm_ttl_ns);
 }
 END_TEST
 
@@ -416,6 +599,11 @@ Suite *schedule_suite(void) {
   tcase_add_test(core, test_headroom_floor_holds);
   tcase_add_test(core, test_idle_and_touch);
   tcase_add_test(core, test_real_traffic_replaces_warmup);
+  tcase_add_test(core, test_report_does_not_fake_warmth);
+  tcase_add_test(core, test_touch_respects_backoff);
+  tcase_add_test(core, test_backoff_beyond_interval_rate_and_5xx);
+  tcase_add_test(core, test_model_problem_disables);
+  tcase_add_test(core, test_models_probe_reachable);
   tcase_add_test(core, test_budget);
   tcase_add_test(core, test_cost);
   tcase_add_test(core, test_pause_resume);

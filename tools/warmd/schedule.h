@@ -135,8 +135,8 @@ void wd_sched_unbuildable(struct wd_entry *e, struct wd_probe_result *r,
 void wd_sched_warm_now(struct wd_entry *e, int64_t now);
 /* Stops warming until resumed: state disabled, flag paused. */
 void wd_sched_pause(struct wd_entry *e);
-/* Resumes a paused model (and clears a key problem): warm again if its
- * warmth has not run out, due at once. */
+/* Resumes a paused model (and clears a key or model problem): warm again if
+ * its warmth has not run out, due at once. */
 void wd_sched_resume(struct wd_entry *e, int64_t now);
 
 /* ---- the loop's clock ------------------------------------------------------
@@ -148,6 +148,12 @@ int wd_budget_roll(struct wd_budget *b, int64_t day);
  * probe slot is free (slot_free); top may be NULL. */
 int64_t wd_sched_wake(int64_t next_tick, const struct wd_entry *top,
                       int slot_free);
+
+/* The backoff (before jitter) after fails_in_row failures of error_class:
+ * 1 s doubling, capped at the interval; for 429 and 5xx at 8 intervals and
+ * 1 h (never below the interval).  A Retry-After overrides it. */
+int64_t wd_sched_backoff(int64_t interval_ns, int error_class,
+                         uint32_t fails_in_row);
 
 /* Cost of a probe in nano-USD from its usage and the model's prices. */
 int64_t wd_cost_nusd(const struct wd_model *m, uint64_t in, uint64_t out,
