@@ -22,7 +22,8 @@ INTEGRATION_TESTS = \
 	tests/integration/test_hardening.py \
 	tests/integration/test_fleet.py \
 	tests/integration/test_fleet_faults.py \
-	tests/integration/test_fleet_refused.py
+	tests/integration/test_fleet_refused.py \
+	tests/integration/test_truth.py
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/harness.py \
 	tests/integration/fleetlib.py

@@ -210,11 +210,18 @@ START_TEST(test_backoff_beyond_interval_rate_and_5xx) {
                   (long long)delay);
   }
   /* The cap is at most an hour (but never below the interval). */
-  ck_assert_int_eq(wd_sched_backoff(600 * S, WARMTH_ERR_RATE, 30), 3600 * S);
-  ck_assert_int_eq(wd_sched_backoff(600 * S, WARMTH_ERR_SERVER, 12), 2048 * S);
-  ck_assert_int_eq(wd_sched_backoff(7200 * S, WARMTH_ERR_RATE, 30), 7200 * S);
-  ck_assert_int_eq(wd_sched_backoff(600 * S, WARMTH_ERR_TIMEOUT, 30), 600 * S);
-  ck_assert_int_eq(wd_sched_backoff(2 * S, WARMTH_ERR_RATE, 1000), 16 * S);
+  ck_assert_int_eq(wd_sched_backoff(600 * S, WARMTH_ERR_RATE, -1, 30),
+                   3600 * S);
+  ck_assert_int_eq(wd_sched_backoff(600 * S, WARMTH_ERR_SERVER, -1, 12),
+                   2048 * S);
+  ck_assert_int_eq(wd_sched_backoff(7200 * S, WARMTH_ERR_RATE, -1, 30),
+                   7200 * S);
+  ck_assert_int_eq(wd_sched_backoff(600 * S, WARMTH_ERR_TIMEOUT, -1, 30),
+                   600 * S);
+  ck_assert_int_eq(wd_sched_backoff(2 * S, WARMTH_ERR_RATE, -1, 1000), 16 * S);
+  /* With a Retry-After the provider said when: no backoff past the
+   * interval (the Retry-After itself is obeyed, test_retry_after_obeyed). */
+  ck_assert_int_eq(wd_sched_backoff(2 * S, WARMTH_ERR_RATE, 3 * S, 10), 2 * S);
 }
 END_TEST
 

@@ -45,6 +45,7 @@ struct xfer {
   struct curl_slist *hdrs;
   char *req_body; /* CURLOPT_POSTFIELDS does not copy */
   char *key;      /* for redaction only */
+  char *id;       /* models probe: the id the list must hold (issue 10) */
   int kind, probe;
   uint64_t model;
   int64_t started_ns;
@@ -144,6 +145,7 @@ static void xfer_free(struct xfer *x) {
     curl_easy_cleanup(x->easy);
   free_headers(x->hdrs);
   free(x->req_body);
+  free(x->id);
   if (x->key) {
     wipe(x->key, strlen(x->key));
     free(x->key);
@@ -291,9 +293,11 @@ static struct xfer *xfer_new(const struct wd_model *m,
       goto fail;
     }
   } else {
-    /* Anthropic pages its list by 20 unless asked for more. */
-    path = (ep->kind == WD_KIND_ANTHROPIC && !m) ? "/models?limit=1000"
-                                                 : "/models";
+    /* Anthropic pages its list by 20 unless asked for more; a models
+     * probe checks that its id is listed, so it reads the long page too. */
+    path = ep->kind == WD_KIND_ANTHROPIC ? "/models?limit=1000" : "/models";
+    if (m && m->id && !(x->id = strdup(m->id)))
+      goto nomem;
   }
   if ((key && !(x->key = strdup(key))) || !(url = make_url(ep->base_url, path)))
     goto nomem;
@@ -317,6 +321,30 @@ fail:
 
 static uint32_t us32(curl_off_t v) {
   return v <= 0 ? 0 : v >= UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+}
+
+static int has_word(const char *p, size_t n, const char *w) {
+  size_t l = strlen(w);
+  for (size_t i = 0; i + l <= n; i++)
+    if (p[i] == w[0] && memcmp(p + i, w, l) == 0)
+      return 1;
+  return 0;
+}
+
+/* A models probe: is id in the provider's list?  0 if so; else 1 with a
+ * message naming the closest listed ids in r->error (issue 10: a models
+ * probe must not call an id the provider does not have reachable). */
+static int listed_check(const char *id, char **ids, int n,
+                        struct wd_probe_result *r) {
+  for (int i = 0; i < n; i++)
+    if (strcmp(ids[i], id) == 0)
+      return 0;
+  char close[120], text[256];
+  wd_closest_ids(id, ids, n, close, sizeof close);
+  snprintf(text, sizeof text, "model id '%s' is not listed by the provider%s%s",
+           id, n ? "; closest: " : " (it lists no models)", n ? close : "");
+  wd_sanitize(r->error, sizeof r->error, text, strlen(text));
+  return 1;
 }
 
 /* Fills r from a finished transfer. */
@@ -354,15 +382,28 @@ static void finish(struct xfer *x, CURLcode rc, struct wd_probe_result *r) {
   r->reset_requests_ns = x->rl.reset_requests_ns;
   r->reset_tokens_ns = x->rl.reset_tokens_ns;
 
+  char **ids = NULL;
+  int nids = 0;
   if (rc == CURLE_OK && r->http_status >= 200 && r->http_status <= 299) {
     if (x->probe == WD_PROBE_MODELS)
-      body_ok = wd_reply_models(x->body.p, x->body.len, NULL, NULL, why,
-                                sizeof why) == 0;
+      body_ok = wd_reply_models(x->body.p, x->body.len, x->id ? &ids : NULL,
+                                &nids, why, sizeof why) == 0;
     else
       body_ok = wd_reply_chat(x->kind, x->body.p, x->body.len, &u, why,
                               sizeof why) == 0;
   }
   r->error_class = wd_classify(rc, r->http_status, body_ok, aborted);
+  if (r->error_class == WARMTH_ERR_NONE && x->id &&
+      listed_check(x->id, ids, nids, r))
+    r->error_class = WARMTH_ERR_MODEL;
+  wd_model_ids_free(ids, nids);
+  /* A minimal stand-in for the provider adapters' mapping: a 404 that says
+   * the model does not exist is a model problem, not retried. */
+  if (r->error_class == WARMTH_ERR_HTTP && r->http_status == 404 && !aborted &&
+      x->body.p &&
+      (has_word(x->body.p, x->body.len, "model_not_found") ||
+       has_word(x->body.p, x->body.len, "not_found_error")))
+    r->error_class = WARMTH_ERR_MODEL;
   r->ok = r->error_class == WARMTH_ERR_NONE;
   r->tokens_in = u.in;
   r->tokens_out = u.out;
@@ -370,6 +411,8 @@ static void finish(struct xfer *x, CURLcode rc, struct wd_probe_result *r) {
   if (r->ok)
     return;
 
+  if (r->error_class == WARMTH_ERR_MODEL && r->error[0])
+    return; /* listed_check wrote the message */
   /* The provider's own words first; a status or a cap second. */
   if (!aborted)
     wd_reply_error_message(x->body.p, x->body.len, x->key, msg, sizeof msg);
@@ -383,6 +426,7 @@ static void finish(struct xfer *x, CURLcode rc, struct wd_probe_result *r) {
   case WARMTH_ERR_RATE:
   case WARMTH_ERR_SERVER:
   case WARMTH_ERR_HTTP:
+  case WARMTH_ERR_MODEL:
     snprintf(text, sizeof text, "HTTP %d%s%s", r->http_status,
              msg[0] ? ": " : "", msg);
     break;

@@ -265,8 +265,8 @@ static void apply_fail(struct wd_entry *e, const struct wd_probe_result *r,
     p->state = WARMTH_FAILING;
   else
     p->state = r->ended_ns < p->warm_until ? WARMTH_WARM : WARMTH_UNKNOWN;
-  int64_t delay =
-      wd_sched_backoff(m->interval_ns, r->error_class, p->fails_in_row);
+  int64_t delay = wd_sched_backoff(m->interval_ns, r->error_class,
+                                   r->retry_after_ns, p->fails_in_row);
   delay += wd_jitter(rng, delay, 0.2);
   e->due = r->ended_ns + delay;
   /* The backoff holds the model: a touch must not bring it forward. */
@@ -274,12 +274,15 @@ static void apply_fail(struct wd_entry *e, const struct wd_probe_result *r,
 }
 
 int64_t wd_sched_backoff(int64_t interval_ns, int error_class,
-                         uint32_t fails_in_row) {
+                         int64_t retry_after_ns, uint32_t fails_in_row) {
   /* Exponential from 1 s, capped at the interval; for 429 and 5xx (an
-   * overloaded or limiting provider) the cap is BACKOFF_MAX_INTERVALS
-   * intervals, at most BACKOFF_MAX_NS (but never below the interval). */
+   * overloaded or limiting provider) that did not say when to come back,
+   * the cap is BACKOFF_MAX_INTERVALS intervals, at most BACKOFF_MAX_NS (but
+   * never below the interval).  When it said (Retry-After), that is obeyed
+   * (wd_sched_result) and the backoff stays within the interval. */
   int64_t cap = interval_ns;
-  if (error_class == WARMTH_ERR_RATE || error_class == WARMTH_ERR_SERVER) {
+  if ((error_class == WARMTH_ERR_RATE || error_class == WARMTH_ERR_SERVER) &&
+      retry_after_ns < 0) {
     cap = interval_ns > INT64_MAX / BACKOFF_MAX_INTERVALS
               ? INT64_MAX
               : interval_ns * BACKOFF_MAX_INTERVALS;

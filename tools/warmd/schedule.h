@@ -150,10 +150,11 @@ int64_t wd_sched_wake(int64_t next_tick, const struct wd_entry *top,
                       int slot_free);
 
 /* The backoff (before jitter) after fails_in_row failures of error_class:
- * 1 s doubling, capped at the interval; for 429 and 5xx at 8 intervals and
- * 1 h (never below the interval).  A Retry-After overrides it. */
+ * 1 s doubling, capped at the interval; for 429 and 5xx without a
+ * Retry-After (retry_after_ns < 0) at 8 intervals and 1 h (never below the
+ * interval).  A Retry-After, when later, is obeyed instead. */
 int64_t wd_sched_backoff(int64_t interval_ns, int error_class,
-                         uint32_t fails_in_row);
+                         int64_t retry_after_ns, uint32_t fails_in_row);
 
 /* Cost of a probe in nano-USD from its usage and the model's prices. */
 int64_t wd_cost_nusd(const struct wd_model *m, uint64_t in, uint64_t out,

@@ -1,0 +1,168 @@
+"""'Warm' means the model answered (issues 10 and 12):
+- a `models` probe publishes `reachable`, never `warm` (warmctl check exits 1);
+  an id the provider does not list, and a chat warmup answered 404
+  model_not_found, give `disabled` + model_problem, not retried, with a
+  message naming the closest listed ids;
+- during an outage, a worker touching in a loop does not bring warmups
+  forward past the failure backoff;
+- a worker reporting real successes while the upstream answers 500 does not
+  make the model warm (warmd confirms first)."""
+import json
+import re
+import time
+
+from harness import (Procs, bound, check, http, main, stats, wait_for,
+                     worker_results)
+
+
+def show(P, model):
+    rc, out = P.warmctl("show", model, "--json")
+    return json.loads(out[out.index("{"):])
+
+
+def test_reachable_and_model_problem():
+    with Procs() as P:
+        # Only these exist: anything else is 404 model_not_found, and the
+        # list holds exactly these.
+        _, port = P.upstream("--warm-ms", "5", "--cold-ms", "5",
+                             "--models", "listed,listed-mini,chatty")
+        common = {"interval": "500ms", "jitter": "0%"}
+        cfg = P.config(port, {
+            "listed": dict(common, probe="models"),
+            "ghost": dict(common, probe="models", id="listd"),
+            "chatty": dict(common),
+            "gone": dict(common),
+        })
+        P.warmd(cfg)
+        wait_for(lambda: show(P, "listed")["state"] == "reachable", 10,
+                 "listed to be reachable")
+        wait_for(lambda: show(P, "chatty")["state"] == "warm", 10,
+                 "chatty to be warm")
+        wait_for(lambda: show(P, "ghost")["state"] == "disabled" and
+                 show(P, "gone")["state"] == "disabled", 10,
+                 "ghost and gone to be disabled")
+        t0 = time.monotonic()
+        time.sleep(2.5)  # five intervals: a retry would show
+        elapsed = time.monotonic() - t0
+        recs = {m: show(P, m) for m in ("listed", "ghost", "chatty", "gone")}
+        up = stats(port)
+        rc_listed, _ = P.warmctl("check", "listed")
+        rc_chatty, _ = P.warmctl("check", "chatty")
+        _, listing = P.warmctl("list")
+        rc_warm, warm_out = P.warmctl("--socket", P.path("warmd.sock"),
+                                      "warm", "gone")
+        log = P.log("warmd.log")
+    for m, r in recs.items():
+        print(f"{m:7} state={r['state']:9} flags={r['flags']} "
+              f"class={r['error_class']} ok={r['successes']} "
+              f"fail={r['failures']}")
+    r = recs["listed"]
+    check(r["state"] == "reachable" and r["successes"] >= 3,
+          f"models probe on a listed id: reachable ({r['successes']} probes)")
+    check(rc_listed == 1 and rc_chatty == 0,
+          f"warmctl check: 1 for reachable, 0 for warm ({rc_listed}, "
+          f"{rc_chatty})")
+    check(re.search(r"^listed\s.*reachable", listing, re.M),
+          "warmctl list shows reachable")
+    for m, what in (("ghost", "an unlisted id"),
+                    ("gone", "a chat 404 model_not_found")):
+        r = recs[m]
+        check(r["state"] == "disabled" and "model_problem" in
+              json.dumps(r["flags"]) and r["error_class"] == "model",
+              f"{what}: disabled, model_problem, class model")
+        check(r["failures"] == 1,
+              f"{what}: not retried ({r['failures']} failure in "
+              f"{elapsed:.1f} s past the first, interval 500 ms)")
+    n404 = up["status_counts"].get("404", 0)
+    check(n404 == 1, f"the upstream answered 404 once ({n404})")
+    check(re.search(r"model ghost: warmup failed: model id 'listd' is not "
+                    r"listed by the provider; closest: listed", log),
+          "the log names the closest listed ids")
+    check(rc_warm != 0 and "does not have this model" in warm_out,
+          f"warmctl warm refuses a model problem: {warm_out.strip()}")
+
+
+def backoff_max_requests(elapsed, interval, cap_intervals=8):
+    """Most failures the backoff allows in `elapsed` seconds: delays of 1,
+    2, 4 ... s (capped at cap_intervals intervals), each possibly 20% short
+    (jitter), the first at 0."""
+    n, t, k = 1, 0.0, 0
+    while True:
+        d = min(2 ** k, cap_intervals * interval) * 0.8
+        if t + d > elapsed:
+            return n
+        t += d
+        n += 1
+        k += 1
+
+
+def test_touch_outage():
+    with Procs() as P:
+        _, port = P.upstream("--warm-ms", "5", "--cold-ms", "5",
+                             "--fault", "down=500")
+        cfg = P.config(port, {"down": {"interval": "2s", "jitter": "0%"}},
+                       warmd={"stale_after": "30s"})
+        P.warmd(cfg)
+        ws = P.workers(1, ["down"], 12, "--period-ms", "20")
+        worker_results(ws)
+        s = stats(port)["models"]["down"]
+        n = s["requests"]
+        # The upstream's own clock: the time from the first request to now.
+        t = s["first_request_ms_ago"] / 1000
+        r = show(P, "down")
+    allowed = backoff_max_requests(t, 2) + 1  # +1: a request in flight
+    print(f"outage with a worker touching every 20 ms: {n} requests in "
+          f"{t:.1f} s (backoff allows {allowed}); state {r['state']}")
+    check(n <= allowed, f"touches do not bypass the backoff: {n} requests "
+          f"in {t:.1f} s of outage (at most {allowed})")
+    check(n >= 3 and r["state"] == "failing",
+          f"the model was warmed and fails ({n} requests, {r['state']})")
+
+
+def test_report_does_not_fake_warmth():
+    with Procs() as P:
+        _, port = P.upstream("--warm-ms", "5", "--cold-ms", "5",
+                             "--fault", "fake=500")
+        cfg = P.config(port, {"fake": {"interval": "1s", "jitter": "0%"}},
+                       warmd={"stale_after": "30s"})
+        P.warmd(cfg)
+        ws = P.workers(2, ["fake"], 4, "--report-ms", "100")
+        res = worker_results(ws)
+        r = show(P, "fake")
+        up = stats(port)["models"]["fake"]
+        # The upstream recovers: warmd's own warmup confirms, and then the
+        # reports keep the model warm with flag r.
+        http(port, "/_fault", {"model": "fake", "kind": "none"})
+        ws = P.workers(1, ["fake"], 20, "--report-ms", "100")
+        wait_for(lambda: show(P, "fake")["state"] == "warm", 20,
+                 "fake to be warm once the upstream answers")
+        wait_for(lambda: "real_traffic" in json.dumps(show(P, "fake")["flags"]),
+                 10, "the reports to be believed")
+        after = show(P, "fake")
+        for w in ws:
+            w.terminate()
+            w.wait()
+    warm = sum(x["warm"] for x in res)
+    print(f"upstream answering 500, workers reporting ok for 4 s: state "
+          f"{r['state']}, flags {r['flags']}, warm lookups {warm}, "
+          f"{up['requests']} warmups")
+    check(r["state"] != "warm" and "real_traffic" not in json.dumps(r["flags"]),
+          f"reports do not turn a failing model warm ({r['state']})")
+    check(warm == 0, f"no worker ever saw it warm ({warm} warm lookups)")
+    check(up["requests"] >= 2, f"warmd kept sending its own warmups "
+          f"({up['requests']})")
+    check(after["state"] == "warm" and after["successes"] >= 1 and
+          "real_traffic" in json.dumps(after["flags"]),
+          f"after recovery: warm, confirmed by warmd ({after['successes']} "
+          f"warmup ok), then kept by reports (flag r)")
+
+
+def test():
+    bound(120)
+    test_reachable_and_model_problem()
+    test_touch_outage()
+    test_report_does_not_fake_warmth()
+
+
+if __name__ == "__main__":
+    main(test)
