@@ -7,6 +7,7 @@
   forward past the failure backoff;
 - a worker reporting real successes while the upstream answers 500 does not
   make the model warm (warmd confirms first)."""
+import datetime
 import json
 import re
 import time
@@ -157,11 +158,71 @@ def test_report_does_not_fake_warmth():
           f"warmup ok), then kept by reports (flag r)")
 
 
+def test_windows():
+    """Warm windows at their edge, on the wall clock: a window two minutes
+    ahead, opened by warm_before OPEN_S s from now; another far away."""
+    OPEN_S = 6
+    with Procs() as P:
+        _, port = P.upstream("--warm-ms", "5", "--cold-ms", "5")
+        now = datetime.datetime.now(datetime.timezone.utc)
+        start = (now + datetime.timedelta(minutes=2)).replace(second=0,
+                                                              microsecond=0)
+        end = start + datetime.timedelta(minutes=1)
+        lead = (start - now).total_seconds() - OPEN_S
+        far = now + datetime.timedelta(hours=6)
+        hm = lambda t: t.strftime("%H:%M")
+        common = {"interval": "1s", "jitter": "0%", "timezone": "UTC"}
+        cfg = P.config(port, {
+            "win": dict(common, active=f"daily {hm(start)}-{hm(end)}",
+                        warm_before=f"{lead * 1000:.0f}ms"),
+            "off": dict(common,
+                        active=f"daily {hm(far)}-"
+                        f"{hm(far + datetime.timedelta(minutes=1))}"),
+            "always": {"interval": "1s", "jitter": "0%"},
+        })
+        t_start = time.monotonic()
+        P.warmd(cfg)
+        ws = P.workers(1, ["win", "off"], OPEN_S + 3, "--period-ms", "50")
+        wait_for(lambda: "off_hours" in json.dumps(show(P, "win")["flags"]),
+                 5, "win to be off hours")
+        before = show(P, "win")
+        n_before = stats(port)["models"].get("win", {}).get("requests", 0)
+        t_before = time.monotonic()
+        wait_for(lambda: show(P, "win")["state"] == "warm", 15,
+                 "win to be warm once its window opens")
+        t_warm = time.monotonic()
+        worker_results(ws)
+        st = stats(port)["models"]
+        r_off, r_win = show(P, "off"), show(P, "win")
+        _, listing = P.warmctl("list")
+    print(f"window opening {OPEN_S} s after start (warm_before {lead:.1f} s): "
+          f"off-hours state {before['state']} {before['flags']}, "
+          f"{n_before} requests before; warm {t_warm - t_start:.1f} s after "
+          f"start; 'off' got {st.get('off', {}).get('requests', 0)} requests")
+    check(before["state"] == "idle" and n_before == 0 and
+          t_before - t_start < OPEN_S,
+          "before the window: idle, off_hours, no warmup")
+    check(t_warm - t_start >= OPEN_S - 0.5,
+          f"warm only once the window opened ({t_warm - t_start:.1f} s after "
+          f"start, opening at {OPEN_S} s)")
+    check(not r_win["flags"] or "off_hours" not in json.dumps(r_win["flags"]),
+          "inside the window: no off_hours flag")
+    check(st.get("off", {}).get("requests", 0) == 0 and
+          r_off["state"] == "idle" and
+          "off_hours" in json.dumps(r_off["flags"]),
+          "a window 6 h away: no warmup in spite of touches, idle, off_hours")
+    check(st.get("always", {}).get("requests", 0) >= 3,
+          "a model without windows warms as before")
+    check(re.search(r"^off\s.*idle.*o", listing, re.M),
+          "warmctl list shows the o flag")
+
+
 def test():
-    bound(120)
+    bound(150)
     test_reachable_and_model_problem()
     test_touch_outage()
     test_report_does_not_fake_warmth()
+    test_windows()
 
 
 if __name__ == "__main__":

@@ -137,7 +137,11 @@ static const char full[] = "[warmd]\n"                                  /* 1 */
                            "\n"                                         /* 48 */
                            "[model claude]\n"                           /* 49 */
                            "endpoint = b\n"                             /* 50 */
-                           "probe = models\n";                          /* 51 */
+                           "probe = models\n"                           /* 51 */
+                           "active = Mon-Fri 07:00-20:00\n"             /* 52 */
+                           "active = Sat 22:00-02:00\n"                 /* 53 */
+                           "timezone = Europe/Berlin\n"                 /* 54 */
+                           "warm_before = 10m\n";                       /* 55 */
 
 START_TEST(test_full) {
   struct wd_config *c = load_ok(full);
@@ -211,6 +215,15 @@ START_TEST(test_full) {
   ck_assert_int_eq(m->endpoint, 0);
   ck_assert_int_eq(m->probe, WD_PROBE_MODELS);
   ck_assert_int_eq(m->line, 49);
+  ck_assert_int_eq(m->nwindows, 2); /* active is repeatable */
+  ck_assert_int_eq(m->windows[0].days, 0x1f);
+  ck_assert_int_eq(m->windows[0].start, 7 * 60);
+  ck_assert_int_eq(m->windows[0].end, 20 * 60);
+  ck_assert_int_eq(m->windows[1].days, 0x20);
+  ck_assert_int_eq(m->windows[1].end, 2 * 60);
+  ck_assert_str_eq(m->timezone, "Europe/Berlin");
+  ck_assert_int_eq(m->warm_before_ns, 600 * WD_NS_PER_S);
+  ck_assert_int_eq(c->models[0].nwindows, 0); /* always warm */
   wd_config_free(c);
 }
 END_TEST
@@ -366,7 +379,10 @@ START_TEST(test_manpage_keys) {
                                "latency_alert",
                                "min_headroom",
                                "probe_prefix_file",
-                               "required"};
+                               "required",
+                               "active",
+                               "timezone",
+                               "warm_before"};
   FILE *f = fopen(WARMTH_TOP_SRCDIR "/tools/warmd/warmd.conf.5", "r");
   ck_assert_ptr_nonnull(f);
   static char man[128 * 1024];
@@ -540,6 +556,18 @@ static const struct bad {
     {EP "[model m]\napi_key = sk-live-secret\n", 4, "api_key", "unknown key",
      "sk-live-secret"},
     {EP "[model m]\nendpoint =\n", 4, "endpoint", "empty value", NULL},
+    {EP "[model m]\nactive = Mon-Fry 07:00-20:00\n", 4, "active",
+     "'Mon-Fry': days are", NULL},
+    {EP "[model m]\nactive = Mon-Fri 07:00-25:00\n", 4, "active",
+     "'07:00-25:00': times are HH:MM-HH:MM", NULL},
+    {EP "[model m]\nactive = 07:00-20:00\nactive = 8-9\n", 5, "active", "'8-9'",
+     NULL},
+    {EP "[model m]\nactive = 07:00-20:00\ntimezone = Mars/Olympus\n", 5,
+     "timezone", "'Mars/Olympus': no such zone", NULL},
+    {EP "[model m]\ntimezone = UTC\n", 4, "timezone", "only used with active",
+     NULL},
+    {EP "[model m]\nactive = 07:00-20:00\nwarm_before = 2x\n", 5, "warm_before",
+     "'2x'", NULL},
 };
 
 START_TEST(test_errors) {

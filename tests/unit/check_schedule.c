@@ -7,6 +7,7 @@
  * Jitter comes from a seeded xorshift state; bounds are checked over many
  * draws, never a single value.
  */
+#define _DEFAULT_SOURCE /* timegm */
 #include <check.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 
 #include "check_util.h"
 #include "schedule.h"
+#include "window.h"
 
 Suite *schedule_suite(void);
 
@@ -591,6 +593,175 @@ START_TEST(test_wake) {
 }
 END_TEST
 
+/* ---- warm windows (window.c, wd_sched_window) ------------------------------
+ * Wall-clock times are given in UTC (timegm) and evaluated in
+ * Europe/Berlin, a zone with DST: CET (UTC+1), CEST (UTC+2) from
+ * 2026-03-29 01:00Z to 2026-10-25 01:00Z. */
+
+static time_t utc(int y, int mo, int d, int h, int mi, int sec) {
+  struct tm t = {.tm_year = y - 1900,
+                 .tm_mon = mo - 1,
+                 .tm_mday = d,
+                 .tm_hour = h,
+                 .tm_min = mi,
+                 .tm_sec = sec};
+  return timegm(&t);
+}
+
+static struct wd_window win(const char *v) {
+  struct wd_window w;
+  char why[200];
+  ck_assert_msg(wd_window_parse(v, &w, why, sizeof why) == 0, "%s: %s", v, why);
+  return w;
+}
+
+/* Evaluates in Europe/Berlin; returns active, *next the next edge. */
+static int eval_berlin(const struct wd_window *w, int n, int64_t before_s,
+                       time_t now, time_t *next) {
+  struct wd_tz_saved sv = {0};
+  int active;
+  wd_tz_enter("Europe/Berlin", &sv);
+  wd_window_eval(w, n, before_s, now, &active, next);
+  wd_tz_leave(&sv);
+  return active;
+}
+
+START_TEST(test_window_parse) {
+  struct wd_window w = win("Mon-Fri 07:00-20:00");
+  ck_assert_int_eq(w.days, 0x1f);
+  ck_assert_int_eq(w.start, 7 * 60);
+  ck_assert_int_eq(w.end, 20 * 60);
+  ck_assert_int_eq(win("sat,SUN 00:00-24:00").days, 0x60);
+  ck_assert_int_eq(win("Mon,Wed-Fri 09:30-10:00").days, 0x1d);
+  ck_assert_int_eq(win("Fri-Mon 22:00-02:00").days, 0x71); /* wraps */
+  ck_assert_int_eq(win("22:00-06:00").days, 0x7f);         /* every day */
+  ck_assert_int_eq(win("daily 22:00-06:00").end, 6 * 60);
+  static const struct {
+    const char *v, *part;
+  } bad[] = {{"Mon-Fry 07:00-20:00", "'Mon-Fry'"},
+             {"Mon-Fri 7:00-20:00", "'7:00-20:00'"},
+             {"Mon-Fri 07:00-25:00", "'07:00-25:00'"},
+             {"Mon-Fri 07:60-20:00", "'07:60-20:00'"},
+             {"Mon-Fri 07:00", "'07:00'"},
+             {"Mon-Fri 08:00-08:00", "same time"},
+             {"Mon-Fri 24:00-02:00", "24:00"},
+             {"Mon, Fri 07:00-20:00", "one word of days"},
+             {"Mon, 07:00-20:00", "ends with ','"},
+             {"", "empty"}};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    struct wd_window x;
+    char why[200] = "";
+    ck_assert_int_eq(wd_window_parse(bad[i].v, &x, why, sizeof why), -1);
+    ck_assert_msg(strstr(why, bad[i].part), "'%s': '%s' does not name %s",
+                  bad[i].v, why, bad[i].part);
+  }
+  char why[200];
+  ck_assert_int_eq(wd_tz_check("Europe/Berlin", why, sizeof why), 0);
+  ck_assert_int_eq(wd_tz_check("UTC", why, sizeof why), 0);
+  ck_assert_int_eq(wd_tz_check("Europe/Berln", why, sizeof why), -1);
+  ck_assert(strstr(why, "'Europe/Berln'"));
+  ck_assert_int_eq(wd_tz_check("../etc/passwd", why, sizeof why), -1);
+  ck_assert_int_eq(wd_tz_check("/etc/localtime", why, sizeof why), -1);
+}
+END_TEST
+
+START_TEST(test_window_edges_and_dst) {
+  struct wd_window w = win("Mon-Fri 07:00-20:00");
+  time_t next;
+  /* Friday 2026-03-27 (CET): open until 20:00 = 19:00Z. */
+  ck_assert_int_eq(eval_berlin(&w, 1, 600, utc(2026, 3, 27, 18, 59, 59), &next),
+                   1);
+  ck_assert_int_eq(next, utc(2026, 3, 27, 19, 0, 0));
+  /* At 20:00 it closes; the next opening, 10 min early, is Monday 06:50
+   * CEST (after the DST change of Sunday) = 04:50Z, not 05:50Z. */
+  ck_assert_int_eq(eval_berlin(&w, 1, 600, utc(2026, 3, 27, 19, 0, 0), &next),
+                   0);
+  ck_assert_int_eq(next, utc(2026, 3, 30, 4, 50, 0));
+  ck_assert_int_eq(eval_berlin(&w, 1, 600, utc(2026, 3, 30, 4, 49, 59), &next),
+                   0);
+  ck_assert_int_eq(next, utc(2026, 3, 30, 4, 50, 0));
+  ck_assert_int_eq(eval_berlin(&w, 1, 600, utc(2026, 3, 30, 4, 50, 0), &next),
+                   1);
+  ck_assert_int_eq(next, utc(2026, 3, 30, 18, 0, 0)); /* 20:00 CEST */
+  /* Without warm_before: 07:00 sharp. */
+  ck_assert_int_eq(eval_berlin(&w, 1, 0, utc(2026, 3, 30, 4, 59, 59), &next),
+                   0);
+  ck_assert_int_eq(eval_berlin(&w, 1, 0, utc(2026, 3, 30, 5, 0, 0), &next), 1);
+  /* The DST day itself (Sunday 2026-03-29, 02:00 -> 03:00): a window that
+   * opens at 07:00 opens at 05:00Z; one of 01:00-04:00 lasts 2 hours. */
+  struct wd_window sun = win("Sun 07:00-20:00");
+  ck_assert_int_eq(eval_berlin(&sun, 1, 0, utc(2026, 3, 28, 12, 0, 0), &next),
+                   0);
+  ck_assert_int_eq(next, utc(2026, 3, 29, 5, 0, 0));
+  struct wd_window night = win("Sun 01:00-04:00");
+  ck_assert_int_eq(eval_berlin(&night, 1, 0, utc(2026, 3, 29, 0, 0, 0), &next),
+                   1);
+  ck_assert_int_eq(next, utc(2026, 3, 29, 2, 0, 0)); /* 04:00 CEST */
+  /* Autumn (2026-10-25, 03:00 -> 02:00): the same window lasts 4 hours. */
+  ck_assert_int_eq(
+      eval_berlin(&night, 1, 0, utc(2026, 10, 24, 23, 0, 0), &next), 1);
+  ck_assert_int_eq(next, utc(2026, 10, 25, 3, 0, 0)); /* 04:00 CET */
+  /* Across midnight: Saturday 22:00-02:00 is open early on Sunday, and the
+   * window belongs to Saturday (Sunday 22:00 opens nothing). */
+  struct wd_window late = win("Sat 22:00-02:00");
+  ck_assert_int_eq(eval_berlin(&late, 1, 0, utc(2026, 5, 2, 23, 30, 0), &next),
+                   1);
+  ck_assert_int_eq(next, utc(2026, 5, 3, 0, 0, 0)); /* Sun 02:00 CEST */
+  ck_assert_int_eq(eval_berlin(&late, 1, 0, utc(2026, 5, 3, 20, 30, 0), &next),
+                   0);
+  ck_assert_int_eq(next, utc(2026, 5, 9, 20, 0, 0)); /* next Saturday */
+  /* Two windows: the gap between them is off; no windows: always on. */
+  struct wd_window two[2] = {win("daily 08:00-12:00"),
+                             win("daily 13:00-17:00")};
+  ck_assert_int_eq(eval_berlin(two, 2, 0, utc(2026, 5, 4, 10, 30, 0), &next),
+                   0); /* 12:30 CEST */
+  ck_assert_int_eq(next, utc(2026, 5, 4, 11, 0, 0));
+  ck_assert_int_eq(eval_berlin(two, 0, 0, utc(2026, 5, 4, 10, 30, 0), &next),
+                   1);
+}
+END_TEST
+
+/* The scheduler side: off hours send nothing (idle, flag o), touches do
+ * not change that, the opening warms at once. */
+START_TEST(test_window_schedule) {
+  probe(1, WARMTH_ERR_NONE, T0);
+  int64_t open = T0 + 3600 * S;
+  /* The window closes at T0 + 10 s: the model stays warm while its warmth
+   * lasts, flagged off_hours, and nothing is planned before the opening. */
+  int c = wd_sched_window(e, 0, open, T0 + 10 * S);
+  ck_assert_int_eq(c & 1, 1);
+  ck_assert(e->rec.flags & WARMTH_F_OFF_HOURS);
+  ck_assert_int_eq(e->rec.state, WARMTH_WARM);
+  ck_assert_int_eq(e->due, open);
+  ck_assert_int_eq(wd_sched_decide(e, NULL, T0 + 20 * S), WD_SKIP_OFF_HOURS);
+  /* Once the warmth ran out, the demand tick publishes idle. */
+  struct warmth__demand d = {0};
+  int64_t later = T0 + model.warm_ttl_ns + S;
+  ck_assert_int_eq(wd_sched_demand(e, &d, later, (uint32_t)(later / S)) & 1, 1);
+  ck_assert_int_eq(e->rec.state, WARMTH_IDLE);
+  /* A worker's touch off hours: the scheduler still sends nothing. */
+  d.last_touch_s = (uint32_t)(later / S);
+  wd_sched_demand(e, &d, later + S, (uint32_t)(later / S) + 1);
+  ck_assert_int_eq(wd_sched_decide(e, NULL, later + S), WD_SKIP_OFF_HOURS);
+  wd_sched_skip(e, WD_SKIP_OFF_HOURS, later + S, &rng);
+  ck_assert_int_eq(e->due, open);
+  /* The window opens (warm_before early): due at once, flag gone. */
+  e->due = INT64_MAX; /* e.g. after an idle skip */
+  c = wd_sched_window(e, 1, INT64_MAX, open);
+  ck_assert_int_eq(c, 3);
+  ck_assert(!(e->rec.flags & WARMTH_F_OFF_HOURS));
+  ck_assert_int_eq(e->rec.state, WARMTH_UNKNOWN);
+  ck_assert_int_eq(e->due, open);
+  ck_assert_int_eq(wd_sched_decide(e, NULL, open), WD_SEND);
+  /* An operator's warm goes out even off hours, once. */
+  wd_sched_window(e, 0, open + 7200 * S, open + S);
+  wd_sched_warm_now(e, open + 2 * S);
+  ck_assert_int_eq(wd_sched_decide(e, NULL, open + 2 * S), WD_SEND);
+  wd_sched_sent(e, open + 2 * S);
+  ck_assert_int_eq(e->forced, 0);
+}
+END_TEST
+
 Suite *schedule_suite(void) {
   Suite *s = suite_create("schedule");
   TCase *core = tcase_create("core");
@@ -611,6 +782,9 @@ Suite *schedule_suite(void) {
   tcase_add_test(core, test_backoff_beyond_interval_rate_and_5xx);
   tcase_add_test(core, test_model_problem_disables);
   tcase_add_test(core, test_models_probe_reachable);
+  tcase_add_test(core, test_window_parse);
+  tcase_add_test(core, test_window_edges_and_dst);
+  tcase_add_test(core, test_window_schedule);
   tcase_add_test(core, test_budget);
   tcase_add_test(core, test_cost);
   tcase_add_test(core, test_pause_resume);

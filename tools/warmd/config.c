@@ -41,6 +41,7 @@
 #include "secret.h"
 #include "units.h"
 #include "util.h"
+#include "window.h"
 
 /* ---- parse state --------------------------------------------------------- */
 
@@ -270,6 +271,11 @@ static int chk_word(struct ctx *x, char *v, char *why, size_t n) {
     return -1;
   }
   return 0;
+}
+
+static int chk_tz(struct ctx *x, char *v, char *why, size_t n) {
+  (void)x;
+  return wd_tz_check(v, why, n);
 }
 
 /* [fleet] redis: parsed now so a typo fails --check-config; a password in
@@ -538,6 +544,9 @@ enum {
   MK_HEADROOM,
   MK_PREFIX,
   MK_REQUIRED,
+  MK_ACTIVE,
+  MK_TZ,
+  MK_WARMBEFORE,
   MK__N
 };
 #define M(f) offsetof(struct wd_model, f)
@@ -565,6 +574,12 @@ static const struct key mkeys[MK__N] = {
     [MK_PREFIX] =
         K_STR("probe_prefix_file", F_PATH, M(probe_prefix_file), chk_prefix),
     [MK_REQUIRED] = K_WORD("required", V_BOOL, M(required), w_bool),
+    /* Repeatable: on_value parses it (add_window), the entry is for the
+     * list of keys and the line of the first one. */
+    [MK_ACTIVE] = K_STR("active", 0, 0, NULL),
+    [MK_TZ] = K_STR("timezone", 0, M(timezone), chk_tz),
+    [MK_WARMBEFORE] =
+        K_NUM("warm_before", V_DUR, M(warm_before_ns), 0, 86400 * SEC),
 };
 /* chk_fleet_pwenv and chk_fleet_pwfile know FK_PWENV = 1, FK_PWFILE = 2. */
 enum {
@@ -959,6 +974,28 @@ static char *read_line(char *str, int num, void *stream) {
   return str;
 }
 
+/* One `active` line (repeatable): appended to the model's windows. */
+static void add_window(struct ctx *x, struct wd_model *m, const char *value) {
+  struct wd_window w;
+  char why[200];
+  if (wd_window_parse(value, &w, why, sizeof why)) {
+    kerr(x, "active", "%s", why);
+    return;
+  }
+  if (m->nwindows >= 64) {
+    kerr(x, "active", "at most 64 windows per model");
+    return;
+  }
+  struct wd_window *v =
+      realloc(m->windows, (size_t)(m->nwindows + 1) * sizeof *v);
+  if (!v) {
+    oom(x);
+    return;
+  }
+  v[m->nwindows++] = w;
+  m->windows = v;
+}
+
 static int on_value(void *user, const char *section_name, const char *name,
                     const char *value) {
   struct ctx *x = user;
@@ -992,6 +1029,12 @@ static int on_value(void *user, const char *section_name, const char *name,
   int k = find_key(x->cur, name);
   if (k < 0) {
     unknown_key(x, name);
+    return 1;
+  }
+  if (x->cur == SEC_MODEL && k == MK_ACTIVE) {
+    if (!sd->kl[k])
+      sd->kl[k] = x->line;
+    add_window(x, base, value);
     return 1;
   }
   if (sd->kl[k]) {
@@ -1131,6 +1174,10 @@ static void finish(struct ctx *x) {
     else if (m->probe_prefix_file && m->probe != WD_PROBE_CHAT)
       err_at(x, sd->kl[MK_PREFIX], SEC_MODEL, i, "probe_prefix_file",
              "only used by probe = chat");
+    else if ((m->timezone || sd->kl[MK_WARMBEFORE]) && !m->nwindows)
+      err_at(x, sd->kl[MK_TZ] ? sd->kl[MK_TZ] : sd->kl[MK_WARMBEFORE],
+             SEC_MODEL, i, m->timezone ? "timezone" : "warm_before",
+             "only used with active (warm windows)");
   }
   free(eps);
   free(mods);
@@ -1208,6 +1255,8 @@ void wd_config_free(struct wd_config *c) {
     free(m->id);
     free(m->probe_prefix_file);
     free(m->prefix);
+    free(m->windows);
+    free(m->timezone);
   }
   free(c->endpoints);
   free(c->models);

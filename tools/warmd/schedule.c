@@ -54,6 +54,9 @@ void wd_sched_init(struct wd_entry *e, uint32_t i, uint32_t n, int64_t now) {
   e->heap_pos = -1;
   e->inflight = 0;
   e->started_ns = now;
+  e->win_off = 0;
+  e->win_next = INT64_MAX;
+  e->win_eval_at = 0; /* the loop looks at the windows at once */
 }
 
 static int is_idle(const struct wd_entry *e, int64_t now) {
@@ -70,6 +73,9 @@ enum wd_decision wd_sched_decide(struct wd_entry *e, const struct wd_budget *b,
   if (atomic_load_explicit(&e->paused, memory_order_relaxed) ||
       (e->rec.flags & (WARMTH_F_KEY_PROBLEM | WARMTH_F_MODEL_PROBLEM)))
     return WD_SKIP_DISABLED;
+  /* Outside the warm windows nothing is sent (an operator's warm aside). */
+  if (e->win_off && !e->forced)
+    return WD_SKIP_OFF_HOURS;
   if (now < e->hold_until)
     return WD_SKIP_HOLD;
   if (is_idle(e, now))
@@ -107,6 +113,9 @@ void wd_sched_skip(struct wd_entry *e, enum wd_decision d, int64_t now,
     break;
   case WD_SKIP_DISABLED:
     e->due = INT64_MAX; /* resume or reload plans it again */
+    break;
+  case WD_SKIP_OFF_HOURS:
+    e->due = e->win_next; /* wd_sched_window makes it due at the opening */
     break;
   case WD_SEND:
     break;
@@ -161,16 +170,49 @@ int wd_sched_demand(struct wd_entry *e, const struct warmth__demand *d,
     e->due = now;
     changed |= 2;
   }
-  if (!e->inflight && is_idle(e, now) && now >= e->rec.warm_until &&
-      e->rec.state != WARMTH_IDLE && e->rec.state != WARMTH_DISABLED) {
+  if (!e->inflight && (is_idle(e, now) || e->win_off) &&
+      now >= e->rec.warm_until && e->rec.state != WARMTH_IDLE &&
+      e->rec.state != WARMTH_DISABLED) {
     e->rec.state = WARMTH_IDLE;
     changed |= 1;
   }
   return changed;
 }
 
+int wd_sched_window(struct wd_entry *e, int active, int64_t next_mono,
+                    int64_t now) {
+  int changed = 0;
+  e->win_next = active ? INT64_MAX : next_mono;
+  if (!active && !e->win_off) {
+    e->win_off = 1;
+    e->rec.flags |= WARMTH_F_OFF_HOURS;
+    if (!e->inflight && now >= e->rec.warm_until &&
+        e->rec.state != WARMTH_DISABLED)
+      e->rec.state = WARMTH_IDLE;
+    changed = 1;
+  } else if (active && (e->win_off || (e->rec.flags & WARMTH_F_OFF_HOURS))) {
+    e->win_off = 0;
+    e->rec.flags &= ~WARMTH_F_OFF_HOURS;
+    if (e->rec.state == WARMTH_IDLE)
+      e->rec.state = WARMTH_UNKNOWN;
+    changed = 1;
+    /* The window opens (warm_before early): warm now, unless a backoff or
+     * Retry-After holds the model or it is disabled. */
+    if (!e->inflight && e->rec.state != WARMTH_DISABLED && e->due > now) {
+      e->due = now > e->hold_until ? now : e->hold_until;
+      changed |= 2;
+    }
+  }
+  if (e->win_off && !e->inflight && e->due < e->win_next && !e->forced) {
+    e->due = e->win_next; /* nothing to do before the opening */
+    changed |= 2;
+  }
+  return changed;
+}
+
 int wd_sched_sent(struct wd_entry *e, int64_t now) {
   e->inflight = 1;
+  e->forced = 0;
   e->rec.flags &= ~WARMTH_F_BUDGET;
   if (e->rec.state == WARMTH_WARM && now < e->rec.warm_until)
     return 0;
@@ -384,6 +426,7 @@ void wd_sched_warm_now(struct wd_entry *e, int64_t now) {
     return;
   e->hold_until = 0;
   e->due = now;
+  e->forced = 1;          /* even outside the warm windows */
   e->last_touch_ns = now; /* an operator asking counts as demand */
   if (e->rec.state == WARMTH_IDLE)
     e->rec.state = WARMTH_UNKNOWN;

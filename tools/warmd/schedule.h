@@ -60,6 +60,12 @@ struct wd_entry {
    * written by the main thread. */
   struct wd_recent recent;
 
+  /* Warm windows (window.h), scheduler thread only. */
+  int win_off;         /* outside every window: no warmups (flag off_hours) */
+  int64_t win_next;    /* when the off spell ends (monotonic), INT64_MAX */
+  int64_t win_eval_at; /* when the loop looks at the windows again (mono) */
+  int forced;          /* warmctl warm: once, even outside the windows */
+
   /* Fleet mode (fleetloop.c), scheduler thread only. */
   int fleet_on;              /* this model's warmth is shared with the fleet */
   int fleet_claim;           /* enum wd_fleet_claim_state */
@@ -74,11 +80,12 @@ struct wd_entry {
 /* What the scheduler may do when a model is due. */
 enum wd_decision {
   WD_SEND = 0,
-  WD_SKIP_REAL,     /* real traffic kept it warm: no warmup needed */
-  WD_SKIP_IDLE,     /* nobody touched it for idle_after */
-  WD_SKIP_BUDGET,   /* daily budget spent (chat probes only) */
-  WD_SKIP_HOLD,     /* backoff, Retry-After or headroom: wait */
-  WD_SKIP_DISABLED, /* key problem or operator pause */
+  WD_SKIP_REAL,      /* real traffic kept it warm: no warmup needed */
+  WD_SKIP_IDLE,      /* nobody touched it for idle_after */
+  WD_SKIP_BUDGET,    /* daily budget spent (chat probes only) */
+  WD_SKIP_HOLD,      /* backoff, Retry-After or headroom: wait */
+  WD_SKIP_DISABLED,  /* key problem or operator pause */
+  WD_SKIP_OFF_HOURS, /* outside the model's warm windows */
 };
 
 struct wd_budget {
@@ -111,6 +118,15 @@ void wd_sched_skip(struct wd_entry *e, enum wd_decision d, int64_t now,
  * position); 0 when nothing changed. */
 int wd_sched_demand(struct wd_entry *e, const struct warmth__demand *d,
                     int64_t now, uint32_t now_s);
+
+/* The loop's look at the warm windows: active is 1 inside a window (opened
+ * warm_before early), next_mono when the state next changes (for an off
+ * spell: when warming starts again).  Entering an off spell sets the flag
+ * off_hours, and the state idle once the model's warmth ran out (so does
+ * wd_sched_demand later); leaving it makes the model due at once (unless
+ * held or disabled).  Returns a bitmask as wd_sched_demand does. */
+int wd_sched_window(struct wd_entry *e, int active, int64_t next_mono,
+                    int64_t now);
 
 /* Marks the record as warming when a probe is sent; returns 1 if changed. */
 int wd_sched_sent(struct wd_entry *e, int64_t now);
