@@ -745,6 +745,9 @@ START_TEST(test_window_schedule) {
   ck_assert_int_eq(wd_sched_decide(e, NULL, later + S), WD_SKIP_OFF_HOURS);
   wd_sched_skip(e, WD_SKIP_OFF_HOURS, later + S, &rng);
   ck_assert_int_eq(e->due, open);
+  /* At the opening, before the loop's look at the windows, the scheduler
+   * no longer holds it back (the due time must be able to pass). */
+  ck_assert_int_eq(wd_sched_decide(e, NULL, open), WD_SEND);
   /* The window opens (warm_before early): due at once, flag gone. */
   e->due = INT64_MAX; /* e.g. after an idle skip */
   c = wd_sched_window(e, 1, INT64_MAX, open);

@@ -73,8 +73,11 @@ enum wd_decision wd_sched_decide(struct wd_entry *e, const struct wd_budget *b,
   if (atomic_load_explicit(&e->paused, memory_order_relaxed) ||
       (e->rec.flags & (WARMTH_F_KEY_PROBLEM | WARMTH_F_MODEL_PROBLEM)))
     return WD_SKIP_DISABLED;
-  /* Outside the warm windows nothing is sent (an operator's warm aside). */
-  if (e->win_off && !e->forced)
+  /* Outside the warm windows nothing is sent (an operator's warm aside).
+   * win_next is when the off spell ends: from then on the window is open,
+   * even before the loop's next look at it (else the due time could not
+   * move past now). */
+  if (e->win_off && !e->forced && now < e->win_next)
     return WD_SKIP_OFF_HOURS;
   if (now < e->hold_until)
     return WD_SKIP_HOLD;
