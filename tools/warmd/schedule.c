@@ -126,14 +126,14 @@ void wd_sched_skip(struct wd_entry *e, enum wd_decision d, int64_t now,
 }
 
 /* Whether a worker's report of a real success may make the model warm: only
- * when warmd's own last probe succeeded (no failure since) and the model is
- * warm or reachable, so the model answered warmd and the report only keeps
- * it so.  A report never turns a failing, disabled (refused key, model
+ * when the model is warm or reachable by a warmup (this host's, or in fleet
+ * mode another host's) with no failure since, so the model answered warmd
+ * and the report only keeps it so.  A report never turns a failing, disabled (refused key, model
  * problem, pause) or never-confirmed model warm (DESIGN.md, demand
  * segment): a worker must not be able to fake warmth. */
 static int report_trusted(const struct wd_entry *e) {
   const struct warmth__payload *p = &e->rec;
-  return p->successes > 0 && p->fails_in_row == 0 &&
+  return p->fails_in_row == 0 &&
          (p->state == WARMTH_WARM || p->state == WARMTH_REACHABLE);
 }
 
