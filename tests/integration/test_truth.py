@@ -52,6 +52,14 @@ def test_reachable_and_model_problem():
         _, listing = P.warmctl("list")
         rc_warm, warm_out = P.warmctl("--socket", P.path("warmd.sock"),
                                       "warm", "gone")
+        # Real traffic on a reachable model: the model answered a real
+        # request, and warmd's own probe found the endpoint up: warm, flag r.
+        ws = P.workers(1, ["listed"], 3, "--report-ms", "100")
+        wait_for(lambda: show(P, "listed")["state"] == "warm", 10,
+                 "listed to be warm from real traffic")
+        r_real = show(P, "listed")
+        rc_real, _ = P.warmctl("check", "listed")
+        worker_results(ws)
         log = P.log("warmd.log")
     for m, r in recs.items():
         print(f"{m:7} state={r['state']:9} flags={r['flags']} "
@@ -65,6 +73,10 @@ def test_reachable_and_model_problem():
           f"{rc_chatty})")
     check(re.search(r"^listed\s.*reachable", listing, re.M),
           "warmctl list shows reachable")
+    check(r_real["state"] == "warm" and
+          "real_traffic" in json.dumps(r_real["flags"]) and rc_real == 0,
+          "real traffic reported on a reachable model: warm (flag r), "
+          "warmctl check exits 0")
     for m, what in (("ghost", "an unlisted id"),
                     ("gone", "a chat 404 model_not_found")):
         r = recs[m]

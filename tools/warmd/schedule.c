@@ -128,9 +128,9 @@ void wd_sched_skip(struct wd_entry *e, enum wd_decision d, int64_t now,
 /* Whether a worker's report of a real success may make the model warm: only
  * when the model is warm or reachable by a warmup (this host's, or in fleet
  * mode another host's) with no failure since, so the model answered warmd
- * and the report only keeps it so.  A report never turns a failing, disabled (refused key, model
- * problem, pause) or never-confirmed model warm (DESIGN.md, demand
- * segment): a worker must not be able to fake warmth. */
+ * and the report only keeps it so.  A report never turns a failing,
+ * disabled (refused key, model problem, pause) or never-confirmed model
+ * warm (DESIGN.md, demand segment): a worker must not fake warmth. */
 static int report_trusted(const struct wd_entry *e) {
   const struct warmth__payload *p = &e->rec;
   return p->fails_in_row == 0 &&
