@@ -226,6 +226,19 @@ static enum after answer(int fd, const char *req) {
     usleep(50000);
     return RST;
   }
+  if (!strcmp(model, "gone")) { /* OpenAI's words for an unknown model */
+    reply(fd, "404 Not Found", NULL,
+          "{\"error\":{\"message\":\"The model `gone` does not exist\","
+          "\"type\":\"invalid_request_error\",\"code\":"
+          "\"model_not_found\"}}");
+    return KEEP;
+  }
+  if (!strcmp(model, "gone-a")) { /* Anthropic's */
+    reply(fd, "404 Not Found", NULL,
+          "{\"type\":\"error\",\"error\":{\"type\":\"not_found_error\","
+          "\"message\":\"model: gone-a\"}}");
+    return KEEP;
+  }
   if (!strcmp(model, "reset"))
     return RST;
   if (!strcmp(model, "hang"))
@@ -534,7 +547,7 @@ END_TEST
 
 START_TEST(models_probe_and_list) {
   struct wd_endpoint ep = endpoint(WD_KIND_OPENAI);
-  struct wd_model m = model("whatever");
+  struct wd_model m = model("m-one"); /* listed by the stub */
   struct wd_probe_result r;
   char req[REQ_MAX + 1], err[160] = "", **ids = NULL;
   int status = 0, n = 0;
@@ -558,7 +571,22 @@ START_TEST(models_probe_and_list) {
   last_request(req, sizeof req);
   ck_assert_ptr_nonnull(strstr(req, "\r\nAuthorization: Bearer " KEY "\r\n"));
 
+  /* An id the provider does not list: a model problem, not retried, and
+   * the message names the closest listed ids (issue 10). */
+  struct wd_model gone = model("m-on");
+  gone.probe = WD_PROBE_MODELS;
+  r = probe1(&gone, &ep, NULL);
+  ck_assert(!r.ok);
+  ck_assert_int_eq(r.error_class, WARMTH_ERR_MODEL);
+  ck_assert_msg(strstr(r.error, "'m-on' is not listed by the provider; "
+                                "closest: m-one, m-two"),
+                "%s", r.error);
+  /* Anthropic pages its list: a models probe asks for the long page. */
   ep.kind = WD_KIND_ANTHROPIC;
+  r = probe1(&m, &ep, NULL);
+  ck_assert_msg(r.ok, "not ok: %s", r.error);
+  last_request(req, sizeof req);
+  ck_assert_ptr_nonnull(strstr(req, "GET /v1/models?limit=1000 HTTP/1.1"));
   ck_assert_int_eq(wd_list_models(&ep, KEY, &status, &ids, &n, err, sizeof err),
                    0);
   wd_model_ids_free(ids, n);
@@ -615,6 +643,15 @@ START_TEST(server_error) {
   r = probe1(&m, &ep, KEY);
   ck_assert_int_eq(r.http_status, 404);
   ck_assert_int_eq(r.error_class, WARMTH_ERR_HTTP);
+  /* A 404 that says the model does not exist is a model problem. */
+  m = model("gone");
+  r = probe1(&m, &ep, KEY);
+  ck_assert_int_eq(r.http_status, 404);
+  ck_assert_int_eq(r.error_class, WARMTH_ERR_MODEL);
+  ck_assert_str_eq(r.error, "HTTP 404: The model `gone` does not exist");
+  m = model("gone-a");
+  r = probe1(&m, &ep, KEY);
+  ck_assert_int_eq(r.error_class, WARMTH_ERR_MODEL);
   LEAK_CHECK();
 }
 END_TEST
