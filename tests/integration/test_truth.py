@@ -10,7 +10,10 @@
 import datetime
 import json
 import re
+import socket
 import time
+import urllib.error
+import urllib.request
 
 from harness import (Procs, bound, check, http, main, stats, wait_for,
                      worker_results)
@@ -21,6 +24,21 @@ def show(P, model):
     return json.loads(out[out.index("{"):])
 
 
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def health_warmup(port):
+    try:
+        with urllib.request.urlopen(
+                f"http://127.0.0.1:{port}/health/warmup", timeout=10) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
 def test_reachable_and_model_problem():
     with Procs() as P:
         # Only these exist: anything else is 404 model_not_found, and the
@@ -28,12 +46,13 @@ def test_reachable_and_model_problem():
         _, port = P.upstream("--warm-ms", "5", "--cold-ms", "5",
                              "--models", "listed,listed-mini,chatty")
         common = {"interval": "500ms", "jitter": "0%"}
+        hp = free_port()
         cfg = P.config(port, {
-            "listed": dict(common, probe="models"),
+            "listed": dict(common, probe="models", required="yes"),
             "ghost": dict(common, probe="models", id="listd"),
             "chatty": dict(common),
             "gone": dict(common),
-        })
+        }, warmd={"http_listen": f"127.0.0.1:{hp}"})
         P.warmd(cfg)
         wait_for(lambda: show(P, "listed")["state"] == "reachable", 10,
                  "listed to be reachable")
@@ -48,6 +67,7 @@ def test_reachable_and_model_problem():
         recs = {m: show(P, m) for m in ("listed", "ghost", "chatty", "gone")}
         up = stats(port)
         rc_listed, _ = P.warmctl("check", "listed")
+        health = health_warmup(hp)
         rc_chatty, _ = P.warmctl("check", "chatty")
         _, listing = P.warmctl("list")
         rc_warm, warm_out = P.warmctl("--socket", P.path("warmd.sock"),
@@ -73,6 +93,8 @@ def test_reachable_and_model_problem():
           f"{rc_chatty})")
     check(re.search(r"^listed\s.*reachable", listing, re.M),
           "warmctl list shows reachable")
+    check(health == 200, f"/health/warmup: a required models-probe model "
+          f"counts once reachable ({health})")
     check(r_real["state"] == "warm" and
           "real_traffic" in json.dumps(r_real["flags"]) and rc_real == 0,
           "real traffic reported on a reachable model: warm (flag r), "
