@@ -47,7 +47,7 @@
 
 enum sec { SEC_NONE, SEC_WARMD, SEC_ENDPOINT, SEC_MODEL, SEC_FLEET };
 
-#define KEYS_MAX 24
+#define KEYS_MAX 32 /* keys of the largest section ([model]: 22), with room */
 
 /* What the public structs do not keep: where each key was set. */
 struct side {
