@@ -25,6 +25,7 @@ INTEGRATION_TESTS = \
 	tests/integration/test_fleet.py \
 	tests/integration/test_fleet_faults.py \
 	tests/integration/test_fleet_refused.py \
+	tests/integration/test_startup.py \
 	tests/integration/test_truth.py
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/harness.py \
@@ -34,6 +35,7 @@ EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/harness.py \
 # tests/helpers/table-watch, the reader that verifies every record it copies.
 OPS_TESTS = \
 	tests/integration/test_reload.py \
+	tests/integration/test_reload_swap.py \
 	tests/integration/test_restart.py \
 	tests/integration/test_service.py \
 	tests/integration/test_initscript.py

@@ -169,4 +169,15 @@ tests_unit_check_schedule_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tools/warmd
 tests_unit_check_schedule_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(URCU_CFLAGS)
 tests_unit_check_schedule_LDADD = tools/warmd/libwdcore.la \
 	$(WARMTH_CHECK_LDADD) $(URCU_LIBS)
+
+# warmd's model table (tools/warmd/table.c): reload matching (renames,
+# removals, additions, reordering) and slots freed by a reload coming back.
+check_PROGRAMS += tests/unit/check_table
+TESTS += tests/unit/check_table
+tests_unit_check_table_SOURCES = tests/unit/check_table.c $(WARMTH_CHECK_SRC)
+tests_unit_check_table_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tools/warmd
+tests_unit_check_table_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(URCU_CFLAGS) \
+	$(MSGPACK_CFLAGS) $(PTHREAD_FLAGS)
+tests_unit_check_table_LDADD = tools/warmd/libwdcore.la $(WARMTH_CHECK_LDADD) \
+	$(URCU_LIBS)
 endif

@@ -1,5 +1,6 @@
 /* log.c - see log.h. */
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -8,17 +9,25 @@
 #include "log.h"
 
 static int to_syslog;
-static int max_level = LOG_INFO;
+/* Atomic: every thread logs (and asks wd_log_debug_on) while the main
+ * thread may change the level at a reload.  Relaxed: only the value. */
+static _Atomic int max_level = LOG_INFO;
 static int tee_fd = -1;
 
 void wd_log_open(int use_syslog, int level) {
   to_syslog = use_syslog;
-  max_level = level;
+  atomic_store_explicit(&max_level, level, memory_order_relaxed);
   if (to_syslog)
     openlog("warmd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
 
-void wd_log_set_level(int level) { max_level = level; }
+void wd_log_set_level(int level) {
+  atomic_store_explicit(&max_level, level, memory_order_relaxed);
+}
+
+int wd_log_debug_on(void) {
+  return atomic_load_explicit(&max_level, memory_order_relaxed) >= LOG_DEBUG;
+}
 
 void wd_log_tee(int fd) { tee_fd = fd; }
 
@@ -37,7 +46,7 @@ static void tee(const char *fmt, va_list ap) {
 }
 
 void wd_log(int level, const char *fmt, ...) {
-  if (level > max_level)
+  if (level > atomic_load_explicit(&max_level, memory_order_relaxed))
     return;
   va_list ap;
   if (tee_fd >= 0 && level <= LOG_ERR) {

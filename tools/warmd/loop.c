@@ -74,6 +74,12 @@ static void on_done(const struct wd_probe_result *r, void *arg) {
     d->ok++;
   else
     d->failed++;
+  DEBUG_LOG("model %s: warmup finished (endpoint %s): %s, http %d, %s, "
+            "%u ms, state %s, next in %.1fs",
+            e->name, e->ep->name, r->ok ? "ok" : r->error, r->http_status,
+            warmth_error_class_name(r->error_class), r->total_us / 1000,
+            warmth_state_name(e->rec.state),
+            e->due == INT64_MAX ? -1.0 : (double)(e->due - now) / 1e9);
   if (!r->ok)
     LOG(LOG_WARNING,
         "model %s: warmup failed: %s (http %d, %s), %u failures "
@@ -97,6 +103,24 @@ static void on_done(const struct wd_probe_result *r, void *arg) {
   }
 }
 
+/* Why a due model got no warmup, for the debug log. */
+static const char *skip_reason(enum wd_decision dec) {
+  switch (dec) {
+  case WD_SKIP_REAL:
+    return "real traffic kept it warm";
+  case WD_SKIP_IDLE:
+    return "idle (no touch for idle_after)";
+  case WD_SKIP_BUDGET:
+    return "daily budget spent";
+  case WD_SKIP_HOLD:
+    return "backoff, Retry-After or rate-limit headroom";
+  case WD_SKIP_DISABLED:
+    return "disabled (key problem or paused)";
+  default:
+    return "not to be warmed now";
+  }
+}
+
 static void dispatch(struct warmd *d, int64_t now) {
   struct wd_entry *e;
   while ((e = wd_heap_top(&d->t)) && e->due <= now &&
@@ -105,6 +129,7 @@ static void dispatch(struct warmd *d, int64_t now) {
     if (dec == WD_SEND &&
         !wd_fleet_gate(d->fleet, e, wd_table_tag(&d->t, e->model_idx), now)) {
       wd_heap_fix(&d->t, e); /* a fleet claim in flight: back at its due */
+      DEBUG_LOG("model %s: due, waiting for the fleet's claim", e->name);
       continue;
     }
     if (dec == WD_SEND) {
@@ -128,11 +153,17 @@ static void dispatch(struct warmd *d, int64_t now) {
         continue;
       }
       d->sent++;
+      DEBUG_LOG("model %s: due, warmup sent (endpoint %s, model id %s), "
+                "%.0f ms after its due time",
+                e->name, e->ep->name, e->m->id, (double)(now - e->due) / 1e6);
       if (wd_sched_sent(e, now))
         wd_loop_publish(d, e, 0);
     } else {
       uint32_t flags = e->rec.flags;
       wd_sched_skip(e, dec, now, &d->rng);
+      DEBUG_LOG("model %s: due, skipped: %s; next in %.1fs", e->name,
+                skip_reason(dec),
+                e->due == INT64_MAX ? -1.0 : (double)(e->due - now) / 1e9);
       if (dec == WD_SKIP_BUDGET && !d->budget_logged) {
         d->budget_logged = 1;
         LOG(LOG_NOTICE,
@@ -294,6 +325,13 @@ static void serve_requests(struct warmd *d, int64_t now,
       if (strcmp(d->t.v[i]->name, r->model) == 0)
         e = d->t.v[i];
     int old = e ? e->rec.state : 0;
+    DEBUG_LOG("control: %s%s%s", r->kind == WD_REQ_RELOAD ? "reload" : "model ",
+              r->kind == WD_REQ_RELOAD ? "" : r->model,
+              r->kind == WD_REQ_RELOAD  ? " requested"
+              : !e                      ? ": request for an unknown model"
+              : r->kind == WD_REQ_WARM  ? ": warm requested"
+              : r->kind == WD_REQ_PAUSE ? ": pause requested"
+                                        : ": resume requested");
     switch (r->kind) {
     case WD_REQ_RELOAD:
       *reload = 1;
