@@ -104,3 +104,20 @@ tests_bench_bench_reload_LDADD = tools/warmd/libwdcore.la $(URCU_LIBS)
 .PHONY: bench-reload
 bench-reload: tests/bench/bench-reload$(EXEEXT)
 	./tests/bench/bench-reload
+
+# bench-coldstart: issue 10's closing table, the first real request after an
+# idle spell with and without warmd, per provider kind and probe kind,
+# against the test upstream with a lazily unloading model (about a minute).
+# Not in WARMTH_BENCHES: `make bench-coldstart` runs it alone.
+EXTRA_DIST += tests/bench/bench-coldstart.py
+CLEANFILES += tests/bench/bench-coldstart
+tests/bench/bench-coldstart: $(srcdir)/tests/bench/bench-coldstart.py \
+		tools/warmd/warmd$(EXEEXT) tools/warmctl/warmctl$(EXEEXT) \
+		tests/upstream/warmth-upstream$(EXEEXT)
+	@$(MKDIR_P) tests/bench
+	$(AM_V_GEN)sed -e '1s|^#!.*|#!$(PYTHON3)|' \
+	  $(srcdir)/tests/bench/bench-coldstart.py >$@.tmp && chmod +x $@.tmp && \
+	  mv $@.tmp $@
+.PHONY: bench-coldstart
+bench-coldstart: tests/bench/bench-coldstart
+	./tests/bench/bench-coldstart

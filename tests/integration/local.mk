@@ -12,6 +12,7 @@ INTEGRATION_TESTS = \
 	tests/integration/test_idle_budget.py \
 	tests/integration/test_real_traffic.py \
 	tests/integration/test_cost.py \
+	tests/integration/test_providers.py \
 	tests/integration/test_control.py \
 	tests/integration/test_ctlperm.py \
 	tests/integration/test_http.py \
@@ -25,6 +26,7 @@ INTEGRATION_TESTS = \
 	tests/integration/test_fleet.py \
 	tests/integration/test_fleet_faults.py \
 	tests/integration/test_fleet_refused.py \
+	tests/integration/test_local_servers.py \
 	tests/integration/test_startup.py \
 	tests/integration/test_truth.py
 TESTS += $(INTEGRATION_TESTS)

@@ -131,6 +131,18 @@ tests_unit_check_reply_LDFLAGS = $(AM_LDFLAGS) $(PTHREAD_FLAGS)
 tests_unit_check_reply_LDADD = tools/warmd/libwdprobe.la $(CHECK_LIBS) \
 	$(CURL_LIBS) $(JANSSON_LIBS)
 
+check_PROGRAMS += tests/unit/check_prov_local
+TESTS += tests/unit/check_prov_local
+tests_unit_check_prov_local_SOURCES = tests/unit/check_prov_local.c \
+	$(WARMTH_CHECK_RUN)
+tests_unit_check_prov_local_CPPFLAGS = $(AM_CPPFLAGS) \
+	-I$(top_srcdir)/tools/warmd
+tests_unit_check_prov_local_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) \
+	$(CURL_CFLAGS) $(JANSSON_CFLAGS)
+tests_unit_check_prov_local_LDFLAGS = $(AM_LDFLAGS) $(PTHREAD_FLAGS)
+tests_unit_check_prov_local_LDADD = tools/warmd/libwdprobe.la $(CHECK_LIBS) \
+	$(CURL_LIBS) $(JANSSON_LIBS)
+
 tests_unit_check_probe_SOURCES = tests/unit/check_probe.c $(WARMTH_CHECK_RUN)
 tests_unit_check_probe_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tools/warmd
 tests_unit_check_probe_CFLAGS = $(AM_CFLAGS) $(PTHREAD_FLAGS) $(CHECK_CFLAGS) \

@@ -53,6 +53,17 @@ static bool key_equal(const char *given) {
   return d == 0;
 }
 
+bool up_key_ok(const char *given) {
+  return !up_opt.require_key || (given && key_equal(given));
+}
+
+void up_count_unrouted(int status) {
+  up_models_lock();
+  up_count_request();
+  up_count_status(NULL, status);
+  up_models_unlock();
+}
+
 static bool auth_ok(struct MHD_Connection *c) {
   if (!up_opt.require_key)
     return true;
@@ -163,6 +174,13 @@ static void route(struct MHD_Connection *c, struct up_req *q, const char *url,
   char jmsg[300];
 
   if (control(c, q, url, get, post, out))
+    return;
+  struct up_http h = {c,      url,        method,   q->body,
+                      q->len, q->too_big, q->model, sizeof q->model};
+  /* other protocols, one line each; vLLM's before the OpenAI endpoints,
+   * since a sleeping engine answers them itself */
+  if (up_ollama_route(&h, out) || up_vllm_route(&h, out) ||
+      up_azure_route(&h, out) || up_gemini_route(&h, out))
     return;
   if (!chat && !msgs && !list && !one) {
     not_routed(out, 404, method, url);

@@ -53,13 +53,25 @@ static void publish_cb(void *arg, struct wd_entry *e) {
   wd_loop_publish(arg, e, 0);
 }
 
-static void on_done(const struct wd_probe_result *r, void *arg) {
+static void on_done(const struct wd_probe_result *res, void *arg) {
   struct warmd *d = arg;
   int64_t now = wd_mono_ns();
   uint32_t idx;
-  if (wd_table_untag(&d->t, r->model, &idx) != 0)
+  if (wd_table_untag(&d->t, res->model, &idx) != 0)
     return; /* a result for a config a reload replaced */
   struct wd_entry *e = d->t.v[idx];
+  /* A models probe whose id the provider does not list (probe.c keeps ok
+   * and says so in listed): the provider does not have the model, a model
+   * problem like a 404 model_not_found, for the schedule, the fleet, the
+   * counters and the log alike. */
+  struct wd_probe_result copy;
+  const struct wd_probe_result *r = res;
+  if (res->ok && res->listed == 0) {
+    copy = *res;
+    copy.ok = 0;
+    copy.error_class = WARMTH_ERR_MODEL;
+    r = &copy;
+  }
   int old;
   uint32_t old_flags = e->rec.flags;
   int64_t cost = wd_sched_result(e, r, &d->rng, &old);
@@ -70,9 +82,12 @@ static void on_done(const struct wd_probe_result *r, void *arg) {
                 d->budget.day);
   wd_loop_publish(d, e, now);
   wd_heap_fix(&d->t, e);
+  /* No warmup sent on purpose (a sleeping vLLM, a full Ollama): not a
+   * failure; the state change below says what happened. */
+  int held = r->precheck_only && r->error_class == WARMTH_ERR_NONE;
   if (r->ok)
     d->ok++;
-  else
+  else if (!held)
     d->failed++;
   DEBUG_LOG("model %s: warmup finished (endpoint %s): %s, http %d, %s, "
             "%u ms, state %s, next in %.1fs",
@@ -80,7 +95,7 @@ static void on_done(const struct wd_probe_result *r, void *arg) {
             warmth_error_class_name(r->error_class), r->total_us / 1000,
             warmth_state_name(e->rec.state),
             e->due == INT64_MAX ? -1.0 : (double)(e->due - now) / 1e9);
-  if (!r->ok)
+  if (!r->ok && !held)
     LOG(LOG_WARNING,
         "model %s: warmup failed: %s (http %d, %s), %u failures "
         "in a row, next in %.1fs",

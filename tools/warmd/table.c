@@ -244,6 +244,26 @@ int wd_table_init(struct wd_table *t, struct wd_config *cfg,
   return 0;
 }
 
+/* What the providers added to an endpoint and a model (provider.h): a new
+ * header or api_version may fix a refused key, as a new key does. */
+static int same_provider_keys(const struct wd_model *a,
+                              const struct wd_model *b,
+                              const struct wd_endpoint *ea,
+                              const struct wd_endpoint *eb) {
+  if (a->reasoning_effort != b->reasoning_effort ||
+      a->thinking != b->thinking ||
+      a->price_cache_write != b->price_cache_write ||
+      a->price_cached != b->price_cached ||
+      !!ea->api_version != !!eb->api_version ||
+      (ea->api_version && strcmp(ea->api_version, eb->api_version) != 0) ||
+      ea->nheaders != eb->nheaders)
+    return 0;
+  for (int i = 0; i < ea->nheaders; i++)
+    if (strcmp(ea->headers[i], eb->headers[i]) != 0)
+      return 0;
+  return 1;
+}
+
 static int same_model(const struct wd_model *a, const struct wd_model *b,
                       const struct wd_config *ca, const struct wd_config *cb) {
   const struct wd_endpoint *ea = &ca->endpoints[a->endpoint];
@@ -256,7 +276,11 @@ static int same_model(const struct wd_model *a, const struct wd_model *b,
          a->price_out == b->price_out && a->timeout_ns == b->timeout_ns &&
          strcmp(ea->base_url, eb->base_url) == 0 && ea->kind == eb->kind &&
          !!a->prefix == !!b->prefix &&
-         (!a->prefix || strcmp(a->prefix, b->prefix) == 0);
+         (!a->prefix || strcmp(a->prefix, b->prefix) == 0) &&
+         same_provider_keys(a, b, ea, eb) &&
+         /* Ollama: a new keep_alive or max_loaded applies at the next load */
+         a->keep_alive_ns == b->keep_alive_ns &&
+         ea->max_loaded == eb->max_loaded;
 }
 
 int wd_table_reload(struct wd_table *t, struct wd_config *cfg,
@@ -327,6 +351,8 @@ int wd_table_reload(struct wd_table *t, struct wd_config *cfg,
     e->n_skip_idle = old->n_skip_idle;
     e->n_skip_budget = old->n_skip_budget;
     e->n_skip_throttle = old->n_skip_throttle;
+    e->tokens_reasoning = old->tokens_reasoning;
+    e->tokens_cache_write = old->tokens_cache_write;
     e->paused = old->paused;
     wd_recent_copy(&e->recent, &old->recent);
     e->heap_pos = -1;
