@@ -229,7 +229,10 @@ WARMTH_EXPORT int warmth_touch(warmth_t *h, const char *model);
 
 /* Reports a real request to `model`: its latency and whether it succeeded.
  * A real success counts as warmth, so the coordinator skips the warmup it
- * would have sent. Also touches the model. */
+ * would have sent, once the coordinator has confirmed the model itself (its
+ * own last warmup succeeded): a report never turns a failing, disabled or
+ * never-confirmed model warm; the coordinator then warms it first. Also
+ * touches the model. */
 WARMTH_EXPORT int warmth_report(warmth_t *h, const char *model,
                                 uint32_t latency_us, int ok);
 

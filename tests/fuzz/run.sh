@@ -46,7 +46,7 @@ build fuzz_ctlproto "$here/fuzz_ctlproto.c" "$top/tools/common/ctlproto.c" \
 # shellcheck disable=SC2046
 build fuzz_config "$here/fuzz_config.c" "$top/tools/warmd/config.c" \
   "$top/tools/warmd/secret.c" "$top/tools/warmd/fleetproto.c" \
-  "$top/tools/common/units.c" \
+  "$top/tools/warmd/window.c" "$top/tools/common/units.c" \
   "$top/tools/common/util.c" \
   -- $(pkg-config --libs inih)
 

@@ -27,7 +27,8 @@ INTEGRATION_TESTS = \
 	tests/integration/test_fleet_faults.py \
 	tests/integration/test_fleet_refused.py \
 	tests/integration/test_local_servers.py \
-	tests/integration/test_startup.py
+	tests/integration/test_startup.py \
+	tests/integration/test_truth.py
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/harness.py \
 	tests/integration/fleetlib.py

@@ -16,7 +16,9 @@ PRICES = {"c1": (2.0, 8.0), "c2": (3.0, 15.0)}  # USD per million in, out
 def test():
     bound(60)
     with Procs() as P:
-        _, port = P.upstream("--warm-ms", "2", "--cold-ms", "2")
+        # --models: a models probe checks that its id is listed (issue 10).
+        _, port = P.upstream("--warm-ms", "2", "--cold-ms", "2", "--models",
+                             ",".join(list(PRICES) + ["conn", "idle"]))
         models = {m: {"interval": "1s", "jitter": "0%", "warm_ttl": "3s",
                       "max_tokens": "2", "price_in": str(pin),
                       "price_out": str(pout)}

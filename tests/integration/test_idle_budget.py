@@ -47,7 +47,9 @@ def test_idle():
 
 def test_budget():
     with Procs() as P:
-        _, port = P.upstream("--warm-ms", "5", "--cold-ms", "5")
+        # --models: a models probe checks that its id is listed (issue 10).
+        _, port = P.upstream("--warm-ms", "5", "--cold-ms", "5",
+                             "--models", "costly,free")
         cfg = P.config(port, {
             # $1 a token: a warmup costs a few dollars
             "costly": {"interval": "300ms", "price_in": "1000000",

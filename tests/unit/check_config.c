@@ -144,11 +144,15 @@ static const char full[] = "[warmd]\n"                                  /* 1 */
                            "[endpoint az]\n"                            /* 55 */
                            "kind = azure\n"                             /* 56 */
                            "base_url = https://r.openai.azure.com/openai\n"
-                           "api_version = 2024-10-21\n" /* 58 */
-                           "header = X-Title: warmth\n" /* 59 */
-                           "[model o3]\n"               /* 60 */
-                           "endpoint = az\n"            /* 61 */
-                           "reasoning_effort = low\n";  /* 62 */
+                           "api_version = 2024-10-21\n"     /* 58 */
+                           "header = X-Title: warmth\n"     /* 59 */
+                           "[model o3]\n"                   /* 60 */
+                           "endpoint = az\n"                /* 61 */
+                           "reasoning_effort = low\n"       /* 62 */
+                           "active = Mon-Fri 07:00-20:00\n" /* 63 */
+                           "active = Sat 22:00-02:00\n"     /* 64 */
+                           "timezone = Europe/Berlin\n"     /* 65 */
+                           "warm_before = 10m\n";           /* 66 */
 
 START_TEST(test_full) {
   struct wd_config *c = load_ok(full);
@@ -230,6 +234,15 @@ START_TEST(test_full) {
   ck_assert_str_eq(c->endpoints[2].api_version, "2024-10-21");
   ck_assert_int_eq(c->endpoints[2].nheaders, 1);
   ck_assert_str_eq(c->endpoints[2].headers[0], "X-Title: warmth");
+  ck_assert_int_eq(m->nwindows, 2); /* active is repeatable */
+  ck_assert_int_eq(m->windows[0].days, 0x1f);
+  ck_assert_int_eq(m->windows[0].start, 7 * 60);
+  ck_assert_int_eq(m->windows[0].end, 20 * 60);
+  ck_assert_int_eq(m->windows[1].days, 0x20);
+  ck_assert_int_eq(m->windows[1].end, 2 * 60);
+  ck_assert_str_eq(m->timezone, "Europe/Berlin");
+  ck_assert_int_eq(m->warm_before_ns, 600 * WD_NS_PER_S);
+  ck_assert_int_eq(c->models[0].nwindows, 0); /* always warm */
   wd_config_free(c);
 }
 END_TEST
@@ -429,7 +442,10 @@ START_TEST(test_manpage_keys) {
                                "header",
                                "reasoning_effort",
                                "thinking",
-                               "price_cache_write"};
+                               "price_cache_write",
+                               "active",
+                               "timezone",
+                               "warm_before"};
   FILE *f = fopen(WARMTH_TOP_SRCDIR "/tools/warmd/warmd.conf.5", "r");
   ck_assert_ptr_nonnull(f);
   static char man[128 * 1024];
@@ -636,6 +652,18 @@ static const struct bad {
      5, "max_tokens_param", "the gemini API only takes max_tokens", NULL},
     {EP "[model m]\nprice_cache_write = -1\n", 4, "price_cache_write",
      "negative", NULL},
+    {EP "[model m]\nactive = Mon-Fry 07:00-20:00\n", 4, "active",
+     "'Mon-Fry': days are", NULL},
+    {EP "[model m]\nactive = Mon-Fri 07:00-25:00\n", 4, "active",
+     "'07:00-25:00': times are HH:MM-HH:MM", NULL},
+    {EP "[model m]\nactive = 07:00-20:00\nactive = 8-9\n", 5, "active", "'8-9'",
+     NULL},
+    {EP "[model m]\nactive = 07:00-20:00\ntimezone = Mars/Olympus\n", 5,
+     "timezone", "'Mars/Olympus': no such zone", NULL},
+    {EP "[model m]\ntimezone = UTC\n", 4, "timezone", "only used with active",
+     NULL},
+    {EP "[model m]\nactive = 07:00-20:00\nwarm_before = 2x\n", 5, "warm_before",
+     "'2x'", NULL},
 };
 
 START_TEST(test_errors) {

@@ -65,3 +65,32 @@ int wd_edit_distance(const char *a, const char *b, int fold_case) {
   }
   return row[lb];
 }
+
+void wd_closest_ids(const char *want, char *const *ids, int n, char *out,
+                    size_t outlen) {
+  int best[3] = {-1, -1, -1}, dist[3] = {256, 256, 256};
+  for (int i = 0; i < n; i++) {
+    int dd = wd_edit_distance(want, ids[i], 0);
+    for (int k = 0; k < 3; k++)
+      if (dd < dist[k]) {
+        for (int m = 2; m > k; m--) {
+          dist[m] = dist[m - 1];
+          best[m] = best[m - 1];
+        }
+        dist[k] = dd;
+        best[k] = i;
+        break;
+      }
+  }
+  if (!outlen)
+    return;
+  out[0] = 0;
+  size_t len = 0;
+  for (int k = 0; k < 3 && best[k] >= 0 && len < outlen; k++) {
+    int w =
+        snprintf(out + len, outlen - len, "%s%s", k ? ", " : "", ids[best[k]]);
+    if (w < 0)
+      break;
+    len += (size_t)w;
+  }
+}

@@ -112,6 +112,13 @@ struct wd_endpoint {
 enum wd_fleet_mode { WD_FLEET_AUTO = 0, WD_FLEET_YES = 1, WD_FLEET_NO = 2 };
 #define WD_FLEET_ID_MAX 64 /* [fleet] name and host_id */
 
+/* A warm window (`active = Mon-Fri 07:00-20:00`; window.h). */
+struct wd_window {
+  uint8_t days;   /* bit 0 Monday .. bit 6 Sunday: the days it opens */
+  uint16_t start; /* minutes after local midnight, 0..1439 */
+  uint16_t end;   /* 1..1440; <= start: closes the next day */
+};
+
 struct wd_model {
   char *name;               /* section name: [model NAME], a valid table name */
   char *id;                 /* provider's model id (default: name) */
@@ -143,6 +150,11 @@ struct wd_model {
   int thinking;             /* enum wd_thinking (WD_CAP_THINKING kinds) */
   double price_cache_write; /* USD per million tokens written to the
                                prompt cache (default 1.25 x price_in) */
+  /* Warm windows (window.h); nwindows 0: always. */
+  struct wd_window *windows;
+  int nwindows;
+  char *timezone;         /* tz database name, NULL = the local zone */
+  int64_t warm_before_ns; /* warm this early before a window opens */
 };
 
 struct wd_config {

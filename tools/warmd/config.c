@@ -41,6 +41,7 @@
 #include "secret.h"
 #include "units.h"
 #include "util.h"
+#include "window.h"
 
 /* ---- parse state --------------------------------------------------------- */
 
@@ -270,6 +271,11 @@ static int chk_word(struct ctx *x, char *v, char *why, size_t n) {
     return -1;
   }
   return 0;
+}
+
+static int chk_tz(struct ctx *x, char *v, char *why, size_t n) {
+  (void)x;
+  return wd_tz_check(v, why, n);
 }
 
 /* keep_alive as Ollama takes it: a duration ("10m", "90s"), a bare number
@@ -668,6 +674,9 @@ enum {
   MK_THINKING,
   MK_PCWRITE,
   MK_KEEPALIVE,
+  MK_ACTIVE,
+  MK_TZ,
+  MK_WARMBEFORE,
   MK__N
 };
 #define M(f) offsetof(struct wd_model, f)
@@ -701,6 +710,12 @@ static const struct key mkeys[MK__N] = {
     [MK_PCWRITE] =
         K_NUM("price_cache_write", V_USD, M(price_cache_write), 0, 0),
     [MK_KEEPALIVE] = K_STR("keep_alive", 0, M(keep_alive), chk_keep_alive),
+    /* Repeatable: on_value parses it (add_window), the entry is for the
+     * list of keys and the line of the first one. */
+    [MK_ACTIVE] = K_STR("active", F_REPEAT, 0, NULL),
+    [MK_TZ] = K_STR("timezone", 0, M(timezone), chk_tz),
+    [MK_WARMBEFORE] =
+        K_NUM("warm_before", V_DUR, M(warm_before_ns), 0, 86400 * SEC),
 };
 /* chk_fleet_pwenv and chk_fleet_pwfile know FK_PWENV = 1, FK_PWFILE = 2. */
 enum {
@@ -1099,6 +1114,28 @@ static char *read_line(char *str, int num, void *stream) {
   return str;
 }
 
+/* One `active` line (repeatable): appended to the model's windows. */
+static void add_window(struct ctx *x, struct wd_model *m, const char *value) {
+  struct wd_window w;
+  char why[200];
+  if (wd_window_parse(value, &w, why, sizeof why)) {
+    kerr(x, "active", "%s", why);
+    return;
+  }
+  if (m->nwindows >= 64) {
+    kerr(x, "active", "at most 64 windows per model");
+    return;
+  }
+  struct wd_window *v =
+      realloc(m->windows, (size_t)(m->nwindows + 1) * sizeof *v);
+  if (!v) {
+    oom(x);
+    return;
+  }
+  v[m->nwindows++] = w;
+  m->windows = v;
+}
+
 static int on_value(void *user, const char *section_name, const char *name,
                     const char *value) {
   struct ctx *x = user;
@@ -1132,6 +1169,12 @@ static int on_value(void *user, const char *section_name, const char *name,
   int k = find_key(x->cur, name);
   if (k < 0) {
     unknown_key(x, name);
+    return 1;
+  }
+  if (x->cur == SEC_MODEL && k == MK_ACTIVE) {
+    if (!sd->kl[k])
+      sd->kl[k] = x->line;
+    add_window(x, base, value);
     return 1;
   }
   if (sd->kl[k] && !(tables[x->cur].keys[k].flags & F_REPEAT)) {
@@ -1346,6 +1389,10 @@ static void finish(struct ctx *x) {
     else if (m->probe_prefix_file && m->probe != WD_PROBE_CHAT)
       err_at(x, sd->kl[MK_PREFIX], SEC_MODEL, i, "probe_prefix_file",
              "only used by probe = chat");
+    else if ((m->timezone || sd->kl[MK_WARMBEFORE]) && !m->nwindows)
+      err_at(x, sd->kl[MK_TZ] ? sd->kl[MK_TZ] : sd->kl[MK_WARMBEFORE],
+             SEC_MODEL, i, m->timezone ? "timezone" : "warm_before",
+             "only used with active (warm windows)");
     else
       finish_ollama(x, i);
   }
@@ -1433,6 +1480,8 @@ void wd_config_free(struct wd_config *c) {
     free(m->id);
     free(m->probe_prefix_file);
     free(m->prefix);
+    free(m->windows);
+    free(m->timezone);
     free(m->keep_alive);
   }
   free(c->endpoints);

@@ -4,7 +4,8 @@
 noinst_LTLIBRARIES += tools/warmd/libwdconfig.la
 tools_warmd_libwdconfig_la_SOURCES = tools/warmd/config.c tools/warmd/conf.h \
 	tools/warmd/secret.c tools/warmd/secret.h tools/warmd/warmd.h \
-	tools/warmd/fleetproto.c tools/warmd/fleetproto.h
+	tools/warmd/fleetproto.c tools/warmd/fleetproto.h \
+	tools/warmd/window.c tools/warmd/window.h
 tools_warmd_libwdconfig_la_CPPFLAGS = $(AM_CPPFLAGS) $(INIH_CFLAGS)
 tools_warmd_libwdconfig_la_LIBADD = tools/common/libwdcommon.la $(INIH_LIBS)
 

@@ -430,12 +430,16 @@ static void do_warm(struct wd_daemon *d, const struct wctl_req *r,
     error_reply(r, WCTL_NO_MODEL, r->model, out);
     return;
   }
-  if (b0.paused || (m.flags & (WARMTH_F_PAUSED | WARMTH_F_KEY_PROBLEM))) {
+  if (b0.paused || (m.flags & (WARMTH_F_PAUSED | WARMTH_F_KEY_PROBLEM |
+                               WARMTH_F_MODEL_PROBLEM))) {
     error_reply(r, WCTL_DISABLED,
                 b0.paused || (m.flags & WARMTH_F_PAUSED)
                     ? "model is paused (warmctl resume MODEL warms it)"
-                    : "the API key was refused (fix it, then warmctl resume "
-                      "MODEL)",
+                : (m.flags & WARMTH_F_KEY_PROBLEM)
+                    ? "the API key was refused (fix it, then warmctl resume "
+                      "MODEL)"
+                    : "the provider does not have this model id (fix it, "
+                      "then warmctl resume MODEL)",
                 out);
     return;
   }

@@ -164,7 +164,10 @@ static int apply_fresh(struct wd_entry *e, const struct wd_fleet_msg *m,
   int64_t real = r->real_ms ? wd_fleet_to_local(r->real_ms, r->now_ms, at) : 0;
   int64_t warm = ok > real ? ok : real;
   int64_t until = 0;
-  if (r->ok_ms)
+  /* A models probe proves the id is listed, not that the model answered:
+   * reachable (issue 10), warm only from real traffic. */
+  int listed_only = e->m->probe == WD_PROBE_MODELS;
+  if (r->ok_ms && !listed_only)
     until = ok + r->lat_us * 1000 + e->m->warm_ttl_ns;
   if (r->real_ms && real + e->m->warm_ttl_ns > until)
     until = real + e->m->warm_ttl_ns;
@@ -176,6 +179,9 @@ static int apply_fresh(struct wd_entry *e, const struct wd_fleet_msg *m,
       p->warm_until = until;
     if (warm > p->last_ok)
       p->last_ok = warm;
+  } else if (listed_only && r->ok_ms && p->state != WARMTH_DISABLED) {
+    p->state = WARMTH_REACHABLE;
+    p->flags |= WARMTH_F_FLEET;
   }
   e->due = warm + e->m->interval_ns + offset(e, rng);
   if (e->due <= now) /* cannot happen for a fresh record; be safe */
@@ -312,6 +318,10 @@ void wd_fleet_real(struct wd_fleet *f, struct wd_entry *e, int64_t now) {
     return;
   if (e->fleet_real_posted && e->real_ok_seen - e->fleet_real_posted <
                                   e->m->interval_ns / REAL_REPORT_DIV)
+    return;
+  /* A report warmd did not believe (wd_sched_demand: the model fails or
+   * was never confirmed) is not real warmth for the fleet either. */
+  if (e->rec.last_ok < e->real_ok_seen)
     return;
   struct wd_fleet_msg *m = new_msg(WD_FOP_REAL, e, 0, now);
   if (!m)

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "loop.h"
 #include "state.h"
+#include "window.h"
 
 /* How long a stop waits for warmups in flight before cancelling them. */
 #define STOP_GRACE_NS (2 * WD_NS_PER_S)
@@ -52,13 +53,25 @@ static void publish_cb(void *arg, struct wd_entry *e) {
   wd_loop_publish(arg, e, 0);
 }
 
-static void on_done(const struct wd_probe_result *r, void *arg) {
+static void on_done(const struct wd_probe_result *res, void *arg) {
   struct warmd *d = arg;
   int64_t now = wd_mono_ns();
   uint32_t idx;
-  if (wd_table_untag(&d->t, r->model, &idx) != 0)
+  if (wd_table_untag(&d->t, res->model, &idx) != 0)
     return; /* a result for a config a reload replaced */
   struct wd_entry *e = d->t.v[idx];
+  /* A models probe whose id the provider does not list (probe.c keeps ok
+   * and says so in listed): the provider does not have the model, a model
+   * problem like a 404 model_not_found, for the schedule, the fleet, the
+   * counters and the log alike. */
+  struct wd_probe_result copy;
+  const struct wd_probe_result *r = res;
+  if (res->ok && res->listed == 0) {
+    copy = *res;
+    copy.ok = 0;
+    copy.error_class = WARMTH_ERR_MODEL;
+    r = &copy;
+  }
   int old;
   uint32_t old_flags = e->rec.flags;
   int64_t cost = wd_sched_result(e, r, &d->rng, &old);
@@ -190,6 +203,67 @@ static void fleet_budget(struct warmd *d) {
   }
 }
 
+/* Looks at the warm windows of the models that are due for it (a window
+ * edge, an hour since the last look, a reload or start), grouped by time
+ * zone so that the process zone is switched once per zone (window.h says
+ * why switching in this thread is safe). */
+#define WINDOW_LOOK_MAX_NS (3600 * WD_NS_PER_S)
+
+static int same_zone(const char *a, const char *b) {
+  return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static void look_at_window(struct warmd *d, struct wd_entry *e, int64_t now,
+                           int64_t real_ns) {
+  time_t real_s = (time_t)(real_ns / WD_NS_PER_S), next;
+  int active;
+  wd_window_eval(e->m->windows, e->m->nwindows,
+                 e->m->warm_before_ns / WD_NS_PER_S, real_s, &active, &next);
+  int64_t until = WINDOW_LOOK_MAX_NS; /* no windows: always active */
+  if ((int64_t)next < INT64_MAX / WD_NS_PER_S)
+    until = (int64_t)next * WD_NS_PER_S - real_ns;
+  if (until < 0)
+    until = 0;
+  int64_t next_mono = now + until;
+  e->win_eval_at =
+      now + (until < WINDOW_LOOK_MAX_NS ? until : WINDOW_LOOK_MAX_NS);
+  int was_off = e->win_off, old = e->rec.state;
+  int c = wd_sched_window(e, active, next_mono, now);
+  if (was_off != e->win_off) {
+    LOG(LOG_INFO, "model %s: %s its warm windows (next change in %.0f s)",
+        e->name, e->win_off ? "outside" : "inside", (double)until / 1e9);
+    if (old != e->rec.state)
+      wd_event(e, old, e->win_off ? "off hours" : "warm window opens");
+  }
+  if (c & 1)
+    wd_loop_publish(d, e, 0);
+  if (c)
+    wd_heap_fix(&d->t, e);
+}
+
+static void windows(struct warmd *d, int64_t now) {
+  int64_t real_ns = wd_real_ns();
+  for (uint32_t i = 0; i < d->t.n; i++) {
+    struct wd_entry *e = d->t.v[i];
+    if (!e->m->nwindows && (e->rec.flags & WARMTH_F_OFF_HOURS))
+      look_at_window(d, e, now, real_ns); /* a reload removed them */
+    if (!e->m->nwindows || now < e->win_eval_at)
+      continue;
+    const char *zone = e->m->timezone;
+    struct wd_tz_saved saved = {0};
+    if (zone)
+      wd_tz_enter(zone, &saved);
+    for (uint32_t j = i; j < d->t.n; j++) {
+      struct wd_entry *f = d->t.v[j];
+      if (f->m->nwindows && now >= f->win_eval_at &&
+          same_zone(f->m->timezone, zone))
+        look_at_window(d, f, now, real_ns);
+    }
+    if (zone)
+      wd_tz_leave(&saved);
+  }
+}
+
 /* Once per tick: the day's budget, and what workers told us. */
 static void tick(struct warmd *d, int64_t now) {
   if (wd_budget_roll(&d->budget, wd_utc_day())) {
@@ -210,6 +284,7 @@ static void tick(struct warmd *d, int64_t now) {
     if (c)
       wd_heap_fix(&d->t, e);
   }
+  windows(d, now);
 }
 
 /* Returns 0, or -1 with why in err. */
@@ -325,6 +400,7 @@ void wd_loop_run(struct warmd *d, volatile sig_atomic_t *stop,
       *reload = 0;
       char why[512];
       wd_daemon_reloaded(&d->dm, do_reload(d, why, sizeof why) ? why : NULL);
+      windows(d, wd_mono_ns()); /* before a dispatch: reloaded entries */
     }
     if (now >= d->next_state_save) {
       if (d->next_state_save)

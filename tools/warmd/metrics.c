@@ -67,6 +67,7 @@ struct msnap {
   int found; /* the record could be read */
   int warm;  /* as a worker would see it now */
   int required;
+  int listed_only; /* probe = models: reachable is as warm as it gets */
   struct warmth_model_info info;
   uint64_t n_ok, skip[4], by_class[WARMTH_ERR_CLASS_COUNT];
   uint64_t lat[WD_LAT_BUCKETS], lat_sum_us;
@@ -84,6 +85,7 @@ struct snap {
 static void copy_entry(struct msnap *m, struct wd_entry *e) {
   snprintf(m->name, sizeof m->name, "%s", e->name);
   m->required = e->m->required;
+  m->listed_only = e->m->probe == WD_PROBE_MODELS;
   m->n_ok = atomic_load_explicit(&e->n_ok, memory_order_relaxed);
   m->skip[0] = atomic_load_explicit(&e->n_skip_real, memory_order_relaxed);
   m->skip[1] = atomic_load_explicit(&e->n_skip_idle, memory_order_relaxed);
@@ -149,7 +151,12 @@ int wd_health_warmup(struct wd_daemon *d, char **json) {
   json_t *models = json_object();
   for (size_t i = 0; i < s.n; i++) {
     const struct msnap *m = &s.m[i];
-    if (m->required && !m->warm)
+    /* A required model with probe = models is never made warm by warmd (a
+     * models probe proves the id is listed, not that the model answered):
+     * reachable is what its operator asked for. */
+    int ok = m->warm ||
+             (m->listed_only && m->found && m->info.state == WARMTH_REACHABLE);
+    if (m->required && !ok)
       ready = 0;
     json_t *o =
         json_pack("{s:s,s:b,s:b}", "state",

@@ -6,25 +6,9 @@
 
 /* Prints the (up to) three ids closest to want. */
 static void print_closest(FILE *out, const char *want, char **ids, int n) {
-  int best[3] = {-1, -1, -1}, dist[3] = {256, 256, 256};
-  for (int i = 0; i < n; i++) {
-    int dd = wd_edit_distance(want, ids[i], 0);
-    for (int k = 0; k < 3; k++)
-      if (dd < dist[k]) {
-        for (int m = 2; m > k; m--) {
-          dist[m] = dist[m - 1];
-          best[m] = best[m - 1];
-        }
-        dist[k] = dd;
-        best[k] = i;
-        break;
-      }
-  }
-  fprintf(out, "; closest:");
-  for (int k = 0; k < 3 && best[k] >= 0; k++)
-    fprintf(out, "%s %s", k ? "," : "", ids[best[k]]);
-  if (best[0] < 0)
-    fprintf(out, " (the provider lists no models)");
+  char list[512];
+  wd_closest_ids(want, ids, n, list, sizeof list);
+  fprintf(out, "; closest: %s", n ? list : "(the provider lists no models)");
 }
 
 static int check_endpoint(const struct wd_config *c, int ei, FILE *out) {

@@ -7,6 +7,12 @@
 #include "schedule.h"
 
 #define BACKOFF_BASE_NS (1 * WD_NS_PER_S)
+/* 429 and 5xx without Retry-After: the provider is overloaded or limiting
+ * us, so the backoff goes on past the interval, up to this many intervals
+ * and at most BACKOFF_MAX_NS (issue 10: a short interval kept eating an
+ * exhausted rate limit). */
+#define BACKOFF_MAX_INTERVALS 8
+#define BACKOFF_MAX_NS (3600 * WD_NS_PER_S)
 #define EWMA_WEIGHT 0.2 /* each probe moves the average 20% of the way */
 /* Spread of the first round: one model per 10 ms at most. */
 #define FIRST_ROUND_STEP_NS (10 * WD_NS_PER_MS)
@@ -48,6 +54,9 @@ void wd_sched_init(struct wd_entry *e, uint32_t i, uint32_t n, int64_t now) {
   e->heap_pos = -1;
   e->inflight = 0;
   e->started_ns = now;
+  e->win_off = 0;
+  e->win_next = INT64_MAX;
+  e->win_eval_at = 0; /* the loop looks at the windows at once */
 }
 
 static int is_idle(const struct wd_entry *e, int64_t now) {
@@ -62,15 +71,23 @@ static int is_idle(const struct wd_entry *e, int64_t now) {
 enum wd_decision wd_sched_decide(struct wd_entry *e, const struct wd_budget *b,
                                  int64_t now) {
   if (atomic_load_explicit(&e->paused, memory_order_relaxed) ||
-      (e->rec.flags & WARMTH_F_KEY_PROBLEM))
+      (e->rec.flags & (WARMTH_F_KEY_PROBLEM | WARMTH_F_MODEL_PROBLEM)))
     return WD_SKIP_DISABLED;
+  /* Outside the warm windows nothing is sent (an operator's warm aside).
+   * win_next is when the off spell ends: from then on the window is open,
+   * even before the loop's next look at it (else the due time could not
+   * move past now). */
+  if (e->win_off && !e->forced && now < e->win_next)
+    return WD_SKIP_OFF_HOURS;
   if (now < e->hold_until)
     return WD_SKIP_HOLD;
   if (is_idle(e, now))
     return WD_SKIP_IDLE;
   /* Real traffic is warmth too: a real success within the last interval
-   * makes this warmup redundant. */
-  if (e->real_ok_seen && now - e->real_ok_seen < e->m->interval_ns)
+   * makes this warmup redundant, once warmd believed it (state warm, see
+   * wd_sched_demand); an unconfirmed report gets a confirming warmup. */
+  if (e->real_ok_seen && now - e->real_ok_seen < e->m->interval_ns &&
+      e->rec.state == WARMTH_WARM)
     return WD_SKIP_REAL;
   if (e->m->probe == WD_PROBE_CHAT && b && b->limit_nusd > 0 &&
       b->spent_nusd >= b->limit_nusd)
@@ -100,50 +117,105 @@ void wd_sched_skip(struct wd_entry *e, enum wd_decision d, int64_t now,
   case WD_SKIP_DISABLED:
     e->due = INT64_MAX; /* resume or reload plans it again */
     break;
+  case WD_SKIP_OFF_HOURS:
+    e->due = e->win_next; /* wd_sched_window makes it due at the opening */
+    break;
   case WD_SEND:
     break;
   }
 }
 
+/* Whether a worker's report of a real success may make the model warm: only
+ * when the model is warm or reachable by a warmup (this host's, or in fleet
+ * mode another host's) with no failure since, so the model answered warmd
+ * and the report only keeps it so.  A report never turns a failing,
+ * disabled (refused key, model problem, pause) or never-confirmed model
+ * warm (DESIGN.md, demand segment): a worker must not fake warmth. */
+static int report_trusted(const struct wd_entry *e) {
+  const struct warmth__payload *p = &e->rec;
+  return p->fails_in_row == 0 &&
+         (p->state == WARMTH_WARM || p->state == WARMTH_REACHABLE);
+}
+
 int wd_sched_demand(struct wd_entry *e, const struct warmth__demand *d,
                     int64_t now, uint32_t now_s) {
-  int changed = 0;
+  int changed = 0, wake = 0;
   if (d->last_touch_s && d->last_touch_s != e->touch_s_seen &&
       d->last_touch_s <= now_s) {
     e->touch_s_seen = d->last_touch_s;
     e->last_touch_ns = now;
-    /* A touch on an idle or cold model warms it within this tick. */
-    int cold = !(e->rec.state == WARMTH_WARM && now < e->rec.warm_until);
-    if (cold && !e->inflight && now >= e->hold_until && e->due > now &&
-        e->rec.state != WARMTH_DISABLED) {
-      e->due = now;
-      changed = 2;
-    }
+    wake = 1;
   }
   int64_t ok = d->real_ok_ns;
   if (ok > e->real_ok_seen && ok <= now && now - ok < REAL_OK_HORIZON_NS) {
     e->real_ok_seen = ok;
     e->last_touch_ns = now;
-    e->rec.last_ok = ok;
-    int64_t until = ok + e->m->warm_ttl_ns;
-    if (until > e->rec.warm_until)
-      e->rec.warm_until = until;
-    if (e->rec.state != WARMTH_DISABLED) {
+    if (report_trusted(e)) {
+      e->rec.last_ok = ok;
+      int64_t until = ok + e->m->warm_ttl_ns;
+      if (until > e->rec.warm_until)
+        e->rec.warm_until = until;
       e->rec.state = WARMTH_WARM;
       e->rec.flags |= WARMTH_F_REAL_TRAFFIC;
+      changed |= 1;
+    } else {
+      wake = 1; /* warmd confirms with its own warmup first */
     }
-    changed |= 1;
   }
-  if (!e->inflight && is_idle(e, now) && now >= e->rec.warm_until &&
-      e->rec.state != WARMTH_IDLE && e->rec.state != WARMTH_DISABLED) {
+  /* A touch (or an unconfirmed report) on an idle or cold model warms it
+   * within this tick, unless the model waits out a backoff, a Retry-After
+   * or a headroom hold (hold_until), or is disabled: a touch never brings
+   * a warmup forward past those (issue 12: touches during an outage sent a
+   * request per second). */
+  int cold = !(e->rec.state == WARMTH_WARM && now < e->rec.warm_until);
+  if (wake && cold && !e->inflight && now >= e->hold_until && e->due > now &&
+      e->rec.state != WARMTH_DISABLED) {
+    e->due = now;
+    changed |= 2;
+  }
+  if (!e->inflight && (is_idle(e, now) || e->win_off) &&
+      now >= e->rec.warm_until && e->rec.state != WARMTH_IDLE &&
+      e->rec.state != WARMTH_DISABLED) {
     e->rec.state = WARMTH_IDLE;
     changed |= 1;
   }
   return changed;
 }
 
+int wd_sched_window(struct wd_entry *e, int active, int64_t next_mono,
+                    int64_t now) {
+  int changed = 0;
+  e->win_next = active ? INT64_MAX : next_mono;
+  if (!active && !e->win_off) {
+    e->win_off = 1;
+    e->rec.flags |= WARMTH_F_OFF_HOURS;
+    if (!e->inflight && now >= e->rec.warm_until &&
+        e->rec.state != WARMTH_DISABLED)
+      e->rec.state = WARMTH_IDLE;
+    changed = 1;
+  } else if (active && (e->win_off || (e->rec.flags & WARMTH_F_OFF_HOURS))) {
+    e->win_off = 0;
+    e->rec.flags &= ~WARMTH_F_OFF_HOURS;
+    if (e->rec.state == WARMTH_IDLE)
+      e->rec.state = WARMTH_UNKNOWN;
+    changed = 1;
+    /* The window opens (warm_before early): warm now, unless a backoff or
+     * Retry-After holds the model or it is disabled. */
+    if (!e->inflight && e->rec.state != WARMTH_DISABLED && e->due > now) {
+      e->due = now > e->hold_until ? now : e->hold_until;
+      changed |= 2;
+    }
+  }
+  if (e->win_off && !e->inflight && e->due < e->win_next && !e->forced) {
+    e->due = e->win_next; /* nothing to do before the opening */
+    changed |= 2;
+  }
+  return changed;
+}
+
 int wd_sched_sent(struct wd_entry *e, int64_t now) {
   e->inflight = 1;
+  e->forced = 0;
   e->rec.flags &= ~WARMTH_F_BUDGET;
   if (e->rec.state == WARMTH_WARM && now < e->rec.warm_until)
     return 0;
@@ -166,6 +238,10 @@ int64_t wd_cost_nusd(const struct wd_model *m, uint64_t in, uint64_t out,
 
 static uint32_t clamp_u32(int64_t v) {
   return v < 0 ? 0 : v > UINT32_MAX - 1 ? UINT32_MAX - 1 : (uint32_t)v;
+}
+
+static int now_warm(const struct warmth__payload *p, int64_t now) {
+  return p->state == WARMTH_WARM && now < p->warm_until;
 }
 
 static void apply_ok(struct wd_entry *e, const struct wd_probe_result *r,
@@ -199,11 +275,19 @@ static void apply_ok(struct wd_entry *e, const struct wd_probe_result *r,
    * something of a bare "hi" probe does not make it so. */
   if (r->tokens_cached > 0 && m->probe_prefix_file)
     p->flags |= WARMTH_F_PREFIX_CACHED;
+  p->flags &= ~WARMTH_F_MODEL_PROBLEM;
   if (++e->ok_in_row >= m->rise) {
-    p->state = WARMTH_WARM;
-    /* the server's own word (Ollama's expires_at) over warm_ttl */
-    p->warm_until =
-        r->ended_ns + (r->warm_for_ns > 0 ? r->warm_for_ns : m->warm_ttl_ns);
+    if (m->probe == WD_PROBE_MODELS) {
+      /* The endpoint is up and lists the id; the model itself did not
+       * answer (a lazily loading server lists unloaded models): reachable,
+       * never warm.  Warmth from real traffic is kept as it is. */
+      p->state = now_warm(p, r->ended_ns) ? WARMTH_WARM : WARMTH_REACHABLE;
+    } else {
+      p->state = WARMTH_WARM;
+      /* the server's own word (Ollama's expires_at) over warm_ttl */
+      p->warm_until =
+          r->ended_ns + (r->warm_for_ns > 0 ? r->warm_for_ns : m->warm_ttl_ns);
+    }
     e->due = r->started_ns + next_interval(e, rng);
   } else {
     /* Not yet `rise` successes in a row: confirm soon. */
@@ -223,9 +307,12 @@ static void apply_fail(struct wd_entry *e, const struct wd_probe_result *r,
   p->fails_in_row++;
   e->ok_in_row = 0;
   p->error_class = (uint16_t)r->error_class;
-  if (r->error_class == WARMTH_ERR_AUTH) {
-    /* A refused key is not retried: it needs an operator. */
-    p->flags |= WARMTH_F_KEY_PROBLEM;
+  if (r->error_class == WARMTH_ERR_AUTH || r->error_class == WARMTH_ERR_MODEL) {
+    /* A refused key, or a model the provider does not have (not listed,
+     * 404 model_not_found), is not retried: it needs an operator (reload
+     * or warmctl resume). */
+    p->flags |= r->error_class == WARMTH_ERR_AUTH ? WARMTH_F_KEY_PROBLEM
+                                                  : WARMTH_F_MODEL_PROBLEM;
     p->state = WARMTH_DISABLED;
     e->due = INT64_MAX;
     return;
@@ -234,15 +321,36 @@ static void apply_fail(struct wd_entry *e, const struct wd_probe_result *r,
     p->state = WARMTH_FAILING;
   else
     p->state = r->ended_ns < p->warm_until ? WARMTH_WARM : WARMTH_UNKNOWN;
-  /* Exponential backoff from 1 s, capped at the interval, +-20% jitter. */
-  int64_t delay = m->interval_ns;
-  if (p->fails_in_row < 40) {
-    int64_t b = BACKOFF_BASE_NS << (p->fails_in_row - 1);
-    if (b < delay)
-      delay = b;
-  }
+  int64_t delay = wd_sched_backoff(m->interval_ns, r->error_class,
+                                   r->retry_after_ns, p->fails_in_row);
   delay += wd_jitter(rng, delay, 0.2);
   e->due = r->ended_ns + delay;
+  /* The backoff holds the model: a touch must not bring it forward. */
+  e->hold_until = e->due;
+}
+
+int64_t wd_sched_backoff(int64_t interval_ns, int error_class,
+                         int64_t retry_after_ns, uint32_t fails_in_row) {
+  /* Exponential from 1 s, capped at the interval; for 429 and 5xx (an
+   * overloaded or limiting provider) that did not say when to come back,
+   * the cap is BACKOFF_MAX_INTERVALS intervals, at most BACKOFF_MAX_NS (but
+   * never below the interval).  When it said (Retry-After), that is obeyed
+   * (wd_sched_result) and the backoff stays within the interval. */
+  int64_t cap = interval_ns;
+  if ((error_class == WARMTH_ERR_RATE || error_class == WARMTH_ERR_SERVER) &&
+      retry_after_ns < 0) {
+    cap = interval_ns > INT64_MAX / BACKOFF_MAX_INTERVALS
+              ? INT64_MAX
+              : interval_ns * BACKOFF_MAX_INTERVALS;
+    if (cap > BACKOFF_MAX_NS)
+      cap = BACKOFF_MAX_NS > interval_ns ? BACKOFF_MAX_NS : interval_ns;
+  }
+  if (fails_in_row < 1)
+    fails_in_row = 1;
+  if (fails_in_row >= 40)
+    return cap;
+  int64_t b = BACKOFF_BASE_NS << (fails_in_row - 1);
+  return b < cap ? b : cap;
 }
 
 /* No warmup was sent, on purpose: a pre-check (provider.h pre_reply) ended
@@ -301,9 +409,11 @@ int64_t wd_sched_result(struct wd_entry *e, const struct wd_probe_result *r,
 
   p->flags &= ~WARMTH_F_THROTTLED;
   if (r->retry_after_ns >= 0 && !r->ok) {
-    /* The provider said when: obey it exactly, no jitter before it. */
-    e->hold_until = r->ended_ns + r->retry_after_ns;
-    p->retry_after_until = e->hold_until;
+    /* The provider said when: nothing before it, no jitter before it
+     * (the backoff, when longer, still holds: apply_fail). */
+    p->retry_after_until = r->ended_ns + r->retry_after_ns;
+    if (p->retry_after_until > e->hold_until)
+      e->hold_until = p->retry_after_until;
     p->flags |= WARMTH_F_THROTTLED;
     if (e->due != INT64_MAX && e->due < e->hold_until)
       e->due = e->hold_until;
@@ -358,6 +468,7 @@ void wd_sched_warm_now(struct wd_entry *e, int64_t now) {
     return;
   e->hold_until = 0;
   e->due = now;
+  e->forced = 1;          /* even outside the warm windows */
   e->last_touch_ns = now; /* an operator asking counts as demand */
   if (e->rec.state == WARMTH_IDLE)
     e->rec.state = WARMTH_UNKNOWN;
@@ -372,7 +483,8 @@ void wd_sched_pause(struct wd_entry *e) {
 
 void wd_sched_resume(struct wd_entry *e, int64_t now) {
   atomic_store(&e->paused, 0);
-  e->rec.flags &= ~(WARMTH_F_PAUSED | WARMTH_F_KEY_PROBLEM);
+  e->rec.flags &=
+      ~(WARMTH_F_PAUSED | WARMTH_F_KEY_PROBLEM | WARMTH_F_MODEL_PROBLEM);
   if (e->rec.state == WARMTH_DISABLED)
     e->rec.state = now < e->rec.warm_until ? WARMTH_WARM : WARMTH_UNKNOWN;
   e->hold_until = 0;

@@ -60,6 +60,12 @@ struct wd_entry {
    * written by the main thread. */
   struct wd_recent recent;
 
+  /* Warm windows (window.h), scheduler thread only. */
+  int win_off;         /* outside every window: no warmups (flag off_hours) */
+  int64_t win_next;    /* when the off spell ends (monotonic), INT64_MAX */
+  int64_t win_eval_at; /* when the loop looks at the windows again (mono) */
+  int forced;          /* warmctl warm: once, even outside the windows */
+
   /* Fleet mode (fleetloop.c), scheduler thread only. */
   int fleet_on;              /* this model's warmth is shared with the fleet */
   int fleet_claim;           /* enum wd_fleet_claim_state */
@@ -78,11 +84,12 @@ struct wd_entry {
 /* What the scheduler may do when a model is due. */
 enum wd_decision {
   WD_SEND = 0,
-  WD_SKIP_REAL,     /* real traffic kept it warm: no warmup needed */
-  WD_SKIP_IDLE,     /* nobody touched it for idle_after */
-  WD_SKIP_BUDGET,   /* daily budget spent (chat probes only) */
-  WD_SKIP_HOLD,     /* backoff, Retry-After or headroom: wait */
-  WD_SKIP_DISABLED, /* key problem or operator pause */
+  WD_SKIP_REAL,      /* real traffic kept it warm: no warmup needed */
+  WD_SKIP_IDLE,      /* nobody touched it for idle_after */
+  WD_SKIP_BUDGET,    /* daily budget spent (chat probes only) */
+  WD_SKIP_HOLD,      /* backoff, Retry-After or headroom: wait */
+  WD_SKIP_DISABLED,  /* key problem or operator pause */
+  WD_SKIP_OFF_HOURS, /* outside the model's warm windows */
 };
 
 struct wd_budget {
@@ -116,6 +123,15 @@ void wd_sched_skip(struct wd_entry *e, enum wd_decision d, int64_t now,
 int wd_sched_demand(struct wd_entry *e, const struct warmth__demand *d,
                     int64_t now, uint32_t now_s);
 
+/* The loop's look at the warm windows: active is 1 inside a window (opened
+ * warm_before early), next_mono when the state next changes (for an off
+ * spell: when warming starts again).  Entering an off spell sets the flag
+ * off_hours, and the state idle once the model's warmth ran out (so does
+ * wd_sched_demand later); leaving it makes the model due at once (unless
+ * held or disabled).  Returns a bitmask as wd_sched_demand does. */
+int wd_sched_window(struct wd_entry *e, int active, int64_t next_mono,
+                    int64_t now);
+
 /* Marks the record as warming when a probe is sent; returns 1 if changed. */
 int wd_sched_sent(struct wd_entry *e, int64_t now);
 
@@ -139,8 +155,8 @@ void wd_sched_unbuildable(struct wd_entry *e, struct wd_probe_result *r,
 void wd_sched_warm_now(struct wd_entry *e, int64_t now);
 /* Stops warming until resumed: state disabled, flag paused. */
 void wd_sched_pause(struct wd_entry *e);
-/* Resumes a paused model (and clears a key problem): warm again if its
- * warmth has not run out, due at once. */
+/* Resumes a paused model (and clears a key or model problem): warm again if
+ * its warmth has not run out, due at once. */
 void wd_sched_resume(struct wd_entry *e, int64_t now);
 
 /* ---- the loop's clock ------------------------------------------------------
@@ -152,6 +168,13 @@ int wd_budget_roll(struct wd_budget *b, int64_t day);
  * probe slot is free (slot_free); top may be NULL. */
 int64_t wd_sched_wake(int64_t next_tick, const struct wd_entry *top,
                       int slot_free);
+
+/* The backoff (before jitter) after fails_in_row failures of error_class:
+ * 1 s doubling, capped at the interval; for 429 and 5xx without a
+ * Retry-After (retry_after_ns < 0) at 8 intervals and 1 h (never below the
+ * interval).  A Retry-After, when later, is obeyed instead. */
+int64_t wd_sched_backoff(int64_t interval_ns, int error_class,
+                         int64_t retry_after_ns, uint32_t fails_in_row);
 
 /* Cost of a probe in nano-USD from its usage and the model's prices: in
  * counts cached and cache-written input too (priced at price_cached and

@@ -360,6 +360,14 @@ int wd_table_reload(struct wd_table *t, struct wd_config *cfg,
       adopt_record(e, now);
       e->due = now;
     }
+    if (e->rec.flags & WARMTH_F_MODEL_PROBLEM) {
+      /* The operator's reload is the retry of a model the provider did
+       * not have (it may have been deployed since): once, at once. */
+      e->rec.flags &= ~WARMTH_F_MODEL_PROBLEM;
+      if (e->rec.state == WARMTH_DISABLED && !e->paused)
+        e->rec.state = WARMTH_UNKNOWN;
+      e->due = now;
+    }
     if (same_model(old->m, e->m, t->cfg, cfg)) {
       sum->kept++;
     } else {

@@ -12,6 +12,8 @@
  *   publish.c   publish.h   the publisher thread: the one writer of records
  *   config.c    conf.h      warmd.conf(5): key tables, reader (inih),
  *                           whole-file checks
+ *   window.c    window.h    warm windows: `active` parsing, evaluation in a
+ *                           time zone (the tz database, via TZ + tzset)
  *   secret.c    secret.h    API keys (env, key files), placeholders
  *   probe.c     probe.h     the prober: libcurl multi, timings
  *   reply.c     reply.h     reply headers, error text, outcome (pure)
