@@ -64,6 +64,16 @@ static bool auth_ok(struct MHD_Connection *c) {
   return x && key_equal(x);
 }
 
+/* The key of an Authorization: Bearer or x-api-key header, for the
+ * echokey fault only (never logged). */
+static const char *presented_key(struct MHD_Connection *c) {
+  const char *a =
+      MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+  if (a && !strncasecmp(a, "Bearer ", 7))
+    return a + 7;
+  return MHD_lookup_connection_value(c, MHD_HEADER_KIND, "x-api-key");
+}
+
 /* ---- control endpoints (no auth, no counting: they are the test's) ---- */
 
 static void control_fault(struct up_req *q, struct up_reply *out) {
@@ -175,6 +185,7 @@ static void route(struct MHD_Connection *c, struct up_req *q, const char *url,
   memset(&call, 0, sizeof call);
   out->anthropic = msgs;
   call.auth_ok = auth_ok(c);
+  call.key = presented_key(c);
   call.has_version =
       MHD_lookup_connection_value(c, MHD_HEADER_KIND, "anthropic-version");
   if (list) {

@@ -78,6 +78,8 @@ enum up_fault_kind {
   UP_FAULT_BADJSON, /* 200 with a body that is not JSON */
   UP_FAULT_RESET,   /* close the connection without a reply */
   UP_FAULT_FLAKY,   /* every ARG-th request of the model gets 500 */
+  UP_FAULT_ECHOKEY, /* 401 quoting ARG characters from the middle of the key
+                       the request presented, as providers echo keys */
 };
 struct up_fault {
   enum up_fault_kind kind;
@@ -201,7 +203,8 @@ struct up_call {
   json_t *json;         /* parsed body; NULL when it did not parse */
   const char *json_err; /* why it did not parse */
   bool auth_ok;
-  bool has_version;            /* anthropic-version header present */
+  const char *key;  /* the key presented (Bearer or x-api-key), or NULL */
+  bool has_version; /* anthropic-version header present */
   char model[UP_NAME_MAX + 1]; /* filled for the log */
 };
 void up_api_infer(enum up_api api, struct up_call *call, struct up_reply *out);
