@@ -16,6 +16,8 @@
 #include "fleetloop.h"
 #include "log.h"
 #include "loop.h"
+#include "reply.h"
+#include "secret.h"
 #include "state.h"
 
 /* How long a stop waits for warmups in flight before cancelling them. */
@@ -25,19 +27,19 @@
 
 /* ---- keys ---------------------------------------------------------------- */
 
+static void log_warning(void *arg, const char *msg) {
+  (void)arg;
+  LOG(LOG_WARNING, "%s", msg);
+}
+
 char **wd_keys_load(const struct wd_config *c, char *err, size_t errlen) {
-  char **keys = calloc((size_t)c->nendpoints + 1, sizeof *keys);
-  if (!keys)
+  char **keys = wd_keys_check(c, log_warning, NULL, err, errlen);
+  /* From now on wd_redact() removes them from every upstream text and
+   * log line, whichever endpoint's reply echoes them. */
+  if (keys && wd_redact_set((const char *const *)keys, c->nendpoints) != 0) {
+    wd_keys_free(keys, c->nendpoints);
+    snprintf(err, errlen, "out of memory");
     return NULL;
-  for (int i = 0; i < c->nendpoints; i++) {
-    err[0] = 0;
-    keys[i] = wd_endpoint_key(&c->endpoints[i], err, errlen);
-    if (!keys[i] && err[0]) {
-      wd_keys_free(keys, i);
-      return NULL;
-    }
-    if (err[0]) /* a warning, e.g. a key file others can read */
-      LOG(LOG_WARNING, "%s", err);
   }
   return keys;
 }
@@ -202,6 +204,7 @@ static int do_reload(struct warmd *d, char *err, size_t errlen) {
   if (wd_table_reload(&d->t, c, d->w, d->pub, wd_mono_ns(), &s, err, errlen) !=
       0) {
     LOG(LOG_ERR, "reload failed, keeping the running config: %s", err);
+    wd_redact_set((const char *const *)d->keys, d->nkeys); /* the old keys */
     wd_keys_free(keys, c->nendpoints);
     wd_config_free(c);
     return -1;
