@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fleetproto.h"
 #include "secret.h"
 #include "util.h"
 
@@ -212,30 +213,11 @@ int wd_config_check_placeholder(const char *key) {
  * *.localhost), 127.0.0.0/8, ::1 or ::ffff:127.x.  Link-local is not: it
  * is a wire like any other. */
 static int url_is_loopback(const char *url) {
-  const char *p = strstr(url, "://");
-  p = p ? p + 3 : url;
-  const char *end = p + strcspn(p, "/?#");
-  const char *at = memchr(p, '@', (size_t)(end - p));
   char host[256];
   size_t n;
-  if (at)
-    p = at + 1;
-  if (*p == '[') {
-    const char *rb = memchr(p, ']', (size_t)(end - p));
-    if (!rb)
-      return 0;
-    p++;
-    n = (size_t)(rb - p);
-  } else {
-    const char *colon = memchr(p, ':', (size_t)(end - p));
-    n = (size_t)((colon ? colon : end) - p);
-  }
-  if (n == 0 || n >= sizeof host)
+  if (wd_url_host(url, host, sizeof host) != 0)
     return 0;
-  memcpy(host, p, n);
-  host[n] = 0;
-  if (host[n - 1] == '.')
-    host[--n] = 0;
+  n = strlen(host);
   if (strcasecmp(host, "localhost") == 0 ||
       (n > 10 && strcasecmp(host + n - 10, ".localhost") == 0))
     return 1;
