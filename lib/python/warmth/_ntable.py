@@ -13,6 +13,7 @@ import time
 
 from . import _lib, _native
 from . import records as _rec
+from ._mapping import TableMapping
 from .errors import InvalidArgument, WarmthError, error
 
 _loaded = False
@@ -40,7 +41,7 @@ def _load():
             _loaded = True
 
 
-class Table(_native.Table):
+class Table(TableMapping, _native.Table):
     """A read handle on the warmth table of this host.
 
     Open it once per process (or once in a pre-fork master: a handle opened
@@ -111,28 +112,6 @@ class Table(_native.Table):
 
     # ---- reading ------------------------------------------------------------
     __getitem__ = _native.Table.lookup
-
-    def __contains__(self, model):
-        try:
-            self.lookup(model)
-        except WarmthError as e:
-            if e.name == "WARMTH_ENOTFOUND":
-                return False
-            raise
-        return True
-
-    def get(self, model, default=None):
-        """lookup(model), or `default` on any WarmthError."""
-        try:
-            return self.lookup(model)
-        except WarmthError:
-            return default
-
-    def __iter__(self):
-        return iter(self.models())
-
-    def names(self):
-        return [m.name for m in self.models()]
 
     def status(self):
         """Coordinator liveness from the segment header, as a Status."""

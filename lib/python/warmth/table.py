@@ -6,6 +6,7 @@ import time
 
 from . import _lib
 from . import records as _rec
+from ._mapping import TableMapping
 from .errors import InvalidArgument, InvalidName, WarmthError, error
 
 _RAISE = object()
@@ -48,7 +49,7 @@ def _bad_name(model):
     return InvalidName(lib.err_codes["WARMTH_ENAMETOOLONG"], model=model)
 
 
-class Table:
+class Table(TableMapping):
     """A read handle on the warmth table of this host.
 
     Open it once per process (or once in a pre-fork master: a handle opened
@@ -170,22 +171,6 @@ class Table:
 
     __getitem__ = lookup
 
-    def __contains__(self, model):
-        try:
-            self.lookup(model)
-        except WarmthError as e:
-            if e.name == "WARMTH_ENOTFOUND":
-                return False
-            raise
-        return True
-
-    def get(self, model, default=None):
-        """lookup(model), or `default` on any WarmthError."""
-        try:
-            return self.lookup(model)
-        except WarmthError:
-            return default
-
     def models(self):
         """Consistent copies of every model's record, in slot order."""
         raw = []
@@ -201,12 +186,6 @@ class Table:
         now = time.monotonic_ns()
         unpack = _lib.INFO_FMT.unpack_from
         return [self._record(unpack(b), now) for b in raw]
-
-    def __iter__(self):
-        return iter(self.models())
-
-    def names(self):
-        return [m.name for m in self.models()]
 
     def status(self):
         """Coordinator liveness from the segment header, as a Status."""
