@@ -125,7 +125,8 @@ class Soak:
                       torn_procs=0, worker_crash=0, warmd_crash=0,
                       sanitizer=0, cores=0, hostile_runs=0, resized=0,
                       resize_refused=0, ctl_garbage=0, floods=0,
-                      watch_garbage=0, watch_regressions=0, lookups=0)
+                      watch_garbage=0, watch_regressions=0, lookups=0,
+                      flood_touch_errors=0, worker_failed=0)
         self.crash_notes = []
         self.cpu_ticks = 0  # of warmds that have exited
         self.samples = []
@@ -235,9 +236,13 @@ class Soak:
                 self.reported
         else:
             args, models = ["--period-ms", "5"], self.scheduled
-        p = self.spawn([self.bin("tests/helpers/worker-sim"), "--shm",
-                        self.shm, "--models", ",".join(models), "--seconds",
-                        f"{life:.1f}", *args], stdout=subprocess.PIPE,
+        argv = [self.bin("tests/helpers/worker-sim"), "--shm", self.shm,
+                "--models", ",".join(models), "--seconds", f"{life:.1f}",
+                *args]
+        if kind == "flood" and self.user:  # the hostile member floods
+            argv = ["setpriv", f"--reuid={self.user}",
+                    f"--regid={self.group}", "--clear-groups"] + argv
+        p = self.spawn(argv, stdout=subprocess.PIPE,
                        stderr=subprocess.DEVNULL, text=True)
         self.workers.append([p, kind, False])  # killed on purpose?
         self.n["workers_started"] += 1
@@ -249,20 +254,25 @@ class Soak:
                 continue
             self.workers.remove(w)
             out = p.stdout.read()
-            m = re.search(r"lookups=(\d+) warm=\d+ inconsistent=(\d+)", out)
+            m = re.search(r"lookups=(\d+) warm=\d+ inconsistent=(\d+) .*"
+                          r"touch_errors=(\d+)", out)
             if m:
                 self.n["lookups"] += int(m.group(1))
                 self.n["torn_worker"] += int(m.group(2))
                 if int(m.group(2)):
                     self.n["torn_procs"] += 1
+                if kind == "flood":
+                    self.n["flood_touch_errors"] += int(m.group(3))
             if p.returncode == 0:
                 self.n["workers_ok"] += 1
             elif killed and p.returncode == -signal.SIGKILL:
                 pass
-            elif p.returncode < 0 or not m:
+            elif p.returncode < 0:  # a signal nobody sent
                 self.n["worker_crash"] += 1
                 self.crash_notes.append(f"worker ({kind}) exited "
                                         f"{p.returncode}")
+            elif not m:  # could not start (e.g. the hostile user)
+                self.n["worker_failed"] += 1
             if kind != "flood":
                 self.worker(kind)
 
@@ -492,13 +502,16 @@ class Soak:
             ("warmd kill -9 / SIGSTOP / reloads",
              f"{n['warmd_kill9']} / {n['warmd_stop']} / {n['reload']}"),
             ("upstream faults injected", n["faults"]),
-            ("workers started / ok / kill -9 / SIGSTOP",
+            ("workers started / ok / kill -9 / SIGSTOP / failed to start",
              f"{n['workers_started']} / {n['workers_ok']} / "
-             f"{n['worker_kill9']} / {n['worker_stop']}"),
+             f"{n['worker_kill9']} / {n['worker_stop']} / "
+             f"{n['worker_failed']}"),
             ("lookups by workers that finished", n["lookups"]),
-            ("hostile: runs / resized / refused / control garbage / floods",
+            ("hostile: runs / resized / refused / control garbage / "
+             "floods (touch errors)",
              f"{n['hostile_runs']} / {n['resized']} / {n['resize_refused']} / "
-             f"{n['ctl_garbage']} / {n['floods']}"
+             f"{n['ctl_garbage']} / {n['floods']} "
+             f"({n['flood_touch_errors']})"
              + ("" if self.user else " (same uid as warmd: not root)")),
             ("torn reads (worker-sim, table-watch garbage, regressions)",
              f"{n['torn_worker']}, {n['watch_garbage']}, "
