@@ -260,6 +260,9 @@ check "warmctl list as a member of warmth (exit $rc)" \
 as "$MEMBER" warmctl -c /etc/warmth/warmd.conf status
 check "warmctl status (control socket) as a member (exit $rc)" \
   sh -c "[ $rc -eq 0 ] && grep -q 'pid *$pid' '$tmp/out'"
+as "$MEMBER" warmctl -c /etc/warmth/warmd.conf pause m1
+check "warmctl pause as a member of warmth: refused, no control_group (exit $rc, want 2)" \
+  sh -c "[ $rc -eq 2 ] && grep -q 'permission denied' '$tmp/err'"
 as "$OUTSIDER" warmctl -c /etc/warmth/warmd.conf list
 check "warmctl list outside the group: refused (exit $rc, want 2)" test $rc -eq 2
 check "... with a clear message: $(head -c 200 "$tmp/err")" \

@@ -13,7 +13,9 @@ INTEGRATION_TESTS = \
 	tests/integration/test_real_traffic.py \
 	tests/integration/test_cost.py \
 	tests/integration/test_control.py \
+	tests/integration/test_ctlperm.py \
 	tests/integration/test_http.py \
+	tests/integration/test_http_slow.py \
 	tests/integration/test_state.py \
 	tests/integration/test_events.py \
 	tests/integration/test_online.py \

@@ -197,9 +197,14 @@ def commands(P, port, sock, cfg, warmd):
           w["warm"] and w["state"] == "warm",
           f"warm m1: waited for a successful warmup ({w}, {err.strip()})")
     check(after == before + 1, f"warm m1 sent one warmup ({before} -> {after})")
-    rc, out, _ = warmctl(sock, "warm", "m1")
-    check(rc == 0 and out.startswith("m1: warmed, warm for"),
-          f"warm m1 (text): {out.strip()}")
+    # One forced warmup of a model per min(interval, 60 s): m1's interval
+    # is 1 h, so the next one is refused, with the time to wait.
+    rc, out, err = warmctl(sock, "warm", "m1")
+    check(rc == 1 and "rate limited: next allowed in" in err,
+          f"a second warm of m1 at once: rate limited, exit 1 "
+          f"({err.strip()})")
+    check(stats(port)["models"]["m1"]["requests"] == after,
+          "the rate-limited warm sent nothing")
     rc, w, err = jctl(sock, "warm", "m2")
     check(rc == 1 and w["result"] == "failed" and w["http_status"] == 500,
           f"warm m2 (upstream answers 500): exit 1, result failed ({w})")
@@ -369,13 +374,15 @@ def unprivileged(P, sock, cfg_port):
     check(rc == 2 and "permission denied" in err,
           "nobody outside the socket's group cannot even connect")
 
-    # With [warmd] group = nogroup: its members may change things, as
-    # primary or as supplementary group.
+    # With [warmd] control_group = nogroup: its members may change things,
+    # as primary or as supplementary group (test_ctlperm.py: the socket's
+    # group alone may only read).
     port, sock2 = cfg_port, P.path("run2/warmd.sock")
     os.makedirs(os.path.dirname(sock2), mode=0o711)
     stale_socket(sock2)
     cfg2 = P.config(port, {"g1": {"interval": "1h"}},
                     warmd={"control_socket": sock2, "group": "nogroup",
+                           "control_group": "nogroup",
                            "shm": P.shm + "-g"}, name="group.conf")
     w2 = P.warmd(cfg2)
     try:

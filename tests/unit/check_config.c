@@ -981,6 +981,33 @@ START_TEST(test_small_err) {
 }
 END_TEST
 
+/* [warmd] control_group (issue 12): who may run mutating control commands;
+ * none by default, a group name's rules, documented. */
+START_TEST(test_control_group) {
+  struct wd_config *c = load_ok(EP "[model m]\n");
+  ck_assert_ptr_null(c->control_group);
+  wd_config_free(c);
+  c = load_ok("[warmd]\ncontrol_group = warmth-admin\n" EP "[model m]\n");
+  ck_assert_str_eq(c->control_group, "warmth-admin");
+  wd_config_free(c);
+  c = load_ok("[warmd]\ncontrol_group =\n" EP "[model m]\n");
+  ck_assert_ptr_null(c->control_group);
+  wd_config_free(c);
+  char err[512];
+  ck_assert_int_eq(wd_config_load(conf("t.conf", "[warmd]\ncontrol_group = a "
+                                                 "b\n" EP "[model m]\n"),
+                                  &c, err, sizeof err),
+                   -1);
+  ck_assert_ptr_nonnull(strstr(err, "not a group name"));
+  FILE *f = fopen(WARMTH_TOP_SRCDIR "/tools/warmd/warmd.conf.5", "r");
+  ck_assert_ptr_nonnull(f);
+  static char man[128 * 1024];
+  man[fread(man, 1, sizeof man - 1, f)] = 0;
+  fclose(f);
+  ck_assert_ptr_nonnull(strstr(man, ".BI \"control_group = \""));
+}
+END_TEST
+
 static Suite *config_suite(void) {
   Suite *s = suite_create("config");
   TCase *core = tcase_create("core");
@@ -993,6 +1020,7 @@ static Suite *config_suite(void) {
   tcase_add_test(core, test_example);
   tcase_add_test(core, test_manpage_keys);
   tcase_add_test(core, test_no_file);
+  tcase_add_test(core, test_control_group);
   tcase_add_loop_test(core, test_errors, 0, (int)(sizeof bad / sizeof bad[0]));
   tcase_add_loop_test(core, test_duration, 0,
                       (int)(sizeof durs / sizeof durs[0]));

@@ -24,6 +24,7 @@ static const char *const status_text[WCTL_STATUS__END] = {
     [WCTL_BUSY] = "warmd is busy with other clients, try again",
     [WCTL_STOPPING] = "warmd is stopping",
     [WCTL_INTERNAL] = "internal error in warmd",
+    [WCTL_RATE_LIMITED] = "rate limited",
 };
 
 const char *wctl_status_text(unsigned status) {

@@ -45,7 +45,7 @@
  *   1  (warmth 0.1.0) status, stats, warm, pause, resume, reload.
  *      Appended since (no bump, see above): status "fleet" (a map:
  *      state, name, host_id, redis, hosts, ...), stats "skipped_fleet"
- *      per model (fleet mode).
+ *      per model (fleet mode); status WCTL_RATE_LIMITED (warm, issue 12).
  */
 #ifndef WARMTH_CTLPROTO_H
 #define WARMTH_CTLPROTO_H
@@ -98,6 +98,7 @@ enum wctl_status {
   WCTL_BUSY = 12,          /* too many clients at once: try again */
   WCTL_STOPPING = 13,      /* warmd is shutting down */
   WCTL_INTERNAL = 14,      /* out of memory or similar, on warmd's side */
+  WCTL_RATE_LIMITED = 15,  /* warm: a forced warmup of it was sent lately */
   WCTL_STATUS__END
 };
 
@@ -105,7 +106,8 @@ enum wctl_status {
 const char *wctl_status_text(unsigned status);
 /* Command name ("status"), or NULL when out of range. */
 const char *wctl_cmd_name(unsigned cmd);
-/* 1 for commands that change warmd (need root or the group). */
+/* 1 for commands that change warmd (need root, warmd's user or
+ * [warmd] control_group; the socket's group may only read). */
 int wctl_cmd_mutating(unsigned cmd);
 
 /* A decoded request.  Only the fields defined for its command are set. */

@@ -230,12 +230,20 @@ int wc_ctl_call(const struct wc_ctx *ctx, unsigned cmd, const char *model,
   }
   int64_t deadline = wd_mono_ns() + timeout_ns;
   unsigned char hdr[WCTL_HEADER];
-  if (send_all(fd, b.data, b.size, wd_mono_ns() + 5 * WD_NS_PER_S) != 0) {
+  /* warmd may refuse a connection (busy: too many clients of this user)
+   * with a reply and close it before reading the request: the send then
+   * fails (EPIPE), but the reply is waiting to be read, and says why. */
+  int sent = send_all(fd, b.data, b.size, wd_mono_ns() + 5 * WD_NS_PER_S);
+  int send_errno = errno;
+  if (sent != 0 && send_errno != EPIPE && send_errno != ECONNRESET) {
     rc = io_error(ctx, path, "sending the request");
     goto done;
   }
   if (recv_all(fd, (char *)hdr, sizeof hdr, deadline) != 0) {
-    rc = io_error(ctx, path, "waiting for the reply");
+    if (sent != 0)
+      errno = send_errno;
+    rc = io_error(ctx, path,
+                  sent != 0 ? "sending the request" : "waiting for the reply");
     goto done;
   }
   uint32_t len = wctl_get_len(hdr);
@@ -286,6 +294,7 @@ int wc_ctl_exit(unsigned status) {
   case WCTL_TIMEOUT:
   case WCTL_DISABLED:
   case WCTL_SKIPPED:
+  case WCTL_RATE_LIMITED:
     return WC_EXIT_NOTWARM;
   case WCTL_STOPPING:
     return WC_EXIT_STALE;

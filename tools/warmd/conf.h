@@ -69,6 +69,7 @@ struct wd_config {
   char *http_listen;      /* default 127.0.0.1:9464, "" = off */
   char *event_log;        /* JSON lines, NULL = off */
   char *group;            /* group of the segments and control socket */
+  char *control_group;    /* may run mutating control commands; NULL: none */
   char *pidfile;          /* default NULL */
   int log_level;          /* syslog level, default LOG_INFO */
   /* [fleet] (tools/warmd/fleet.h); fleet_redis NULL = no fleet mode. */

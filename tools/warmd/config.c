@@ -472,6 +472,7 @@ enum {
   GK_GROUP,
   GK_PIDFILE,
   GK_LOGLEVEL,
+  GK_CTLGROUP,
   GK__N
 };
 #define G(f) offsetof(struct wd_config, f)
@@ -492,6 +493,8 @@ static const struct key gkeys[GK__N] = {
     [GK_GROUP] = K_STR("group", F_EMPTY_NULL, G(group), chk_group),
     [GK_PIDFILE] = K_STR("pidfile", F_PATH | F_EMPTY_NULL, G(pidfile), NULL),
     [GK_LOGLEVEL] = K_WORD("log_level", V_ENUM, G(log_level), w_level),
+    [GK_CTLGROUP] =
+        K_STR("control_group", F_EMPTY_NULL, G(control_group), chk_group),
 };
 
 /* chk_envname and chk_keyfile know EK_KEYENV = 2 and EK_KEYFILE = 3. */
@@ -1218,6 +1221,7 @@ void wd_config_free(struct wd_config *c) {
   free(c->http_listen);
   free(c->event_log);
   free(c->group);
+  free(c->control_group);
   free(c->pidfile);
   free(c->fleet_redis);
   free(c->fleet_password_env);

@@ -5,9 +5,23 @@
  * Nothing here can hold up the main loop: the threads only read the model
  * table under RCU and queue requests (wd_daemon_request).  A slow or hung
  * client holds only its own thread, and only until its time bound.
- * Authorisation is decided once per connection from SO_PEERCRED (and the
- * peer's supplementary groups, SO_PEERGROUPS) as the kernel recorded them
- * at connect time, so a peer cannot change them afterwards.
+ * Two permissions, kept apart (issue 12): reaching the socket (mode 0660,
+ * [warmd] group: the workers' group) lets a peer read (status, stats);
+ * changing anything (warm, pause, resume, reload) needs root, warmd's own
+ * user or a member of [warmd] control_group (default: none).  Workers are
+ * many and run code that handles requests from the network, so a worker
+ * must not be able to buy warmups or pause models.  Authorisation is
+ * decided once per connection from SO_PEERCRED (and the peer's
+ * supplementary groups, SO_PEERGROUPS) as the kernel recorded them at
+ * connect time, so a peer cannot change them afterwards.
+ *
+ * Client slots: a few threads at most, so one uid must not be able to
+ * hold them all (a worker opening 8 idle connections locked out every
+ * operator).  Every uid but root holds at most MAX_PER_UID; peers that
+ * may only read hold at most MAX_READERS together, so MAX_CLIENTS -
+ * MAX_READERS stay for those who control warmd; root has ROOT_EXTRA
+ * slots of its own beyond MAX_CLIENTS.  Idle clients are closed after
+ * IDLE_NS, a started frame must arrive within FRAME_NS.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -30,7 +44,10 @@
 #include "log.h"
 #include "rcu.h"
 
-#define MAX_CLIENTS 8              /* beyond: WCTL_BUSY */
+#define MAX_CLIENTS 8              /* beyond: WCTL_BUSY (root: + ROOT_EXTRA) */
+#define MAX_PER_UID 4              /* per uid other than root */
+#define MAX_READERS 6              /* peers that may not mutate, together */
+#define ROOT_EXTRA 4               /* root's own, beyond MAX_CLIENTS */
 #define IDLE_NS (10 * WD_NS_PER_S) /* between requests */
 #define FRAME_NS (2 * WD_NS_PER_S) /* to finish a started frame */
 #define WRITE_NS (5 * WD_NS_PER_S) /* to take a reply */
@@ -42,19 +59,28 @@ struct wd_control {
   char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
   dev_t dev;
   ino_t ino;
-  int has_group;
+  int has_group; /* [warmd] group: the socket's group (read-only access) */
   gid_t gid;
-  char group[64]; /* its name, for messages */
+  int has_ctl_group; /* [warmd] control_group: may run mutating commands */
+  gid_t ctl_gid;
+  char ctl_group[65]; /* its name, for messages */
   pthread_t acceptor;
   _Atomic int stopping;
   pthread_mutex_t mu;
   pthread_cond_t cv;
-  int active; /* client threads alive, under mu */
+  /* Client threads alive, under mu: their uids and whether they may
+   * mutate, for the slot limits (at most MAX_CLIENTS + ROOT_EXTRA). */
+  int active;
+  uid_t slot_uid[MAX_CLIENTS + ROOT_EXTRA];
+  int slot_rw[MAX_CLIENTS + ROOT_EXTRA];
+  int slot_used[MAX_CLIENTS + ROOT_EXTRA];
 };
 
 struct client {
   struct wd_control *c;
   int fd;
+  int slot;
+  uid_t uid;
   int may_mutate;
 };
 
@@ -67,25 +93,31 @@ static int in_groups(const gid_t *g, int n, gid_t want) {
   return 0;
 }
 
-/* Root, warmd's own user, or a member of [warmd] group: primary group,
- * or a supplementary one as the kernel recorded it at connect time
- * (SO_PEERGROUPS, Linux 4.13); on older kernels the group database. */
+/* Root, warmd's own user, or a member of [warmd] control_group: as
+ * primary group, or as a supplementary one.  The supplementary groups come
+ * from SO_PEERGROUPS (Linux 4.13) first: they are the groups the peer
+ * process really had when it connected, as the kernel recorded them, so a
+ * process that dropped a group (setgroups) is judged without it, and no
+ * NSS lookup (LDAP, sssd: slow or down) runs in the acceptor thread.  Only
+ * where the kernel lacks SO_PEERGROUPS (ENOPROTOOPT) the group database is
+ * asked for the peer uid's groups (getgrouplist of its passwd entry),
+ * which is what the user would get at login. */
 static int authorised(const struct wd_control *c, int fd,
                       const struct ucred *cr) {
   if (cr->uid == 0 || cr->uid == geteuid())
     return 1;
-  if (!c->has_group)
+  if (!c->has_ctl_group)
     return 0;
-  if (cr->gid == c->gid)
+  if (cr->gid == c->ctl_gid)
     return 1;
   gid_t g[256];
   socklen_t len = sizeof g;
   if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &len) == 0)
-    return in_groups(g, (int)(len / sizeof g[0]), c->gid);
+    return in_groups(g, (int)(len / sizeof g[0]), c->ctl_gid);
   if (errno == ERANGE) { /* more than 256 groups: len says how many */
     gid_t *big = malloc(len);
     int ok = big && getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, big, &len) == 0 &&
-             in_groups(big, (int)(len / sizeof big[0]), c->gid);
+             in_groups(big, (int)(len / sizeof big[0]), c->ctl_gid);
     free(big);
     return ok;
   }
@@ -96,7 +128,7 @@ static int authorised(const struct wd_control *c, int fd,
   int n = (int)(sizeof g / sizeof g[0]);
   if (getgrouplist(pp->pw_name, cr->gid, g, &n) < 0)
     return 0;
-  return in_groups(g, n, c->gid);
+  return in_groups(g, n, c->ctl_gid);
 }
 
 /* ---- bounded I/O --------------------------------------------------------- */
@@ -251,15 +283,15 @@ static void serve(struct client *cl) {
                      : WCTL_VERSION;
     if (st == WCTL_OK && wctl_cmd_mutating(r.cmd) && !cl->may_mutate) {
       st = WCTL_DENIED;
-      if (c->has_group)
+      if (c->has_ctl_group)
         snprintf(why, sizeof why,
-                 "%s needs root, warmd's user or a member "
-                 "of group %s",
-                 wctl_cmd_name(r.cmd), c->group);
+                 "%s needs root, warmd's user or a member of control_group "
+                 "%s",
+                 wctl_cmd_name(r.cmd), c->ctl_group);
       else
         snprintf(why, sizeof why,
-                 "%s needs root or warmd's user (no "
-                 "[warmd] group is configured)",
+                 "%s needs root or warmd's user (no [warmd] control_group "
+                 "is configured)",
                  wctl_cmd_name(r.cmd));
     }
     if (st != WCTL_OK) { /* the framing is intact: go on with the next */
@@ -285,12 +317,51 @@ static void *client_main(void *arg) {
   serve(cl);
   rcu_unregister_thread();
   close(cl->fd);
-  free(cl);
   pthread_mutex_lock(&c->mu);
+  c->slot_used[cl->slot] = 0;
   c->active--;
   pthread_cond_broadcast(&c->cv);
   pthread_mutex_unlock(&c->mu);
+  free(cl);
   return NULL;
+}
+
+/* Takes a slot for a peer (under c->mu): its index, or -1 with why.  The
+ * limits are in the comment at the top. */
+static int take_slot(struct wd_control *c, uid_t uid, int rw, char *why,
+                     size_t whylen) {
+  int same = 0, readers = 0, others = 0, free_at = -1;
+  for (int i = 0; i < MAX_CLIENTS + ROOT_EXTRA; i++) {
+    if (!c->slot_used[i]) {
+      if (free_at < 0)
+        free_at = i;
+      continue;
+    }
+    same += c->slot_uid[i] == uid;
+    readers += !c->slot_rw[i];
+    others += c->slot_uid[i] != 0;
+  }
+  if (uid != 0 && same >= MAX_PER_UID)
+    snprintf(why, whylen,
+             "uid %u already has %d control connections (at most %d per "
+             "user)",
+             (unsigned)uid, same, MAX_PER_UID);
+  else if (uid != 0 && !rw && readers >= MAX_READERS)
+    snprintf(why, whylen,
+             "%d read-only control clients are connected (at most %d; the "
+             "rest are kept for root and control_group)",
+             readers, MAX_READERS);
+  else if (free_at < 0 || (uid != 0 && others >= MAX_CLIENTS))
+    snprintf(why, whylen, "%d control clients are connected (at most %d)",
+             c->active, MAX_CLIENTS);
+  else {
+    c->slot_used[free_at] = 1;
+    c->slot_uid[free_at] = uid;
+    c->slot_rw[free_at] = rw;
+    c->active++;
+    return free_at;
+  }
+  return -1;
 }
 
 static void start_client(struct wd_control *c, int fd) {
@@ -307,25 +378,31 @@ static void start_client(struct wd_control *c, int fd) {
   }
   cl->c = c;
   cl->fd = fd;
+  cl->uid = cr.uid;
   cl->may_mutate = authorised(c, fd, &cr);
+  char why[160];
   pthread_mutex_lock(&c->mu);
-  int full = c->active >= MAX_CLIENTS;
-  if (!full)
-    c->active++;
+  cl->slot = take_slot(c, cr.uid, cl->may_mutate, why, sizeof why);
   pthread_mutex_unlock(&c->mu);
+  if (cl->slot < 0) {
+    DEBUG_LOG("control: refused a client (uid %u): %s", (unsigned)cr.uid, why);
+    send_error(cl, WCTL_VERSION, 0, WCTL_BUSY, why);
+    close(fd);
+    free(cl);
+    return;
+  }
   pthread_attr_t at;
   pthread_t t;
   pthread_attr_init(&at);
   pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-  if (full || pthread_create(&t, &at, client_main, cl) != 0) {
-    send_error(cl, WCTL_VERSION, 0, full ? WCTL_BUSY : WCTL_INTERNAL, NULL);
+  if (pthread_create(&t, &at, client_main, cl) != 0) {
+    send_error(cl, WCTL_VERSION, 0, WCTL_INTERNAL, NULL);
     close(fd);
+    pthread_mutex_lock(&c->mu);
+    c->slot_used[cl->slot] = 0;
+    c->active--;
+    pthread_mutex_unlock(&c->mu);
     free(cl);
-    if (!full) {
-      pthread_mutex_lock(&c->mu);
-      c->active--;
-      pthread_mutex_unlock(&c->mu);
-    }
   }
   pthread_attr_destroy(&at);
 }
@@ -454,8 +531,8 @@ static int make_socket(struct wd_control *c, char *err, size_t errlen) {
 /* ---- start, stop --------------------------------------------------------- */
 
 int wd_control_start(struct wd_control **out, struct wd_daemon *d,
-                     const char *path, const char *group, char *err,
-                     size_t errlen) {
+                     const char *path, const char *group,
+                     const char *control_group, char *err, size_t errlen) {
   *out = NULL;
   struct wd_control *c = calloc(1, sizeof *c);
   if (!c) {
@@ -479,7 +556,18 @@ int wd_control_start(struct wd_control **out, struct wd_daemon *d,
     }
     c->has_group = 1;
     c->gid = g->gr_gid;
-    snprintf(c->group, sizeof c->group, "%s", group);
+  }
+  if (control_group) {
+    struct group *g = getgrnam(control_group);
+    if (!g) {
+      snprintf(err, errlen, "control socket: control_group %s does not exist",
+               control_group);
+      free(c);
+      return -1;
+    }
+    c->has_ctl_group = 1;
+    c->ctl_gid = g->gr_gid;
+    snprintf(c->ctl_group, sizeof c->ctl_group, "%s", control_group);
   }
   pthread_mutex_init(&c->mu, NULL);
   pthread_cond_init(&c->cv, NULL);
@@ -497,7 +585,10 @@ int wd_control_start(struct wd_control **out, struct wd_daemon *d,
     unlink(c->path);
     goto fail;
   }
-  LOG(LOG_INFO, "control socket %s (protocol %d)", c->path, WCTL_VERSION);
+  LOG(LOG_INFO, "control socket %s (protocol %d); changes by root, uid %u%s%s",
+      c->path, WCTL_VERSION, (unsigned)geteuid(),
+      c->has_ctl_group ? " and control_group " : "",
+      c->has_ctl_group ? c->ctl_group : "");
   *out = c;
   return 0;
 fail:

@@ -10,11 +10,13 @@
 #include "daemon.h"
 
 struct wd_control;
-/* Listens on `path` (a Unix socket, mode 0660, group `group` if set); a
- * thread serves requests.  err says why on failure. */
+/* Listens on `path` (a Unix socket, mode 0660, group `group` if set:
+ * its members may read); root, warmd's user and members of
+ * `control_group` (if set) may also run mutating commands.  A thread
+ * serves requests.  err says why on failure. */
 int wd_control_start(struct wd_control **out, struct wd_daemon *d,
-                     const char *path, const char *group, char *err,
-                     size_t errlen);
+                     const char *path, const char *group,
+                     const char *control_group, char *err, size_t errlen);
 void wd_control_stop(struct wd_control *c);
 
 /* How long `warm` waits beyond the model's timeout: the time for the main

@@ -13,8 +13,17 @@
  *    says whether it took effect.
  * Polling every few ms costs nothing at the rate operators type commands,
  * and needs no hook in the main loop or the publisher.
+ *
+ * warm is rate-limited per model, whoever asks (root too: a script in a
+ * loop costs the same): one forced warmup of a model per min(interval,
+ * 60 s), counted from the last one warmd accepted.  The scheduler already
+ * warms every model once per interval; a forced warmup more often than
+ * that only buys tokens (30 x `warmctl warm` sent 30 paid warmups), and
+ * 60 s keeps an operator who just fixed a key from waiting an hour.
  */
 #define _GNU_SOURCE
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -26,6 +35,56 @@
 #include "rcu.h"
 
 #define POLL_NS (5 * WD_NS_PER_MS)
+#define WARM_EVERY_MAX_NS (60 * WD_NS_PER_S) /* rate limit of warm, above */
+
+/* The forced warmups of the last WARM_EVERY_MAX_NS: a few entries at the
+ * rate people type (and at most one per model in that time), so a list
+ * scanned under a mutex is enough.  Shared by the client threads. */
+struct forced {
+  char name[WARMTH_NAME_MAX + 1];
+  int64_t at;
+};
+static pthread_mutex_t forced_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct forced *forced_v;
+static size_t forced_n, forced_cap;
+
+/* Takes the model's turn for a forced warmup: 0, or -1 with *wait_ns until
+ * the next one is allowed.  Entries older than the longest window go. */
+static int forced_take(const char *name, int64_t now, int64_t every_ns,
+                       int64_t *wait_ns) {
+  int rc = 0;
+  pthread_mutex_lock(&forced_mu);
+  size_t keep = 0;
+  struct forced *mine = NULL;
+  for (size_t i = 0; i < forced_n; i++) {
+    if (now - forced_v[i].at >= WARM_EVERY_MAX_NS)
+      continue;
+    forced_v[keep] = forced_v[i];
+    if (!strcmp(forced_v[keep].name, name))
+      mine = &forced_v[keep];
+    keep++;
+  }
+  forced_n = keep;
+  if (mine && now - mine->at < every_ns) {
+    *wait_ns = mine->at + every_ns - now;
+    rc = -1;
+  } else if (mine) {
+    mine->at = now;
+  } else {
+    if (forced_n == forced_cap) {
+      size_t cap = forced_cap ? 2 * forced_cap : 16;
+      struct forced *v = realloc(forced_v, cap * sizeof *v);
+      if (v) /* out of memory: not limited, as before */
+        forced_v = v, forced_cap = cap;
+    }
+    if (forced_n < forced_cap) {
+      snprintf(forced_v[forced_n].name, sizeof forced_v[0].name, "%s", name);
+      forced_v[forced_n++].at = now;
+    }
+  }
+  pthread_mutex_unlock(&forced_mu);
+  return rc;
+}
 
 static void pause_poll(void) {
   struct timespec ts = {0, POLL_NS};
@@ -332,7 +391,7 @@ static void do_stats(struct wd_daemon *d, const struct wctl_req *r,
 
 struct baseline {
   int found, paused;
-  int64_t timeout_ns;
+  int64_t timeout_ns, interval_ns;
   uint64_t skip_real, skip_idle, skip_budget;
 };
 
@@ -346,6 +405,7 @@ static void entry_baseline(struct wd_daemon *d, const char *name,
     b->paused = atomic_load(&e->paused);
     /* e->m stays valid until rcu_read_unlock (freed by call_rcu). */
     b->timeout_ns = e->m->timeout_ns ? e->m->timeout_ns : e->ep->timeout_ns;
+    b->interval_ns = e->m->interval_ns;
     b->skip_real = atomic_load(&e->n_skip_real);
     b->skip_idle = atomic_load(&e->n_skip_idle);
     b->skip_budget = atomic_load(&e->n_skip_budget);
@@ -372,7 +432,18 @@ static void do_warm(struct wd_daemon *d, const struct wctl_req *r,
     return;
   }
   uint64_t ok0 = m.successes, results0 = m.successes + m.failures;
-  int64_t start = wd_mono_ns();
+  int64_t start = wd_mono_ns(), wait_ns;
+  int64_t every =
+      b0.interval_ns < WARM_EVERY_MAX_NS ? b0.interval_ns : WARM_EVERY_MAX_NS;
+  if (forced_take(r->model, start, every, &wait_ns) != 0) {
+    char why[160];
+    snprintf(why, sizeof why,
+             "next allowed in %lld s (one forced warmup of a model per "
+             "min(interval, 60 s))",
+             (long long)((wait_ns + WD_NS_PER_S - 1) / WD_NS_PER_S));
+    error_reply(r, WCTL_RATE_LIMITED, why, out);
+    return;
+  }
   int64_t deadline = start + b0.timeout_ns + WD_CTL_WARM_MARGIN_NS;
   if (wd_daemon_request(d, WD_REQ_WARM, r->model) != 0) {
     error_reply(r, WCTL_NO_MODEL, r->model, out);

@@ -302,7 +302,7 @@ int main(int argc, char **argv) {
     return 1;
   if (d.cfg->control_socket && d.cfg->control_socket[0] &&
       wd_control_start(&d.control, &d.dm, d.cfg->control_socket, d.cfg->group,
-                       err, sizeof err) != 0)
+                       d.cfg->control_group, err, sizeof err) != 0)
     LOG(LOG_WARNING, "no control socket: %s", err);
   if (d.cfg->http_listen && d.cfg->http_listen[0] &&
       wd_http_start(&d.http, &d.dm, d.cfg->http_listen, err, sizeof err) != 0) {

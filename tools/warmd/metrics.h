@@ -2,9 +2,9 @@
  * /health/warmup's verdict and JSON body, /metrics in the Prometheus text
  * exposition format 0.0.4.
  *
- * Both run in the HTTP thread, which must be registered with liburcu: they
- * walk the model hash under rcu_read_lock() and read records through
- * d->reader, as daemon.h says. */
+ * Both run in http.c's builder thread, which must be registered with
+ * liburcu: they walk the model hash under rcu_read_lock() and read records
+ * through d->reader, as daemon.h says. */
 #ifndef WARMD_METRICS_H
 #define WARMD_METRICS_H
 

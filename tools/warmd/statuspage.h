@@ -19,7 +19,7 @@
  * are at most WARMTH_NAME_MAX bytes, so a page stays under ~1.5 MB.  Every
  * model name is config text and is HTML-escaped (JSON-escaped in JSON).
  *
- * Runs in the HTTP thread, registered with liburcu (daemon.h).
+ * Runs in http.c's builder thread, registered with liburcu (daemon.h).
  */
 #ifndef WARMD_STATUSPAGE_H
 #define WARMD_STATUSPAGE_H
