@@ -126,7 +126,8 @@ class Soak:
                       sanitizer=0, cores=0, hostile_runs=0, resized=0,
                       resize_refused=0, ctl_garbage=0, floods=0,
                       watch_garbage=0, watch_regressions=0, lookups=0,
-                      flood_touch_errors=0, worker_failed=0)
+                      flood_touch_errors=0, worker_failed=0,
+                      hostile_warm_ok=0, hostile_warm_refused=0)
         self.crash_notes = []
         self.cpu_ticks = 0  # of warmds that have exited
         self.samples = []
@@ -292,17 +293,27 @@ class Soak:
         self.user, self.group = u, g
 
     def hostile(self):
-        argv = [sys.executable, "-c", HOSTILE, self.shm,
-                self.path("warmd.sock")]
-        if self.user:
-            argv = ["setpriv", f"--reuid={self.user}",
-                    f"--regid={self.group}", "--clear-groups"] + argv
+        as_user = ["setpriv", f"--reuid={self.user}", f"--regid={self.group}",
+                   "--clear-groups"] if self.user else []
+        argv = as_user + [sys.executable, "-c", HOSTILE, self.shm,
+                          self.path("warmd.sock")]
         try:
             r = subprocess.run(argv, capture_output=True, text=True,
                                timeout=20)
         except subprocess.TimeoutExpired:
             return
         self.n["hostile_runs"] += 1
+        # Buying warmups: a mutating command from a member of the workers'
+        # group (no control_group configured) must be refused.
+        try:
+            w = subprocess.run(as_user + [
+                self.bin("tools/warmctl/warmctl"), "--socket",
+                self.path("warmd.sock"), "warm", self.rng.choice(self.models)],
+                capture_output=True, text=True, timeout=20)
+            self.n["hostile_warm_ok" if w.returncode == 0 else
+                   "hostile_warm_refused"] += 1
+        except subprocess.TimeoutExpired:
+            pass
         kv = dict(x.split("=", 1) for x in r.stdout.split() if "=" in x)
         self.n["resized"] += int(kv.get("resized", 0))
         self.n["resize_refused"] += int(kv.get("refused", 0))
@@ -513,6 +524,9 @@ class Soak:
              f"{n['ctl_garbage']} / {n['floods']} "
              f"({n['flood_touch_errors']})"
              + ("" if self.user else " (same uid as warmd: not root)")),
+            ("hostile warmctl warm: accepted / refused",
+             f"{n['hostile_warm_ok']} / {n['hostile_warm_refused']}"
+             + ("" if self.user else " (same uid as warmd: not root)")),
             ("torn reads (worker-sim, table-watch garbage, regressions)",
              f"{n['torn_worker']}, {n['watch_garbage']}, "
              f"{n['watch_regressions']}"),
@@ -532,7 +546,8 @@ class Soak:
         print(f"\nlogs and samples in {self.tmp}")
         bad = (n["warmd_crash"] + n["worker_crash"] + n["sanitizer"] +
                n["cores"] + n["torn_worker"] + n["watch_garbage"] +
-               n["watch_regressions"] + n["resized"])
+               n["watch_regressions"] + n["resized"] +
+               (n["hostile_warm_ok"] if self.user else 0))
         return 1 if bad else 0
 
     def cleanup(self):
