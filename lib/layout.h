@@ -39,7 +39,10 @@
  * (s1 & ~1) + 3, so the probe is valid iff s2 - (s1 & ~1) < 3.
  *
  * Freed slots are reused only after WARMTH__SLOT_GRACE_NS and two index
- * publications, and every reuse bumps the slot's generation.
+ * publications, and every reuse bumps the slot's generation.  A
+ * publication that removes a model is made twice (lib/writer.c,
+ * warmth__w_publish): waiting for an unrelated later change to bring the
+ * second one left the freed slots unusable for good when none came.
  */
 #ifndef WARMTH_LAYOUT_H
 #define WARMTH_LAYOUT_H

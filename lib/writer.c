@@ -1,9 +1,12 @@
 /* writer.c - create, adopt and update the warmth table (internal). */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,6 +16,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dsock.h"
@@ -50,6 +54,7 @@ struct warmth__w {
   struct wslot *slots;
   uint32_t never_next; /* slots >= this were never used */
   int dirty;
+  int removed; /* a removal is staged (publish_index publishes twice) */
   int adopted;
   /* A new segment goes live (magic stored, the segment it replaces marked
    * superseded) at its first publication, not at open: a reader that moved
@@ -273,6 +278,7 @@ int warmth__w_remove(struct warmth__w *w, const char *name) {
   ws->freed_seq =
       atomic_load_explicit(&w->hdr->index_seq, memory_order_relaxed);
   w->dirty = 1;
+  w->removed = 1;
   return 0;
 }
 
@@ -307,8 +313,21 @@ static void publish_index(struct warmth__w *w);
 void warmth__w_publish(struct warmth__w *w) {
   if (!w)
     return;
-  if (w->dirty)
+  if (w->dirty) {
     publish_index(w);
+    /* A removal needs two publications before its slot may be reused (the
+     * buffer that was active still names it; see slot_free_now).  Only a
+     * later change would bring the second one, and a table whose free
+     * slots all wait for it answered WARMTH_EFULL to every add: a reload
+     * that swapped the whole model set left every later reload that adds a
+     * model failing until a restart (issue 12, item 7).  So publish the
+     * same index into the other buffer now: the content is what we just
+     * published, nothing staged is exposed, and a reader that probed the
+     * old buffer fails its index_seq check as for any publication. */
+    if (w->removed)
+      publish_index(w);
+    w->removed = 0;
+  }
   if (!w->live)
     go_live(w);
 }
@@ -373,6 +392,16 @@ const char *warmth__w_name(const struct warmth__w *w, uint32_t slot) {
 }
 
 uint32_t warmth__w_capacity(const struct warmth__w *w) { return w->capacity; }
+void warmth__w_usage(const struct warmth__w *w, uint32_t *used,
+                     uint32_t *waiting) {
+  int64_t now = warmth__mono_ns();
+  *used = *waiting = 0;
+  for (uint32_t i = 0; i < w->capacity; i++) {
+    *used += w->slots[i].status == SLOT_USED;
+    *waiting += w->slots[i].status == SLOT_LIMBO &&
+                !slot_free_now(w, &w->slots[i], now);
+  }
+}
 uint64_t warmth__w_instance(const struct warmth__w *w) {
   return w->hdr->instance;
 }
@@ -383,6 +412,101 @@ struct warmth__hdr *warmth__w_hdr(struct warmth__w *w) {
 }
 
 /* ---- creating and adopting ---------------------------------------------- */
+
+/* ---- diagnostics for a name someone else holds (issue 12, item 11) ------ */
+
+/* 1 if process `pid` has `path` open or mapped (best effort: /proc shows
+ * other users' descriptors to root only). */
+static int proc_uses(const char *pid, const char *path) {
+  char dir[64], link[64], target[PATH_MAX];
+  snprintf(dir, sizeof dir, "/proc/%s/fd", pid);
+  DIR *d = opendir(dir);
+  int found = 0;
+  if (d) {
+    struct dirent *e;
+    while (!found && (e = readdir(d))) {
+      if (e->d_name[0] == '.')
+        continue;
+      snprintf(link, sizeof link, "%.20s/%.20s", dir, e->d_name);
+      ssize_t n = readlink(link, target, sizeof target - 1);
+      if (n > 0) {
+        target[n] = 0;
+        found = strcmp(target, path) == 0;
+      }
+    }
+    closedir(d);
+  }
+  if (found)
+    return 1;
+  snprintf(dir, sizeof dir, "/proc/%s/maps", pid);
+  FILE *f = fopen(dir, "re");
+  if (!f)
+    return 0;
+  char line[PATH_MAX + 128];
+  size_t plen = strlen(path);
+  while (!found && fgets(line, sizeof line, f)) {
+    char *p = strchr(line, '/');
+    found = p && strncmp(p, path, plen) == 0 &&
+            (p[plen] == '\n' || p[plen] == ' ' || p[plen] == 0);
+  }
+  fclose(f);
+  return found;
+}
+
+/* Appends "; in use by pid N (comm), ..." or that no process we can see
+ * uses it.  Bounded: the first 4 users. */
+static void describe_users(const char *path, char *buf, size_t len) {
+  DIR *d = opendir("/proc");
+  size_t used = strlen(buf);
+  int n = 0;
+  if (d) {
+    struct dirent *e;
+    while (n < 4 && (e = readdir(d))) {
+      if (e->d_name[0] < '1' || e->d_name[0] > '9' ||
+          strspn(e->d_name, "0123456789") != strlen(e->d_name) ||
+          atoi(e->d_name) == getpid() || !proc_uses(e->d_name, path))
+        continue;
+      char cpath[64], comm[32] = "?";
+      snprintf(cpath, sizeof cpath, "/proc/%.20s/comm", e->d_name);
+      FILE *f = fopen(cpath, "re");
+      if (f) {
+        if (fgets(comm, sizeof comm, f))
+          comm[strcspn(comm, "\n")] = 0;
+        fclose(f);
+      }
+      if (used < len)
+        used += (size_t)snprintf(buf + used, len - used, "%s pid %s (%s)",
+                                 n ? "," : "; in use by", e->d_name, comm);
+      n++;
+    }
+    closedir(d);
+  }
+  if (!n && used < len)
+    snprintf(buf + used, len - used,
+             "; no process has it open or mapped (as far as %s can see)",
+             geteuid() == 0 ? "root" : "this user");
+}
+
+/* "owner uid U (user), group gid G (group), mode 0MMM, N bytes, modified
+ * T UTC; in use by pid P (comm)" for a file someone else made. */
+static void describe_file(const char *path, const struct stat *st, char *buf,
+                          size_t len) {
+  struct passwd pw, *pwp = NULL;
+  struct group gr, *grp = NULL;
+  char pbuf[1024], gbuf[1024], when[32] = "?";
+  getpwuid_r(st->st_uid, &pw, pbuf, sizeof pbuf, &pwp);
+  getgrgid_r(st->st_gid, &gr, gbuf, sizeof gbuf, &grp);
+  struct tm tm;
+  if (gmtime_r(&st->st_mtime, &tm))
+    strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+  snprintf(buf, len,
+           "owner uid %u (%s), group gid %u (%s), mode %04o, %lld bytes, "
+           "modified %s UTC",
+           (unsigned)st->st_uid, pwp ? pw.pw_name : "no such user",
+           (unsigned)st->st_gid, grp ? gr.gr_name : "no such group",
+           (unsigned)(st->st_mode & 07777), (long long)st->st_size, when);
+  describe_users(path, buf, len);
+}
 
 /* Opens an existing segment for inspection: 1 = none, 0 = mapped in *map
  * (ours by owner), else an error with a message. */
@@ -402,11 +526,20 @@ static int map_existing(const char *name, void **map, size_t *len, char *err,
                 "%s exists and is not a regular shared-memory file", name);
   }
   if (st.st_uid != geteuid()) {
+    /* Someone else made it (squatted the name, or a coordinator of another
+     * user): never touched.  Say whose it is, who uses it, and how to
+     * clear it, so an operator need not guess (warmd(8), DIAGNOSTICS). */
+    char path[NAME_MAX + 16], who[768];
+    snprintf(path, sizeof path, "/dev/shm%s", name);
+    describe_file(path, &st, who, sizeof who);
     close(fd);
     return fail(err, errlen, WARMTH_EBADOWNER,
                 "%s exists and belongs to uid %u, not to us (uid %u): "
-                "refusing to touch it",
-                name, (unsigned)st.st_uid, (unsigned)geteuid());
+                "refusing to touch it. %s: %s. If no warmd runs for this "
+                "table (systemctl status warmd; pgrep -a warmd) and you know "
+                "who made it, remove it (rm %s) and start warmd again",
+                name, (unsigned)st.st_uid, (unsigned)geteuid(), path, who,
+                path);
   }
   *len = (size_t)st.st_size;
   *map = NULL;
@@ -483,8 +616,9 @@ static int judge_existing(struct warmth__w *w, struct warmth__hdr *hd,
   if (magic != WARMTH__MAGIC)
     return fail(err, errlen, WARMTH_EBADMAGIC,
                 "%s is not a warmth segment (magic %016llx): refusing to "
-                "touch it; remove it by hand if it is really stale",
-                w->name, (unsigned long long)magic);
+                "touch it; if no program uses it (fuser /dev/shm%s), remove "
+                "it (rm /dev/shm%s) and start warmd again",
+                w->name, (unsigned long long)magic, w->name, w->name);
   int32_t pid = atomic_load(&hd->pid);
   int64_t age = warmth__mono_ns() - atomic_load(&hd->heartbeat);
   if (atomic_load(&hd->retired) == WARMTH__LIVE && pid_alive(pid) &&
@@ -664,12 +798,17 @@ static int take_lock(struct warmth__w *w, char *err, size_t errlen) {
                   "lock file %s is not a regular shared-memory file", w->lname);
     }
     if (st.st_uid != geteuid()) {
+      char path[NAME_MAX + 16], who[768];
+      snprintf(path, sizeof path, "/dev/shm%s", w->lname);
+      describe_file(path, &st, who, sizeof who);
       close(fd);
       return fail(err, errlen, WARMTH_EBADOWNER,
-                  "lock file /dev/shm%s belongs to uid %u, not to us (uid %u): "
-                  "refusing to use it; remove it (rm /dev/shm%s) once you "
-                  "know who made it",
-                  w->lname, (unsigned)st.st_uid, (unsigned)geteuid(), w->lname);
+                  "lock file %s belongs to uid %u, not to us (uid %u): "
+                  "refusing to use it. %s: %s. If no warmd runs for this "
+                  "table (systemctl status warmd; pgrep -a warmd) and you "
+                  "know who made it, remove it (rm %s) and start warmd again",
+                  path, (unsigned)st.st_uid, (unsigned)geteuid(), path, who,
+                  path);
     }
     /* Ours but readable by others (made by hand?): no one else may open it
      * from now on, or they could hold a read lock that keeps us out. */

@@ -97,6 +97,11 @@ int warmth__w_demand(const struct warmth__w *w, uint32_t slot,
                      struct warmth__demand *d);
 
 uint32_t warmth__w_capacity(const struct warmth__w *w);
+/* Slots that hold a model (published or staged), and slots freed that
+ * wait out their grace period (WARMTH__SLOT_GRACE_NS) before reuse: what
+ * a "table is full" message says. */
+void warmth__w_usage(const struct warmth__w *w, uint32_t *used,
+                     uint32_t *waiting);
 uint64_t warmth__w_instance(const struct warmth__w *w);
 /* 1 if the segment was adopted from a previous coordinator. */
 int warmth__w_adopted(const struct warmth__w *w);

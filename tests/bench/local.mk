@@ -87,3 +87,37 @@ tests/bench/bench-fleet: $(srcdir)/tests/bench/bench-fleet.py \
 .PHONY: bench-fleet
 bench-fleet: tests/bench/bench-fleet
 	./tests/bench/bench-fleet
+
+# bench-reload: how long a reload's model matching stalls warmd's main loop
+# (tools/warmd/table.c) at 10,000 models: wd_table_init on an adopted
+# table, a reload with the same models, one with 10% renamed and the order
+# reversed (--models N, --rounds R for other runs).
+if WARMD
+noinst_PROGRAMS += tests/bench/bench-reload
+WARMTH_BENCHES += tests/bench/bench-reload
+endif
+tests_bench_bench_reload_SOURCES = tests/bench/bench-reload.c
+tests_bench_bench_reload_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tools/warmd
+tests_bench_bench_reload_CFLAGS = $(AM_CFLAGS) $(URCU_CFLAGS) $(PTHREAD_FLAGS)
+tests_bench_bench_reload_LDFLAGS = $(AM_LDFLAGS) $(PTHREAD_FLAGS)
+tests_bench_bench_reload_LDADD = tools/warmd/libwdcore.la $(URCU_LIBS)
+.PHONY: bench-reload
+bench-reload: tests/bench/bench-reload$(EXEEXT)
+	./tests/bench/bench-reload
+
+# bench-coldstart: issue 10's closing table, the first real request after an
+# idle spell with and without warmd, per provider kind and probe kind,
+# against the test upstream with a lazily unloading model (about a minute).
+# Not in WARMTH_BENCHES: `make bench-coldstart` runs it alone.
+EXTRA_DIST += tests/bench/bench-coldstart.py
+CLEANFILES += tests/bench/bench-coldstart
+tests/bench/bench-coldstart: $(srcdir)/tests/bench/bench-coldstart.py \
+		tools/warmd/warmd$(EXEEXT) tools/warmctl/warmctl$(EXEEXT) \
+		tests/upstream/warmth-upstream$(EXEEXT)
+	@$(MKDIR_P) tests/bench
+	$(AM_V_GEN)sed -e '1s|^#!.*|#!$(PYTHON3)|' \
+	  $(srcdir)/tests/bench/bench-coldstart.py >$@.tmp && chmod +x $@.tmp && \
+	  mv $@.tmp $@
+.PHONY: bench-coldstart
+bench-coldstart: tests/bench/bench-coldstart
+	./tests/bench/bench-coldstart

@@ -12,6 +12,7 @@ INTEGRATION_TESTS = \
 	tests/integration/test_idle_budget.py \
 	tests/integration/test_real_traffic.py \
 	tests/integration/test_cost.py \
+	tests/integration/test_providers.py \
 	tests/integration/test_control.py \
 	tests/integration/test_ctlperm.py \
 	tests/integration/test_http.py \
@@ -25,7 +26,9 @@ INTEGRATION_TESTS = \
 	tests/integration/test_secrets.py \
 	tests/integration/test_fleet.py \
 	tests/integration/test_fleet_faults.py \
-	tests/integration/test_fleet_refused.py
+	tests/integration/test_fleet_refused.py \
+	tests/integration/test_local_servers.py \
+	tests/integration/test_startup.py
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/harness.py \
 	tests/integration/fleetlib.py
@@ -34,6 +37,7 @@ EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/harness.py \
 # tests/helpers/table-watch, the reader that verifies every record it copies.
 OPS_TESTS = \
 	tests/integration/test_reload.py \
+	tests/integration/test_reload_swap.py \
 	tests/integration/test_restart.py \
 	tests/integration/test_service.py \
 	tests/integration/test_initscript.py

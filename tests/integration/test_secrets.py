@@ -2,7 +2,8 @@
 items 9 and 10).
 
 - An upstream that echoes 18 of a 30-character key's characters (the test
-  upstream's echokey fault): warmd's log, its event log and warmctl's
+  upstream's echokey fault), or 20 of a `header =` value's: warmd's log,
+  its event log and warmctl's
   output hold no run of 8 or more of the key's characters, while the
   provider's message around it does arrive ("Incorrect API key provided:
   ***"), so the test sees the echo go through.
@@ -77,6 +78,31 @@ def test_echoed_key():
         mode = stat.S_IMODE(os.stat(events).st_mode)
         check(mode == 0o640, f"event log created 0640 under umask 0 "
               f"({mode:04o})")
+
+
+def test_echoed_header_value():
+    """The same for a gateway's token in a `header =` line (no api key: the
+    upstream echoes the cf-aig-authorization token it was sent)."""
+    token = "gw-0123456789abcdefghijklmnopqrs"  # 31 characters
+    with Procs() as P:
+        _, port = P.upstream("--warm-ms", "2", "--cold-ms", "2",
+                             "--fault", "m=echokey:20")
+        events = P.path("events.jsonl")
+        cfg = P.config(port, {"m": {"interval": "1s", "fall": "1"}},
+                       warmd={"event_log": events},
+                       endpoint={"header":
+                                 f"cf-aig-authorization: Bearer {token}"})
+        P.warmd(cfg)
+        wait_for(lambda: "Incorrect API key provided" in P.log("warmd.log")
+                 and os.path.exists(events) and
+                 "Incorrect API key provided" in open(events).read(),
+                 30, "the echoed header value in the log and the event log")
+        log, ev = P.log("warmd.log"), open(events).read()
+        check(key_runs(log, token) == [] and key_runs(ev, token) == [],
+              f"no run of {RUN}+ characters of a header value in the log or "
+              f"the event log ({key_runs(log + ev, token)})")
+        check("Incorrect API key provided: ***" in log,
+              "the provider's message arrives, the value redacted")
 
 
 def test_event_log_symlink():
@@ -161,5 +187,6 @@ def test_check_config_matches_warmd():
 
 if __name__ == "__main__":
     bound(120)
-    main(lambda: (test_echoed_key(), test_event_log_symlink(),
+    main(lambda: (test_echoed_key(), test_echoed_header_value(),
+                  test_event_log_symlink(),
                   test_check_config_matches_warmd()))

@@ -20,8 +20,6 @@
 
 Suite *access_suite(void);
 
-static const int64_t MINUTE = 60LL * 1000000000LL;
-
 static int needs_root(void) {
   if (tu_is_root())
     return 1;

@@ -10,23 +10,6 @@
 
 Suite *attach_suite(void);
 
-static const int64_t MINUTE = 60LL * 1000000000LL;
-
-/* Calls lookup until it answers `want` (the handle re-attaches at most
- * every 100 ms by design); returns the last answer, bounded at 5 s. */
-static int lookup_until(warmth_t *h, const char *model, int want,
-                        struct warmth_model_info *info) {
-  int rc = 0;
-  for (int i = 0; i < 500; i++) {
-    info->size = sizeof *info;
-    rc = warmth_lookup(h, model, info);
-    if (rc == want)
-      break;
-    tu_sleep_ms(10);
-  }
-  return rc;
-}
-
 START_TEST(test_fork_children) {
   /* Opened once in a pre-fork master, used by every child. */
   enum { N = 4 };
@@ -76,7 +59,7 @@ START_TEST(test_lazy_then_writer) {
   struct warmth__w *w = tu_writer(name, 8, 0);
   uint32_t slot = tu_add(w, "late");
   tu_set_state(w, slot, WARMTH_WARM, MINUTE);
-  ck_assert_int_eq(lookup_until(h, "late", 0, &info), 0);
+  ck_assert_int_eq(tu_lookup_until(h, "late", 0, &info), 0);
   ck_assert_str_eq(info.name, "late");
   ck_assert_int_eq(warmth_is_warm(h, "late"), 1);
   warmth_close(h);
@@ -119,7 +102,7 @@ START_TEST(test_replaced_by_new_writer) {
   ck_assert_uint_eq(atomic_load(&old->retired), WARMTH__SUPERSEDED);
   ck_assert_uint_eq(atomic_load(&old->successor), warmth__w_instance(w2));
 
-  ck_assert_int_eq(lookup_until(h, "new-model", 0, &info), 0);
+  ck_assert_int_eq(tu_lookup_until(h, "new-model", 0, &info), 0);
   ck_assert_str_eq(info.name, "new-model");
   ck_assert_int_eq(warmth_lookup(h, "old-model", &info), WARMTH_ENOTFOUND);
   struct warmth_status st = {.size = sizeof st};

@@ -137,7 +137,18 @@ static const char full[] = "[warmd]\n"                                  /* 1 */
                            "\n"                                         /* 48 */
                            "[model claude]\n"                           /* 49 */
                            "endpoint = b\n"                             /* 50 */
-                           "probe = models\n";                          /* 51 */
+                           "probe = models\n"                           /* 51 */
+                           "thinking = off\n"                           /* 52 */
+                           "price_cache_write = 4\n"                    /* 53 */
+                           "\n"                                         /* 54 */
+                           "[endpoint az]\n"                            /* 55 */
+                           "kind = azure\n"                             /* 56 */
+                           "base_url = https://r.openai.azure.com/openai\n"
+                           "api_version = 2024-10-21\n" /* 58 */
+                           "header = X-Title: warmth\n" /* 59 */
+                           "[model o3]\n"               /* 60 */
+                           "endpoint = az\n"            /* 61 */
+                           "reasoning_effort = low\n";  /* 62 */
 
 START_TEST(test_full) {
   struct wd_config *c = load_ok(full);
@@ -159,7 +170,7 @@ START_TEST(test_full) {
   ck_assert_int_eq(c->log_level, LOG_DEBUG);
   ck_assert_ptr_nonnull(strstr(c->path, "t.conf"));
 
-  ck_assert_int_eq(c->nendpoints, 2);
+  ck_assert_int_eq(c->nendpoints, 3);
   const struct wd_endpoint *b = &c->endpoints[0], *a = &c->endpoints[1];
   ck_assert_str_eq(b->name, "b");
   ck_assert_int_eq(b->kind, WD_KIND_ANTHROPIC);
@@ -179,7 +190,7 @@ START_TEST(test_full) {
   ck_assert_str_eq(a->anthropic_version, "2023-06-01");
   ck_assert_int_eq(a->line, 44);
 
-  ck_assert_int_eq(c->nmodels, 2);
+  ck_assert_int_eq(c->nmodels, 3);
   const struct wd_model *m = &c->models[0];
   ck_assert_str_eq(m->name, "gpt-4.1");
   ck_assert_int_eq(m->endpoint, 1); /* "a", defined after the model */
@@ -211,6 +222,14 @@ START_TEST(test_full) {
   ck_assert_int_eq(m->endpoint, 0);
   ck_assert_int_eq(m->probe, WD_PROBE_MODELS);
   ck_assert_int_eq(m->line, 49);
+  ck_assert_int_eq(m->thinking, WD_THINKING_OFF);
+  ck_assert(near_eq(m->price_cache_write, 4));
+  m = &c->models[2];
+  ck_assert_int_eq(m->endpoint, 2);
+  ck_assert_int_eq(m->reasoning_effort, WD_EFFORT_LOW);
+  ck_assert_str_eq(c->endpoints[2].api_version, "2024-10-21");
+  ck_assert_int_eq(c->endpoints[2].nheaders, 1);
+  ck_assert_str_eq(c->endpoints[2].headers[0], "X-Title: warmth");
   wd_config_free(c);
 }
 END_TEST
@@ -272,6 +291,45 @@ START_TEST(test_price_cached_default) {
   struct wd_config *c = load_ok("[endpoint e]\nbase_url = http://h\n"
                                 "[model m]\nprice_in = 3.25\n");
   ck_assert(near_eq(c->models[0].price_cached, 3.25));
+  wd_config_free(c);
+}
+END_TEST
+
+/* The providers' keys: azure's api_version, repeatable extra headers,
+ * reasoning settings where the kind takes them, cache-write prices. */
+START_TEST(test_provider_keys) {
+  struct wd_config *c =
+      load_ok("[endpoint az]\n"
+              "kind = azure\n"
+              "base_url = https://r.openai.azure.com/openai\n"
+              "api_version = 2024-10-21\n"
+              "header = X-Title: warmth\n"
+              "header = HTTP-Referer:https://example.com/a?b=1\n"
+              "[endpoint g]\n"
+              "kind = gemini\n"
+              "base_url = https://generativelanguage.googleapis.com/v1beta\n"
+              "[endpoint an]\n"
+              "kind = anthropic\n"
+              "base_url = https://api.anthropic.com/v1\n"
+              "[model o]\nendpoint = az\nreasoning_effort = minimal\n"
+              "max_tokens_param = max_completion_tokens\n"
+              "[model gm]\nendpoint = g\nthinking = off\n"
+              "[model c]\nendpoint = an\nprice_in = 3\nthinking = off\n"
+              "[model c2]\nendpoint = an\nprice_in = 3\n"
+              "price_cache_write = 6\n");
+  const struct wd_endpoint *az = &c->endpoints[0];
+  ck_assert_int_eq(az->kind, WD_KIND_AZURE);
+  ck_assert_str_eq(az->api_version, "2024-10-21");
+  ck_assert_int_eq(az->nheaders, 2);
+  ck_assert_str_eq(az->headers[0], "X-Title: warmth");
+  ck_assert_str_eq(az->headers[1], "HTTP-Referer: https://example.com/a?b=1");
+  ck_assert_int_eq(c->endpoints[1].kind, WD_KIND_GEMINI);
+  ck_assert_int_eq(c->endpoints[1].nheaders, 0);
+  ck_assert_int_eq(c->models[0].reasoning_effort, WD_EFFORT_MINIMAL);
+  ck_assert_int_eq(c->models[1].thinking, WD_THINKING_OFF);
+  ck_assert_int_eq(c->models[1].reasoning_effort, WD_EFFORT_UNSET);
+  ck_assert(near_eq(c->models[2].price_cache_write, 3.75)); /* 1.25 x in */
+  ck_assert(near_eq(c->models[3].price_cache_write, 6));
   wd_config_free(c);
 }
 END_TEST
@@ -366,7 +424,12 @@ START_TEST(test_manpage_keys) {
                                "latency_alert",
                                "min_headroom",
                                "probe_prefix_file",
-                               "required"};
+                               "required",
+                               "api_version",
+                               "header",
+                               "reasoning_effort",
+                               "thinking",
+                               "price_cache_write"};
   FILE *f = fopen(WARMTH_TOP_SRCDIR "/tools/warmd/warmd.conf.5", "r");
   ck_assert_ptr_nonnull(f);
   static char man[128 * 1024];
@@ -469,8 +532,8 @@ static const struct bad {
     {"[endpoint e]\nbase_url = http://h\napi_key_env = sk-abc123 def\n", 3,
      "api_key_env", "not the name of an environment variable", "sk-abc123"},
     {"[warmd]\ntick = 50ms\n" EP, 0, "t.conf: ", "nothing to do", NULL},
-    {"[endpoint e]\nkind = azure\nbase_url = http://h\n[model m]\n", 2, "kind",
-     "'azure' is not one of: openai, anthropic", NULL},
+    {"[endpoint e]\nkind = bedrock\nbase_url = http://h\n[model m]\n", 2,
+     "kind", "'bedrock' is not one of: openai, anthropic, azure, gemini", NULL},
     {EP "[model m]\nprobe = ping\n", 4, "probe", "not one of: chat, models",
      NULL},
     {EP "[model m]\nmax_tokens_param = max_tok\n", 4, "max_tokens_param",
@@ -540,6 +603,37 @@ static const struct bad {
     {EP "[model m]\napi_key = sk-live-secret\n", 4, "api_key", "unknown key",
      "sk-live-secret"},
     {EP "[model m]\nendpoint =\n", 4, "endpoint", "empty value", NULL},
+    /* providers */
+    {"[endpoint e]\nkind = azure\nbase_url = http://h\n[model m]\n", 1,
+     "api_version", "kind = azure needs it", NULL},
+    {EP "api_version = 2024-10-21\n[model m]\n", 3, "api_version",
+     "only kind = azure", NULL},
+    {EP "api_version = 2024 10\n[model m]\n", 3, "api_version",
+     "not an api-version", NULL},
+    {EP "header = X-Token sk-live-secret\n[model m]\n", 3, "header",
+     "expected 'Name: value'", "sk-live-secret"},
+    {EP "header = X Token: sk-live-secret\n[model m]\n", 3, "header",
+     "is not a header name", "sk-live-secret"},
+    {EP "header = Authorization: Bearer sk-live-secret\n[model m]\n", 3,
+     "header", "is set by warmd", "sk-live-secret"},
+    {EP "header = x-api-key: sk-live-secret\n[model m]\n", 3, "header",
+     "is set by warmd", "sk-live-secret"},
+    {EP "[model m]\nreasoning_effort = extreme\n", 4, "reasoning_effort",
+     "not one of: minimal, low, medium, high", NULL},
+    {"[endpoint e]\nkind = anthropic\nbase_url = http://h\n[model m]\n"
+     "reasoning_effort = low\n",
+     5, "reasoning_effort", "kind = anthropic takes no reasoning_effort", NULL},
+    {EP "[model m]\nthinking = off\n", 4, "thinking",
+     "use reasoning_effort = minimal", NULL},
+    {EP "[model m]\nthinking = on\n", 4, "thinking", "not one of: off", NULL},
+    {"[endpoint e]\nkind = azure\nbase_url = http://h\napi_version = v\n"
+     "[model m]\nprobe = models\n",
+     6, "probe", "has no such probe", NULL},
+    {"[endpoint e]\nkind = gemini\nbase_url = http://h\n[model m]\n"
+     "max_tokens_param = max_completion_tokens\n",
+     5, "max_tokens_param", "the gemini API only takes max_tokens", NULL},
+    {EP "[model m]\nprice_cache_write = -1\n", 4, "price_cache_write",
+     "negative", NULL},
 };
 
 START_TEST(test_errors) {
@@ -981,6 +1075,84 @@ START_TEST(test_small_err) {
 }
 END_TEST
 
+/* kind = ollama | vllm, probe = load, keep_alive, max_loaded (issue 10):
+ * defaults, inheritance, the seconds and forever forms, and the errors. */
+START_TEST(test_local_servers) {
+  static const char *man_keys[] = {"keep_alive", "max_loaded"};
+  char err[512];
+  struct wd_config *c = load_ok("[endpoint o]\nkind = ollama\n"
+                                "base_url = http://127.0.0.1:11434\n"
+                                "max_loaded = 2\nkeep_alive = 20m\n"
+                                "[endpoint v]\nkind = vllm\n"
+                                "base_url = http://127.0.0.1:8000/v1\n"
+                                "[model a]\nendpoint = o\n"
+                                "[model b]\nendpoint = o\nkeep_alive = 600\n"
+                                "probe = chat\n"
+                                "[model c]\nendpoint = o\nkeep_alive = -1\n"
+                                "[model d]\nendpoint = v\n"
+                                "[endpoint o2]\nkind = ollama\n"
+                                "base_url = http://127.0.0.1:11435\n"
+                                "[model e]\nendpoint = o2\ninterval = 10m\n"
+                                "[model f]\nendpoint = o2\n"
+                                "[model g]\nendpoint = o2\ninterval = 1m\n");
+  ck_assert_int_eq(c->endpoints[0].kind, WD_KIND_OLLAMA);
+  ck_assert_int_eq(c->endpoints[0].max_loaded, 2);
+  ck_assert_int_eq(c->endpoints[1].kind, WD_KIND_VLLM);
+  ck_assert_int_eq(c->endpoints[1].max_loaded, 0);
+  /* a: inherits the endpoint's keep_alive; probe defaults to load */
+  ck_assert_int_eq(c->models[0].probe, WD_PROBE_LOAD);
+  ck_assert_str_eq(c->models[0].keep_alive, "20m");
+  ck_assert_int_eq(c->models[0].keep_alive_ns, 1200 * WD_NS_PER_S);
+  /* b: its own, in seconds; an explicit probe stays */
+  ck_assert_int_eq(c->models[1].probe, WD_PROBE_CHAT);
+  ck_assert_str_eq(c->models[1].keep_alive, "600");
+  ck_assert_int_eq(c->models[1].keep_alive_ns, 600 * WD_NS_PER_S);
+  ck_assert_int_eq(c->models[2].keep_alive_ns, WD_KEEP_FOREVER);
+  /* d: vllm keeps the chat default and has no keep_alive */
+  ck_assert_int_eq(c->models[3].probe, WD_PROBE_CHAT);
+  ck_assert_ptr_null(c->models[3].keep_alive);
+  /* e, f: nothing set: twice the interval, at least 5 minutes */
+  ck_assert_str_eq(c->models[4].keep_alive, "1200s");
+  ck_assert_str_eq(c->models[5].keep_alive, "480s"); /* interval 4m */
+  ck_assert_str_eq(c->models[6].keep_alive, "300s");
+  wd_config_free(c);
+
+  load_bad("[endpoint o]\nkind = ollama\nbase_url = http://h\n"
+           "[model a]\nkeep_alive = 0\n",
+           err, sizeof err);
+  ck_assert_msg(strstr(err, "keep_alive"), "%s", err);
+  load_bad("[endpoint o]\nkind = ollama\nbase_url = http://h\n"
+           "[model a]\nkeep_alive = 1m\ninterval = 2m\n",
+           err, sizeof err);
+  ck_assert_msg(strstr(err, "between warmups"), "%s", err);
+  load_bad(EP "[model a]\nprobe = load\n", err, sizeof err);
+  ck_assert_msg(strstr(err, "no such probe"), "%s", err);
+  load_bad(EP "[model a]\nkeep_alive = 10m\n", err, sizeof err);
+  ck_assert_msg(strstr(err, "kind = ollama"), "%s", err);
+  load_bad(EP "max_loaded = 2\n[model a]\n", err, sizeof err);
+  ck_assert_msg(strstr(err, "max_loaded") && strstr(err, ":3:"), "%s", err);
+  load_bad("[endpoint o]\nkind = ollama\nbase_url = http://h\n"
+           "max_loaded = -1\n[model a]\n",
+           err, sizeof err);
+  ck_assert_msg(strstr(err, "max_loaded"), "%s", err);
+
+  FILE *f = fopen(WARMTH_TOP_SRCDIR "/tools/warmd/warmd.conf.5", "r");
+  ck_assert_ptr_nonnull(f);
+  static char man[160 * 1024];
+  size_t n = fread(man, 1, sizeof man - 1, f);
+  fclose(f);
+  man[n] = 0;
+  for (size_t i = 0; i < sizeof man_keys / sizeof man_keys[0]; i++) {
+    char want[64];
+    snprintf(want, sizeof want, ".BI \"%s = \"", man_keys[i]);
+    ck_assert_msg(strstr(man, want), "warmd.conf.5 lacks %s", want);
+  }
+  ck_assert_msg(strstr(man, ".B ollama") && strstr(man, ".B vllm") &&
+                    strstr(man, ".B load"),
+                "warmd.conf.5 lacks kind ollama/vllm or probe load");
+}
+END_TEST
+
 /* [warmd] control_group (issue 12): who may run mutating control commands;
  * none by default, a group name's rules, documented. */
 START_TEST(test_control_group) {
@@ -1015,6 +1187,7 @@ static Suite *config_suite(void) {
   tcase_add_test(core, test_full);
   tcase_add_test(core, test_defaults);
   tcase_add_test(core, test_price_cached_default);
+  tcase_add_test(core, test_provider_keys);
   tcase_add_test(core, test_syntax);
   tcase_add_test(core, test_several_endpoints);
   tcase_add_test(core, test_example);
@@ -1041,6 +1214,7 @@ static Suite *config_suite(void) {
   tcase_add_test(limits, test_many_models);
   tcase_add_test(limits, test_many_dup);
   tcase_add_test(limits, test_prefix_limits);
+  tcase_add_test(core, test_local_servers);
   tcase_add_test(limits, test_key_limits);
   tcase_add_test(limits, test_small_err);
   suite_add_tcase(s, limits);

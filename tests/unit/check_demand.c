@@ -13,8 +13,6 @@
 
 Suite *demand_suite(void);
 
-static const int64_t MINUTE = 60LL * 1000000000LL;
-
 static uint32_t coarse_s(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);

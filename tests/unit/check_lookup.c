@@ -8,8 +8,6 @@
 
 Suite *lookup_suite(void);
 
-static const int64_t MINUTE = 60LL * 1000000000LL;
-
 START_TEST(test_found) {
   char name[TU_NAME_LEN];
   tu_name(name);

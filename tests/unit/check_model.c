@@ -13,29 +13,12 @@
 
 Suite *model_suite(void);
 
-static const int64_t MINUTE = 60LL * 1000000000LL;
-
 static warmth_model_t *resolve(warmth_t *h, const char *model) {
   warmth_model_t *m = NULL;
   int rc = warmth_resolve(h, model, &m);
   ck_assert_msg(rc == 0, "resolve %s: %s", model, warmth_err_name(rc));
   ck_assert_ptr_nonnull(m);
   return m;
-}
-
-/* Calls lookup on the handle until it answers `want` (a handle re-attaches
- * at most every 100 ms by design); the last answer, bounded at 5 s. */
-static int mlookup_until(warmth_model_t *m, int want,
-                         struct warmth_model_info *info) {
-  int rc = 0;
-  for (int i = 0; i < 500; i++) {
-    info->size = sizeof *info;
-    rc = warmth_model_lookup(m, info);
-    if (rc == want)
-      break;
-    tu_sleep_ms(10);
-  }
-  return rc;
 }
 
 static void set_successes(struct warmth__w *w, uint32_t slot, uint64_t n) {
@@ -103,7 +86,8 @@ START_TEST(test_not_yet_present) {
   struct warmth__w *w = tu_writer(name, 8, 0);
   tu_add(w, "early-model");
   struct warmth_model_info info = {.size = sizeof info};
-  ck_assert_int_eq(mlookup_until(m, WARMTH_ENOTFOUND, &info), WARMTH_ENOTFOUND);
+  ck_assert_int_eq(tu_mlookup_until(m, WARMTH_ENOTFOUND, &info),
+                   WARMTH_ENOTFOUND);
   ck_assert_int_eq(warmth_model_is_warm(m), WARMTH_ENOTFOUND);
   ck_assert_int_eq(warmth_model_touch(m), WARMTH_ENOTFOUND);
   ck_assert_int_eq(warmth_model_report(m, 1, 1), WARMTH_ENOTFOUND);

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "check_run.h"
+#include "provider.h"
 #include "reply.h"
 #include "warmd.h"
 #include "warmth.h"
@@ -63,6 +64,7 @@ struct conn {
 
 static struct srv {
   int lfd, stop[2], port;
+  atomic_int sleeping; /* GET /is_sleeping answers this */
   pthread_t th;
   atomic_int accepts, requests, open_conns, max_open;
   pthread_mutex_t mu;
@@ -125,10 +127,64 @@ static void field(const char *req, const char *name, char *out, size_t n) {
 
 enum after { KEEP, CLOSE, RST, HANG };
 
+/* Azure and Gemini name the model in the path, not the body. */
+static void path_model(const char *req, char *out, size_t n) {
+  const char *p, *end = strstr(req, " HTTP/");
+  size_t i = 0;
+  if ((p = strstr(req, "/deployments/")) && p < end)
+    p += strlen("/deployments/");
+  else if ((p = strstr(req, "/models/")) && p < end)
+    p += strlen("/models/");
+  else
+    return;
+  for (; p < end && *p != '/' && *p != ':' && *p != '?' && i + 1 < n; p++)
+    out[i++] = *p;
+  out[i] = '\0';
+}
+
+/* Replies that need nothing of the request. */
+static const struct {
+  const char *model, *status, *body;
+} canned[] = {
+    {"az-ok", "200 OK", /* OpenAI-shaped, with reasoning */
+     "{\"choices\":[],\"usage\":{\"prompt_tokens\":20,\"completion_tokens\":"
+     "40,\"completion_tokens_details\":{\"reasoning_tokens\":32}}}"},
+    {"gem-ok", "200 OK",
+     "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"hi\"}]}}],"
+     "\"usageMetadata\":{\"promptTokenCount\":30,\"candidatesTokenCount\":2,"
+     "\"thoughtsTokenCount\":16,\"cachedContentTokenCount\":24}}"},
+    {"gone", "404 Not Found",
+     "{\"error\":{\"message\":\"The model `gone` does not exist\",\"type\":"
+     "\"invalid_request_error\",\"code\":\"model_not_found\"}}"},
+    {"huge", "200 OK", /* a relay that bills absurd usage */
+     "{\"choices\":[],\"usage\":{\"prompt_tokens\":1e30,"
+     "\"completion_tokens\":1}}"},
+};
+
 static enum after answer(int fd, const char *req) {
   char model[64], key[128], body[512], extra[512];
 
+  if (strncmp(req, "GET /is_sleeping ", 17) == 0) {
+    reply(fd, "200 OK", NULL,
+          atomic_load(&S.sleeping) ? "{\"is_sleeping\":true}"
+                                   : "{\"is_sleeping\":false}");
+    return KEEP;
+  }
   field(req, "\"model\":\"", model, sizeof model);
+  if (!model[0])
+    path_model(req, model, sizeof model);
+  for (size_t i = 0; i < sizeof canned / sizeof canned[0]; i++)
+    if (!strcmp(model, canned[i].model)) {
+      reply(fd, canned[i].status, NULL, canned[i].body);
+      return KEEP;
+    }
+  if (!strcmp(model, "echo-hdr")) { /* echoes a gateway's header back */
+    field(req, "X-Gateway-Token: ", key, sizeof key);
+    snprintf(body, sizeof body,
+             "{\"error\":{\"message\":\"bad gateway token %s\"}}", key);
+    reply(fd, "400 Bad Request", NULL, body);
+    return KEEP;
+  }
   if (strncmp(req, "GET ", 4) == 0 && strstr(req, "/models")) {
     reply(fd, "200 OK", NULL,
           "{\"object\":\"list\",\"data\":[{\"id\":\"m-one\"},{\"id\":\"m-two\"}"
@@ -543,6 +599,14 @@ START_TEST(models_probe_and_list) {
   r = probe1(&m, &ep, NULL);
   ck_assert_msg(r.ok, "not ok: %s", r.error);
   ck_assert_uint_eq(r.tokens_in + r.tokens_out, 0);
+  /* the id is checked against the list: not there, the closest named */
+  ck_assert_int_eq(r.listed, 0);
+  ck_assert_str_eq(r.error, "model id whatever is not listed (closest: "
+                            "m-one, m-two)");
+  m.id = "m-two";
+  r = probe1(&m, &ep, NULL);
+  ck_assert_int_eq(r.listed, 1);
+  ck_assert_str_eq(r.error, "");
   last_request(req, sizeof req);
   ck_assert_ptr_nonnull(strstr(req, "GET /v1/models HTTP/1.1\r\n"));
   ck_assert_ptr_null(strcasestr(req, "Authorization")); /* no key: none */
@@ -903,6 +967,178 @@ START_TEST(free_with_many_inflight) {
 }
 END_TEST
 
+/* ---- one row per adapter: the request on the wire and what it gave ------ */
+
+static const struct {
+  int kind;
+  const char *id, *api_version, *line, *auth, *not ;
+  uint64_t in, out, cached, reasoning;
+} wire[] = {
+    {WD_KIND_AZURE, "az-ok", "2024-10-21",
+     "POST /v1/deployments/az-ok/chat/completions?api-version=2024-10-21 "
+     "HTTP/1.1\r\n",
+     "\r\napi-key: " KEY "\r\n", "Authorization", 20, 40, 0, 32},
+    {WD_KIND_GEMINI, "gem-ok", NULL,
+     "POST /v1/models/gem-ok:generateContent HTTP/1.1\r\n",
+     "\r\nx-goog-api-key: " KEY "\r\n", "Authorization", 30, 18, 24, 16},
+    {WD_KIND_OPENAI, "az-ok", NULL, "POST /v1/chat/completions HTTP/1.1\r\n",
+     "\r\nAuthorization: Bearer " KEY "\r\n", "api-key", 20, 40, 0, 32},
+};
+
+START_TEST(wire_per_adapter) {
+  struct wd_endpoint ep = endpoint(wire[_i].kind);
+  struct wd_model m = model(wire[_i].id);
+  struct wd_probe_result r;
+  char req[REQ_MAX + 1];
+
+  ep.api_version = (char *)wire[_i].api_version;
+  m.max_tokens = 64;
+  r = probe1(&m, &ep, KEY);
+  ck_assert_msg(r.ok, "row %d not ok: %s", _i, r.error);
+  ck_assert_uint_eq(r.tokens_in, wire[_i].in);
+  ck_assert_uint_eq(r.tokens_out, wire[_i].out);
+  ck_assert_uint_eq(r.tokens_cached, wire[_i].cached);
+  ck_assert_uint_eq(r.tokens_reasoning, wire[_i].reasoning);
+  last_request(req, sizeof req);
+  ck_assert_msg(strncmp(req, wire[_i].line, strlen(wire[_i].line)) == 0,
+                "row %d: request line %.80s", _i, req);
+  ck_assert_ptr_nonnull(strstr(req, wire[_i].auth));
+  ck_assert_ptr_null(strcasestr(req, wire[_i].not ));
+  LEAK_CHECK();
+}
+END_TEST
+
+/* A 404 model_not_found is class model (warmd stops warming it); an
+ * absurd usage is class body and costs nothing (issue 12). */
+static const struct {
+  const char *id, *want;
+  int cls, status;
+} bad_replies[] = {
+    {"gone", "HTTP 404: The model `gone` does not exist", WARMTH_ERR_MODEL,
+     404},
+    {"huge", "usage impossible", WARMTH_ERR_BODY, 200},
+};
+
+START_TEST(bad_reply_classes) {
+  struct wd_endpoint ep = endpoint(WD_KIND_OPENAI);
+  struct wd_model m = model(bad_replies[_i].id);
+  struct wd_probe_result r = probe1(&m, &ep, KEY);
+
+  ck_assert(!r.ok);
+  ck_assert_int_eq(r.http_status, bad_replies[_i].status);
+  ck_assert_int_eq(r.error_class, bad_replies[_i].cls);
+  ck_assert_msg(strstr(r.error, bad_replies[_i].want), "'%s'", r.error);
+  ck_assert_uint_eq(r.tokens_in + r.tokens_out + r.tokens_cached, 0);
+  LEAK_CHECK();
+}
+END_TEST
+
+/* header = lines go out as written, and their values never into the
+ * error text (a gateway's token is a secret like the key). */
+START_TEST(extra_headers_sent_and_redacted) {
+  struct wd_endpoint ep = endpoint(WD_KIND_OPENAI);
+  struct wd_model m = model("echo-hdr");
+  char *h[] = {"X-Title: warmth-test", "X-Gateway-Token: gw-secret-123456"};
+  struct wd_probe_result r;
+  char req[REQ_MAX + 1];
+
+  ep.headers = h;
+  ep.nheaders = 2;
+  r = probe1(&m, &ep, KEY);
+  ck_assert(!r.ok);
+  ck_assert_int_eq(r.error_class, WARMTH_ERR_HTTP);
+  last_request(req, sizeof req);
+  ck_assert_ptr_nonnull(strstr(req, "\r\nX-Title: warmth-test\r\n"));
+  ck_assert_ptr_nonnull(
+      strstr(req, "\r\nX-Gateway-Token: gw-secret-123456\r\n"));
+  ck_assert_ptr_null(strstr(r.error, "gw-secret"));
+  ck_assert_msg(strstr(r.error, "bad gateway token ***"), "'%s'", r.error);
+  LEAK_CHECK();
+}
+END_TEST
+
+/* ---- a pre-check (provider.h), as a vLLM adapter would use it ---------- */
+
+static int pre_request(const struct wd_endpoint *ep, const struct wd_model *m,
+                       int what, struct wd_request *rq) {
+  (void)m;
+  if (what != WD_PROBE_CHAT)
+    return 1;
+  /* the server's root: base_url less its /v1 */
+  size_t n = strlen(ep->base_url) - 3;
+  char *url = malloc(n + sizeof "/is_sleeping");
+  if (url) {
+    memcpy(url, ep->base_url, n);
+    strcpy(url + n, "/is_sleeping");
+  }
+  return wd_request_fill(rq, url, NULL, 0);
+}
+
+static int pre_reply(const struct wd_endpoint *ep, const struct wd_model *m,
+                     int pending, int64_t now_unix_ns, int status,
+                     const char *body, size_t len, struct wd_reply *out,
+                     char *err, size_t errlen) {
+  (void)ep;
+  (void)m;
+  (void)pending;
+  (void)now_unix_ns;
+  if (status != 200 || !body) {
+    snprintf(err, errlen, "is_sleeping: HTTP %d", status);
+    return -1;
+  }
+  if (memmem(body, len, "true", 4)) {
+    out->state = WARMTH_SLEEPING;
+    snprintf(err, errlen, "engine asleep");
+    return 1;
+  }
+  return 0;
+}
+
+START_TEST(precheck_stops_or_goes_on) {
+  struct wd_provider fake = wd_prov_openai;
+  struct wd_endpoint ep = endpoint(WD_KIND_OPENAI);
+  struct wd_model m = model("ok");
+  struct wd_probe_result r;
+  char req[REQ_MAX + 1];
+
+  fake.pre_request = pre_request;
+  fake.pre_reply = pre_reply;
+  wd_provider_override(WD_KIND_OPENAI, &fake);
+
+  atomic_store(&S.sleeping, 1); /* asleep: no warmup goes out */
+  r = probe1(&m, &ep, KEY);
+  ck_assert(!r.ok);
+  ck_assert_int_eq(r.precheck_only, 1);
+  ck_assert_int_eq(r.state, WARMTH_SLEEPING);
+  ck_assert_int_eq(r.error_class, WARMTH_ERR_NONE);
+  ck_assert_uint_eq(r.tokens_in + r.tokens_out, 0);
+  ck_assert_int_eq(atomic_load(&S.requests), 1);
+  last_request(req, sizeof req);
+  ck_assert_ptr_nonnull(strstr(req, "GET /is_sleeping HTTP/1.1\r\n"));
+
+  atomic_store(&S.sleeping, 0); /* awake: the probe follows, same handle */
+  int accepts = atomic_load(&S.accepts);
+  r = probe1(&m, &ep, KEY);
+  ck_assert_int_eq(atomic_load(&S.accepts), accepts + 1); /* one connection */
+  ck_assert_msg(r.ok, "not ok: %s", r.error);
+  ck_assert_int_eq(r.precheck_only, 0);
+  ck_assert_uint_eq(r.tokens_in, 1200);
+  ck_assert_int_eq(atomic_load(&S.requests), 3);
+  last_request(req, sizeof req);
+  ck_assert_ptr_nonnull(strstr(req, "POST /v1/chat/completions HTTP/1.1\r\n"));
+  ck_assert_ptr_nonnull(strstr(req, "\r\nAuthorization: Bearer " KEY));
+
+  /* a models probe has no pre-check (pre_request said 1) */
+  m.probe = WD_PROBE_MODELS;
+  r = probe1(&m, &ep, KEY);
+  ck_assert(r.ok);
+  ck_assert_int_eq(atomic_load(&S.requests), 4);
+  wd_provider_override(WD_KIND_OPENAI, NULL);
+  ck_assert_ptr_eq(wd_provider(WD_KIND_OPENAI), &wd_prov_openai);
+  LEAK_CHECK();
+}
+END_TEST
+
 static void setup(void) { srv_start(); }
 static void teardown(void) { srv_stop(); }
 
@@ -926,6 +1162,12 @@ static Suite *probe_suite(void) {
   tcase_add_test(core, max_concurrency);
   tcase_add_test(core, wakeup_from_thread);
   tcase_add_test(core, done_may_submit);
+  tcase_add_loop_test(core, wire_per_adapter, 0,
+                      (int)(sizeof wire / sizeof wire[0]));
+  tcase_add_loop_test(core, bad_reply_classes, 0,
+                      (int)(sizeof bad_replies / sizeof bad_replies[0]));
+  tcase_add_test(core, extra_headers_sent_and_redacted);
+  tcase_add_test(core, precheck_stops_or_goes_on);
   suite_add_tcase(s, core);
 
   tcase_add_checked_fixture(limits, setup, teardown);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "check_run.h"
+#include "provider.h"
 #include "reply.h"
 #include "warmd.h"
 #include "warmth.h"
@@ -184,7 +185,7 @@ START_TEST(chat_anthropic) {
 END_TEST
 
 START_TEST(chat_missing_usage) {
-  struct wd_usage u = {9, 9, 9};
+  struct wd_usage u = {9, 9, 9, 9, 9};
   char err[128] = "";
 
   ck_assert_int_eq(
@@ -834,6 +835,365 @@ START_TEST(fuzz_never_crash) {
 }
 END_TEST
 
+/* ---- providers (provider.h): a row per adapter and case ------------------
+ * Each table is the adapters side by side: a provider added later adds its
+ * rows here. */
+
+/* j at "a.b.0.c" (object members and array indexes), or NULL. */
+static json_t *jpath(json_t *j, const char *path) {
+  char buf[128], *save = NULL, *tok;
+  snprintf(buf, sizeof buf, "%s", path);
+  for (tok = strtok_r(buf, ".", &save); tok && j;
+       tok = strtok_r(NULL, ".", &save))
+    j = json_is_array(j) ? json_array_get(j, (size_t)atoi(tok))
+                         : json_object_get(j, tok);
+  return j;
+}
+
+/* "path=value" (a string, or an integer when the node is one) or "path!"
+ * (absent), checked against j. */
+static void jcheck(json_t *j, const char *spec, const char *row) {
+  char path[128];
+  const char *eq = strchr(spec, '=');
+  size_t n = eq ? (size_t)(eq - spec) : strlen(spec) - 1;
+  json_t *v;
+  snprintf(path, sizeof path, "%.*s", (int)n, spec);
+  v = jpath(j, path);
+  if (!eq) {
+    ck_assert_msg(v == NULL, "%s: %s should be absent", row, path);
+    return;
+  }
+  ck_assert_msg(v != NULL, "%s: %s missing", row, path);
+  if (json_is_integer(v))
+    ck_assert_msg(json_integer_value(v) == atoll(eq + 1), "%s: %s = %lld", row,
+                  path, (long long)json_integer_value(v));
+  else
+    ck_assert_msg(json_is_string(v) && !strcmp(json_string_value(v), eq + 1),
+                  "%s: %s is not '%s'", row, path, eq + 1);
+}
+
+static const struct {
+  const char *row;
+  int kind;
+  const char *base, *id, *api_version, *prefix;
+  int effort, thinking, param;
+  const char *url;
+  const char *checks[6];
+} bodies[] = {
+    {"openai plain",
+     WD_KIND_OPENAI,
+     "http://h/v1/",
+     "m-1",
+     NULL,
+     NULL,
+     0,
+     0,
+     0,
+     "http://h/v1/chat/completions",
+     {"model=m-1", "messages.0.content=hi", "max_tokens=3", "reasoning_effort!",
+      "max_completion_tokens!"}},
+    {"openai reasoning",
+     WD_KIND_OPENAI,
+     "http://h/v1",
+     "o-1",
+     NULL,
+     NULL,
+     WD_EFFORT_HIGH,
+     0,
+     WD_MAX_COMPLETION_TOKENS,
+     "http://h/v1/chat/completions",
+     {"reasoning_effort=high", "max_completion_tokens=3", "max_tokens!"}},
+    {"anthropic prefix, thinking off",
+     WD_KIND_ANTHROPIC,
+     "http://h/v1",
+     "c-1",
+     NULL,
+     "P",
+     0,
+     WD_THINKING_OFF,
+     0,
+     "http://h/v1/messages",
+     {"model=c-1", "system.0.text=P", "system.0.cache_control.type=ephemeral",
+      "thinking.type=disabled", "max_tokens=3", "messages.0.content=hi"}},
+    {"anthropic plain",
+     WD_KIND_ANTHROPIC,
+     "http://h/v1",
+     "c-1",
+     NULL,
+     NULL,
+     0,
+     0,
+     0,
+     "http://h/v1/messages",
+     {"thinking!", "system!"}},
+    {"azure",
+     WD_KIND_AZURE,
+     "https://r.openai.azure.com/openai",
+     "dep-1",
+     "2024-10-21",
+     NULL,
+     WD_EFFORT_LOW,
+     0,
+     WD_MAX_COMPLETION_TOKENS,
+     "https://r.openai.azure.com/openai/deployments/dep-1/chat/"
+     "completions?api-version=2024-10-21",
+     {"model!", "messages.0.content=hi", "reasoning_effort=low",
+      "max_completion_tokens=3"}},
+    {"azure id escaped",
+     WD_KIND_AZURE,
+     "https://r/openai",
+     "a/b?c",
+     "v1",
+     NULL,
+     0,
+     0,
+     0,
+     "https://r/openai/deployments/a%2Fb%3Fc/chat/completions?api-version=v1",
+     {"model!"}},
+    {"gemini prefix, thinking off",
+     WD_KIND_GEMINI,
+     "http://h/v1beta",
+     "g-1",
+     NULL,
+     "P",
+     0,
+     WD_THINKING_OFF,
+     0,
+     "http://h/v1beta/models/g-1:generateContent",
+     {"contents.0.role=user", "contents.0.parts.0.text=hi",
+      "systemInstruction.parts.0.text=P", "generationConfig.maxOutputTokens=3",
+      "generationConfig.thinkingConfig.thinkingBudget=0", "model!"}},
+    {"gemini tuned model",
+     WD_KIND_GEMINI,
+     "http://h/v1beta",
+     "tunedModels/t-1",
+     NULL,
+     NULL,
+     0,
+     0,
+     0,
+     "http://h/v1beta/tunedModels/t-1:generateContent",
+     {"generationConfig.thinkingConfig!", "systemInstruction!"}},
+};
+
+START_TEST(provider_bodies) {
+  struct wd_model m = model(bodies[_i].id, bodies[_i].prefix);
+  struct wd_endpoint ep = {.kind = bodies[_i].kind,
+                           .base_url = (char *)bodies[_i].base,
+                           .api_version = (char *)bodies[_i].api_version};
+  const struct wd_provider *p = wd_provider(bodies[_i].kind);
+  struct wd_request rq;
+  json_t *j;
+
+  m.reasoning_effort = bodies[_i].effort;
+  m.thinking = bodies[_i].thinking;
+  m.max_tokens_param = bodies[_i].param;
+  ck_assert_ptr_nonnull(p);
+  ck_assert_int_eq(p->kind, bodies[_i].kind);
+  ck_assert_int_eq(p->request(&ep, &m, WD_PROBE_CHAT, &rq), 0);
+  ck_assert_str_eq(rq.url, bodies[_i].url);
+  j = parse(rq.body);
+  for (int k = 0; k < 6 && bodies[_i].checks[k]; k++)
+    jcheck(j, bodies[_i].checks[k], bodies[_i].row);
+  json_decref(j);
+  free(rq.url);
+  free(rq.body);
+  LEAK_CHECK();
+}
+END_TEST
+
+/* The auth header of each adapter, and what goes without a key. */
+static int collect(void *arg, const char *name, const char *v1,
+                   const char *v2) {
+  char *b = arg;
+  size_t n = strlen(b);
+  snprintf(b + n, 512 - n, "%s: %s%s\n", name, v1 ? v1 : "", v2 ? v2 : "");
+  return 0;
+}
+
+static const struct {
+  int kind;
+  const char *key, *want;
+} auth_rows[] = {
+    {WD_KIND_OPENAI, "K1", "Authorization: Bearer K1\n"},
+    {WD_KIND_OPENAI, NULL, ""},
+    {WD_KIND_ANTHROPIC, "K1", "x-api-key: K1\nanthropic-version: 2023-06-01\n"},
+    {WD_KIND_ANTHROPIC, NULL, "anthropic-version: 2023-06-01\n"},
+    {WD_KIND_AZURE, "K1", "api-key: K1\n"},
+    {WD_KIND_GEMINI, "K1", "x-goog-api-key: K1\n"},
+    {WD_KIND_GEMINI, NULL, ""},
+};
+
+START_TEST(provider_headers) {
+  struct wd_endpoint ep = {.kind = auth_rows[_i].kind, .base_url = "http://h"};
+  char got[512] = "";
+  ck_assert_int_eq(
+      wd_provider(ep.kind)->headers(&ep, auth_rows[_i].key, collect, got), 0);
+  ck_assert_str_eq(got, auth_rows[_i].want);
+}
+END_TEST
+
+static const struct {
+  int kind, rc;
+  const char *body;
+  uint64_t in, out, cached, reasoning, cache_write;
+} usage_rows[] = {
+    {WD_KIND_OPENAI, 0,
+     "{\"choices\":[],\"usage\":{\"prompt_tokens\":20,\"completion_tokens\":40,"
+     "\"prompt_tokens_details\":{\"cached_tokens\":4},"
+     "\"completion_tokens_details\":{\"reasoning_tokens\":32}}}",
+     20, 40, 4, 32, 0},
+    {WD_KIND_AZURE, 0,
+     "{\"choices\":[],\"usage\":{\"prompt_tokens\":20,\"completion_tokens\":40,"
+     "\"completion_tokens_details\":{\"reasoning_tokens\":32}}}",
+     20, 40, 0, 32, 0},
+    {WD_KIND_ANTHROPIC, 0,
+     "{\"content\":[],\"usage\":{\"input_tokens\":5,"
+     "\"cache_creation_input_tokens\":100,\"cache_read_input_tokens\":2000,"
+     "\"output_tokens\":2}}",
+     2105, 2, 2000, 0, 100},
+    {WD_KIND_GEMINI, 0,
+     "{\"candidates\":[],\"usageMetadata\":{\"promptTokenCount\":30,"
+     "\"candidatesTokenCount\":2,\"thoughtsTokenCount\":16,"
+     "\"cachedContentTokenCount\":24,\"totalTokenCount\":48}}",
+     30, 18, 24, 16, 0},
+    {WD_KIND_GEMINI, 0, "{\"candidates\":[]}", 0, 0, 0, 0, 0},
+    {WD_KIND_GEMINI, -1, "{\"choices\":[],\"usage\":{}}", 0, 0, 0, 0, 0},
+};
+
+START_TEST(provider_usage) {
+  struct wd_usage u;
+  char err[160] = "";
+  ck_assert_int_eq(wd_reply_chat(usage_rows[_i].kind, usage_rows[_i].body,
+                                 strlen(usage_rows[_i].body), &u, err,
+                                 sizeof err),
+                   usage_rows[_i].rc);
+  ck_assert_uint_eq(u.in, usage_rows[_i].in);
+  ck_assert_uint_eq(u.out, usage_rows[_i].out);
+  ck_assert_uint_eq(u.cached, usage_rows[_i].cached);
+  ck_assert_uint_eq(u.reasoning, usage_rows[_i].reasoning);
+  ck_assert_uint_eq(u.cache_write, usage_rows[_i].cache_write);
+  if (usage_rows[_i].rc)
+    ck_assert_str_ne(err, "");
+}
+END_TEST
+
+START_TEST(provider_models_gemini) {
+  static const char body[] =
+      "{\"models\":[{\"name\":\"models/gemini-2.5-flash\"},{\"name\":"
+      "\"tunedModels/t-1\"},{\"displayName\":\"no name\"}]}";
+  const struct wd_provider *p = wd_provider(WD_KIND_GEMINI);
+  char **ids = NULL, err[160];
+  int n = 0;
+  ck_assert_int_eq(p->models(S(body), &ids, &n, err, sizeof err), 0);
+  ck_assert_int_eq(n, 2);
+  ck_assert_str_eq(ids[0], "gemini-2.5-flash");
+  ck_assert_str_eq(ids[1], "tunedModels/t-1");
+  wd_model_ids_free(ids, n);
+  ck_assert_int_eq(p->models(S("{\"data\":[]}"), NULL, NULL, err, sizeof err),
+                   -1);
+  LEAK_CHECK();
+}
+END_TEST
+
+static const struct {
+  int kind, status, cls;
+  const char *body, *want;
+} error_rows[] = {
+    {WD_KIND_OPENAI, 404, WARMTH_ERR_MODEL,
+     "{\"error\":{\"message\":\"The model `x` does not exist or you do not "
+     "have access to it.\",\"type\":\"invalid_request_error\",\"code\":"
+     "\"model_not_found\"}}",
+     "does not exist"},
+    {WD_KIND_OPENAI, 404, WARMTH_ERR_MODEL, /* vLLM */
+     "{\"object\":\"error\",\"message\":\"The model `x` does not exist.\","
+     "\"type\":\"NotFoundError\",\"code\":404}",
+     "The model `x`"},
+    {WD_KIND_OPENAI, 404, WARMTH_ERR_HTTP, "{\"detail\":\"Not Found\"}",
+     "Not Found"},
+    {WD_KIND_OPENAI, 404, WARMTH_ERR_HTTP, "<html>404</html>", ""},
+    {WD_KIND_ANTHROPIC, 404, WARMTH_ERR_MODEL,
+     "{\"type\":\"error\",\"error\":{\"type\":\"not_found_error\","
+     "\"message\":\"model: claude-x\"}}",
+     "model: claude-x"},
+    {WD_KIND_ANTHROPIC, 400, WARMTH_ERR_HTTP,
+     "{\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\","
+     "\"message\":\"max_tokens must be greater than "
+     "thinking.budget_tokens\"}}",
+     "raise max_tokens in warmd.conf"},
+    {WD_KIND_AZURE, 404, WARMTH_ERR_MODEL,
+     "{\"error\":{\"code\":\"DeploymentNotFound\",\"message\":\"The API "
+     "deployment for this resource does not exist.\"}}",
+     "deployment"},
+    {WD_KIND_GEMINI, 404, WARMTH_ERR_MODEL,
+     "{\"error\":{\"code\":404,\"message\":\"models/g-x is not found for API "
+     "version v1beta\",\"status\":\"NOT_FOUND\"}}",
+     "models/g-x"},
+    {WD_KIND_GEMINI, 400, WARMTH_ERR_AUTH,
+     "{\"error\":{\"code\":400,\"message\":\"API key not valid. Please pass a "
+     "valid API key.\",\"status\":\"INVALID_ARGUMENT\"}}",
+     "API key not valid"},
+    {WD_KIND_OPENAI, 400, WARMTH_ERR_HTTP,
+     "{\"error\":{\"message\":\"Could not finish the message because "
+     "max_tokens or model output limit was reached. Please try again with "
+     "higher max_tokens.\"}}",
+     "max_tokens = 3 is too small"},
+    {WD_KIND_AZURE, 400, WARMTH_ERR_HTTP,
+     "{\"error\":{\"message\":\"max_tokens is too large: 100000. This model "
+     "supports at most 4096 completion tokens\"}}",
+     "lower max_tokens in warmd.conf"},
+    {WD_KIND_OPENAI, 401, WARMTH_ERR_AUTH,
+     "{\"error\":{\"message\":\"Incorrect API key provided: "
+     "sk-live-0123456789abcdef.\"}}",
+     "Incorrect API key provided: ***."},
+};
+
+START_TEST(provider_errors) {
+  struct wd_model m = model("x", NULL);
+  const struct wd_provider *p = wd_provider(error_rows[_i].kind);
+  char msg[160];
+  int generic = wd_classify(CURLE_OK, error_rows[_i].status, 0, 0);
+  int cls = p->error(&m, error_rows[_i].status, error_rows[_i].body,
+                     strlen(error_rows[_i].body), "sk-live-0123456789abcdef",
+                     generic, msg, sizeof msg);
+  ck_assert_msg(cls == error_rows[_i].cls, "row %d: class %d, want %d (%s)", _i,
+                cls, error_rows[_i].cls, msg);
+  ck_assert_msg(strstr(msg, error_rows[_i].want), "row %d: '%s' lacks '%s'", _i,
+                msg, error_rows[_i].want);
+  ck_assert_ptr_null(strstr(msg, "0123456789abcdef"));
+  LEAK_CHECK();
+}
+END_TEST
+
+/* Issue 12: usage no reply to a probe could carry is an error, not a cost. */
+static const struct {
+  struct wd_usage u;
+  int max_tokens, ok;
+} sane_rows[] = {
+    {{1200, 3, 1024, 0, 0}, 3, 1},
+    {{20, 40, 4, 32, 0}, 3, 1}, /* reasoning is not capped */
+    {{2105, 2, 2000, 0, 100}, 3, 1},
+    {{10000000, 22, 0, 0, 0}, 3, 1},  /* at both bounds */
+    {{10000001, 1, 0, 0, 0}, 3, 0},   /* over the absolute bound */
+    {{UINT32_MAX, 1, 0, 0, 0}, 3, 0}, /* a clamped 10^30 */
+    {{5, 23, 0, 0, 0}, 3, 0},         /* visible output > 2 x max + 16 */
+    {{5, 100, 0, 200, 0}, 3, 0},      /* reasoning larger than out */
+    {{5, 1, 4, 0, 2}, 3, 0},          /* cached + written > in */
+};
+
+START_TEST(usage_sane) {
+  struct wd_model m = model("x", NULL);
+  char err[160] = "";
+  m.max_tokens = sane_rows[_i].max_tokens;
+  ck_assert_int_eq(wd_usage_check(&m, &sane_rows[_i].u, err, sizeof err),
+                   sane_rows[_i].ok ? 0 : -1);
+  if (!sane_rows[_i].ok)
+    ck_assert_msg(strstr(err, "usage impossible"), "'%s'", err);
+}
+END_TEST
+
+#define NROWS(a) (int)(sizeof(a) / sizeof(a[0]))
+
 static Suite *reply_suite(void) {
   Suite *s = suite_create("reply");
   TCase *core = tcase_create("core"), *limits = tcase_create("limits");
@@ -858,6 +1218,11 @@ static Suite *reply_suite(void) {
   tcase_add_test(core, go_durations);
   tcase_add_test(core, rfc3339);
   tcase_add_test(core, classify);
+  tcase_add_loop_test(core, provider_bodies, 0, NROWS(bodies));
+  tcase_add_loop_test(core, provider_headers, 0, NROWS(auth_rows));
+  tcase_add_loop_test(core, provider_usage, 0, NROWS(usage_rows));
+  tcase_add_test(core, provider_models_gemini);
+  tcase_add_loop_test(core, provider_errors, 0, NROWS(error_rows));
   suite_add_tcase(s, core);
 
   tcase_add_test(limits, build_bad_input);
@@ -865,6 +1230,7 @@ static Suite *reply_suite(void) {
   tcase_add_test(limits, garbage_headers_unknown);
   tcase_add_test(limits, garbage_values);
   tcase_add_test(limits, fuzz_never_crash);
+  tcase_add_loop_test(limits, usage_sane, 0, NROWS(sane_rows));
   suite_add_tcase(s, limits);
   return s;
 }

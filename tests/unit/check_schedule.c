@@ -319,9 +319,48 @@ START_TEST(test_cost) {
   model.price_in = 1.0; /* USD per million: 1000 nano-USD a token */
   model.price_out = 2.0;
   model.price_cached = 0.5;
-  ck_assert_int_eq(wd_cost_nusd(&model, 10, 3, 4),
+  ck_assert_int_eq(wd_cost_nusd(&model, 10, 3, 4, 0),
                    6 * 1000 + 3 * 2000 + 4 * 500);
-  ck_assert_int_eq(wd_cost_nusd(&model, 2, 0, 5), 5 * 500); /* never < 0 */
+  ck_assert_int_eq(wd_cost_nusd(&model, 2, 0, 5, 0), 5 * 500); /* never < 0 */
+  /* Cache writes at price_cache_write, the rest of the input at price_in;
+   * reasoning tokens are a part of out, priced as output. */
+  model.price_cache_write = 1.25;
+  ck_assert_int_eq(wd_cost_nusd(&model, 100, 3, 10, 80),
+                   10 * 1000 + 3 * 2000 + 10 * 500 + 80 * 1250);
+  ck_assert_int_eq(wd_cost_nusd(&model, 5, 0, 4, 80), 4 * 500 + 80 * 1250);
+}
+END_TEST
+
+/* The result's reasoning and cache-write tokens reach the entry's counters
+ * and the cost; the `c` flag needs the model's own prefix. */
+START_TEST(test_result_tokens) {
+  int old;
+  model.price_in = 1.0;
+  model.price_out = 2.0;
+  model.price_cached = 0.5;
+  model.price_cache_write = 1.25;
+  ck_assert_int_eq(wd_sched_decide(e, NULL, T0), WD_SEND);
+  wd_sched_sent(e, T0);
+  struct wd_probe_result r = result(1, WARMTH_ERR_NONE, T0);
+  r.tokens_in = 100;
+  r.tokens_cached = 10;
+  r.tokens_cache_write = 80;
+  r.tokens_out = 9;
+  r.tokens_reasoning = 8;
+  ck_assert_int_eq(wd_sched_result(e, &r, &rng, &old),
+                   10 * 1000 + 9 * 2000 + 10 * 500 + 80 * 1250);
+  ck_assert_uint_eq(atomic_load(&e->tokens_reasoning), 8);
+  ck_assert_uint_eq(atomic_load(&e->tokens_cache_write), 80);
+  ck_assert(!(e->rec.flags & WARMTH_F_PREFIX_CACHED)); /* no prefix file */
+
+  model.probe_prefix_file = "/p";
+  r = result(1, WARMTH_ERR_NONE, e->due);
+  r.tokens_in = r.tokens_cached = 10;
+  ck_assert_int_eq(wd_sched_decide(e, NULL, e->due), WD_SEND);
+  wd_sched_sent(e, r.started_ns);
+  wd_sched_result(e, &r, &rng, &old);
+  ck_assert(e->rec.flags & WARMTH_F_PREFIX_CACHED);
+  ck_assert_uint_eq(atomic_load(&e->tokens_reasoning), 8);
 }
 END_TEST
 
@@ -391,6 +430,62 @@ START_TEST(test_unbuildable_backs_off) {
 }
 END_TEST
 
+/* Local servers (issue 10): the server's own warm_until wins over
+ * warm_ttl; a sleeping vLLM is published sleeping, not warm, counts
+ * neither as a success nor as a failure, and is asked again soon; a load
+ * held back by max_loaded keeps the state it had. */
+START_TEST(test_local_server_results) {
+  int old;
+  ck_assert_int_eq(wd_sched_decide(e, NULL, T0), WD_SEND);
+  wd_sched_sent(e, T0);
+  struct wd_probe_result r = result(1, WARMTH_ERR_NONE, T0);
+  r.warm_for_ns = 500 * S - 100 * MS; /* Ollama's expires_at */
+  wd_sched_result(e, &r, &rng, &old);
+  ck_assert_int_eq(e->rec.state, WARMTH_WARM);
+  ck_assert_int_eq(e->rec.warm_until, T0 + 500 * S);
+
+  int64_t at = e->due;
+  wd_sched_sent(e, at);
+  r = result(0, WARMTH_ERR_NONE, at);
+  r.precheck_only = 1; /* no room: nothing sent, nothing changes */
+  wd_sched_result(e, &r, &rng, &old);
+  ck_assert_int_eq(e->rec.state, WARMTH_WARM);
+  ck_assert_int_eq(e->rec.warm_until, T0 + 500 * S);
+  ck_assert_int_eq(e->rec.failures, 0);
+  ck_assert_int_le(e->due, r.ended_ns + 33 * S);
+  ck_assert_int_ge(e->due, r.ended_ns + 27 * S);
+
+  at = e->due;
+  wd_sched_sent(e, at);
+  r = result(0, WARMTH_ERR_NONE, at);
+  r.precheck_only = 1;
+  r.state = WARMTH_SLEEPING;
+  wd_sched_result(e, &r, &rng, &old);
+  ck_assert_int_eq(old, WARMTH_WARM);
+  ck_assert_int_eq(e->rec.state, WARMTH_SLEEPING);
+  ck_assert_int_le(e->rec.warm_until, r.ended_ns); /* not warm any more */
+  ck_assert_int_eq(e->rec.failures, 0);
+  ck_assert_int_eq(e->rec.fails_in_row, 0);
+  ck_assert_int_eq(e->rec.successes, 1);
+  ck_assert_int_le(e->due, r.ended_ns + 33 * S);
+
+  /* loaded by a client for longer than our keep_alive: warm, no warmup */
+  at = e->due;
+  wd_sched_sent(e, at);
+  r = result(0, WARMTH_ERR_NONE, at);
+  r.precheck_only = 1;
+  r.warm_for_ns = 3600 * S;
+  wd_sched_result(e, &r, &rng, &old);
+  ck_assert_int_eq(e->rec.state, WARMTH_WARM);
+  ck_assert_int_eq(e->rec.warm_until, r.ended_ns + 3600 * S);
+  ck_assert_int_eq(e->rec.successes, 1); /* not a warmup of ours */
+
+  /* awake again: the next warmup makes it warm, warm_ttl without a word */
+  probe(1, WARMTH_ERR_NONE, e->due);
+  ck_assert_int_eq(e->rec.state, WARMTH_WARM);
+}
+END_TEST
+
 START_TEST(test_wake) {
   struct wd_entry top = {.due = T0 + 5 * MS};
   ck_assert_int_eq(wd_sched_wake(T0 + 50 * MS, &top, 1), T0 + 5 * MS);
@@ -418,11 +513,13 @@ Suite *schedule_suite(void) {
   tcase_add_test(core, test_real_traffic_replaces_warmup);
   tcase_add_test(core, test_budget);
   tcase_add_test(core, test_cost);
+  tcase_add_test(core, test_result_tokens);
   tcase_add_test(core, test_pause_resume);
   tcase_add_test(core, test_resume_clears_key_problem);
   tcase_add_test(core, test_warm_now);
   tcase_add_test(core, test_unbuildable_backs_off);
   tcase_add_test(core, test_wake);
+  tcase_add_test(core, test_local_server_results);
   suite_add_tcase(s, core);
   TCase *lim = tcase_create("limits");
   tcase_add_checked_fixture(lim, setup, teardown);

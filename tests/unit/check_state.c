@@ -93,6 +93,8 @@ static void fill(struct wd_entry *e, uint64_t k) {
   e->rec.cost_nusd = 1000000 * k + 6;
   e->rec.last_latency_us = (uint32_t)(100 * k + 7);
   e->rec.ewma_latency_us = (uint32_t)(100 * k + 8);
+  atomic_store(&e->tokens_reasoning, 1000 * k + 9);
+  atomic_store(&e->tokens_cache_write, 1000 * k + 10);
 }
 
 static void check_filled(struct wd_entry *e, uint64_t k) {
@@ -115,6 +117,8 @@ static void check_filled(struct wd_entry *e, uint64_t k) {
   ck_assert_uint_eq(e->rec.cost_nusd, 1000000 * k + 6);
   ck_assert_uint_eq(e->rec.last_latency_us, 100 * k + 7);
   ck_assert_uint_eq(e->rec.ewma_latency_us, 100 * k + 8);
+  ck_assert_uint_eq(atomic_load(&e->tokens_reasoning), 1000 * k + 9);
+  ck_assert_uint_eq(atomic_load(&e->tokens_cache_write), 1000 * k + 10);
 }
 
 /* Nothing of a file was applied: every counter still zero. */

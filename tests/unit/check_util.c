@@ -141,6 +141,32 @@ void tu_sleep_ms(int ms) {
 
 int tu_is_root(void) { return geteuid() == 0; }
 
+int tu_lookup_until(warmth_t *h, const char *model, int want,
+                    struct warmth_model_info *info) {
+  int rc = 0;
+  for (int i = 0; i < 500; i++) {
+    info->size = sizeof *info;
+    rc = warmth_lookup(h, model, info);
+    if (rc == want)
+      break;
+    tu_sleep_ms(10);
+  }
+  return rc;
+}
+
+int tu_mlookup_until(warmth_model_t *m, int want,
+                     struct warmth_model_info *info) {
+  int rc = 0;
+  for (int i = 0; i < 500; i++) {
+    info->size = sizeof *info;
+    rc = warmth_model_lookup(m, info);
+    if (rc == want)
+      break;
+    tu_sleep_ms(10);
+  }
+  return rc;
+}
+
 int tu_fetch_demand_fd(uint64_t id) {
   int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (s < 0)

@@ -25,6 +25,8 @@
 #include "writer.h"
 
 #define TU_NAME_LEN 64
+/* A TTL that outlives any test. */
+static const int64_t MINUTE = 60LL * 1000000000LL;
 /* A uid and gid that are neither root nor the test's own ("nobody"). */
 #define TU_OTHER_ID 65534
 
@@ -76,6 +78,14 @@ int tu_fetch_demand_fd(uint64_t id);
  * SIGKILL and tu_wait), or -1. */
 pid_t tu_fake_demand_server(uint64_t id, int fd, int nfds, uint16_t status,
                             uid_t uid);
+
+/* Calls warmth_lookup (by name) or warmth_model_lookup (by handle) until
+ * it answers `want` (a handle re-attaches at most every 100 ms by design);
+ * returns the last answer, bounded at 5 s. */
+int tu_lookup_until(warmth_t *h, const char *model, int want,
+                    struct warmth_model_info *info);
+int tu_mlookup_until(warmth_model_t *m, int want,
+                     struct warmth_model_info *info);
 
 void tu_sleep_ms(int ms);
 int tu_is_root(void);

@@ -4,6 +4,7 @@
  * with a new generation. */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <pwd.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -13,8 +14,6 @@
 #include "check_util.h"
 
 Suite *writer_suite(void);
-
-static const int64_t MINUTE = 60LL * 1000000000LL;
 
 static int wopen(struct warmth__w **w, const char *name, uint32_t cap,
                  int no_adopt, char *err, size_t errlen) {
@@ -87,7 +86,7 @@ START_TEST(test_refuse_other_owner) {
     fprintf(stderr, "not root: ownership test not run\n");
     return;
   }
-  char name[TU_NAME_LEN], err[256];
+  char name[TU_NAME_LEN], err[1024], want[128];
   tu_name(name);
   struct warmth__w *w = tu_writer(name, 8, 0);
   uint64_t inst = warmth__w_instance(w);
@@ -97,7 +96,14 @@ START_TEST(test_refuse_other_owner) {
   ck_assert_int_eq(fchown(fd, TU_OTHER_ID, TU_OTHER_ID), 0);
   close(fd);
   ck_assert_int_eq(wopen(&w, name, 8, 1, err, sizeof err), WARMTH_EBADOWNER);
-  ck_assert_ptr_nonnull(strstr(err, "65534"));
+  /* Whose it is and how to clear it (issue 12, item 11). */
+  struct passwd *pw = getpwuid(TU_OTHER_ID);
+  snprintf(want, sizeof want, "owner uid %d (%s)", TU_OTHER_ID,
+           pw ? pw->pw_name : "no such user");
+  ck_assert_msg(strstr(err, want), "%s", err);
+  ck_assert_msg(strstr(err, "mode 0640"), "%s", err);
+  snprintf(want, sizeof want, "rm /dev/shm%s)", name);
+  ck_assert_msg(strstr(err, want), "%s", err);
   /* Still there, still the old instance, still retired. */
   fd = shm_open(name, O_RDONLY, 0);
   ck_assert_int_ge(fd, 0);
@@ -108,6 +114,21 @@ START_TEST(test_refuse_other_owner) {
   ck_assert_uint_eq(hd->instance, inst);
   ck_assert_uint_eq(atomic_load(&hd->retired), WARMTH__RETIRED);
   munmap(hd, WARMTH__HDR_SIZE);
+  tu_unlink(name);
+  /* The lock file squatted: the same, for it. */
+  char lname[TU_NAME_LEN + 8];
+  tu_name(name);
+  snprintf(lname, sizeof lname, "%s.lock", name);
+  fd = shm_open(lname, O_RDWR | O_CREAT | O_EXCL, 0644);
+  ck_assert_int_ge(fd, 0);
+  ck_assert_int_eq(fchmod(fd, 0644), 0);
+  ck_assert_int_eq(fchown(fd, TU_OTHER_ID, TU_OTHER_ID), 0);
+  close(fd);
+  ck_assert_int_eq(wopen(&w, name, 8, 1, err, sizeof err), WARMTH_EBADOWNER);
+  ck_assert_msg(strstr(err, "mode 0644") && strstr(err, "no process has it"),
+                "%s", err);
+  snprintf(want, sizeof want, "rm /dev/shm%s)", lname);
+  ck_assert_msg(strstr(err, want), "%s", err);
   tu_unlink(name);
 }
 END_TEST
@@ -261,16 +282,17 @@ START_TEST(test_slot_reuse_after_grace) {
   ck_assert_int_eq(warmth_lookup(h, "old", &info), 0);
   uint64_t gen = info.generation;
   int64_t freed = warmth__mono_ns();
+  struct warmth__hdr *hd = warmth__w_hdr(w);
+  uint64_t seq = atomic_load(&hd->index_seq);
   ck_assert_int_eq(warmth__w_remove(w, "old"), 0);
-  warmth__w_publish(w); /* first publication */
+  warmth__w_publish(w);
+  /* A publication with a removal is two: both buffers forget the slot. */
+  ck_assert_uint_eq(atomic_load(&hd->index_seq), seq + 4);
   uint32_t slot;
   ck_assert_int_eq(warmth__w_add(w, "new", &slot), WARMTH_EFULL);
   while (warmth__mono_ns() - freed < WARMTH__SLOT_GRACE_NS + 50000000LL)
     tu_sleep_ms(50);
-  /* Grace period over, but only one publication since the free. */
-  ck_assert_int_eq(warmth__w_add(w, "new", &slot), WARMTH_EFULL);
-  ck_assert_int_eq(warmth__w_remove(w, "keep"), 0);
-  warmth__w_publish(w); /* second publication */
+  /* Grace period over: no other change needed to bring the slot back. */
   ck_assert_int_eq(warmth__w_add(w, "new", &slot), 0);
   ck_assert_uint_eq(slot, a);
   warmth__w_publish(w);
@@ -286,6 +308,49 @@ START_TEST(test_slot_reuse_after_grace) {
   ck_assert_uint_eq(d.real_ok, 0);
   ck_assert_uint_eq(d.last_touch_s, 0);
   (void)b;
+  warmth_close(h);
+  warmth__w_close(w, 1);
+}
+END_TEST
+
+START_TEST(test_swap_whole_set) {
+  /* Issue 12, item 7: a reload that swaps the whole model set (removes
+   * every model, adds as many others, one publication) must not leave the
+   * freed slots in limbo for good: once the grace period is over, the next
+   * add gets one, with no other change published in between. */
+  char name[TU_NAME_LEN], m[32];
+  tu_name(name);
+  struct warmth__w *w = tu_writer(name, 8, 0);
+  for (int i = 0; i < 4; i++) {
+    snprintf(m, sizeof m, "a%d", i);
+    tu_add(w, m);
+  }
+  uint32_t slot;
+  int64_t freed = warmth__mono_ns();
+  for (int i = 0; i < 4; i++) { /* as wd_table_reload: adds, removes, one
+                                   publication */
+    snprintf(m, sizeof m, "b%d", i);
+    ck_assert_int_eq(warmth__w_add(w, m, &slot), 0);
+  }
+  for (int i = 0; i < 4; i++) {
+    snprintf(m, sizeof m, "a%d", i);
+    ck_assert_int_eq(warmth__w_remove(w, m), 0);
+  }
+  warmth__w_publish(w);
+  ck_assert_int_eq(warmth__w_add(w, "c0", &slot), WARMTH_EFULL);
+  while (warmth__mono_ns() - freed < WARMTH__SLOT_GRACE_NS + 50000000LL)
+    tu_sleep_ms(50);
+  for (int i = 0; i < 4; i++) {
+    snprintf(m, sizeof m, "c%d", i);
+    ck_assert_msg(warmth__w_add(w, m, &slot) == 0, "add %s", m);
+    ck_assert_uint_lt(slot, 4); /* one of the freed slots */
+  }
+  ck_assert_int_eq(warmth__w_add(w, "d0", &slot), WARMTH_EFULL);
+  warmth__w_publish(w);
+  warmth_t *h = tu_reader(name);
+  struct warmth_model_info info = {.size = sizeof info};
+  ck_assert_int_eq(warmth_lookup(h, "c3", &info), 0);
+  ck_assert_int_eq(warmth_lookup(h, "a3", &info), WARMTH_ENOTFOUND);
   warmth_close(h);
   warmth__w_close(w, 1);
 }
@@ -458,6 +523,7 @@ Suite *writer_suite(void) {
   tcase_add_test(core, test_refuse_live_coordinator);
   tcase_add_test(core, test_full_and_exist);
   tcase_add_test(core, test_slot_reuse_after_grace);
+  tcase_add_test(core, test_swap_whole_set);
   tcase_add_test(core, test_fallocate_failure);
   suite_add_tcase(s, core);
   TCase *limits = tcase_create("limits");

@@ -131,6 +131,18 @@ tests_unit_check_reply_LDFLAGS = $(AM_LDFLAGS) $(PTHREAD_FLAGS)
 tests_unit_check_reply_LDADD = tools/warmd/libwdprobe.la $(CHECK_LIBS) \
 	$(CURL_LIBS) $(JANSSON_LIBS)
 
+check_PROGRAMS += tests/unit/check_prov_local
+TESTS += tests/unit/check_prov_local
+tests_unit_check_prov_local_SOURCES = tests/unit/check_prov_local.c \
+	$(WARMTH_CHECK_RUN)
+tests_unit_check_prov_local_CPPFLAGS = $(AM_CPPFLAGS) \
+	-I$(top_srcdir)/tools/warmd
+tests_unit_check_prov_local_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) \
+	$(CURL_CFLAGS) $(JANSSON_CFLAGS)
+tests_unit_check_prov_local_LDFLAGS = $(AM_LDFLAGS) $(PTHREAD_FLAGS)
+tests_unit_check_prov_local_LDADD = tools/warmd/libwdprobe.la $(CHECK_LIBS) \
+	$(CURL_LIBS) $(JANSSON_LIBS)
+
 tests_unit_check_probe_SOURCES = tests/unit/check_probe.c $(WARMTH_CHECK_RUN)
 tests_unit_check_probe_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tools/warmd
 tests_unit_check_probe_CFLAGS = $(AM_CFLAGS) $(PTHREAD_FLAGS) $(CHECK_CFLAGS) \
@@ -169,4 +181,15 @@ tests_unit_check_schedule_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tools/warmd
 tests_unit_check_schedule_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(URCU_CFLAGS)
 tests_unit_check_schedule_LDADD = tools/warmd/libwdcore.la \
 	$(WARMTH_CHECK_LDADD) $(URCU_LIBS)
+
+# warmd's model table (tools/warmd/table.c): reload matching (renames,
+# removals, additions, reordering) and slots freed by a reload coming back.
+check_PROGRAMS += tests/unit/check_table
+TESTS += tests/unit/check_table
+tests_unit_check_table_SOURCES = tests/unit/check_table.c $(WARMTH_CHECK_SRC)
+tests_unit_check_table_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tools/warmd
+tests_unit_check_table_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(URCU_CFLAGS) \
+	$(MSGPACK_CFLAGS) $(PTHREAD_FLAGS)
+tests_unit_check_table_LDADD = tools/warmd/libwdcore.la $(WARMTH_CHECK_LDADD) \
+	$(URCU_LIBS)
 endif

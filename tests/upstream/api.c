@@ -84,6 +84,24 @@ static void measure(enum up_api api, json_t *body, struct prompt *p) {
   }
 }
 
+/* ---- reasoning ---- */
+
+/* The reasoning tokens a request's reasoning_effort costs (OpenAI's
+ * reasoning models think before they answer): -1 for an unknown word. */
+static long reasoning_of(json_t *body) {
+  static const struct {
+    const char *word;
+    long tokens;
+  } t[] = {{"minimal", 0}, {"low", 8}, {"medium", 16}, {"high", 32}};
+  const char *e = json_string_value(json_object_get(body, "reasoning_effort"));
+  if (!json_object_get(body, "reasoning_effort"))
+    return 0;
+  for (size_t i = 0; e && i < sizeof t / sizeof t[0]; i++)
+    if (!strcmp(e, t[i].word))
+      return t[i].tokens;
+  return -1;
+}
+
 /* ---- validation: NULL when fine, else the message for a 400 ---- */
 
 static const char *check_max_tokens(json_t *v, bool required) {
@@ -119,9 +137,21 @@ static const char *validate(enum up_api api, const struct up_call *call) {
     return check_max_tokens(json_object_get(b, "max_tokens"), true);
   }
   const char *e = check_max_tokens(json_object_get(b, "max_tokens"), false);
-  return e ? e
-           : check_max_tokens(json_object_get(b, "max_completion_tokens"),
-                              false);
+  if (!e)
+    e = check_max_tokens(json_object_get(b, "max_completion_tokens"), false);
+  long reasoning = reasoning_of(b);
+  if (!e && reasoning < 0)
+    e = "reasoning_effort: one of minimal, low, medium, high";
+  /* A reasoning model that runs out of tokens while thinking: OpenAI's
+   * words.  (Gemini's thinking has its own budget: not checked.) */
+  json_t *mt = json_object_get(b, "max_completion_tokens");
+  if (!mt)
+    mt = json_object_get(b, "max_tokens");
+  if (!e && reasoning > 0 && call->via != UP_VIA_GEMINI && mt &&
+      json_integer_value(mt) < reasoning + 1)
+    e = "Could not finish the message because max_tokens or model output "
+        "limit was reached. Please try again with higher max_tokens.";
+  return e;
 }
 
 /* ---- faults ---- */
@@ -247,6 +277,7 @@ void up_api_infer(enum up_api api, struct up_call *call, struct up_reply *out) {
   if (!invalid)
     measure(api, call->json, &p);
   long ptok = tokens_of(p.chars), prefix_tok = tokens_of(p.prefix_chars);
+  long reasoning = invalid || anth ? 0 : reasoning_of(call->json);
   long cached = 0, created = 0;
   bool cold = false;
   snprintf(call->model, sizeof call->model, "%s", name ? name : "-");
@@ -271,6 +302,7 @@ void up_api_infer(enum up_api api, struct up_call *call, struct up_reply *out) {
       m->c.messages++;
     else
       m->c.chat++;
+    m->c.via[call->via]++;
   }
   if (gate(m, call, invalid, ptok + 1, now, out, &fault)) {
     set_rl(out, m, now);
@@ -295,8 +327,11 @@ void up_api_infer(enum up_api api, struct up_call *call, struct up_reply *out) {
   else
     m->c.warm_served++;
   m->c.prompt_tokens += (uint64_t)ptok;
-  m->c.completion_tokens += 1;
+  m->c.completion_tokens += 1 + (uint64_t)reasoning;
+  m->c.reasoning_tokens += (uint64_t)reasoning;
   m->c.cached_tokens += (uint64_t)cached;
+  m->c.cache_write_tokens +=
+      anth ? (uint64_t)created : 0; /* only Anthropic bills writes */
   up_count_status(m, 200);
   set_rl(out, m, now);
   up_models_unlock();
@@ -319,14 +354,20 @@ void up_api_infer(enum up_api api, struct up_call *call, struct up_reply *out) {
     snprintf(id, sizeof id, "chatcmpl-up%lu", n);
     body = json_pack(
         "{s:s,s:s,s:I,s:s,s:[{s:i,s:{s:s,s:s},s:s,s:n}],"
-        "s:{s:I,s:i,s:I,s:{s:I}},s:s}",
+        "s:{s:I,s:I,s:I,s:{s:I}},s:s}",
         "id", id, "object", "chat.completion", "created",
         (json_int_t)time(NULL), "model", name, "choices", "index", 0, "message",
         "role", "assistant", "content", "hi", "finish_reason", "stop",
         "logprobs", "usage", "prompt_tokens", (json_int_t)ptok,
-        "completion_tokens", 1, "total_tokens", (json_int_t)(ptok + 1),
-        "prompt_tokens_details", "cached_tokens", (json_int_t)cached,
-        "system_fingerprint", "fp_warmth_upstream");
+        "completion_tokens", (json_int_t)(1 + reasoning), "total_tokens",
+        (json_int_t)(ptok + 1 + reasoning), "prompt_tokens_details",
+        "cached_tokens", (json_int_t)cached, "system_fingerprint",
+        "fp_warmth_upstream");
+    /* reasoning models report their thinking as a part of completion */
+    if (body && json_object_get(call->json, "reasoning_effort"))
+      json_object_set_new(
+          json_object_get(body, "usage"), "completion_tokens_details",
+          json_pack("{s:I}", "reasoning_tokens", (json_int_t)reasoning));
   }
   up_reply_json(out, 200, body);
   fault_body(&fault, out);

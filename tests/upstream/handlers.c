@@ -53,6 +53,17 @@ static bool key_equal(const char *given) {
   return d == 0;
 }
 
+bool up_key_ok(const char *given) {
+  return !up_opt.require_key || (given && key_equal(given));
+}
+
+void up_count_unrouted(int status) {
+  up_models_lock();
+  up_count_request();
+  up_count_status(NULL, status);
+  up_models_unlock();
+}
+
 static bool auth_ok(struct MHD_Connection *c) {
   if (!up_opt.require_key)
     return true;
@@ -64,14 +75,20 @@ static bool auth_ok(struct MHD_Connection *c) {
   return x && key_equal(x);
 }
 
-/* The key of an Authorization: Bearer or x-api-key header, for the
- * echokey fault only (never logged). */
+/* The key of an Authorization: Bearer or x-api-key header, else a
+ * gateway's token (cf-aig-authorization: Bearer, as Cloudflare's AI
+ * gateway takes it), for the echokey fault only (never logged). */
 static const char *presented_key(struct MHD_Connection *c) {
-  const char *a =
-      MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-  if (a && !strncasecmp(a, "Bearer ", 7))
-    return a + 7;
-  return MHD_lookup_connection_value(c, MHD_HEADER_KIND, "x-api-key");
+  static const char *const bearer[] = {"Authorization", "cf-aig-authorization"};
+  const char *x = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "x-api-key");
+  for (size_t i = 0; i < sizeof bearer / sizeof bearer[0]; i++) {
+    const char *a = MHD_lookup_connection_value(c, MHD_HEADER_KIND, bearer[i]);
+    if (a && !strncasecmp(a, "Bearer ", 7))
+      return a + 7;
+    if (i == 0 && x)
+      return x;
+  }
+  return NULL;
 }
 
 /* ---- control endpoints (no auth, no counting: they are the test's) ---- */
@@ -173,6 +190,13 @@ static void route(struct MHD_Connection *c, struct up_req *q, const char *url,
   char jmsg[300];
 
   if (control(c, q, url, get, post, out))
+    return;
+  struct up_http h = {c,      url,        method,   q->body,
+                      q->len, q->too_big, q->model, sizeof q->model};
+  /* other protocols, one line each; vLLM's before the OpenAI endpoints,
+   * since a sleeping engine answers them itself */
+  if (up_ollama_route(&h, out) || up_vllm_route(&h, out) ||
+      up_azure_route(&h, out) || up_gemini_route(&h, out))
     return;
   if (!chat && !msgs && !list && !one) {
     not_routed(out, 404, method, url);

@@ -11,8 +11,12 @@ tests_upstream_warmth_upstream_SOURCES = \
 	tests/upstream/faults.c \
 	tests/upstream/ratelimit.c \
 	tests/upstream/api.c \
+	tests/upstream/azure.c \
+	tests/upstream/gemini.c \
 	tests/upstream/handlers.c \
-	tests/upstream/respond.c
+	tests/upstream/respond.c \
+	tests/upstream/ollama.c \
+	tests/upstream/vllm.c
 tests_upstream_warmth_upstream_CFLAGS = $(AM_CFLAGS) $(PTHREAD_FLAGS) \
 	$(MHD_CFLAGS) $(JANSSON_CFLAGS)
 tests_upstream_warmth_upstream_LDADD = $(MHD_LIBS) $(JANSSON_LIBS)

@@ -226,18 +226,33 @@ json_t *up_stats_json(int64_t now) {
      * tests judge counts against the time that really passed. */
     json_t *first_ago =
         c->first_ns ? json_integer((now - c->first_ns) / 1000000) : json_null();
-    json_object_set_new(
-        models, m->name,
-        json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:o,s:I,s:I,s:I,s:b}",
-                  "requests", (json_int_t)c->requests, "chat",
-                  (json_int_t)c->chat, "messages", (json_int_t)c->messages,
-                  "models_list", (json_int_t)c->models_list, "cold_served",
-                  (json_int_t)c->cold_served, "warm_served",
-                  (json_int_t)c->warm_served, "first_request_ms_ago", first_ago,
-                  "last_request_ms_ago", ago, "status_counts", status_json(c),
-                  "prompt_tokens", (json_int_t)c->prompt_tokens,
-                  "completion_tokens", (json_int_t)c->completion_tokens,
-                  "cached_tokens", (json_int_t)c->cached_tokens, "warm", warm));
+    json_t *one = json_pack(
+        "{s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:o,s:I,s:I,s:I,s:b}", "requests",
+        (json_int_t)c->requests, "chat", (json_int_t)c->chat, "messages",
+        (json_int_t)c->messages, "models_list", (json_int_t)c->models_list,
+        "cold_served", (json_int_t)c->cold_served, "warm_served",
+        (json_int_t)c->warm_served, "first_request_ms_ago", first_ago,
+        "last_request_ms_ago", ago, "status_counts", status_json(c),
+        "prompt_tokens", (json_int_t)c->prompt_tokens, "completion_tokens",
+        (json_int_t)c->completion_tokens, "cached_tokens",
+        (json_int_t)c->cached_tokens, "warm", warm);
+    /* appended: reasoning and cache writes (parts of completion and
+     * prompt tokens), and the requests per translated protocol */
+    static const char *const via_name[UP_VIA__N] = {
+        [UP_VIA_NATIVE] = "native",
+        [UP_VIA_AZURE] = "azure",
+        [UP_VIA_GEMINI] = "gemini",
+    };
+    json_t *via = json_object();
+    for (int v = 0; v < UP_VIA__N; v++)
+      json_object_set_new(via, via_name[v],
+                          json_integer((json_int_t)c->via[v]));
+    json_object_set_new(one, "reasoning_tokens",
+                        json_integer((json_int_t)c->reasoning_tokens));
+    json_object_set_new(one, "cache_write_tokens",
+                        json_integer((json_int_t)c->cache_write_tokens));
+    json_object_set_new(one, "via", via);
+    json_object_set_new(models, m->name, one);
   }
   return json_pack("{s:o,s:I,s:I,s:o}", "models", models, "total",
                    (json_int_t)global.total, "models_list",

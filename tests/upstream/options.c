@@ -23,6 +23,9 @@ enum opt_kind {
   O_REQUIRE_KEY,
   O_WINDOW,
   O_CACHE_TTL,
+  O_KEEP_ALIVE,
+  O_MAX_LOADED,
+  O_SLEEPING,
   O_SETTING, /* [MODEL=]VALUE into a per-model setting */
   O_FAULT,   /* [MODEL=]KIND[:ARG] */
   O_VERBOSE,
@@ -77,6 +80,15 @@ static const struct opt opts[] = {
     {"cache-ttl", O_CACHE_TTL, 0, "DURATION",
      "prompt-prefix cache lifetime since its last use\n"
      "(default 5m)"},
+    {"keep-alive", O_KEEP_ALIVE, 0, "DURATION",
+     "Ollama: how long a loaded model stays loaded\n"
+     "after its last use when a request names no\n"
+     "keep_alive (default 5m); a load costs --cold-ms"},
+    {"max-loaded", O_MAX_LOADED, 0, "N",
+     "Ollama: models loaded at once (default 3); a\n"
+     "load past it unloads the least recently used"},
+    {"sleeping", O_SLEEPING, 0, NULL,
+     "vLLM: start asleep (POST /wake_up wakes it)"},
     {"fault", O_FAULT, 0, "[MODEL=]KIND[:ARG]",
      "inject a fault (repeatable; see FAULTS); MODEL\n"
      "\"*\" or none: every model without its own fault"},
@@ -111,7 +123,8 @@ static const char help_tail[] =
     "  reset       close the connection abruptly (RST), no reply\n"
     "  flaky[:N]   every Nth request of the model gets 500 (default 2)\n"
     "  echokey[:N] 401 whose message quotes N characters from the middle\n"
-    "              of the key the request presented (default 18), as\n"
+    "              of the key the request presented (Bearer, x-api-key,\n"
+    "              else cf-aig-authorization: Bearer; default 18), as\n"
     "              providers echo keys; never logged here\n"
     "Faults apply to chat, messages and GET /v1/models/ID; the \"*\" fault\n"
     "also to GET /v1/models.  Change them at run time with POST /_fault.\n"
@@ -133,6 +146,17 @@ static const char help_tail[] =
     "anthropic-version\n"
     "                              and max_tokens)\n"
     "  GET  /v1/models[/ID]        list of models (or one)\n"
+    "  POST /api/generate          Ollama: {model, keep_alive?, prompt?};\n"
+    "                              without a prompt it only loads (or with\n"
+    "                              keep_alive 0 unloads) the model\n"
+    "  POST /api/chat              Ollama chat (loads the model too)\n"
+    "  GET  /api/ps                Ollama: loaded models, expires_at, size\n"
+    "  GET  /api/tags              Ollama: the models there are\n"
+    "  GET  /_ollama               Ollama counters: loads, evictions (and\n"
+    "                              by load-only requests), peak_loaded\n"
+    "  GET  /is_sleeping           vLLM: {\"is_sleeping\": bool}\n"
+    "  POST /sleep, /wake_up       vLLM: sleep (chat answers 500) or wake\n"
+    "  GET  /_vllm                 vLLM counters: requests refused asleep\n"
     "  GET  /_stats                counters (JSON): {\"models\": {NAME: "
     "{\"requests\",\n"
     "                              \"chat\", \"messages\", \"models_list\",\n"
@@ -355,6 +379,15 @@ static int apply(const struct opt *o, const char *val, const char *section,
   case O_CACHE_TTL:
     rc = up_parse_duration_ms(v, &up_opt.cache_ttl_ms);
     break;
+  case O_KEEP_ALIVE:
+    rc = up_parse_duration_ms(v, &up_opt.keep_alive_ms);
+    break;
+  case O_MAX_LOADED:
+    rc = up_parse_long(v, 1, 1000, &up_opt.max_loaded);
+    break;
+  case O_SLEEPING:
+    up_opt.start_sleeping = true;
+    break;
   case O_SETTING:
     rc = apply_setting(o, model, v);
     break;
@@ -464,6 +497,8 @@ int up_options_parse(int argc, char **argv) {
   up_opt.max_seconds = 600;
   up_opt.window_ms = 60000;
   up_opt.cache_ttl_ms = 300000;
+  up_opt.keep_alive_ms = 300000; /* Ollama's default keep_alive, 5m */
+  up_opt.max_loaded = 3;         /* OLLAMA_MAX_LOADED_MODELS: 3 per GPU */
   if (set_string(&up_opt.listen_host, "127.0.0.1") != 0)
     return -1;
   int c;

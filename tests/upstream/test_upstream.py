@@ -548,6 +548,71 @@ def test_auth(tmp):
     check("sekrit" not in log, "the key never reaches the log")
 
 
+def test_ollama(tmp):
+    """Ollama: load-only costs the load once and no tokens, /api/ps lists
+    loaded models with expires_at, idle unload after keep_alive, LRU
+    eviction past --max-loaded, keep_alive 0 unloads, unknown model 404."""
+    o = Server(tmp, "ollama", "--cold-ms", "300", "--warm-ms", "5",
+               "--keep-alive", "1s", "--max-loaded", "2",
+               "--models", "a,b,c")
+    gen = lambda body: o.request("POST", "/api/generate", body)
+    r = gen({"model": "a", "keep_alive": "5s"})
+    expect_status(r, 200, "ollama load")
+    check(r.json().get("done_reason") == "load" and r.elapsed >= 0.3,
+          "ollama: a load-only request loads (%.3f s)" % r.elapsed)
+    r = gen({"model": "a"})
+    check(r.elapsed < 0.2, "ollama: loaded already, no load (%.3f s)"
+          % r.elapsed)
+    ps = o.request("GET", "/api/ps").json()["models"]
+    check([m["name"] for m in ps] == ["a"], "ollama: /api/ps lists a")
+    exp = ps[0]["expires_at"]
+    check(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z", exp)
+          is not None, "ollama: expires_at is RFC 3339 (%s)" % exp)
+    r = gen({"model": "b", "prompt": "hello", "keep_alive": 30})
+    j = r.json()
+    check(j.get("response") == "hi" and j.get("eval_count") == 1 and
+          r.elapsed >= 0.3, "ollama: generate loads b and answers")
+    gen({"model": "c", "keep_alive": "30s"})  # third: evicts a (LRU)
+    names = sorted(m["name"] for m in o.request("GET", "/api/ps")
+                   .json()["models"])
+    check(names == ["b", "c"], "ollama: LRU eviction past --max-loaded (%s)"
+          % names)
+    st = o.request("GET", "/_ollama").json()
+    check(st["evictions"] == 1 and st["evictions_by_load_only"] == 1 and
+          st["peak_loaded"] == 2, "ollama: eviction counters %r" % st)
+    gen({"model": "c", "keep_alive": 0})
+    names = [m["name"] for m in o.request("GET", "/api/ps").json()["models"]]
+    check(names == ["b"], "ollama: keep_alive 0 unloads (%s)" % names)
+    expect_status(gen({"model": "zz"}), 404, "ollama: unknown model")
+    tags = [m["name"] for m in o.request("GET", "/api/tags")
+            .json()["models"]]
+    check(tags == ["a", "b", "c"], "ollama: /api/tags (%s)" % tags)
+    gen({"model": "a", "keep_alive": "1s"})
+    time.sleep(1.3)
+    names = [m["name"] for m in o.request("GET", "/api/ps").json()["models"]]
+    check(names == ["b"], "ollama: a unloaded after its keep_alive (%s)"
+          % names)
+    o.stop("ollama server")
+
+
+def test_vllm(tmp):
+    """vLLM: starts asleep with --sleeping; chat asleep is 500 and counted;
+    /wake_up and /sleep flip /is_sleeping."""
+    v = Server(tmp, "vllm", "--sleeping", "--warm-ms", "1", "--cold-ms", "1")
+    check(v.request("GET", "/is_sleeping").json() == {"is_sleeping": True},
+          "vllm: --sleeping starts asleep")
+    expect_status(v.chat("m"), 500, "vllm: chat while asleep")
+    expect_status(v.request("POST", "/wake_up", b""), 200, "vllm: wake_up")
+    check(v.request("GET", "/is_sleeping").json() == {"is_sleeping": False},
+          "vllm: awake")
+    expect_status(v.chat("m"), 200, "vllm: chat awake")
+    v.request("POST", "/sleep", b"")
+    st = v.request("GET", "/_vllm").json()
+    check(st["sleeping"] is True and st["refused_while_sleeping"] == 1 and
+          st["sleeps"] == 1 and st["wakes"] == 1, "vllm: counters %r" % st)
+    v.stop("vllm server")
+
+
 def main():
     signal.signal(signal.SIGALRM, lambda *_: (_ for _ in ()).throw(
         SystemExit("FAIL: test-upstream took over 30 s")))
@@ -579,6 +644,8 @@ def main():
             t(a)
         a.stop("main server")
         test_auth(tmp)
+        test_ollama(tmp)
+        test_vllm(tmp)
         try:
             rc = short.proc.wait(timeout=3)
         except subprocess.TimeoutExpired:

@@ -8,8 +8,14 @@
  *   faults.c     fault specs (KIND[:ARG]) and the per-request fault choice
  *   ratelimit.c  request and token windows, the rate-limit headers
  *   api.c        the OpenAI and Anthropic endpoints (what to answer)
+ *   azure.c      Azure OpenAI: deployments paths, api-version, api-key
+ *   gemini.c     Gemini: models/ID:generateContent, x-goog-api-key,
+ *                usageMetadata (translated to and from api.c's OpenAI)
  *   handlers.c   MHD request handling, routing, control endpoints
  *   respond.c    sending a reply: delays, slow and big bodies, holds, resets
+ *   ollama.c     Ollama's /api/generate, /api/chat, /api/ps, /api/tags:
+ *                loading, idle unloading after keep_alive, LRU eviction
+ *   vllm.c       vLLM's sleep mode: /is_sleeping, /sleep, /wake_up
  *
  * Threading: MHD runs one thread per connection, so a reply that sleeps
  * (cold start, slow body, timeout hold) only blocks its own connection.
@@ -46,8 +52,11 @@ struct up_options {
   long max_seconds;  /* 0: no limit */
   char *require_key; /* NULL: no auth */
   bool verbose;
-  long window_ms;    /* rate-limit window */
-  long cache_ttl_ms; /* prompt-prefix cache lifetime since last use */
+  long window_ms;      /* rate-limit window */
+  long cache_ttl_ms;   /* prompt-prefix cache lifetime since last use */
+  long keep_alive_ms;  /* Ollama: default keep_alive */
+  long max_loaded;     /* Ollama: models loaded at once */
+  bool start_sleeping; /* vLLM: asleep from the start */
 };
 extern struct up_options up_opt;
 extern atomic_int up_stop; /* set once at shutdown; sleepers poll it */
@@ -109,10 +118,19 @@ enum up_setting {
 #define UP_STATUS_TIMEOUT (-2)
 #define UP_STATUS_SLOTS 16
 
+/* The protocols that reach api.c through a translation (azure.c,
+ * gemini.c, ...): counted per model, so a test sees which paths its
+ * requests took.  Append; names in models.c. */
+enum up_via { UP_VIA_NATIVE = 0, UP_VIA_AZURE, UP_VIA_GEMINI, UP_VIA__N };
+
 struct up_counters {
   uint64_t requests, chat, messages, models_list;
   uint64_t cold_served, warm_served;
   uint64_t prompt_tokens, completion_tokens, cached_tokens;
+  /* completion_tokens includes reasoning_tokens; prompt_tokens includes
+   * cached and cache_write tokens (the prefix written to the cache) */
+  uint64_t reasoning_tokens, cache_write_tokens;
+  uint64_t via[UP_VIA__N];
   int64_t first_ns; /* 0: no request since start or /_reset */
   int64_t last_ns;
   struct {
@@ -206,10 +224,34 @@ struct up_call {
   const char *key;  /* the key presented (Bearer or x-api-key), or NULL */
   bool has_version; /* anthropic-version header present */
   char model[UP_NAME_MAX + 1]; /* filled for the log */
+  enum up_via via;             /* which protocol brought it (counted) */
 };
 void up_api_infer(enum up_api api, struct up_call *call, struct up_reply *out);
 void up_api_list(struct up_call *call, struct up_reply *out);
 void up_api_model(const char *id, struct up_call *call, struct up_reply *out);
+
+/* ---- protocols beside OpenAI's and Anthropic's (azure.c, gemini.c) ----
+ * Each is one file with a route function that handlers.c calls in turn:
+ * true when the request was its (and out holds the answer). */
+struct up_http {
+  struct MHD_Connection *c;
+  const char *url, *method;
+  const char *body; /* NULL when empty */
+  size_t len;
+  bool too_big;
+  char *model; /* for the log: the model the request named */
+  size_t model_size;
+};
+bool up_azure_route(const struct up_http *h, struct up_reply *out);
+bool up_gemini_route(const struct up_http *h, struct up_reply *out);
+/* The key check of --require-key for a header value (NULL: absent). */
+bool up_key_ok(const char *given);
+/* Counts a request that no model can be charged with (a bad path, a
+ * refused request before its model is known).  Takes the lock. */
+void up_count_unrouted(int status);
+/* ollama.c and vllm.c, the same way */
+bool up_ollama_route(const struct up_http *h, struct up_reply *out);
+bool up_vllm_route(const struct up_http *h, struct up_reply *out);
 
 /* ---- handlers.c ---- */
 up_mhd_result up_handle(void *cls, struct MHD_Connection *c, const char *url,

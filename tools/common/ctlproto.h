@@ -45,7 +45,9 @@
  *   1  (warmth 0.1.0) status, stats, warm, pause, resume, reload.
  *      Appended since (no bump, see above): status "fleet" (a map:
  *      state, name, host_id, redis, hosts, ...), stats "skipped_fleet"
- *      per model (fleet mode); status WCTL_RATE_LIMITED (warm, issue 12).
+ *      per model (fleet mode); status WCTL_RATE_LIMITED (warm, issue 12);
+ *      stats "tokens_reasoning" and "tokens_cache_write" per model (parts
+ *      of tokens_out and tokens_in).
  */
 #ifndef WARMTH_CTLPROTO_H
 #define WARMTH_CTLPROTO_H

@@ -10,9 +10,83 @@
 
 #include "util.h"
 
-enum wd_kind { WD_KIND_OPENAI = 0, WD_KIND_ANTHROPIC = 1 };
-enum wd_probe_kind { WD_PROBE_CHAT = 0, WD_PROBE_MODELS = 1 };
+/* The probe kinds (`probe =`); which ones a provider speaks is its row in
+ * WD_PROVIDERS.  Append only. */
+/* load: Ollama's POST /api/generate without a prompt (no tokens). */
+enum wd_probe_kind {
+  WD_PROBE_CHAT = 0,
+  WD_PROBE_MODELS = 1,
+  WD_PROBE_LOAD = 2
+};
+
+/* What a provider speaks, for config checks (the code is provider.h). */
+enum {
+  WD_CAP_CHAT = 1 << WD_PROBE_CHAT,     /* probe = chat */
+  WD_CAP_MODELS = 1 << WD_PROBE_MODELS, /* probe = models */
+  WD_CAP_LOAD = 1 << WD_PROBE_LOAD,     /* probe = load (Ollama) */
+  WD_CAP_EFFORT = 1 << 8,      /* reasoning_effort in the request body */
+  WD_CAP_THINKING = 1 << 9,    /* thinking = off */
+  WD_CAP_COMPLETION = 1 << 10, /* max_tokens_param = max_completion_tokens */
+  WD_CAP_LISTS = 1 << 11       /* its models list names the ids requests use */
+};
+
+/* The providers, one row each: X(ENUM, kind word, capabilities).  Adding
+ * one is a row here and a file tools/warmd/prov_WORD.c that defines
+ * `const struct wd_provider wd_prov_WORD` (provider.h).  Rows are only ever
+ * appended (the enum value of a kind must not change). */
+#define WD_PROVIDERS(X)                                                        \
+  X(OPENAI, openai,                                                            \
+    WD_CAP_CHAT | WD_CAP_MODELS | WD_CAP_LISTS | WD_CAP_EFFORT |               \
+        WD_CAP_COMPLETION)                                                     \
+  X(ANTHROPIC, anthropic,                                                      \
+    WD_CAP_CHAT | WD_CAP_MODELS | WD_CAP_LISTS | WD_CAP_THINKING)              \
+  X(AZURE, azure, WD_CAP_CHAT | WD_CAP_EFFORT | WD_CAP_COMPLETION)             \
+  X(GEMINI, gemini,                                                            \
+    WD_CAP_CHAT | WD_CAP_MODELS | WD_CAP_LISTS | WD_CAP_THINKING)              \
+  X(OLLAMA, ollama, WD_CAP_CHAT | WD_CAP_MODELS | WD_CAP_LISTS | WD_CAP_LOAD)  \
+  X(VLLM, vllm, WD_CAP_CHAT | WD_CAP_MODELS | WD_CAP_LISTS | WD_CAP_COMPLETION)
+
+enum wd_kind {
+#define WD_X(e, w, caps) WD_KIND_##e,
+  WD_PROVIDERS(WD_X)
+#undef WD_X
+      WD_KIND__N
+};
+_Static_assert(WD_KIND_OPENAI == 0 && WD_KIND_ANTHROPIC == 1 &&
+                   WD_KIND_OLLAMA == 4 && WD_KIND_VLLM == 5,
+               "kinds are appended, never renumbered");
+/* The capabilities of a kind (0 for an unknown one), and its word
+ * ("openai", "?" for an unknown one).  Inline: config.c and the prober
+ * (two libraries) both ask. */
+static inline unsigned wd_kind_caps(int kind) {
+  static const unsigned caps[WD_KIND__N] = {
+#define WD_X(e, w, c) [WD_KIND_##e] = (c),
+      WD_PROVIDERS(WD_X)
+#undef WD_X
+  };
+  return kind >= 0 && kind < WD_KIND__N ? caps[kind] : 0;
+}
+static inline const char *wd_kind_name(int kind) {
+  static const char *const names[WD_KIND__N] = {
+#define WD_X(e, w, c) [WD_KIND_##e] = #w,
+      WD_PROVIDERS(WD_X)
+#undef WD_X
+  };
+  return kind >= 0 && kind < WD_KIND__N ? names[kind] : "?";
+}
 enum wd_tokens_param { WD_MAX_TOKENS = 0, WD_MAX_COMPLETION_TOKENS = 1 };
+/* [model] reasoning_effort: unset sends nothing (the model's default). */
+enum wd_effort {
+  WD_EFFORT_UNSET = 0,
+  WD_EFFORT_MINIMAL,
+  WD_EFFORT_LOW,
+  WD_EFFORT_MEDIUM,
+  WD_EFFORT_HIGH
+};
+/* [model] thinking: unset sends nothing; off disables it. */
+enum wd_thinking { WD_THINKING_UNSET = 0, WD_THINKING_OFF = 1 };
+/* Anthropic's cache writes cost 1.25 x input (5-minute cache). */
+#define WD_CACHE_WRITE_FACTOR 1.25
 
 struct wd_endpoint {
   char *name;         /* section name: [endpoint NAME] */
@@ -21,10 +95,18 @@ struct wd_endpoint {
   char *api_key_env;  /* name of the env variable holding the key, or NULL */
   char *api_key_file; /* path of a file holding the key, or NULL */
   char *anthropic_version; /* default "2023-06-01" */
+  char *api_version;       /* azure: the api-version query, required */
+  char **headers;          /* `header = Name: value` lines, repeatable */
+  int nheaders;            /* (values count as secrets: never logged) */
   int64_t timeout_ns;      /* default 5 s */
   int line;  /* line of the [endpoint NAME] header, for messages */
   int fleet; /* enum wd_fleet_mode: share warmth with the fleet? */
+  /* kind = ollama: */
+  char *keep_alive;      /* the models' default keep_alive, or NULL */
+  int64_t keep_alive_ns; /* parsed; WD_KEEP_FOREVER: never unload */
+  int max_loaded;        /* never load past this many models; 0: no limit */
 };
+#define WD_KEEP_FOREVER (-1) /* keep_alive < 0 */
 
 /* [endpoint] fleet: auto = yes unless base_url is loopback or link-local. */
 enum wd_fleet_mode { WD_FLEET_AUTO = 0, WD_FLEET_YES = 1, WD_FLEET_NO = 2 };
@@ -53,7 +135,14 @@ struct wd_model {
   char *probe_prefix_file;  /* path, or NULL */
   char *prefix;             /* its content, loaded at parse time, or NULL */
   int required;             /* counts for /health/warmup */
+  char *keep_alive;         /* Ollama keep_alive as sent ("10m", "600", "-1");
+                               always set for kind = ollama after loading */
+  int64_t keep_alive_ns;    /* parsed; WD_KEEP_FOREVER: never unload */
   int line;                 /* line of the [model NAME] header, for messages */
+  int reasoning_effort;     /* enum wd_effort: sent by WD_CAP_EFFORT kinds */
+  int thinking;             /* enum wd_thinking (WD_CAP_THINKING kinds) */
+  double price_cache_write; /* USD per million tokens written to the
+                               prompt cache (default 1.25 x price_in) */
 };
 
 struct wd_config {

@@ -46,7 +46,7 @@
 
 enum sec { SEC_NONE, SEC_WARMD, SEC_ENDPOINT, SEC_MODEL, SEC_FLEET };
 
-#define KEYS_MAX 24
+#define KEYS_MAX 32
 
 /* What the public structs do not keep: where each key was set. */
 struct side {
@@ -272,6 +272,105 @@ static int chk_word(struct ctx *x, char *v, char *why, size_t n) {
   return 0;
 }
 
+/* keep_alive as Ollama takes it: a duration ("10m", "90s"), a bare number
+ * of seconds, or a negative number (never unload).  0 is refused: it
+ * unloads the model right after the warmup that was to keep it. */
+static int chk_keep_alive(struct ctx *x, char *v, char *why, size_t n) {
+  long long secs;
+  int64_t ns;
+  if (v[0] == '-' && wd_scan_int(v, &secs) == WD_P_OK && secs < 0)
+    ns = WD_KEEP_FOREVER;
+  else if (wd_scan_int(v, &secs) == WD_P_OK && secs > 0 &&
+           secs <= 366LL * 86400)
+    ns = (int64_t)secs * WD_NS_PER_S;
+  else if (wd_scan_duration(v, &ns) != WD_P_OK || ns < WD_NS_PER_S ||
+           ns > 366LL * 86400 * WD_NS_PER_S) {
+    snprintf(why, n,
+             "'%.40s' is not a duration from 1s to 366 days (\"10m\", "
+             "\"600\" seconds) nor negative (never unload)",
+             v);
+    return -1;
+  }
+  if (x->cur == SEC_ENDPOINT)
+    x->c->endpoints[x->cur_i].keep_alive_ns = ns;
+  else
+    x->c->models[x->cur_i].keep_alive_ns = ns;
+  return 0;
+}
+
+static int chk_apiversion(struct ctx *x, char *v, char *why, size_t n) {
+  (void)x;
+  for (const char *p = v; *p; p++)
+    if (!isalnum((unsigned char)*p) && !strchr("-._", *p)) {
+      snprintf(why, n,
+               "'%.40s' is not an api-version (e.g. 2024-10-21 or "
+               "2025-01-01-preview)",
+               v);
+      return -1;
+    }
+  return 0;
+}
+
+/* header = Name: value.  The value may be a gateway's token: it is never
+ * echoed in a message, and probe.c redacts it like the key. */
+static int chk_header(struct ctx *x, char *v, char *why, size_t n) {
+  struct wd_endpoint *e = &x->c->endpoints[x->cur_i];
+  const char *colon = strchr(v, ':');
+  size_t nl = colon ? (size_t)(colon - v) : 0;
+  static const char *const ours[] = {
+      "host",          "content-length", "content-type", "transfer-encoding",
+      "authorization", "x-api-key",      "api-key",      "x-goog-api-key",
+      "expect",        "connection"};
+  if (!colon || nl == 0) {
+    snprintf(why, n, "expected 'Name: value' (the value is not shown)");
+    return -1;
+  }
+  /* RFC 9110 token characters only, in the name. */
+  for (size_t i = 0; i < nl; i++)
+    if (!isalnum((unsigned char)v[i]) && !strchr("!#$%&'*+-.^_`|~", v[i])) {
+      snprintf(why, n, "'%.*s' is not a header name", (int)(nl > 60 ? 60 : nl),
+               v);
+      return -1;
+    }
+  for (const char *p = colon + 1; *p; p++)
+    if ((unsigned char)*p < 0x20 || (unsigned char)*p == 0x7f) {
+      snprintf(why, n,
+               "the value of %.*s has control characters (the value is not "
+               "shown)",
+               (int)(nl > 60 ? 60 : nl), v);
+      return -1;
+    }
+  if (strlen(v) > 1000) {
+    snprintf(why, n, "%.*s: longer than 1000 bytes", (int)(nl > 60 ? 60 : nl),
+             v);
+    return -1;
+  }
+  for (size_t i = 0; i < sizeof ours / sizeof ours[0]; i++)
+    if (strlen(ours[i]) == nl && strncasecmp(ours[i], v, nl) == 0) {
+      snprintf(why, n,
+               "%.*s is set by warmd (the key goes in api_key_env or "
+               "api_key_file)",
+               (int)nl, v);
+      return -1;
+    }
+  char **nv = realloc(e->headers, (size_t)(e->nheaders + 1) * sizeof *nv);
+  if (!nv) {
+    snprintf(why, n, "out of memory");
+    return -1;
+  }
+  e->headers = nv;
+  /* "Name: value" with one space, as curl sends it. */
+  const char *val = colon + 1;
+  while (*val == ' ' || *val == '\t')
+    val++;
+  if (asprintf(&e->headers[e->nheaders], "%.*s: %s", (int)nl, v, val) < 0) {
+    snprintf(why, n, "out of memory");
+    return -1;
+  }
+  e->nheaders++;
+  return 0;
+}
+
 /* [fleet] redis: parsed now so a typo fails --check-config; a password in
  * the URL is refused without echoing it. */
 static int chk_redis(struct ctx *x, char *v, char *why, size_t n) {
@@ -409,6 +508,8 @@ enum {
   F_EMPTY_KEEP = 2, /* "" is kept (off) */
   F_PATH = 4,       /* relative to the config file's directory */
   F_SIDE = 8,       /* stored in struct side, not the public struct */
+  F_REPEAT = 16,    /* may be given more than once */
+  F_TAKEN = 32,     /* the check function keeps the value (V_STR) */
 };
 
 struct word {
@@ -432,9 +533,20 @@ static const struct word w_level[] = {
     {"warn", LOG_WARNING},  {"err", LOG_ERR},
     {"error", LOG_ERR},     {NULL, 0}};
 static const struct word w_kind[] = {
-    {"openai", WD_KIND_OPENAI}, {"anthropic", WD_KIND_ANTHROPIC}, {NULL, 0}};
-static const struct word w_probe[] = {
-    {"chat", WD_PROBE_CHAT}, {"models", WD_PROBE_MODELS}, {NULL, 0}};
+#define WD_X(e, w, caps) {#w, WD_KIND_##e},
+    WD_PROVIDERS(WD_X)
+#undef WD_X
+        {NULL, 0}};
+static const struct word w_effort[] = {{"minimal", WD_EFFORT_MINIMAL},
+                                       {"low", WD_EFFORT_LOW},
+                                       {"medium", WD_EFFORT_MEDIUM},
+                                       {"high", WD_EFFORT_HIGH},
+                                       {NULL, 0}};
+static const struct word w_thinking[] = {{"off", WD_THINKING_OFF}, {NULL, 0}};
+static const struct word w_probe[] = {{"chat", WD_PROBE_CHAT},
+                                      {"models", WD_PROBE_MODELS},
+                                      {"load", WD_PROBE_LOAD},
+                                      {NULL, 0}};
 static const struct word w_param[] = {
     {"max_tokens", WD_MAX_TOKENS},
     {"max_completion_tokens", WD_MAX_COMPLETION_TOKENS},
@@ -506,6 +618,10 @@ enum {
   EK_TIMEOUT,
   EK_AVERSION,
   EK_FLEET,
+  EK_APIVERSION,
+  EK_HEADER,
+  EK_KEEPALIVE,
+  EK_MAXLOADED,
   EK__N
 };
 #define E(f) offsetof(struct wd_endpoint, f)
@@ -518,6 +634,11 @@ static const struct key ekeys[EK__N] = {
     [EK_AVERSION] =
         K_STR("anthropic_version", 0, E(anthropic_version), chk_word),
     [EK_FLEET] = K_WORD("fleet", V_ENUM, E(fleet), w_fleet),
+    [EK_APIVERSION] = K_STR("api_version", 0, E(api_version), chk_apiversion),
+    /* Repeatable: chk_header appends to headers and keeps the value. */
+    [EK_HEADER] = K_STR("header", F_REPEAT | F_TAKEN, 0, chk_header),
+    [EK_KEEPALIVE] = K_STR("keep_alive", 0, E(keep_alive), chk_keep_alive),
+    [EK_MAXLOADED] = K_NUM("max_loaded", V_INT, E(max_loaded), 0, 1000),
 };
 _Static_assert(EK_KEYENV == 2 && EK_KEYFILE == 3, "chk_envname, chk_keyfile");
 
@@ -541,6 +662,10 @@ enum {
   MK_HEADROOM,
   MK_PREFIX,
   MK_REQUIRED,
+  MK_EFFORT,
+  MK_THINKING,
+  MK_PCWRITE,
+  MK_KEEPALIVE,
   MK__N
 };
 #define M(f) offsetof(struct wd_model, f)
@@ -568,6 +693,12 @@ static const struct key mkeys[MK__N] = {
     [MK_PREFIX] =
         K_STR("probe_prefix_file", F_PATH, M(probe_prefix_file), chk_prefix),
     [MK_REQUIRED] = K_WORD("required", V_BOOL, M(required), w_bool),
+    [MK_EFFORT] =
+        K_WORD("reasoning_effort", V_ENUM, M(reasoning_effort), w_effort),
+    [MK_THINKING] = K_WORD("thinking", V_ENUM, M(thinking), w_thinking),
+    [MK_PCWRITE] =
+        K_NUM("price_cache_write", V_USD, M(price_cache_write), 0, 0),
+    [MK_KEEPALIVE] = K_STR("keep_alive", 0, M(keep_alive), chk_keep_alive),
 };
 /* chk_fleet_pwenv and chk_fleet_pwfile know FK_PWENV = 1, FK_PWFILE = 2. */
 enum {
@@ -671,6 +802,10 @@ static void set_value(struct ctx *x, const struct key *k, void *base, char *v) {
     if (k->check && k->check(x, s, why, sizeof why) != 0) {
       free(s);
       kerr(x, k->name, "%s", why);
+      return;
+    }
+    if (k->flags & F_TAKEN) {
+      free(s); /* the check stored its own copy */
       return;
     }
     free(*sp);
@@ -997,7 +1132,7 @@ static int on_value(void *user, const char *section_name, const char *name,
     unknown_key(x, name);
     return 1;
   }
-  if (sd->kl[k]) {
+  if (sd->kl[k] && !(tables[x->cur].keys[k].flags & F_REPEAT)) {
     kerr(x, name, "set twice (first at line %d)", sd->kl[k]);
     return 1;
   }
@@ -1092,6 +1227,51 @@ static void resolve_endpoint(struct ctx *x, int i, const struct ent *eps) {
          "no [endpoint %.80s] in the file", sd->endpoint);
 }
 
+/* kind = ollama: probe defaults to load, keep_alive comes from the model,
+ * else the endpoint, else max(5m, 2 x interval), and must outlast the
+ * interval (else the model unloads between two warmups).  Other kinds
+ * take neither load nor keep_alive. */
+static void finish_ollama(struct ctx *x, int i) {
+  struct wd_model *m = &x->c->models[i];
+  struct side *sd = &x->ms[i];
+  const struct wd_endpoint *ep = &x->c->endpoints[m->endpoint];
+  char b1[32], b2[32];
+  if (ep->kind != WD_KIND_OLLAMA) {
+    if (m->probe == WD_PROBE_LOAD)
+      err_at(x, sd->kl[MK_PROBE], SEC_MODEL, i, "probe",
+             "load needs an endpoint with kind = ollama");
+    else if (m->keep_alive)
+      err_at(x, sd->kl[MK_KEEPALIVE], SEC_MODEL, i, "keep_alive",
+             "only used with kind = ollama");
+    return;
+  }
+  if (!sd->kl[MK_PROBE] && !m->probe_prefix_file)
+    m->probe = WD_PROBE_LOAD;
+  if (!m->keep_alive && ep->keep_alive) {
+    m->keep_alive_ns = ep->keep_alive_ns;
+    if (!(m->keep_alive = strdup(ep->keep_alive)))
+      oom(x);
+  } else if (!m->keep_alive) {
+    int64_t ns = 2 * m->interval_ns;
+    if (ns < 300 * SEC)
+      ns = 300 * SEC;
+    m->keep_alive_ns = ns;
+    if (asprintf(&m->keep_alive, "%llds", (long long)((ns + SEC - 1) / SEC)) <
+        0) {
+      m->keep_alive = NULL;
+      oom(x);
+    }
+  }
+  if (!x->failed && m->keep_alive_ns != WD_KEEP_FOREVER &&
+      m->keep_alive_ns <= m->interval_ns)
+    err_at(x, sd->kl[MK_KEEPALIVE] ? sd->kl[MK_KEEPALIVE] : m->line, SEC_MODEL,
+           i, "keep_alive",
+           "%s is not longer than interval (%s): the model would unload "
+           "between warmups",
+           wd_fmt_duration(m->keep_alive_ns, b1, sizeof b1),
+           wd_fmt_duration(m->interval_ns, b2, sizeof b2));
+}
+
 static void finish(struct ctx *x) {
   struct wd_config *c = x->c;
   char b1[32], b2[32];
@@ -1104,10 +1284,24 @@ static void finish(struct ctx *x) {
            WARMTH__CAPACITY_MAX);
     return;
   }
-  for (int i = 0; i < c->nendpoints && !x->failed; i++)
-    if (!c->endpoints[i].base_url)
-      err_at(x, c->endpoints[i].line, SEC_ENDPOINT, i, "base_url",
+  for (int i = 0; i < c->nendpoints && !x->failed; i++) {
+    const struct wd_endpoint *e = &c->endpoints[i];
+    if (!e->base_url)
+      err_at(x, e->line, SEC_ENDPOINT, i, "base_url",
              "missing (e.g. base_url = https://api.openai.com/v1)");
+    else if (e->kind == WD_KIND_AZURE && !e->api_version)
+      err_at(x, e->line, SEC_ENDPOINT, i, "api_version",
+             "missing: kind = azure needs it (e.g. api_version = 2024-10-21)");
+    else if (e->kind != WD_KIND_AZURE && e->api_version)
+      err_at(x, x->es[i].kl[EK_APIVERSION], SEC_ENDPOINT, i, "api_version",
+             "only kind = azure takes it");
+    else {
+      int k = x->es[i].kl[EK_KEEPALIVE] ? EK_KEEPALIVE : EK_MAXLOADED;
+      if (e->kind != WD_KIND_OLLAMA && x->es[i].kl[k])
+        err_at(x, x->es[i].kl[k], SEC_ENDPOINT, i, ekeys[k].name,
+               "only used with kind = ollama");
+    }
+  }
   struct ent *eps = sorted(x, c->nendpoints, 0);
   struct ent *mods = eps ? sorted(x, c->nmodels, 1) : NULL;
   if (!mods)
@@ -1122,18 +1316,36 @@ static void finish(struct ctx *x) {
       oom(x);
     if (!sd->kl[MK_PCACHED])
       m->price_cached = m->price_in;
+    if (!sd->kl[MK_PCWRITE])
+      m->price_cache_write = m->price_in * WD_CACHE_WRITE_FACTOR;
+    const struct wd_endpoint *ep = &c->endpoints[m->endpoint];
+    unsigned caps = wd_kind_caps(ep->kind);
     if (m->interval_ns < c->tick_ns)
       err_at(x, sd->kl[MK_INTERVAL] ? sd->kl[MK_INTERVAL] : m->line, SEC_MODEL,
              i, "interval", "%s is shorter than tick (%s)",
              wd_fmt_duration(m->interval_ns, b1, sizeof b1),
              wd_fmt_duration(c->tick_ns, b2, sizeof b2));
     else if (m->max_tokens_param == WD_MAX_COMPLETION_TOKENS &&
-             c->endpoints[m->endpoint].kind == WD_KIND_ANTHROPIC)
+             !(caps & WD_CAP_COMPLETION))
       err_at(x, sd->kl[MK_PARAM], SEC_MODEL, i, "max_tokens_param",
-             "the anthropic messages API only takes max_tokens");
+             "the %s API only takes max_tokens", wd_kind_name(ep->kind));
+    else if (!(caps & (1u << m->probe)))
+      err_at(x, sd->kl[MK_PROBE] ? sd->kl[MK_PROBE] : m->line, SEC_MODEL, i,
+             "probe", "endpoint %s (kind = %s) has no such probe", ep->name,
+             wd_kind_name(ep->kind));
+    else if (m->reasoning_effort && !(caps & WD_CAP_EFFORT))
+      err_at(x, sd->kl[MK_EFFORT], SEC_MODEL, i, "reasoning_effort",
+             "kind = %s takes no reasoning_effort%s", wd_kind_name(ep->kind),
+             (caps & WD_CAP_THINKING) ? " (it has thinking = off)" : "");
+    else if (m->thinking && !(caps & WD_CAP_THINKING))
+      err_at(x, sd->kl[MK_THINKING], SEC_MODEL, i, "thinking",
+             "kind = %s takes no thinking setting%s", wd_kind_name(ep->kind),
+             (caps & WD_CAP_EFFORT) ? " (use reasoning_effort = minimal)" : "");
     else if (m->probe_prefix_file && m->probe != WD_PROBE_CHAT)
       err_at(x, sd->kl[MK_PREFIX], SEC_MODEL, i, "probe_prefix_file",
              "only used by probe = chat");
+    else
+      finish_ollama(x, i);
   }
   free(eps);
   free(mods);
@@ -1204,6 +1416,14 @@ void wd_config_free(struct wd_config *c) {
     free(e->api_key_env);
     free(e->api_key_file);
     free(e->anthropic_version);
+    free(e->api_version);
+    for (int k = 0; k < e->nheaders; k++) {
+      /* a header value may be a token: wiped like a key */
+      memset(e->headers[k], 0, strlen(e->headers[k]));
+      free(e->headers[k]);
+    }
+    free(e->headers);
+    free(e->keep_alive);
   }
   for (int i = 0; i < c->nmodels; i++) {
     struct wd_model *m = &c->models[i];
@@ -1211,6 +1431,7 @@ void wd_config_free(struct wd_config *c) {
     free(m->id);
     free(m->probe_prefix_file);
     free(m->prefix);
+    free(m->keep_alive);
   }
   free(c->endpoints);
   free(c->models);

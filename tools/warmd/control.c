@@ -299,6 +299,8 @@ static void serve(struct client *cl) {
       send_error(cl, v, r.seq, (unsigned)st, why);
       continue;
     }
+    DEBUG_LOG("control: %s%s%s", wctl_cmd_name(r.cmd), r.has_model ? " " : "",
+              r.has_model ? r.model : "");
     msgpack_sbuffer out;
     msgpack_sbuffer_init(&out);
     wd_ctl_answer(c->d, &r, &c->stopping, &out);

@@ -271,6 +271,7 @@ struct row {
   uint64_t ok, fail, skip_real, skip_idle, skip_budget, skip_throttle;
   uint64_t skip_fleet;
   uint64_t lat_count, lat_sum_us;
+  uint64_t tokens_reasoning, tokens_cache_write;
   int paused;
 };
 
@@ -291,6 +292,10 @@ static void take_row(struct row *w, struct wd_entry *e) {
         atomic_load_explicit(&e->lat_count[i], memory_order_relaxed);
   w->lat_sum_us = atomic_load_explicit(&e->lat_sum_us, memory_order_relaxed);
   w->paused = atomic_load_explicit(&e->paused, memory_order_relaxed);
+  w->tokens_reasoning =
+      atomic_load_explicit(&e->tokens_reasoning, memory_order_relaxed);
+  w->tokens_cache_write =
+      atomic_load_explicit(&e->tokens_cache_write, memory_order_relaxed);
 }
 
 static int row_cmp(const void *a, const void *b) {
@@ -357,6 +362,9 @@ static void pack_row(msgpack_packer *pk, struct wd_daemon *d,
   fw_u64(&f, "skipped_fleet", w->skip_fleet); /* appended: fleet mode */
   fw_u64(&f, "latency_count", w->lat_count);
   fw_u64(&f, "latency_sum_us", w->lat_sum_us);
+  /* appended: parts of tokens_out and tokens_in (provider.h) */
+  fw_u64(&f, "tokens_reasoning", w->tokens_reasoning);
+  fw_u64(&f, "tokens_cache_write", w->tokens_cache_write);
   msgpack_pack_map(pk, f.n);
   if (f.body.size) /* the fields, already packed */
     pk->callback(pk->data, f.body.data, f.body.size);

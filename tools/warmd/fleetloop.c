@@ -127,6 +127,8 @@ int wd_fleet_gate(struct wd_fleet *f, struct wd_entry *e, uint64_t tag,
                       : FRESH_SLACK_NS;
   m->fresh_ms = (e->m->interval_ns - slack) / WD_NS_PER_MS;
   wd_fleet_post(f, m);
+  DEBUG_LOG("fleet: model %s: claim posted (lease %lld ms)", e->name,
+            (long long)m->lease_ms);
   e->fleet_claim = WD_FCS_POSTED;
   e->fleet_planned = e->due;
   e->fleet_deadline = now + f->timeout_ns;
@@ -197,6 +199,13 @@ void wd_fleet_poll(struct wd_fleet *f, struct wd_table *t, int64_t now,
       e->fleet_claim = WD_FCS_NONE;
       uint32_t flags = e->rec.flags;
       int old = e->rec.state;
+      DEBUG_LOG("fleet: model %s: claim %s", e->name,
+                m->rc != 0                     ? "unanswered: warming here"
+                : m->rec.status == WD_FC_WON   ? "won: warming here"
+                : m->rec.status == WD_FC_FRESH ? "fresh: the fleet warmed it"
+                : m->rec.status == WD_FC_LOST  ? "lost: another host warms it"
+                : m->rec.status == WD_FC_HELD  ? "held: the fleet backs off"
+                                               : "answered");
       if (m->rc != 0) {
         /* Redis did not answer: warm locally at once. */
         atomic_fetch_add(&f->local_fallbacks, 1);

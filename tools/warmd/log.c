@@ -1,5 +1,6 @@
 /* log.c - see log.h. */
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -9,17 +10,25 @@
 #include "reply.h"
 
 static int to_syslog;
-static int max_level = LOG_INFO;
+/* Atomic: every thread logs (and asks wd_log_debug_on) while the main
+ * thread may change the level at a reload.  Relaxed: only the value. */
+static _Atomic int max_level = LOG_INFO;
 static int tee_fd = -1;
 
 void wd_log_open(int use_syslog, int level) {
   to_syslog = use_syslog;
-  max_level = level;
+  atomic_store_explicit(&max_level, level, memory_order_relaxed);
   if (to_syslog)
     openlog("warmd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
 
-void wd_log_set_level(int level) { max_level = level; }
+void wd_log_set_level(int level) {
+  atomic_store_explicit(&max_level, level, memory_order_relaxed);
+}
+
+int wd_log_debug_on(void) {
+  return atomic_load_explicit(&max_level, memory_order_relaxed) >= LOG_DEBUG;
+}
 
 void wd_log_tee(int fd) { tee_fd = fd; }
 
@@ -38,7 +47,7 @@ static void tee(const char *line) {
 }
 
 void wd_log(int level, const char *fmt, ...) {
-  if (level > max_level)
+  if (level > atomic_load_explicit(&max_level, memory_order_relaxed))
     return;
   char line[2048];
   va_list ap;

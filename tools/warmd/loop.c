@@ -32,11 +32,37 @@ static void log_warning(void *arg, const char *msg) {
   LOG(LOG_WARNING, "%s", msg);
 }
 
+/* From now on wd_redact() removes every key and every value of an
+ * endpoint's `header =` lines (a gateway's token is as secret as a key)
+ * from every upstream text and log line, whichever endpoint's reply echoes
+ * them.  The values point into c and keys: wd_redact_set copies them. */
+static int register_secrets(const struct wd_config *c, char **keys) {
+  int n = c->nendpoints, rc;
+  for (int i = 0; i < c->nendpoints; i++)
+    n += c->endpoints[i].nheaders;
+  const char **v = calloc((size_t)n + 1, sizeof *v);
+  if (!v)
+    return -1;
+  n = 0;
+  for (int i = 0; i < c->nendpoints; i++) {
+    const struct wd_endpoint *ep = &c->endpoints[i];
+    v[n++] = keys[i];
+    for (int h = 0; h < ep->nheaders; h++) {
+      const char *val = strchr(ep->headers[h], ':');
+      val = val ? val + 1 : "";
+      while (*val == ' ' || *val == '\t')
+        val++;
+      v[n++] = val;
+    }
+  }
+  rc = wd_redact_set(v, n);
+  free(v);
+  return rc;
+}
+
 char **wd_keys_load(const struct wd_config *c, char *err, size_t errlen) {
   char **keys = wd_keys_check(c, log_warning, NULL, err, errlen);
-  /* From now on wd_redact() removes them from every upstream text and
-   * log line, whichever endpoint's reply echoes them. */
-  if (keys && wd_redact_set((const char *const *)keys, c->nendpoints) != 0) {
+  if (keys && register_secrets(c, keys) != 0) {
     wd_keys_free(keys, c->nendpoints);
     snprintf(err, errlen, "out of memory");
     return NULL;
@@ -71,11 +97,20 @@ static void on_done(const struct wd_probe_result *r, void *arg) {
                 d->budget.day);
   wd_loop_publish(d, e, now);
   wd_heap_fix(&d->t, e);
+  /* No warmup sent on purpose (a sleeping vLLM, a full Ollama): not a
+   * failure; the state change below says what happened. */
+  int held = r->precheck_only && r->error_class == WARMTH_ERR_NONE;
   if (r->ok)
     d->ok++;
-  else
+  else if (!held)
     d->failed++;
-  if (!r->ok)
+  DEBUG_LOG("model %s: warmup finished (endpoint %s): %s, http %d, %s, "
+            "%u ms, state %s, next in %.1fs",
+            e->name, e->ep->name, r->ok ? "ok" : r->error, r->http_status,
+            warmth_error_class_name(r->error_class), r->total_us / 1000,
+            warmth_state_name(e->rec.state),
+            e->due == INT64_MAX ? -1.0 : (double)(e->due - now) / 1e9);
+  if (!r->ok && !held)
     LOG(LOG_WARNING,
         "model %s: warmup failed: %s (http %d, %s), %u failures "
         "in a row, next in %.1fs",
@@ -98,6 +133,24 @@ static void on_done(const struct wd_probe_result *r, void *arg) {
   }
 }
 
+/* Why a due model got no warmup, for the debug log. */
+static const char *skip_reason(enum wd_decision dec) {
+  switch (dec) {
+  case WD_SKIP_REAL:
+    return "real traffic kept it warm";
+  case WD_SKIP_IDLE:
+    return "idle (no touch for idle_after)";
+  case WD_SKIP_BUDGET:
+    return "daily budget spent";
+  case WD_SKIP_HOLD:
+    return "backoff, Retry-After or rate-limit headroom";
+  case WD_SKIP_DISABLED:
+    return "disabled (key problem or paused)";
+  default:
+    return "not to be warmed now";
+  }
+}
+
 static void dispatch(struct warmd *d, int64_t now) {
   struct wd_entry *e;
   while ((e = wd_heap_top(&d->t)) && e->due <= now &&
@@ -106,6 +159,7 @@ static void dispatch(struct warmd *d, int64_t now) {
     if (dec == WD_SEND &&
         !wd_fleet_gate(d->fleet, e, wd_table_tag(&d->t, e->model_idx), now)) {
       wd_heap_fix(&d->t, e); /* a fleet claim in flight: back at its due */
+      DEBUG_LOG("model %s: due, waiting for the fleet's claim", e->name);
       continue;
     }
     if (dec == WD_SEND) {
@@ -129,11 +183,17 @@ static void dispatch(struct warmd *d, int64_t now) {
         continue;
       }
       d->sent++;
+      DEBUG_LOG("model %s: due, warmup sent (endpoint %s, model id %s), "
+                "%.0f ms after its due time",
+                e->name, e->ep->name, e->m->id, (double)(now - e->due) / 1e6);
       if (wd_sched_sent(e, now))
         wd_loop_publish(d, e, 0);
     } else {
       uint32_t flags = e->rec.flags;
       wd_sched_skip(e, dec, now, &d->rng);
+      DEBUG_LOG("model %s: due, skipped: %s; next in %.1fs", e->name,
+                skip_reason(dec),
+                e->due == INT64_MAX ? -1.0 : (double)(e->due - now) / 1e9);
       if (dec == WD_SKIP_BUDGET && !d->budget_logged) {
         d->budget_logged = 1;
         LOG(LOG_NOTICE,
@@ -204,7 +264,7 @@ static int do_reload(struct warmd *d, char *err, size_t errlen) {
   if (wd_table_reload(&d->t, c, d->w, d->pub, wd_mono_ns(), &s, err, errlen) !=
       0) {
     LOG(LOG_ERR, "reload failed, keeping the running config: %s", err);
-    wd_redact_set((const char *const *)d->keys, d->nkeys); /* the old keys */
+    register_secrets(d->t.cfg, d->keys); /* the running config's again */
     wd_keys_free(keys, c->nendpoints);
     wd_config_free(c);
     return -1;
@@ -234,6 +294,13 @@ static void serve_requests(struct warmd *d, int64_t now,
       if (strcmp(d->t.v[i]->name, r->model) == 0)
         e = d->t.v[i];
     int old = e ? e->rec.state : 0;
+    DEBUG_LOG("control: %s%s%s", r->kind == WD_REQ_RELOAD ? "reload" : "model ",
+              r->kind == WD_REQ_RELOAD ? "" : r->model,
+              r->kind == WD_REQ_RELOAD  ? " requested"
+              : !e                      ? ": request for an unknown model"
+              : r->kind == WD_REQ_WARM  ? ": warm requested"
+              : r->kind == WD_REQ_PAUSE ? ": pause requested"
+                                        : ": resume requested");
     switch (r->kind) {
     case WD_REQ_RELOAD:
       *reload = 1;

@@ -12,6 +12,7 @@
 #include <getopt.h>
 #include <grp.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +98,52 @@ static int check_fleet(const struct wd_config *c, FILE *out) {
 static void check_warning(void *arg, const char *msg) {
   ++*(int *)arg;
   fprintf(stderr, "warmd: %s\n", msg);
+}
+
+/* ---- start-up failures ------------------------------------------------- */
+
+/* Logs "start-up failed: STEP: why" and returns main's exit status.  Every
+ * failed step names itself and carries a reason (issue 12, item 15: the
+ * publisher and the prober used to fail with an empty one); a step that
+ * has none to give says so rather than print nothing. */
+static int startup_failed(const char *step, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int startup_failed(const char *step, const char *fmt, ...) {
+  char why[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(why, sizeof why, fmt, ap);
+  va_end(ap);
+  LOG(LOG_ERR, "start-up failed: %s: %s", step,
+      why[0] ? why : "no reason given (a bug: please report it)");
+  return 1;
+}
+
+/* errno as text, or `fallback` when the failed call left none. */
+static const char *errno_or(int e, const char *fallback) {
+  return e ? strerror(e) : fallback;
+}
+
+/* The state file is written beside itself (a temporary file renamed over
+ * it): a directory where that cannot happen would lose every save, each
+ * with an error at a time nobody watches, so it fails the start instead. */
+static int state_dir_ok(const char *path, char *err, size_t errlen) {
+  size_t n = strlen(path) + sizeof ".XXXXXX";
+  char *tmp = malloc(n);
+  if (!tmp)
+    return snprintf(err, errlen, "out of memory"), -1;
+  snprintf(tmp, n, "%s.XXXXXX", path);
+  int fd = mkostemp(tmp, O_CLOEXEC);
+  if (fd < 0) {
+    snprintf(err, errlen, "%s: cannot create a file beside it: %s", path,
+             strerror(errno));
+    free(tmp);
+    return -1;
+  }
+  close(fd);
+  unlink(tmp);
+  free(tmp);
+  return 0;
 }
 
 static void usage(FILE *f) {
@@ -233,13 +280,12 @@ int main(int argc, char **argv) {
   pidfile_abs = wd_abspath(pidfile ? pidfile : d.cfg->pidfile);
   /* Before any thread starts: fork keeps only the calling one. */
   if (!foreground && wd_service_detach() != 0) {
-    fprintf(stderr, "warmd: cannot daemonize: %s\n", strerror(errno));
+    fprintf(stderr, "warmd: start-up failed: detach: %s\n",
+            errno_or(errno, "fork or setsid failed"));
     return 1;
   }
-  if (pidfile_abs && wd_pidfile_claim(pidfile_abs, err, sizeof err) != 0) {
-    LOG(LOG_ERR, "%s", err);
-    return 1;
-  }
+  if (pidfile_abs && wd_pidfile_claim(pidfile_abs, err, sizeof err) != 0)
+    return startup_failed("pidfile", "%s", err);
   wd_signals_install(&g_stop, &g_reload);
 
   struct warmth__w_opts wo = {.capacity = d.cfg->capacity,
@@ -247,11 +293,12 @@ int main(int argc, char **argv) {
                               .group = (gid_t)-1,
                               .stale_after_ns = d.cfg->stale_after_ns};
   if (d.cfg->group) {
+    errno = 0; /* getgrnam: NULL and errno 0 = no such group */
     struct group *g = getgrnam(d.cfg->group);
-    if (!g) {
-      LOG(LOG_ERR, "group %s does not exist", d.cfg->group);
-      return 1;
-    }
+    if (!g)
+      return startup_failed("group", "group %s does not exist%s%s",
+                            d.cfg->group, errno ? ": " : "",
+                            errno ? strerror(errno) : "");
     wo.group = g->gr_gid;
   }
   /* Everything slow comes before the table opens: a segment that replaces
@@ -259,56 +306,66 @@ int main(int argc, char **argv) {
    * on the old one until then), and the old one's readers wait for it. */
   rcu_register_thread();
   wd_probe_global_init();
+  err[0] = 0;
   int rc = warmth__w_open(&d.w, d.cfg->shm, &wo, err, sizeof err);
-  if (rc != 0) {
-    LOG(LOG_ERR, "%s", err[0] ? err : warmth_strerror(rc));
-    return 1;
-  }
+  if (rc != 0)
+    return startup_failed("shared table", "%s",
+                          err[0] ? err : warmth_strerror(rc));
   if (getrandom(&d.rng, sizeof d.rng, 0) != sizeof d.rng)
     d.rng = (uint64_t)wd_mono_ns() ^ (uint64_t)getpid();
   d.budget.limit_nusd = (int64_t)(d.cfg->budget_per_day * 1e9);
   d.budget.day = wd_utc_day();
 
-  if (wd_pub_start(&d.pub, d.w, d.cfg->tick_ns) != 0 ||
-      wd_table_init(&d.t, d.cfg, d.w, d.pub, wd_mono_ns(), err, sizeof err) !=
-          0 ||
-      wd_prober_new(&d.prober, d.cfg->max_concurrency) != 0) {
-    LOG(LOG_ERR, "start-up failed: %s", err);
-    return 1;
-  }
+  errno = 0;
+  if (wd_pub_start(&d.pub, d.w, d.cfg->tick_ns) != 0)
+    return startup_failed("publisher thread", "%s",
+                          errno_or(errno, "cannot start it"));
+  err[0] = 0;
+  if (wd_table_init(&d.t, d.cfg, d.w, d.pub, wd_mono_ns(), err, sizeof err) !=
+      0)
+    return startup_failed("model table", "%s", err);
+  errno = 0;
+  if (wd_prober_new(&d.prober, d.cfg->max_concurrency) != 0)
+    return startup_failed(
+        "prober", "%s",
+        errno_or(errno, "libcurl could not be initialised (curl_multi_init "
+                        "or curl_share_init failed)"));
   d.dm.config_path = d.config_path;
   d.dm.started_mono_ns = wd_mono_ns();
   d.dm.started_real_ns = (int64_t)time(NULL) * WD_NS_PER_S;
   d.dm.t = &d.t;
   d.dm.prober = d.prober;
-  if (d.cfg->fleet_redis && start_fleet(&d, err, sizeof err) != 0) {
-    LOG(LOG_ERR, "%s", err);
-    return 1;
-  }
+  err[0] = 0;
+  if (d.cfg->fleet_redis && start_fleet(&d, err, sizeof err) != 0)
+    return startup_failed("fleet", "%s", err);
   d.dm.fleet = d.fleet;
   wd_fleet_mark(d.fleet, &d.t);
   atomic_store(&d.dm.budget_limit_nusd, d.budget.limit_nusd);
   pthread_mutex_init(&d.dm.req_mu, NULL);
-  if (warmth_open(&d.dm.reader, d.cfg->shm, WARMTH_OPEN_LAZY) != 0) {
-    LOG(LOG_ERR, "cannot read back our own table %s", d.cfg->shm);
-    return 1;
-  }
+  rc = warmth_open(&d.dm.reader, d.cfg->shm, WARMTH_OPEN_LAZY);
+  if (rc != 0)
+    return startup_failed("reading back the table",
+                          "cannot open our own table %s as a reader: %s",
+                          d.cfg->shm, warmth_strerror(rc));
+  if (d.cfg->state_file && state_dir_ok(d.cfg->state_file, err, sizeof err))
+    return startup_failed("state file", "%s", err);
   if (d.cfg->state_file) {
     wd_state_load(d.cfg->state_file, &d.t, wd_mono_ns());
     for (uint32_t i = 0; i < d.t.n; i++) /* restored counters: visible */
       wd_loop_publish(&d, d.t.v[i], 0);
   }
+  errno = 0;
   if (wd_events_open(d.cfg->event_log) != 0)
-    return 1;
+    return startup_failed("event log", "%s: %s", d.cfg->event_log,
+                          errno_or(errno, "cannot open it"));
   if (d.cfg->control_socket && d.cfg->control_socket[0] &&
       wd_control_start(&d.control, &d.dm, d.cfg->control_socket, d.cfg->group,
                        d.cfg->control_group, err, sizeof err) != 0)
     LOG(LOG_WARNING, "no control socket: %s", err);
+  err[0] = 0;
   if (d.cfg->http_listen && d.cfg->http_listen[0] &&
-      wd_http_start(&d.http, &d.dm, d.cfg->http_listen, err, sizeof err) != 0) {
-    LOG(LOG_ERR, "cannot serve health and metrics: %s", err);
-    return 1;
-  }
+      wd_http_start(&d.http, &d.dm, d.cfg->http_listen, err, sizeof err) != 0)
+    return startup_failed("HTTP (health and metrics)", "%s", err);
   atomic_store(&d.dm.running, 1);
   wd_service_ready();
   LOG(LOG_NOTICE, "warmd %s started: %s, %u models, table %s (%s), pid %d",

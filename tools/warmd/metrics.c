@@ -70,6 +70,7 @@ struct msnap {
   struct warmth_model_info info;
   uint64_t n_ok, skip[4], by_class[WARMTH_ERR_CLASS_COUNT];
   uint64_t lat[WD_LAT_BUCKETS], lat_sum_us;
+  uint64_t tokens_reasoning, tokens_cache_write;
 };
 
 struct snap {
@@ -94,6 +95,10 @@ static void copy_entry(struct msnap *m, struct wd_entry *e) {
   for (int b = 0; b < WD_LAT_BUCKETS; b++)
     m->lat[b] = atomic_load_explicit(&e->lat_count[b], memory_order_relaxed);
   m->lat_sum_us = atomic_load_explicit(&e->lat_sum_us, memory_order_relaxed);
+  m->tokens_reasoning =
+      atomic_load_explicit(&e->tokens_reasoning, memory_order_relaxed);
+  m->tokens_cache_write =
+      atomic_load_explicit(&e->tokens_cache_write, memory_order_relaxed);
 }
 
 /* Returns 0, or -1 when out of memory. */
@@ -245,6 +250,20 @@ static void model_metrics(struct wd_buf *b, const struct snap *s) {
       wd_buf_printf(b, ",type=\"%s\"} %llu\n", tok[k],
                     (unsigned long long)v[k]);
     }
+  }
+  family(b, "warmd_reasoning_tokens_total", "counter",
+         "Output tokens of warmups spent reasoning (part of output).");
+  for (size_t i = 0; i < s->n; i++) {
+    model_sample(b, "warmd_reasoning_tokens_total", s->m[i].name);
+    wd_buf_printf(b, "} %llu\n", (unsigned long long)s->m[i].tokens_reasoning);
+  }
+  family(b, "warmd_cache_write_tokens_total", "counter",
+         "Input tokens of warmups written to the prompt cache (part of "
+         "input).");
+  for (size_t i = 0; i < s->n; i++) {
+    model_sample(b, "warmd_cache_write_tokens_total", s->m[i].name);
+    wd_buf_printf(b, "} %llu\n",
+                  (unsigned long long)s->m[i].tokens_cache_write);
   }
   family(b, "warmd_cost_usd_total", "counter", "Cost of warmups in USD.");
   for (size_t i = 0; i < s->n; i++) {

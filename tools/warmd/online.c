@@ -61,6 +61,15 @@ static int check_endpoint(const struct wd_config *c, int ei, FILE *out) {
   }
   int problems = 0;
   fprintf(out, "endpoint %s: key accepted, %d models listed\n", ep->name, n);
+  if (!(wd_kind_caps(ep->kind) & WD_CAP_LISTS)) {
+    /* azure lists the resource's models, not its deployments */
+    fprintf(out,
+            "endpoint %s: kind = %s lists no deployments: model ids not "
+            "checked\n",
+            ep->name, wd_kind_name(ep->kind));
+    wd_model_ids_free(ids, n);
+    return 0;
+  }
   for (int i = 0; i < c->nmodels; i++) {
     const struct wd_model *m = &c->models[i];
     if (m->endpoint != ei)

@@ -45,6 +45,26 @@ struct xfer {
   struct curl_slist *hdrs;
   char *req_body; /* CURLOPT_POSTFIELDS does not copy */
   char *key;      /* for redaction only */
+  char **hvals;   /* values of the endpoint's `header =` lines, likewise */
+  int nhvals;
+  const struct wd_provider *prov;
+  /* The model's settings, with its strings dropped but the id: the config
+   * it came from may be freed by a reload while the probe runs. */
+  struct wd_model mc;
+  int has_model;
+  /* A pre-check (provider.h) runs first when stage is 1; the probe's own
+   * request waits here. */
+  int stage;
+  char *main_url, *main_body;
+  /* A post-check (provider.h) runs after the probe's own request when
+   * post_url is set: stage 2, with the probe's result kept in post_r. */
+  char *post_url;
+  struct wd_probe_result *post_r;
+  /* The endpoint's numbers (strings NULL) for pre_reply and post_reply;
+   * its base URL, to count this endpoint's probes that add a model. */
+  struct wd_endpoint epc;
+  char *ep_url;
+  int adds;
   int kind, probe;
   uint64_t model;
   int64_t started_ns;
@@ -144,10 +164,21 @@ static void xfer_free(struct xfer *x) {
     curl_easy_cleanup(x->easy);
   free_headers(x->hdrs);
   free(x->req_body);
+  free(x->main_body);
+  free(x->main_url);
+  free(x->post_url);
+  free(x->post_r);
+  free(x->ep_url);
   if (x->key) {
     wipe(x->key, strlen(x->key));
     free(x->key);
   }
+  for (int i = 0; i < x->nhvals; i++) {
+    wipe(x->hvals[i], strlen(x->hvals[i]));
+    free(x->hvals[i]);
+  }
+  free(x->hvals);
+  free(x->mc.id);
   free(x->body.p);
   free(x);
 }
@@ -174,19 +205,31 @@ static struct curl_slist *add_header(struct curl_slist **list, const char *a,
   return l;
 }
 
-/* The headers of a request: auth by kind, JSON when there is a body. */
-static int build_headers(struct curl_slist **h, const struct wd_endpoint *ep,
-                         const char *key, int has_body) {
+/* wd_header_fn for the providers: "Name: v1v2", joined in a wiped buffer. */
+static int add_provider_header(void *arg, const char *name, const char *v1,
+                               const char *v2) {
+  char line[1024];
+  struct curl_slist **h = arg;
+  int n =
+      snprintf(line, sizeof line, "%s: %s%s", name, v1 ? v1 : "", v2 ? v2 : "");
+  int bad = n < 0 || (size_t)n >= sizeof line || !add_header(h, line, NULL);
+
+  wipe(line, sizeof line);
+  return bad ? -1 : 0;
+}
+
+/* The headers of a request: the provider's (auth), the endpoint's own
+ * `header =` lines (checked by config.c: a name, no CR or LF), and JSON
+ * when there is a body. */
+static int build_headers(struct curl_slist **h, const struct wd_provider *p,
+                         const struct wd_endpoint *ep, const char *key,
+                         int has_body) {
   *h = NULL;
-  if (ep->kind == WD_KIND_ANTHROPIC) {
-    const char *v = ep->anthropic_version ? ep->anthropic_version
-                                          : WD_DEFAULT_ANTHROPIC_VERSION;
-    if ((key && !add_header(h, "x-api-key: ", key)) ||
-        !add_header(h, "anthropic-version: ", v))
-      return -1;
-  } else if (key && !add_header(h, "Authorization: Bearer ", key)) {
+  if (p->headers(ep, key, add_provider_header, h))
     return -1;
-  }
+  for (int i = 0; i < ep->nheaders; i++)
+    if (!add_header(h, ep->headers[i], NULL))
+      return -1;
   if (!add_header(h, "Accept: application/json", NULL))
     return -1;
   /* No "Expect: 100-continue" round trip before a long prefix. */
@@ -196,17 +239,29 @@ static int build_headers(struct curl_slist **h, const struct wd_endpoint *ep,
   return 0;
 }
 
-static char *make_url(const char *base, const char *path) {
-  size_t bl = strlen(base);
-  char *u;
+/* Keeps the values of the endpoint's extra headers, for redaction: a
+ * gateway's token in a header is as secret as the key. */
+static int keep_header_values(struct xfer *x, const struct wd_endpoint *ep) {
+  if (ep->nheaders == 0)
+    return 0;
+  if (!(x->hvals = calloc((size_t)ep->nheaders, sizeof *x->hvals)))
+    return -1;
+  for (int i = 0; i < ep->nheaders; i++) {
+    const char *v = strchr(ep->headers[i], ':');
+    v = v ? v + 1 : "";
+    while (*v == ' ' || *v == '\t')
+      v++;
+    if (!(x->hvals[x->nhvals] = strdup(v)))
+      return -1;
+    x->nhvals++;
+  }
+  return 0;
+}
 
-  while (bl > 0 && base[bl - 1] == '/')
-    bl--;
-  if (!(u = malloc(bl + strlen(path) + 1)))
-    return NULL;
-  memcpy(u, base, bl);
-  strcpy(u + bl, path);
-  return u;
+static void redact_all(const struct xfer *x, char *text) {
+  wd_redact(text, x->key);
+  for (int i = 0; i < x->nhvals; i++)
+    wd_redact(text, x->hvals[i]);
 }
 
 static int64_t timeout_of(const struct wd_model *m,
@@ -265,58 +320,170 @@ static int easy_setup(struct xfer *x, const char *url, int64_t timeout_ns) {
   return bad ? -1 : 0;
 }
 
-/* A transfer for (m, ep, key); probe is enum wd_probe_kind. */
+/* A transfer for (m, ep, key); what is enum wd_probe_kind, or WD_REQ_LIST
+ * (m NULL). */
 static struct xfer *xfer_new(const struct wd_model *m,
                              const struct wd_endpoint *ep, const char *key,
-                             int probe) {
+                             int what) {
+  const struct wd_provider *p = wd_provider(ep->kind);
   struct xfer *x;
-  char *url = NULL;
-  const char *path;
+  struct wd_request rq = {NULL, NULL}, pre = {NULL, NULL};
+  int has_pre = 0;
 
   if (key && !*key)
     key = NULL; /* an empty key file: no header, and the 401 says why */
-  if (!ep->base_url || (key && !key_ok(key))) {
+  if (!p || !ep->base_url || (key && !key_ok(key))) {
     errno = EINVAL;
     return NULL;
   }
   if (!(x = calloc(1, sizeof *x)))
     return NULL;
   x->kind = ep->kind;
-  x->probe = probe;
+  x->probe = what;
+  x->prov = p;
   wd_ratelimit_init(&x->rl);
-  if (probe == WD_PROBE_CHAT) {
-    path = ep->kind == WD_KIND_ANTHROPIC ? "/messages" : "/chat/completions";
-    if (!(x->req_body = wd_build_chat_body(m, ep->kind))) {
-      errno = EINVAL; /* or ENOMEM; a prefix that is not UTF-8 is likelier */
-      goto fail;
-    }
-  } else {
-    /* Anthropic pages its list by 20 unless asked for more. */
-    path = (ep->kind == WD_KIND_ANTHROPIC && !m) ? "/models?limit=1000"
-                                                 : "/models";
+  if (m) {
+    x->mc = *m;
+    x->mc.name = x->mc.probe_prefix_file = x->mc.prefix = NULL;
+    x->mc.keep_alive = NULL; /* request() has used it; the rest may not */
+    x->mc.id = NULL;
+    x->has_model = 1;
+    if (!(x->mc.id = strdup(wd_model_id(m))))
+      goto nomem;
   }
-  if ((key && !(x->key = strdup(key))) || !(url = make_url(ep->base_url, path)))
+  x->epc = *ep; /* the numbers; no string outlives a reload */
+  x->epc.name = x->epc.base_url = x->epc.api_key_env = NULL;
+  x->epc.api_key_file = x->epc.anthropic_version = x->epc.api_version = NULL;
+  x->epc.keep_alive = NULL;
+  x->epc.headers = NULL;
+  x->epc.nheaders = 0;
+  if (!(x->ep_url = strdup(ep->base_url)))
     goto nomem;
-  if (build_headers(&x->hdrs, ep, key, x->req_body != NULL))
+  if (p->request(ep, m, what, &rq))
+    goto fail; /* errno from the provider */
+  if (p->post_request && m) {
+    struct wd_request post = {NULL, NULL};
+    int rc = p->post_request(ep, m, what, &post);
+    if (rc < 0)
+      goto fail;
+    free(post.body); /* a post-check is a GET */
+    x->post_url = rc == 0 ? post.url : NULL;
+    if (rc != 0)
+      free(post.url);
+  }
+  if (p->pre_request && m) {
+    int rc = p->pre_request(ep, m, what, &pre);
+    if (rc < 0)
+      goto fail;
+    has_pre = rc == 0;
+  }
+  if (has_pre) {
+    /* The pre-check goes first; the probe's request waits. */
+    x->stage = 1;
+    x->main_url = rq.url;
+    x->main_body = rq.body;
+    x->req_body = pre.body;
+    rq.url = pre.url;
+    rq.body = NULL;
+  } else {
+    x->req_body = rq.body;
+    rq.body = NULL;
+  }
+  if ((key && !(x->key = strdup(key))) || keep_header_values(x, ep))
+    goto nomem;
+  if (build_headers(&x->hdrs, p, ep, key,
+                    x->req_body != NULL || x->main_body != NULL))
     goto nomem;
   if (!(x->easy = curl_easy_init()))
     goto nomem;
-  if (easy_setup(x, url, timeout_of(m, ep))) {
+  if (easy_setup(x, rq.url, timeout_of(m, ep))) {
     errno = EINVAL; /* the URL, most likely */
     goto fail;
   }
-  free(url); /* curl copied it */
+  free(rq.url); /* curl copied it */
   return x;
 nomem:
   errno = ENOMEM;
 fail:
-  free(url);
+  free(rq.url);
+  free(rq.body);
   xfer_free(x);
   return NULL;
 }
 
+/* After a pre-check that said "go on": the same handle (and connection)
+ * sends the probe's own request. */
+static int xfer_restart(struct wd_prober *p, struct xfer *x) {
+  CURL *e = x->easy;
+  int bad = 0;
+
+  curl_multi_remove_handle(p->multi, e);
+  free(x->req_body);
+  x->req_body = x->main_body;
+  x->main_body = NULL;
+  x->stage = x->stage == 1 ? 0 : 2;
+  x->body.len = 0;
+  x->hdr_bytes = 0;
+  x->errbuf[0] = '\0';
+  wd_ratelimit_init(&x->rl);
+  bad |= curl_easy_setopt(e, CURLOPT_URL, x->main_url) != CURLE_OK;
+  if (x->req_body) {
+    bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDS, x->req_body) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE,
+                            (long)strlen(x->req_body)) != CURLE_OK;
+  } else {
+    bad |= curl_easy_setopt(e, CURLOPT_HTTPGET, 1L) != CURLE_OK;
+  }
+  free(x->main_url);
+  x->main_url = NULL;
+  if (bad || curl_multi_add_handle(p->multi, e) != CURLM_OK)
+    return -1;
+  return 0;
+}
+
 static uint32_t us32(curl_off_t v) {
   return v <= 0 ? 0 : v >= UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+}
+
+/* A models probe: is the model's id listed?  If not, error names the
+ * closest ids (as --check-config --online does). */
+static void check_listed(struct xfer *x, struct wd_probe_result *r) {
+  char **ids = NULL, why[160];
+  int n = 0, best[3] = {-1, -1, -1}, dist[3] = {256, 256, 256};
+  size_t len;
+
+  if (x->prov->models(x->body.p, x->body.len, &ids, &n, why, sizeof why))
+    return;
+  r->listed = 0;
+  for (int i = 0; i < n && !r->listed; i++)
+    r->listed = strcmp(ids[i], x->mc.id) == 0;
+  if (!r->listed) {
+    for (int i = 0; i < n; i++) {
+      int d = wd_edit_distance(x->mc.id, ids[i], 0);
+      for (int k = 0; k < 3; k++)
+        if (d < dist[k]) {
+          for (int j = 2; j > k; j--) {
+            dist[j] = dist[j - 1];
+            best[j] = best[j - 1];
+          }
+          dist[k] = d;
+          best[k] = i;
+          break;
+        }
+    }
+    snprintf(r->error, sizeof r->error, "model id %.60s is not listed%s",
+             x->mc.id, best[0] >= 0 ? " (closest:" : " (the list is empty)");
+    for (int k = 0; k < 3 && best[k] >= 0; k++) {
+      len = strlen(r->error);
+      snprintf(r->error + len, sizeof r->error - len, "%s %.40s", k ? "," : "",
+               ids[best[k]]);
+    }
+    if (best[0] >= 0) {
+      len = strlen(r->error);
+      snprintf(r->error + len, sizeof r->error - len, ")");
+    }
+  }
+  wd_model_ids_free(ids, n);
 }
 
 /* Fills r from a finished transfer. */
@@ -325,7 +492,7 @@ static void finish(struct xfer *x, CURLcode rc, struct wd_probe_result *r) {
   long status = 0;
   int body_ok = 0, aborted = x->over_body || x->over_hdrs;
   char why[160] = "", msg[160] = "", text[512];
-  struct wd_usage u = {0, 0, 0};
+  struct wd_reply rep;
 
   memset(r, 0, sizeof *r);
   r->model = x->model;
@@ -354,24 +521,40 @@ static void finish(struct xfer *x, CURLcode rc, struct wd_probe_result *r) {
   r->reset_requests_ns = x->rl.reset_requests_ns;
   r->reset_tokens_ns = x->rl.reset_tokens_ns;
 
+  memset(&rep, 0, sizeof rep);
+  rep.warm_for_ns = -1;
   if (rc == CURLE_OK && r->http_status >= 200 && r->http_status <= 299) {
-    if (x->probe == WD_PROBE_MODELS)
-      body_ok = wd_reply_models(x->body.p, x->body.len, NULL, NULL, why,
-                                sizeof why) == 0;
-    else
-      body_ok = wd_reply_chat(x->kind, x->body.p, x->body.len, &u, why,
-                              sizeof why) == 0;
+    const struct wd_model *m = x->has_model ? &x->mc : NULL;
+    body_ok = x->prov->reply(m, x->probe, x->body.p, x->body.len, &rep, why,
+                             sizeof why) == 0 &&
+              wd_usage_check(m, &rep.u, why, sizeof why) == 0;
+    if (!body_ok)
+      memset(&rep.u, 0, sizeof rep.u); /* an impossible usage is no cost */
   }
   r->error_class = wd_classify(rc, r->http_status, body_ok, aborted);
   r->ok = r->error_class == WARMTH_ERR_NONE;
-  r->tokens_in = u.in;
-  r->tokens_out = u.out;
-  r->tokens_cached = u.cached;
+  r->tokens_in = rep.u.in;
+  r->tokens_out = rep.u.out;
+  r->tokens_cached = rep.u.cached;
+  r->tokens_reasoning = rep.u.reasoning;
+  r->tokens_cache_write = rep.u.cache_write;
+  r->state = rep.state;
+  r->warm_for_ns = rep.warm_for_ns;
+  r->listed = -1;
+  if (r->ok && x->probe == WD_PROBE_MODELS && x->has_model &&
+      (wd_kind_caps(x->kind) & WD_CAP_LISTS))
+    check_listed(x, r);
   if (r->ok)
     return;
 
-  /* The provider's own words first; a status or a cap second. */
-  if (!aborted)
+  /* The provider's own words first; a status or a cap second.  The
+   * provider also tells a missing model (class model) from other 4xx. */
+  if (!aborted && r->http_status > 0 &&
+      (r->http_status < 200 || r->http_status > 299))
+    r->error_class =
+        x->prov->error(x->has_model ? &x->mc : NULL, r->http_status, x->body.p,
+                       x->body.len, x->key, r->error_class, msg, sizeof msg);
+  else if (!aborted)
     wd_reply_error_message(x->body.p, x->body.len, x->key, msg, sizeof msg);
   if (x->over_body)
     snprintf(msg, sizeof msg, "reply body over %d bytes", WD_REPLY_BODY_MAX);
@@ -383,6 +566,7 @@ static void finish(struct xfer *x, CURLcode rc, struct wd_probe_result *r) {
   case WARMTH_ERR_RATE:
   case WARMTH_ERR_SERVER:
   case WARMTH_ERR_HTTP:
+  case WARMTH_ERR_MODEL:
     snprintf(text, sizeof text, "HTTP %d%s%s", r->http_status,
              msg[0] ? ": " : "", msg);
     break;
@@ -400,7 +584,7 @@ static void finish(struct xfer *x, CURLcode rc, struct wd_probe_result *r) {
              x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
     break;
   }
-  wd_redact(text, x->key);
+  redact_all(x, text);
   wd_sanitize(r->error, sizeof r->error, text, strlen(text));
 }
 
@@ -500,6 +684,99 @@ int wd_prober_submit(struct wd_prober *p, const struct wd_probe_req *req) {
 
 int wd_prober_inflight(const struct wd_prober *p) { return p->inflight; }
 
+/* A finished pre-check: 0 when the probe's own request went out on the
+ * same handle; else r is the probe's result (the pre-check ended it). */
+static int precheck(struct wd_prober *p, struct xfer *x, CURLcode rc,
+                    struct wd_probe_result *r) {
+  long status = 0;
+  char why[160] = "";
+  struct wd_reply rep;
+  int v;
+
+  if (rc != CURLE_OK) {
+    finish(x, rc, r); /* the transport failed: so would the probe */
+    return -1;
+  }
+  curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+  memset(&rep, 0, sizeof rep);
+  rep.warm_for_ns = -1;
+  int pending = 0;
+  for (const struct xfer *o = p->list; o; o = o->next)
+    pending += o != x && o->adds && !strcmp(o->ep_url, x->ep_url);
+  v = x->prov->pre_reply(&x->epc, &x->mc, pending, wd_real_ns(),
+                         status > 0 && status < 1000 ? (int)status : 0,
+                         x->body.p, x->body.len, &rep, why, sizeof why);
+  if (v == 0 && xfer_restart(p, x) == 0) {
+    x->adds = rep.adds;
+    return 0;
+  }
+  finish(x, rc, r);
+  r->precheck_only = 1;
+  r->state = rep.state;
+  r->warm_for_ns = rep.warm_for_ns;
+  /* a pre-check costs nothing */
+  r->tokens_in = r->tokens_out = r->tokens_cached = 0;
+  r->tokens_reasoning = r->tokens_cache_write = 0;
+  if (v == 1) {
+    r->ok = 0;
+    r->error_class = WARMTH_ERR_NONE;
+    snprintf(r->error, sizeof r->error, "pre-check: %s", why);
+  } else {
+    r->ok = 0;
+    r->error_class = WARMTH_ERR_BODY;
+    redact_all(x, why);
+    snprintf(r->error, sizeof r->error, "pre-check: %s",
+             why[0] ? why : "cannot send the probe");
+  }
+  return -1;
+}
+
+/* The probe's own request finished with r: 0 when a post-check went out
+ * on the same handle (r kept for it), else r stands. */
+static int postcheck_start(struct wd_prober *p, struct xfer *x,
+                           const struct wd_probe_result *r) {
+  if (!x->post_url || !r->ok || !(x->post_r = malloc(sizeof *r)))
+    return -1;
+  *x->post_r = *r;
+  x->main_url = x->post_url; /* xfer_restart sends main_url, a GET */
+  x->post_url = NULL;
+  return xfer_restart(p, x);
+}
+
+/* A finished post-check: r becomes the probe's result with what the
+ * post-check said (warm_for_ns), or a failure when it said the probe did
+ * not stick; its clock is the post-check's, which warm_for_ns counts from. */
+static void postcheck_end(struct xfer *x, CURLcode rc,
+                          struct wd_probe_result *r) {
+  long status = 0;
+  char why[160] = "";
+  struct wd_reply rep;
+  int v = -1;
+
+  *r = *x->post_r;
+  r->ended_ns = wd_mono_ns();
+  memset(&rep, 0, sizeof rep);
+  rep.warm_for_ns = -1;
+  curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+  if (rc == CURLE_OK)
+    v = x->prov->post_reply(&x->epc, &x->mc, wd_real_ns(),
+                            status > 0 && status < 1000 ? (int)status : 0,
+                            x->body.p, x->body.len, &rep, why, sizeof why);
+  else
+    wd_sanitize(why, sizeof why,
+                x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc),
+                strlen(x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc)));
+  if (v == 0) {
+    if (rep.warm_for_ns >= 0)
+      r->warm_for_ns = rep.warm_for_ns;
+    return;
+  }
+  r->ok = 0;
+  r->error_class = WARMTH_ERR_BODY;
+  redact_all(x, why);
+  snprintf(r->error, sizeof r->error, "post-check: %s", why);
+}
+
 /* Hands every finished transfer to done(); returns how many. */
 static int drain(struct wd_prober *p, wd_probe_done_fn done, void *arg) {
   CURLMsg *msg;
@@ -517,7 +794,16 @@ static int drain(struct wd_prober *p, wd_probe_done_fn done, void *arg) {
     if (!(x = (struct xfer *)priv))
       continue;
     /* msg dies with the removal below: everything is read first. */
-    finish(x, rc, &r);
+    if (x->stage == 1) {
+      if (precheck(p, x, rc, &r) == 0)
+        continue; /* the probe's own request is on its way */
+    } else if (x->stage == 2) {
+      postcheck_end(x, rc, &r);
+    } else {
+      finish(x, rc, &r);
+      if (postcheck_start(p, x, &r) == 0)
+        continue; /* the post-check is on its way */
+    }
     unlink_xfer(p, x);
     xfer_free(x);
     if (done)
@@ -564,7 +850,7 @@ int wd_list_models(const struct wd_endpoint *ep, const char *api_key,
     snprintf(err, errlen, "libcurl initialisation failed");
     return -1;
   }
-  if (!(x = xfer_new(NULL, ep, api_key, WD_PROBE_MODELS))) {
+  if (!(x = xfer_new(NULL, ep, api_key, WD_REQ_LIST))) {
     snprintf(err, errlen, "cannot build the request: %s", strerror(errno));
     return -1;
   }
@@ -574,7 +860,7 @@ int wd_list_models(const struct wd_endpoint *ep, const char *api_key,
   *http_status = r.http_status;
   if (r.ok) {
     char why[160];
-    if (wd_reply_models(x->body.p, x->body.len, ids, nids, why, sizeof why)) {
+    if (x->prov->models(x->body.p, x->body.len, ids, nids, why, sizeof why)) {
       snprintf(err, errlen, "%s", why);
     } else {
       ret = 0;

@@ -33,6 +33,16 @@ struct wd_probe_result {
   /* appended by probe.c: */
   int64_t reset_requests_ns; /* until the request limit refills, -1 unknown */
   int64_t reset_tokens_ns;   /* until the token limit refills, -1 unknown */
+  /* appended with the providers (provider.h): */
+  uint64_t tokens_reasoning;   /* part of tokens_out spent thinking */
+  uint64_t tokens_cache_write; /* part of tokens_in written to the cache */
+  int state;           /* a state the provider reported (WARMTH_SLEEPING), 0 */
+  int64_t warm_for_ns; /* the provider keeps the model loaded this long, -1 */
+  int precheck_only;   /* 1: a pre-check ended the probe, no warmup sent */
+  /* A models probe that succeeded: 1 when the model's id is in the list, 0
+   * when not (error then says so and names the closest ids; ok stays 1:
+   * what to make of it is the scheduler's), -1 not checked. */
+  int listed;
 };
 
 struct wd_prober;

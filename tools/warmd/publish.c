@@ -156,8 +156,11 @@ int wd_pub_start(struct wd_pub **out, struct warmth__w *w, int64_t tick_ns) {
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
   pthread_cond_init(&p->cv, &ca);
   pthread_condattr_destroy(&ca);
-  if (pthread_create(&p->thread, NULL, run, p) != 0)
+  int rc = pthread_create(&p->thread, NULL, run, p);
+  if (rc != 0) {
+    errno = rc; /* main.c says why start-up failed */
     goto bad;
+  }
   *out = p;
   return 0;
 bad:

@@ -62,209 +62,47 @@ static void trim(const char **s, size_t *len) {
 
 static int is_digit(char c) { return c >= '0' && c <= '9'; }
 
-/* ---- request bodies ----------------------------------------------------- */
+/* ---- request and reply bodies: the providers' (provider.h) -------------- */
 
+/* The body only: the URL of a bare endpoint does not matter here. */
 char *wd_build_chat_body(const struct wd_model *m, int kind) {
-  const char *id = m->id ? m->id : m->name;
-  json_int_t n = m->max_tokens > 0 ? m->max_tokens : 1;
-  const char *prefix = (m->prefix && m->prefix[0]) ? m->prefix : NULL;
-  json_t *root;
-  char *out;
+  const struct wd_provider *p = wd_provider(kind);
+  struct wd_endpoint ep = {.kind = kind, .base_url = "http://x"};
+  struct wd_request rq;
 
-  if (!id)
+  if (!p || p->request(&ep, m, WD_PROBE_CHAT, &rq))
     return NULL;
-  /* json_pack fails (NULL) on a NULL or non-UTF-8 string: no bad JSON. */
-  if (kind == WD_KIND_ANTHROPIC) {
-    if (prefix)
-      root = json_pack("{s:s, s:I, s:[{s:s, s:s, s:{s:s}}], s:[{s:s, s:s}]}",
-                       "model", id, "max_tokens", n, "system", "type", "text",
-                       "text", prefix, "cache_control", "type", "ephemeral",
-                       "messages", "role", "user", "content", "hi");
-    else
-      root = json_pack("{s:s, s:I, s:[{s:s, s:s}]}", "model", id, "max_tokens",
-                       n, "messages", "role", "user", "content", "hi");
-  } else {
-    const char *param = m->max_tokens_param == WD_MAX_COMPLETION_TOKENS
-                            ? "max_completion_tokens"
-                            : "max_tokens";
-    if (prefix)
-      root = json_pack("{s:s, s:[{s:s, s:s}, {s:s, s:s}], s:I}", "model", id,
-                       "messages", "role", "system", "content", prefix, "role",
-                       "user", "content", "hi", param, n);
-    else
-      root = json_pack("{s:s, s:[{s:s, s:s}], s:I}", "model", id, "messages",
-                       "role", "user", "content", "hi", param, n);
-  }
-  if (!root)
-    return NULL;
-  out = json_dumps(root, JSON_COMPACT);
-  json_decref(root);
-  return out;
-}
-
-/* ---- reply bodies ------------------------------------------------------- */
-
-static json_t *load(const char *body, size_t len, char *err, size_t errlen) {
-  json_error_t je;
-  json_t *root;
-
-  if (!body || len == 0) {
-    snprintf(err, errlen, "empty reply body");
-    return NULL;
-  }
-  /* Every number as a double: a huge integer then clamps instead of failing
-   * the whole parse; token counts are far below 2^53. */
-  root = json_loadb(body, len, JSON_DECODE_INT_AS_REAL, &je);
-  if (!root) {
-    char why[96];
-    wd_sanitize(why, sizeof why, je.text, strlen(je.text));
-    snprintf(err, errlen, "invalid JSON at byte %d: %s", je.position, why);
-    return NULL;
-  }
-  if (!json_is_object(root)) {
-    snprintf(err, errlen, "reply is not a JSON object");
-    json_decref(root);
-    return NULL;
-  }
-  return root;
-}
-
-static uint64_t tokens(const json_t *obj, const char *key) {
-  const json_t *v = json_object_get(obj, key);
-  double d;
-
-  if (!json_is_number(v))
-    return 0;
-  d = json_number_value(v);
-  if (!(d > 0)) /* negative, zero (and NaN, though jansson never makes one) */
-    return 0;
-  if (d >= (double)WD_REPLY_TOKENS_MAX)
-    return WD_REPLY_TOKENS_MAX;
-  return (uint64_t)d;
-}
-
-static uint64_t clamp_tokens(uint64_t v) {
-  return v > WD_REPLY_TOKENS_MAX ? WD_REPLY_TOKENS_MAX : v;
+  free(rq.url);
+  return rq.body;
 }
 
 int wd_reply_chat(int kind, const char *body, size_t len, struct wd_usage *u,
                   char *err, size_t errlen) {
-  json_t *root, *usage, *content;
+  const struct wd_provider *p = wd_provider(kind);
+  struct wd_reply r;
+  int rc;
 
-  memset(u, 0, sizeof *u);
-  if (!(root = load(body, len, err, errlen)))
-    return -1;
-  usage = json_object_get(root, "usage");
-  content =
-      json_object_get(root, kind == WD_KIND_ANTHROPIC ? "content" : "choices");
-  if (!json_is_object(usage) && !json_is_array(content)) {
-    snprintf(err, errlen, "reply has neither usage nor %s",
-             kind == WD_KIND_ANTHROPIC ? "content" : "choices");
-    json_decref(root);
-    return -1;
+  memset(&r, 0, sizeof r);
+  r.warm_for_ns = -1;
+  if (!p) {
+    snprintf(err, errlen, "unknown kind %d", kind);
+    rc = -1;
+  } else {
+    rc = p->reply(NULL, WD_PROBE_CHAT, body, len, &r, err, errlen);
   }
-  if (json_is_object(usage)) {
-    if (kind == WD_KIND_ANTHROPIC) {
-      /* Anthropic's input_tokens leaves out both cache reads and cache
-       * writes; add them so `in` means the same for both kinds. */
-      u->cached = tokens(usage, "cache_read_input_tokens");
-      u->in = clamp_tokens(tokens(usage, "input_tokens") +
-                           tokens(usage, "cache_creation_input_tokens") +
-                           u->cached);
-      u->out = tokens(usage, "output_tokens");
-    } else {
-      const json_t *det = json_object_get(usage, "prompt_tokens_details");
-      u->in = tokens(usage, "prompt_tokens");
-      u->out = tokens(usage, "completion_tokens");
-      if (json_is_object(det))
-        u->cached = tokens(det, "cached_tokens");
-    }
-    /* Keep in - cached from wrapping below zero in the cost arithmetic. */
-    if (u->cached > u->in)
-      u->cached = u->in;
-  }
-  json_decref(root);
-  return 0;
-}
-
-void wd_model_ids_free(char **ids, int n) {
-  if (!ids)
-    return;
-  for (int i = 0; i < n; i++)
-    free(ids[i]);
-  free(ids);
+  *u = r.u;
+  return rc;
 }
 
 int wd_reply_models(const char *body, size_t len, char ***ids, int *nids,
                     char *err, size_t errlen) {
-  json_t *root, *data;
-  char **v = NULL;
-  int n = 0;
-
-  if (ids)
-    *ids = NULL;
-  if (nids)
-    *nids = 0;
-  if (!(root = load(body, len, err, errlen)))
-    return -1;
-  data = json_object_get(root, "data");
-  if (!json_is_array(data)) {
-    snprintf(err, errlen, "reply has no data array");
-    json_decref(root);
-    return -1;
-  }
-  if (ids && json_array_size(data) > 0) {
-    size_t i;
-    json_t *it;
-    v = calloc(json_array_size(data), sizeof *v);
-    if (!v)
-      goto nomem;
-    json_array_foreach(data, i, it) {
-      const json_t *id = json_object_get(it, "id");
-      size_t l;
-      if (!json_is_string(id))
-        continue;
-      l = json_string_length(id);
-      if (!(v[n] = malloc(l + 1)))
-        goto nomem;
-      wd_sanitize(v[n], l + 1, json_string_value(id), l);
-      n++;
-    }
-  }
-  json_decref(root);
-  if (ids)
-    *ids = v;
-  if (nids)
-    *nids = n;
-  return 0;
-nomem:
-  wd_model_ids_free(v, n);
-  json_decref(root);
-  snprintf(err, errlen, "out of memory");
-  return -1;
-}
-
-static const json_t *message_of(const json_t *root) {
-  const json_t *e = json_object_get(root, "error"), *m;
-
-  if (json_is_object(e) && json_is_string(m = json_object_get(e, "message")))
-    return m;
-  if (json_is_string(e))
-    return e;
-  if (json_is_string(m = json_object_get(root, "message")))
-    return m;
-  if (json_is_string(m = json_object_get(root, "detail")))
-    return m;
-  return NULL;
+  return wd_openai_models(body, len, ids, nids, err, errlen);
 }
 
 void wd_reply_error_message(const char *body, size_t len, const char *secret,
                             char *out, size_t outlen) {
   json_t *root;
-  const json_t *m;
   json_error_t je;
-  char *copy;
-  size_t l;
 
   if (outlen == 0)
     return;
@@ -272,28 +110,7 @@ void wd_reply_error_message(const char *body, size_t len, const char *secret,
   if (!body || len == 0)
     return;
   root = json_loadb(body, len, JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL, &je);
-  if (!json_is_object(root) || !(m = message_of(root))) {
-    json_decref(root);
-    return;
-  }
-  l = json_string_length(m);
-  /* Redact before truncating to outlen, so "***" stands where the key was
-   * and more of the message fits.  Redaction costs O(length x key), so a
-   * message is first cut to what could matter: a key run cut there keeps
-   * fewer than WD_REDACT_RUN bytes before the cut only if it is shorter
-   * than a redacted run anyway. */
-  if (l > outlen + WD_REDACT_SCAN_MAX)
-    l = outlen + WD_REDACT_SCAN_MAX;
-  if ((copy = malloc(l + 1))) {
-    memcpy(copy, json_string_value(m), l);
-    copy[l] = '\0';
-    for (size_t i = 0; i < l; i++) /* \u0000 must not hide a key from */
-      if (copy[i] == '\0')         /* wd_redact's strstr */
-        copy[i] = '?';
-    wd_redact(copy, secret);
-    wd_sanitize(out, outlen, copy, strlen(copy));
-    free(copy);
-  }
+  wd_error_text(root, secret, out, outlen);
   json_decref(root);
 }
 

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "provider.h"
 #include "warmd.h"
 
 #define WD_REPLY_BODY_MAX 65536    /* a probe reply is a few hundred bytes */
@@ -25,38 +26,16 @@
  * that asks for more is asked again a day later. */
 #define WD_REPLY_WAIT_MAX_NS (86400 * WD_NS_PER_S)
 
-/* ---- request bodies ----------------------------------------------------- */
+/* ---- request and reply bodies -------------------------------------------
+ * Each provider's own (provider.h); these call the provider of `kind`, for
+ * callers and tests that need only one piece. */
 
-/* The JSON body of a chat probe for `kind` (enum wd_kind), malloc'd, or NULL
- * (out of memory, or the id or prefix is not valid UTF-8).
- *   openai:    {"model":ID,"messages":[{"role":"system","content":PREFIX}?,
- *               {"role":"user","content":"hi"}],"max_tokens"|
- *               "max_completion_tokens":N}
- *   anthropic: {"model":ID,"max_tokens":N,"system":[{"type":"text",
- *               "text":PREFIX,"cache_control":{"type":"ephemeral"}}]?,
- *               "messages":[{"role":"user","content":"hi"}]}
- * Anthropic caches a prompt only up to a block marked with cache_control, so
- * the prefix goes in as such a block: as a plain string it would never be
- * cached and the probe would warm nothing. */
+/* The JSON body of a chat probe of `kind` for m, malloc'd, or NULL (out of
+ * memory, or the id or prefix is not valid UTF-8). */
 char *wd_build_chat_body(const struct wd_model *m, int kind);
 
-/* ---- reply bodies ------------------------------------------------------- */
-
-struct wd_usage {
-  uint64_t in; /* all input tokens, cached ones included */
-  uint64_t out;
-  uint64_t cached; /* the part of `in` served from the provider's cache */
-};
-
-/* A chat reply of `kind`.  Returns 0 when it is a JSON object with "usage"
- * or (openai) "choices" / (anthropic) "content"; usage is zero when absent.
- *   openai:    in = prompt_tokens, cached = prompt_tokens_details.
- *              cached_tokens, out = completion_tokens
- *   anthropic: in = input_tokens + cache_creation_input_tokens +
- *              cache_read_input_tokens, cached = cache_read_input_tokens,
- *              out = output_tokens
- * so that for both kinds uncached input = in - cached.  Returns -1 with a
- * short reason in err otherwise. */
+/* A chat reply of `kind`: 0 when it parses (usage zero when absent), else
+ * -1 with a short reason in err.  The meaning of each count: provider.h. */
 int wd_reply_chat(int kind, const char *body, size_t len, struct wd_usage *u,
                   char *err, size_t errlen);
 

@@ -152,12 +152,14 @@ int wd_sched_sent(struct wd_entry *e, int64_t now) {
 }
 
 int64_t wd_cost_nusd(const struct wd_model *m, uint64_t in, uint64_t out,
-                     uint64_t cached) {
-  /* in counts every input token, cached ones included; USD per million
-   * tokens is 1000 nano-USD per token. */
+                     uint64_t cached, uint64_t cache_write) {
+  /* in counts every input token, cached and cache-written ones included;
+   * USD per million tokens is 1000 nano-USD per token. */
   uint64_t fresh = in > cached ? in - cached : 0;
+  fresh = fresh > cache_write ? fresh - cache_write : 0;
   double c = ((double)fresh * m->price_in + (double)out * m->price_out +
-              (double)cached * m->price_cached) *
+              (double)cached * m->price_cached +
+              (double)cache_write * m->price_cache_write) *
              1000.0;
   return c > 9e18 ? INT64_MAX : (int64_t)llround(c);
 }
@@ -182,17 +184,26 @@ static void apply_ok(struct wd_entry *e, const struct wd_probe_result *r,
   p->tokens_in += r->tokens_in;
   p->tokens_out += r->tokens_out;
   p->tokens_cached += r->tokens_cached;
-  *cost = wd_cost_nusd(m, r->tokens_in, r->tokens_out, r->tokens_cached);
+  atomic_fetch_add_explicit(&e->tokens_reasoning, r->tokens_reasoning,
+                            memory_order_relaxed);
+  atomic_fetch_add_explicit(&e->tokens_cache_write, r->tokens_cache_write,
+                            memory_order_relaxed);
+  *cost = wd_cost_nusd(m, r->tokens_in, r->tokens_out, r->tokens_cached,
+                       r->tokens_cache_write);
   p->cost_nusd += (uint64_t)*cost;
   p->flags &= ~(WARMTH_F_REAL_TRAFFIC | WARMTH_F_SLOW | WARMTH_F_PREFIX_CACHED);
   if (m->latency_alert_ns > 0 &&
       (int64_t)p->ewma_latency_us * 1000 > m->latency_alert_ns)
     p->flags |= WARMTH_F_SLOW;
-  if (r->tokens_cached > 0)
+  /* "Prefix cached" is about warmd's own prefix: a provider that caches
+   * something of a bare "hi" probe does not make it so. */
+  if (r->tokens_cached > 0 && m->probe_prefix_file)
     p->flags |= WARMTH_F_PREFIX_CACHED;
   if (++e->ok_in_row >= m->rise) {
     p->state = WARMTH_WARM;
-    p->warm_until = r->ended_ns + m->warm_ttl_ns;
+    /* the server's own word (Ollama's expires_at) over warm_ttl */
+    p->warm_until =
+        r->ended_ns + (r->warm_for_ns > 0 ? r->warm_for_ns : m->warm_ttl_ns);
     e->due = r->started_ns + next_interval(e, rng);
   } else {
     /* Not yet `rise` successes in a row: confirm soon. */
@@ -234,6 +245,32 @@ static void apply_fail(struct wd_entry *e, const struct wd_probe_result *r,
   e->due = r->ended_ns + delay;
 }
 
+/* No warmup was sent, on purpose: a pre-check (provider.h pre_reply) ended
+ * the probe without an error.  Neither a success nor a failure.  A sleeping
+ * vLLM is not warm whatever it was; a model Ollama has no room for keeps what
+ * it had.  Both are asked again soon (the check itself is free): at most 30 s,
+ * at most an interval. */
+static void apply_held(struct wd_entry *e, const struct wd_probe_result *r,
+                       uint64_t *rng) {
+  struct warmth__payload *p = &e->rec;
+  int64_t again = e->m->interval_ns < 30 * WD_NS_PER_S ? e->m->interval_ns
+                                                       : 30 * WD_NS_PER_S;
+  e->ok_in_row = 0;
+  if (r->state == WARMTH_SLEEPING) {
+    p->state = WARMTH_SLEEPING;
+    if (p->warm_until > r->ended_ns)
+      p->warm_until = r->ended_ns;
+  } else if (r->warm_for_ns > 0) {
+    /* loaded, for that long, without a warmup (Ollama: a client loaded it
+     * with a longer keep_alive than ours; /api/ps says so) */
+    p->state = WARMTH_WARM;
+    p->warm_until = r->ended_ns + r->warm_for_ns;
+  } else {
+    p->state = r->ended_ns < p->warm_until ? WARMTH_WARM : WARMTH_UNKNOWN;
+  }
+  e->due = r->ended_ns + again + wd_jitter(rng, again, 0.1);
+}
+
 int64_t wd_sched_result(struct wd_entry *e, const struct wd_probe_result *r,
                         uint64_t *rng, int *old_state) {
   struct warmth__payload *p = &e->rec;
@@ -255,7 +292,9 @@ int64_t wd_sched_result(struct wd_entry *e, const struct wd_probe_result *r,
   if (r->error_class >= 0 && r->error_class < WARMTH_ERR_CLASS_COUNT)
     atomic_fetch_add_explicit(&e->n_by_class[r->error_class], 1,
                               memory_order_relaxed);
-  if (r->ok)
+  if (r->precheck_only && r->error_class == WARMTH_ERR_NONE)
+    apply_held(e, r, rng);
+  else if (r->ok)
     apply_ok(e, r, rng, &cost);
   else
     apply_fail(e, r, rng);

@@ -69,6 +69,10 @@ struct wd_entry {
   int64_t fleet_real_posted; /* real success last reported to the fleet */
   /* Read by other threads. */
   _Atomic uint64_t n_skip_fleet; /* skipped: the fleet had a warmup */
+  /* Parts of the record's tokens that its ABI has no field for (provider.h:
+   * reasoning is a part of tokens_out, cache writes of tokens_in); main
+   * thread writes, others read. */
+  _Atomic uint64_t tokens_reasoning, tokens_cache_write;
 };
 
 /* What the scheduler may do when a model is due. */
@@ -149,8 +153,11 @@ int wd_budget_roll(struct wd_budget *b, int64_t day);
 int64_t wd_sched_wake(int64_t next_tick, const struct wd_entry *top,
                       int slot_free);
 
-/* Cost of a probe in nano-USD from its usage and the model's prices. */
+/* Cost of a probe in nano-USD from its usage and the model's prices: in
+ * counts cached and cache-written input too (priced at price_cached and
+ * price_cache_write, the rest at price_in); out counts reasoning tokens
+ * too, all at price_out. */
 int64_t wd_cost_nusd(const struct wd_model *m, uint64_t in, uint64_t out,
-                     uint64_t cached);
+                     uint64_t cached, uint64_t cache_write);
 
 #endif

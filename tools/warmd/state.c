@@ -44,7 +44,8 @@ struct saved {
   char name[WARMTH_NAME_MAX + 1];
   uint64_t n_ok, n_fail, n_skip_real, n_skip_idle, n_skip_budget,
       n_skip_throttle, lat_sum_us, successes, failures, tokens_in, tokens_out,
-      tokens_cached, cost_nusd, last_latency_us, ewma_latency_us, fails_in_row;
+      tokens_cached, cost_nusd, last_latency_us, ewma_latency_us, fails_in_row,
+      tokens_reasoning, tokens_cache_write;
   uint64_t lat[WD_LAT_BUCKETS];
   uint64_t by_class[WARMTH_ERR_CLASS_COUNT];
   int has_lat;
@@ -75,6 +76,9 @@ static const struct {
     K(last_latency_us, UINT32_MAX),
     K(ewma_latency_us, UINT32_MAX),
     K(fails_in_row, UINT32_MAX),
+    /* appended (absent from older files: 0) */
+    K(tokens_reasoning, UINT64_MAX),
+    K(tokens_cache_write, UINT64_MAX),
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
@@ -115,6 +119,8 @@ static void pack_entry(msgpack_packer *pk, const struct wd_entry *e,
   s.last_latency_us = e->rec.last_latency_us;
   s.ewma_latency_us = e->rec.ewma_latency_us;
   s.fails_in_row = e->rec.fails_in_row;
+  s.tokens_reasoning = atomic_load(&e->tokens_reasoning);
+  s.tokens_cache_write = atomic_load(&e->tokens_cache_write);
 
   msgpack_pack_map(pk, NKEYS + 5);
   pack_key(pk, "name");
@@ -431,6 +437,8 @@ static void apply(struct wd_table *t, struct wd_entry *e, const struct saved *s,
   atomic_store(&e->n_skip_idle, s->n_skip_idle);
   atomic_store(&e->n_skip_budget, s->n_skip_budget);
   atomic_store(&e->n_skip_throttle, s->n_skip_throttle);
+  atomic_store(&e->tokens_reasoning, s->tokens_reasoning);
+  atomic_store(&e->tokens_cache_write, s->tokens_cache_write);
   if (s->has_lat) {
     for (int b = 0; b < WD_LAT_BUCKETS; b++)
       atomic_store(&e->lat_count[b], s->lat[b]);

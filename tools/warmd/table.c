@@ -153,9 +153,21 @@ static int join_table(struct wd_entry *e, struct warmth__w *w,
     warmth__w_get(w, slot, &e->rec);
   }
   wd_pub_unlock(pub);
-  if (rc < 0)
+  if (rc == WARMTH_EFULL) {
+    uint32_t used, waiting;
+    wd_pub_lock(pub);
+    warmth__w_usage(w, &used, &waiting);
+    wd_pub_unlock(pub);
+    snprintf(err, errlen,
+             "cannot add model %s to the table: table is full (%u of %u "
+             "slots hold models; %u freed by a recent reload come back %.0f s "
+             "after it); raise capacity in [warmd] (a restart) for more",
+             e->name, used, warmth__w_capacity(w), waiting,
+             (double)WARMTH__SLOT_GRACE_NS / 1e9);
+  } else if (rc < 0) {
     snprintf(err, errlen, "cannot add model %s to the table: %s", e->name,
              warmth_strerror(rc));
+  }
   set_config_fields(e);
   return rc;
 }
@@ -191,18 +203,6 @@ int wd_table_init(struct wd_table *t, struct wd_config *cfg,
   }
   t->cfg = cfg;
   t->epoch = 1;
-  /* Models an adopted table holds that the config no longer names. */
-  for (uint32_t s = 0; s < warmth__w_capacity(w); s++) {
-    const char *name = warmth__w_name(w, s);
-    int known = 0;
-    for (uint32_t i = 0; name && i < n && !known; i++)
-      known = strcmp(cfg->models[i].name, name) == 0;
-    if (name && !known) {
-      wd_pub_lock(pub);
-      warmth__w_remove(w, name);
-      wd_pub_unlock(pub);
-    }
-  }
   for (uint32_t i = 0; i < n; i++) {
     struct wd_entry *e = new_entry(cfg, i, t->epoch);
     if (!e) {
@@ -210,18 +210,58 @@ int wd_table_init(struct wd_table *t, struct wd_config *cfg,
       return -1;
     }
     t->v[t->n++] = e;
-    wd_sched_init(e, i, n, now);
-    if (join_table(e, w, pub, now, err, errlen) < 0)
-      return -1;
     rcu_read_lock();
     cds_lfht_add(t->ht, name_hash(e->name), &e->node);
     rcu_read_unlock();
+  }
+  /* Models an adopted table holds that the config no longer names: one
+   * hash lookup per slot (a scan of the config per slot was O(n^2)). */
+  for (uint32_t s = 0; s < warmth__w_capacity(w); s++) {
+    const char *name = warmth__w_name(w, s);
+    if (!name)
+      continue;
+    rcu_read_lock();
+    int known = wd_table_find(t, name) != NULL;
+    rcu_read_unlock();
+    if (!known) {
+      DEBUG_LOG("table: adopted model %s is no longer configured: removed",
+                name);
+      wd_pub_lock(pub);
+      warmth__w_remove(w, name);
+      wd_pub_unlock(pub);
+    }
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    struct wd_entry *e = t->v[i];
+    wd_sched_init(e, i, n, now);
+    if (join_table(e, w, pub, now, err, errlen) < 0)
+      return -1;
   }
   wd_pub_lock(pub);
   warmth__w_publish(w);
   wd_pub_unlock(pub);
   rebuild_heap(t);
   return 0;
+}
+
+/* What the providers added to an endpoint and a model (provider.h): a new
+ * header or api_version may fix a refused key, as a new key does. */
+static int same_provider_keys(const struct wd_model *a,
+                              const struct wd_model *b,
+                              const struct wd_endpoint *ea,
+                              const struct wd_endpoint *eb) {
+  if (a->reasoning_effort != b->reasoning_effort ||
+      a->thinking != b->thinking ||
+      a->price_cache_write != b->price_cache_write ||
+      a->price_cached != b->price_cached ||
+      !!ea->api_version != !!eb->api_version ||
+      (ea->api_version && strcmp(ea->api_version, eb->api_version) != 0) ||
+      ea->nheaders != eb->nheaders)
+    return 0;
+  for (int i = 0; i < ea->nheaders; i++)
+    if (strcmp(ea->headers[i], eb->headers[i]) != 0)
+      return 0;
+  return 1;
 }
 
 static int same_model(const struct wd_model *a, const struct wd_model *b,
@@ -236,7 +276,11 @@ static int same_model(const struct wd_model *a, const struct wd_model *b,
          a->price_out == b->price_out && a->timeout_ns == b->timeout_ns &&
          strcmp(ea->base_url, eb->base_url) == 0 && ea->kind == eb->kind &&
          !!a->prefix == !!b->prefix &&
-         (!a->prefix || strcmp(a->prefix, b->prefix) == 0);
+         (!a->prefix || strcmp(a->prefix, b->prefix) == 0) &&
+         same_provider_keys(a, b, ea, eb) &&
+         /* Ollama: a new keep_alive or max_loaded applies at the next load */
+         a->keep_alive_ns == b->keep_alive_ns &&
+         ea->max_loaded == eb->max_loaded;
 }
 
 int wd_table_reload(struct wd_table *t, struct wd_config *cfg,
@@ -249,6 +293,20 @@ int wd_table_reload(struct wd_table *t, struct wd_config *cfg,
   if (!v || !heap) {
     free(v);
     free(heap);
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  /* The old entry each new one continues (NULL: a new model), and the new
+   * entry each old one goes on as (NULL: removed), both found through the
+   * name hash: one lookup per model instead of a scan of the other config
+   * per model (O(n^2): ~220 ms of scheduler stall at 10,000 models). */
+  struct wd_entry **prev = calloc(n ? n : 1, sizeof *prev);
+  struct wd_entry **next = calloc(t->n ? t->n : 1, sizeof *next);
+  if (!prev || !next) {
+    free(v);
+    free(heap);
+    free(prev);
+    free(next);
     snprintf(err, errlen, "out of memory");
     return -1;
   }
@@ -265,10 +323,12 @@ int wd_table_reload(struct wd_table *t, struct wd_config *cfg,
       break;
     }
     v[i] = e;
-    struct wd_entry *old = NULL;
-    for (uint32_t j = 0; j < t->n && !old; j++)
-      if (strcmp(t->v[j]->name, e->name) == 0)
-        old = t->v[j];
+    rcu_read_lock(); /* we are the hash's only writer: old stays valid */
+    struct wd_entry *old = wd_table_find(t, e->name);
+    rcu_read_unlock();
+    prev[i] = old;
+    if (old)
+      next[old->model_idx] = e;
     if (!old) {
       wd_sched_init(e, i, n, now);
       rc = join_table(e, w, pub, now, err, errlen);
@@ -291,6 +351,8 @@ int wd_table_reload(struct wd_table *t, struct wd_config *cfg,
     e->n_skip_idle = old->n_skip_idle;
     e->n_skip_budget = old->n_skip_budget;
     e->n_skip_throttle = old->n_skip_throttle;
+    e->tokens_reasoning = old->tokens_reasoning;
+    e->tokens_cache_write = old->tokens_cache_write;
     e->paused = old->paused;
     wd_recent_copy(&e->recent, &old->recent);
     e->heap_pos = -1;
@@ -302,6 +364,8 @@ int wd_table_reload(struct wd_table *t, struct wd_config *cfg,
       sum->kept++;
     } else {
       sum->changed++;
+      DEBUG_LOG("reload: model %s: settings changed, state carried over",
+                e->name);
       e->rec.flags &= ~WARMTH_F_KEY_PROBLEM; /* a new key may fix it */
       if (e->rec.state == WARMTH_DISABLED && !e->paused)
         e->rec.state = WARMTH_UNKNOWN;
@@ -313,25 +377,32 @@ int wd_table_reload(struct wd_table *t, struct wd_config *cfg,
     for (uint32_t i = 0; i < made && i < n; i++) {
       if (!v[i])
         continue;
-      int existed = 0;
-      for (uint32_t j = 0; j < t->n && !existed; j++)
-        existed = strcmp(t->v[j]->name, v[i]->name) == 0;
-      if (!existed && warmth__w_slot(w, v[i]->name) >= 0)
+      wd_pub_lock(pub); /* the publisher thread writes the slots too */
+      int added = !prev[i] && warmth__w_slot(w, v[i]->name) >= 0;
+      wd_pub_unlock(pub);
+      if (added)
         leave_table(v[i], w, pub); /* roll back what this reload added */
       free(v[i]);
     }
+    /* Publish the roll-back (the index readers see does not change): the
+     * slots the failed reload took come back after the grace period, as
+     * for any removal.  Unpublished, they waited for the next successful
+     * reload, which at a nearly full table needed them: a failed reload
+     * made every retry fail too, until a restart. */
+    wd_pub_lock(pub);
+    warmth__w_publish(w);
+    wd_pub_unlock(pub);
     free(v);
     free(heap);
+    free(prev);
+    free(next);
     return -1;
   }
   /* Commit: removed models leave, the hash points at the new entries. */
   rcu_read_lock();
   for (uint32_t j = 0; j < t->n; j++) {
     struct wd_entry *old = t->v[j];
-    struct wd_entry *nw = NULL;
-    for (uint32_t i = 0; i < n && !nw; i++)
-      if (strcmp(v[i]->name, old->name) == 0)
-        nw = v[i];
+    struct wd_entry *nw = next[j];
     if (nw) {
       struct cds_lfht_iter it;
       cds_lfht_lookup(t->ht, name_hash(old->name), name_match, old->name, &it);
@@ -339,17 +410,21 @@ int wd_table_reload(struct wd_table *t, struct wd_config *cfg,
                        &nw->node);
     } else {
       sum->removed++;
+      DEBUG_LOG("reload: model %s removed", old->name);
       cds_lfht_del(t->ht, &old->node);
       leave_table(old, w, pub);
     }
     call_rcu(&old->rcu, free_entry_rcu);
   }
   for (uint32_t i = 0; i < n; i++)
-    if (!wd_table_find(t, v[i]->name)) {
+    if (!prev[i]) {
       sum->added++;
+      DEBUG_LOG("reload: model %s added (slot %u)", v[i]->name, v[i]->slot);
       cds_lfht_add(t->ht, name_hash(v[i]->name), &v[i]->node);
     }
   rcu_read_unlock();
+  free(prev);
+  free(next);
   wd_pub_lock(pub);
   warmth__w_publish(w);
   for (uint32_t i = 0; i < n; i++)

@@ -14,7 +14,15 @@
  *                           whole-file checks
  *   secret.c    secret.h    API keys (env, key files), placeholders
  *   probe.c     probe.h     the prober: libcurl multi, timings
- *   reply.c     reply.h     requests and replies per provider (pure)
+ *   reply.c     reply.h     reply headers, error text, outcome (pure)
+ *   provider.c  provider.h  one adapter per provider: the table by kind,
+ *                           shared pieces (pure)
+ *   prov_openai.c           kind = openai (and the OpenAI protocol)
+ *   prov_anthropic.c        kind = anthropic
+ *   prov_azure.c            kind = azure
+ *   prov_gemini.c           kind = gemini
+ *   prov_ollama.c prov_local.h  kind = ollama: load probe, /api/ps, max_loaded
+ *   prov_vllm.c   prov_local.h  kind = vllm: OpenAI + /is_sleeping at the root
  *   online.c    online.h    --check-config --online
  *   daemon.c    daemon.h    what the service threads share with the loop
  *   control.c   ctl.h       control socket: threads, framing, SO_PEERCRED
