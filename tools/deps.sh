@@ -9,7 +9,7 @@ pkgs=(build-essential autoconf automake libtool pkg-config
       python3-pytest python3-pip python3-setuptools gunicorn python3-redis
       redis-server libhiredis-dev clang clang-format libclang-rt-14-dev
       php8.2-cli php8.2-fpm apache2 libapache2-mod-php8.2 php8.2-redis
-      php8.2-apcu wrk python3-prometheus-client chromium tidy
+      php8.2-apcu wrk python3-prometheus-client chromium tidy stress-ng
       debhelper dh-python dh-php php8.2-dev python3-all-dev lintian dpkg-dev python3-dev
       tzdata)
 # Node (lib/node): Debian's nodejs, its headers (libnode-dev) and npm.

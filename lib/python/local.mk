@@ -11,6 +11,7 @@
 PY_PACKAGE = \
 	lib/python/warmth/__init__.py \
 	lib/python/warmth/_lib.py \
+	lib/python/warmth/_common.py \
 	lib/python/warmth/_ntable.py \
 	lib/python/warmth/errors.py \
 	lib/python/warmth/records.py \

@@ -4,14 +4,17 @@ and worker processes on loopback, bounded in time, stopped by pid.
 Tests run from the build directory (automake's test harness sets cwd there
 and exports srcdir); binaries are found relative to it.
 """
+import http.client as httpclient
 import json
 import os
 import re
 import shutil
 import signal
 import subprocess
+import socket
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -195,6 +198,59 @@ def worker_results(procs):
         out.append(dict(zip(("lookups", "warm", "inconsistent", "own_warmups",
                              "errors"), map(int, m.groups()))))
     return out
+
+
+# ---- test apps with many worker processes (Gunicorn, Node cluster, PM2) ----
+def free_port():
+    """A free TCP port on loopback, for a server that cannot report the one
+    it got for :0."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def app_get(port, model):
+    """GET /?model=MODEL of a test app on a new connection (so every worker
+    serves in turn): its JSON answer; RuntimeError on a status but 200."""
+    c = httpclient.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        c.request("GET", f"/?model={model}", headers={"Connection": "close"})
+        r = c.getresponse()
+        body = r.read()
+        if r.status != 200:
+            raise RuntimeError(f"HTTP {r.status}: {body[:200]!r}")
+        return json.loads(body)
+    finally:
+        c.close()
+
+
+def stop_proc(p, timeout):
+    """SIGTERM, then SIGKILL after timeout seconds."""
+    if p.poll() is None:
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def run_clients(n, seconds, client):
+    """client(k, deadline) in n threads, k = 0..n-1, each until deadline
+    (time.monotonic()); returns when all are done (or 30 s past it)."""
+    deadline = time.monotonic() + seconds
+    threads = [threading.Thread(target=client, args=(k, deadline),
+                                daemon=True) for k in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(seconds + 30)
+
+
+def upstream_warmups(port, models):
+    """Requests the upstream counted per model since its last /_reset."""
+    st = stats(port)["models"]
+    return {m: st.get(m, {}).get("requests", 0) for m in models}
 
 
 def check(cond, msg):

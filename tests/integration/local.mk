@@ -23,6 +23,7 @@ INTEGRATION_TESTS = \
 	tests/integration/test_statuspage.py \
 	tests/integration/test_grafana.py \
 	tests/integration/test_hardening.py \
+	tests/integration/test_secrets.py \
 	tests/integration/test_fleet.py \
 	tests/integration/test_fleet_faults.py \
 	tests/integration/test_fleet_refused.py \

@@ -13,17 +13,15 @@ each model on its own timer) is counted the same way: about 8x as many.
 Run by lib/python/run-gunicorn.sh (make check), from the build directory.
 Bounded: 90 s in all; Gunicorn is stopped by pid on every path.
 """
-import http.client as httpclient
-import json
 import os
 import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
 
-from harness import SRCDIR, Procs, bound, check, http, main, stats, wait_for
+from harness import (SRCDIR, Procs, app_get, bound, check, free_port, http,
+                     main, run_clients, stop_proc, upstream_warmups,
+                     wait_for)
 
 MODELS = ["g1", "g2"]
 WORKERS = 8
@@ -32,12 +30,6 @@ CLIENT_THREADS = 8
 MIN_REQUESTS = 1000  # per phase; about 10000 here on 2 busy cores
 EXAMPLES = os.path.abspath(os.path.join(SRCDIR, "lib", "python", "examples"))
 
-
-def free_port():
-    # Gunicorn cannot report the port it got for :0, so take one here.
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Gunicorn:
@@ -68,20 +60,13 @@ class Gunicorn:
             raise RuntimeError(f"gunicorn exited ({self.proc.returncode}):\n"
                                + open(self.log).read()[-3000:])
         try:
-            return get(self.port, MODELS[0]) is not None
+            return app_get(self.port, MODELS[0]) is not None
         except OSError:
             return False
 
     def stop(self):
         """SIGTERM, wait, then SIGKILL: the master, then any worker left."""
-        p = self.proc
-        if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        stop_proc(self.proc, 10)
         for pid in self.worker_pids:  # orphans of a killed master
             if is_ours(pid):
                 os.kill(pid, signal.SIGKILL)
@@ -93,19 +78,6 @@ def is_ours(pid):
             return b"gunicorn" in f.read()
     except OSError:
         return False
-
-
-def get(port, model):
-    c = httpclient.HTTPConnection("127.0.0.1", port, timeout=5)
-    try:
-        c.request("GET", f"/?model={model}")
-        r = c.getresponse()
-        body = r.read()
-        if r.status != 200:
-            raise RuntimeError(f"HTTP {r.status}: {body[:200]!r}")
-        return json.loads(body)
-    finally:
-        c.close()
 
 
 INTERVAL_MS = 1000
@@ -146,9 +118,8 @@ def load(port, seconds, records):
     pids = {}  # worker pid -> pid of the process that opened its table
     backends = set()  # warmth.backend of the workers that answered
     lock = threading.Lock()
-    deadline = time.monotonic() + seconds
 
-    def client(k):
+    def client(k, deadline):
         mine = dict.fromkeys(totals, 0)
         my_pids = {}
         last = {}
@@ -157,7 +128,7 @@ def load(port, seconds, records):
             model = MODELS[i % len(MODELS)]
             i += 1
             try:
-                r = get(port, model)
+                r = app_get(port, model)
             except (OSError, RuntimeError, ValueError):
                 mine["errors"] += 1
                 continue
@@ -175,12 +146,7 @@ def load(port, seconds, records):
                 totals[key] += v
             pids.update(my_pids)
 
-    threads = [threading.Thread(target=client, args=(k,), daemon=True)
-               for k in range(CLIENT_THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(seconds + 30)
+    run_clients(CLIENT_THREADS, seconds, client)
     totals["pids"] = pids
     totals["backends"] = backends
     return totals
@@ -192,8 +158,7 @@ def run_phase(P, name, upstream_port, env, preload, seconds=SECONDS,
     try:
         http(upstream_port, "/_reset", {})
         res = load(g.port, seconds, records)
-        warmups = {m: stats(upstream_port)["models"].get(m, {})
-                   .get("requests", 0) for m in MODELS}
+        warmups = upstream_warmups(upstream_port, MODELS)
         g.worker_pids = set(res["pids"])
     finally:
         g.stop()

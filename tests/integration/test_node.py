@@ -19,17 +19,16 @@ the PM2 run is left out, said so, when pm2 is not in lib/node-build.
 Bounded: 180 s; every server stopped by pid (its own session, so a PM2
 daemon's workers go with it).
 """
-import http.client as httpclient
 import json
 import os
 import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
 
-from harness import BUILD, SRCDIR, Procs, bound, check, http, main, stats, wait_for
+from harness import (BUILD, SRCDIR, Procs, app_get, bound, check, free_port,
+                     http, main, run_clients, stop_proc, upstream_warmups,
+                     wait_for)
 
 MODELS = ["n1", "n2"]
 WORKERS = 8
@@ -41,23 +40,6 @@ NODE_BUILD = os.path.join(BUILD, "lib", "node-build")
 APP = os.path.abspath(os.path.join(SRCDIR, "tests", "integration", "node", "app.js"))
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def get(port, model):
-    c = httpclient.HTTPConnection("127.0.0.1", port, timeout=5)
-    try:
-        c.request("GET", f"/?model={model}", headers={"Connection": "close"})
-        r = c.getresponse()
-        body = r.read()
-        if r.status != 200:
-            raise RuntimeError(f"HTTP {r.status}: {body[:200]!r}")
-        return json.loads(body)
-    finally:
-        c.close()
 
 
 class App:
@@ -88,19 +70,13 @@ class App:
             raise RuntimeError(f"node exited ({self.proc.returncode}):\n"
                                + open(self.log).read()[-3000:])
         try:
-            return get(self.port, MODELS[0]) is not None
+            return app_get(self.port, MODELS[0]) is not None
         except (OSError, RuntimeError):
             return False
 
     def stop(self):
         p = self.proc
-        if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-            try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        stop_proc(p, 15)
         # Workers left behind by a killed primary: our session, by pid.
         for pid in session_pids(p.pid):
             try:
@@ -126,16 +102,15 @@ def load(port, seconds):
     pids, intervals, own_sent = set(), set(), {}
     first_bad = []
     lock = threading.Lock()
-    deadline = time.monotonic() + seconds
 
-    def client(k):
+    def client(k, deadline):
         mine = dict.fromkeys(tot, 0)
         i = k
         while time.monotonic() < deadline:
             model = MODELS[i % len(MODELS)]
             i += 1
             try:
-                r = get(port, model)
+                r = app_get(port, model)
             except (OSError, RuntimeError, ValueError) as e:
                 mine["errors"] += 1
                 first_bad.append(repr(e))
@@ -157,12 +132,7 @@ def load(port, seconds):
             for key, v in mine.items():
                 tot[key] += v
 
-    threads = [threading.Thread(target=client, args=(k,), daemon=True)
-               for k in range(CLIENT_THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(seconds + 30)
+    run_clients(CLIENT_THREADS, seconds, client)
     tot.update(pids=pids, intervals=intervals, first_bad=first_bad[:1],
                own_sent=own_sent)
     return tot
@@ -171,13 +141,13 @@ def load(port, seconds):
 def run_phase(P, name, upstream_port, env, pm2=None):
     app = App(P, name, env, pm2)
     try:
-        get(app.port, MODELS[1])  # every worker's table opens on its first request
+        app_get(app.port, MODELS[1])  # every worker's table opens on its first request
         http(upstream_port, "/_reset", {})
         t0 = time.monotonic()
         res = load(app.port, SECONDS)
-        st = stats(upstream_port)["models"]
+        warmups = upstream_warmups(upstream_port, MODELS)
         res["elapsed"] = time.monotonic() - t0
-        res["warmups"] = {m: st.get(m, {}).get("requests", 0) for m in MODELS}
+        res["warmups"] = warmups
     finally:
         app.stop()
     print(f"{name}: {res['requests']} requests from {len(res['pids'])} "

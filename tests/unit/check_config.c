@@ -827,6 +827,69 @@ START_TEST(test_key_env) {
 }
 END_TEST
 
+/* wd_keys_check collects warnings through its callback. */
+static void add_warning(void *arg, const char *msg) {
+  char *all = arg;
+  strncat(all, msg, 2047 - strlen(all));
+  strncat(all, "\n", 2047 - strlen(all));
+}
+
+/* wd_keys_check: the checks warmd and --check-config share (issue 12
+ * item 10).  A key over plain http warns unless the host is loopback. */
+START_TEST(test_keys_check) {
+  static const struct {
+    const char *url;
+    int warns;
+  } urls[] = {
+      {"http://127.0.0.1:8080/v1", 0},
+      {"http://127.9.9.9/v1", 0},
+      {"http://localhost:11434", 0},
+      {"http://LOCALHOST./v1", 0},
+      {"http://a.localhost/v1", 0},
+      {"http://[::1]:8000/v1", 0},
+      {"http://[::ffff:127.0.0.1]/v1", 0},
+      {"http://user@127.0.0.1/v1", 0},
+      {"https://api.example.com/v1", 0},
+      {"http://10.0.0.5:8000/v1", 1},
+      {"http://169.254.1.1/v1", 1},
+      {"http://[fe80::1]/v1", 1},
+      {"http://localhost.example.com/v1", 1},
+      {"http://127.0.0.1@evil.example/v1", 1},
+      {"HTTP://api.example.com/v1", 1},
+  };
+  struct wd_endpoint ep[2] = {{.name = "k", .api_key_env = "WARMTH_TEST_KEY"},
+                              {.name = "nokey"}};
+  struct wd_config c = {.endpoints = ep, .nendpoints = 2};
+  char err[256], warnings[2048];
+  setenv("WARMTH_TEST_KEY", "sk-test-123", 1);
+  for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++) {
+    ep[0].base_url = ep[1].base_url = (char *)urls[i].url;
+    warnings[0] = 0;
+    char **keys = wd_keys_check(&c, add_warning, warnings, err, sizeof err);
+    ck_assert_ptr_nonnull(keys);
+    ck_assert_str_eq(keys[0], "sk-test-123");
+    ck_assert_ptr_null(keys[1]); /* no key, no warning */
+    wd_keys_free(keys, 2);
+    if (urls[i].warns)
+      ck_assert_msg(strstr(warnings, "warning: endpoint k: the API key would "
+                                     "travel in clear text") &&
+                        !strstr(warnings, "nokey"),
+                    "%s: %s", urls[i].url, warnings);
+    else
+      ck_assert_msg(warnings[0] == 0, "%s: %s", urls[i].url, warnings);
+    ck_assert_ptr_null(strstr(warnings, "sk-test"));
+  }
+  /* An unusable key refuses the whole config, naming the endpoint. */
+  setenv("WARMTH_TEST_KEY", "sk-a\r\nX-Evil: 1", 1);
+  ck_assert_ptr_null(wd_keys_check(&c, add_warning, warnings, err, sizeof err));
+  ck_assert_ptr_nonnull(strstr(err, "endpoint k:"));
+  ck_assert_ptr_null(strstr(err, "Evil"));
+  unsetenv("WARMTH_TEST_KEY");
+  ck_assert_ptr_null(wd_keys_check(&c, NULL, NULL, err, sizeof err));
+  ck_assert_ptr_nonnull(strstr(err, "is not set"));
+}
+END_TEST
+
 START_TEST(test_key_file) {
   char err[256];
   write_file("key", "sk-file-456\n", 12, 0600);
@@ -1170,6 +1233,7 @@ static Suite *config_suite(void) {
   tcase_add_test(core, test_key_none);
   tcase_add_test(core, test_key_env);
   tcase_add_test(core, test_key_file);
+  tcase_add_test(core, test_keys_check);
   tcase_add_test(core, test_placeholder);
   suite_add_tcase(s, core);
 

@@ -336,6 +336,65 @@ START_TEST(error_message_redacted) {
 }
 END_TEST
 
+/* wd_redact's rule: a run of 8+ bytes of a key, wherever in the key it
+ * starts, goes; 7 stay. */
+START_TEST(redact_partial_key) {
+  /* 30 characters, as the key of the report (18 of them were echoed) */
+  static const char key[] = "sk-ABCDEFGHIJKLMNOPQRSTUVWXYZ0";
+  char s[256];
+
+  ck_assert_uint_eq(strlen(key), 30);
+#define R(in, want)                                                            \
+  do {                                                                         \
+    snprintf(s, sizeof s, "%s", in);                                           \
+    wd_redact(s, key);                                                         \
+    ck_assert_str_eq(s, want);                                                 \
+  } while (0)
+  R("key sk-ABCDE: bad", "key ***: bad");           /* prefix, 8 */
+  R("key sk-ABCD: bad", "key sk-ABCD: bad");        /* prefix, 7: kept */
+  R("key KLMNOPQR end", "key *** end");             /* middle, 8 */
+  R("key KLMNOPQ end", "key KLMNOPQ end");          /* middle, 7: kept */
+  R("key TUVWXYZ0", "key ***");                     /* suffix, 8 */
+  R("key UVWXYZ0", "key UVWXYZ0");                  /* suffix, 7: kept */
+  R("the 18: FGHIJKLMNOPQRSTUVW.", "the 18: ***."); /* the report's case */
+  R("whole sk-ABCDEFGHIJKLMNOPQRSTUVWXYZ0!", "whole ***!");
+  /* two runs back to back (prefix then suffix): one stretch */
+  R("x sk-ABCDETUVWXYZ0 y", "x *** y");
+  /* a run inside a longer run of non-key text, twice */
+  R("aaKLMNOPQRbb ccDEFGHIJKdd", "aa***bb cc***dd");
+  /* two 7-byte pieces apart: neither is a run of 8 */
+  R("sk-ABCD...WXYZ0", "sk-ABCD...WXYZ0");
+  /* a run that starts in a near miss: "sk-ABCDX" is 7, then "BCDEFGHI" */
+  R("sk-ABCDXBCDEFGHI", "sk-ABCDX***");
+  /* case matters: a key is case-sensitive, and so is the rule */
+  R("sk-abcdefghijkl", "sk-abcdefghijkl");
+  R("", "");
+#undef R
+
+  /* registered secrets: removed with no secret given, and beside one */
+  const char *reg[] = {"hdr-value-0123456789", NULL, "tiny", "ab"};
+  ck_assert_int_eq(wd_redact_set(reg, 4), 0);
+  strcpy(s, "got alue-0123 and tiny and ab and sk-ABCDEFGH");
+  wd_redact(s, NULL);
+  ck_assert_str_eq(s, "got *** and *** and ab and sk-ABCDEFGH");
+  strcpy(s, "got alue-0123 and sk-ABCDEFGH");
+  wd_redact(s, key);
+  ck_assert_str_eq(s, "got *** and ***");
+  ck_assert_int_eq(wd_redact_set(NULL, 0), 0); /* cleared */
+  strcpy(s, "got alue-0123");
+  wd_redact(s, NULL);
+  ck_assert_str_eq(s, "got alue-0123");
+
+  /* through the error message: the echoed middle of the key is gone */
+  char out[64];
+  wd_reply_error_message(S("{\"error\":{\"message\":\"Incorrect API key "
+                           "provided: FGHIJKLMNOPQRSTUVW.\"}}"),
+                         key, out, sizeof out);
+  ck_assert_str_eq(out, "Incorrect API key provided: ***.");
+  LEAK_CHECK();
+}
+END_TEST
+
 START_TEST(sanitize_redact) {
   char out[8], s[64];
 
@@ -1155,6 +1214,7 @@ static Suite *reply_suite(void) {
   tcase_add_test(core, error_message_sanitized);
   tcase_add_test(core, error_message_redacted);
   tcase_add_test(core, sanitize_redact);
+  tcase_add_test(core, redact_partial_key);
   tcase_add_test(core, headers_openai);
   tcase_add_test(core, headers_anthropic);
   tcase_add_test(core, retry_after_forms);

@@ -158,8 +158,8 @@ static const char *validate(enum up_api api, const struct up_call *call) {
 
 /* A failing fault becomes the reply (true, *key: what to count); a
  * serving one (none, slow, big, badjson, absurd) returns false. */
-static bool fault_reply(const struct up_fault *f, struct up_reply *out,
-                        int *key) {
+static bool fault_reply(const struct up_fault *f, const struct up_call *call,
+                        struct up_reply *out, int *key) {
   switch (f->kind) {
   case UP_FAULT_429:
   case UP_FAULT_429DATE:
@@ -181,6 +181,16 @@ static bool fault_reply(const struct up_fault *f, struct up_reply *out,
     up_reply_error(out, 401, "invalid_api_key",
                    "Incorrect API key provided (injected fault)");
     break;
+  case UP_FAULT_ECHOKEY: {
+    /* N characters from the middle of the key: the case of a provider
+     * that masks the ends only (what warmd's redaction must catch). */
+    const char *k = call->key ? call->key : "";
+    size_t len = strlen(k), n = (size_t)f->arg < len ? (size_t)f->arg : len;
+    up_reply_error(out, 401, "invalid_api_key",
+                   "Incorrect API key provided: %.*s (injected fault)", (int)n,
+                   k + (len - n) / 2);
+    break;
+  }
   case UP_FAULT_TIMEOUT:
     out->action = UP_ACT_HOLD;
     *key = UP_STATUS_TIMEOUT;
@@ -242,7 +252,7 @@ static bool gate(struct up_model *m, const struct up_call *call,
     key = 429;
   } else {
     *fault = up_fault_pick(m);
-    if (!fault_reply(fault, out, &key))
+    if (!fault_reply(fault, call, out, &key))
       return false;
   }
   up_count_status(m, key);

@@ -30,6 +30,7 @@ static const struct {
     {"reset", UP_FAULT_RESET, 0, 0, 0, false},
     {"flaky", UP_FAULT_FLAKY, 2, 1, 1000000, true},
     {"absurd", UP_FAULT_ABSURD, 0, 0, 0, false},
+    {"echokey", UP_FAULT_ECHOKEY, 18, 1, 1024, true},
 };
 #define NKINDS (sizeof kinds / sizeof kinds[0])
 
@@ -86,7 +87,7 @@ int up_fault_parse(const char *spec, const char *arg, struct up_fault *out,
     return 0;
   }
   *err = "unknown fault kind (none, 429, 429date, 500, 503, 401, timeout, "
-         "slow, big, badjson, reset, flaky, absurd)";
+         "slow, big, badjson, reset, flaky, absurd, echokey)";
   return -1;
 }
 

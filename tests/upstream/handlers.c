@@ -75,6 +75,22 @@ static bool auth_ok(struct MHD_Connection *c) {
   return x && key_equal(x);
 }
 
+/* The key of an Authorization: Bearer or x-api-key header, else a
+ * gateway's token (cf-aig-authorization: Bearer, as Cloudflare's AI
+ * gateway takes it), for the echokey fault only (never logged). */
+static const char *presented_key(struct MHD_Connection *c) {
+  static const char *const bearer[] = {"Authorization", "cf-aig-authorization"};
+  const char *x = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "x-api-key");
+  for (size_t i = 0; i < sizeof bearer / sizeof bearer[0]; i++) {
+    const char *a = MHD_lookup_connection_value(c, MHD_HEADER_KIND, bearer[i]);
+    if (a && !strncasecmp(a, "Bearer ", 7))
+      return a + 7;
+    if (i == 0 && x)
+      return x;
+  }
+  return NULL;
+}
+
 /* ---- control endpoints (no auth, no counting: they are the test's) ---- */
 
 static void control_fault(struct up_req *q, struct up_reply *out) {
@@ -201,6 +217,7 @@ static void route(struct MHD_Connection *c, struct up_req *q, const char *url,
   memset(&call, 0, sizeof call);
   out->anthropic = msgs;
   call.auth_ok = auth_ok(c);
+  call.key = presented_key(c);
   call.has_version =
       MHD_lookup_connection_value(c, MHD_HEADER_KIND, "anthropic-version");
   if (list) {

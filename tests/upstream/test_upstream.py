@@ -394,6 +394,20 @@ def test_runtime_faults(a):
     got = [a.chat("m1").status for _ in range(2)]
     check(got == [200, 500], "runtime flaky:2 %r" % got)
     a.request("POST", "/_fault", {"model": "m1", "kind": "none"})
+    # echokey:N quotes N characters from the middle of the key presented
+    # (Bearer or x-api-key), as a provider echoing a key would.
+    key = "sk-ABCDEFGHIJKLMNOPQRSTUVWXYZ0"
+    expect_status(a.request("POST", "/_fault", {"model": "m1",
+                                                "kind": "echokey:18"}),
+                  200, "POST /_fault echokey:18")
+    r = a.chat("m1", headers={"Authorization": "Bearer " + key})
+    msg = ((r.json() or {}).get("error") or {}).get("message", "")
+    check(r.status == 401 and key[6:24] in msg and key not in msg,
+          "echokey:18 quotes 18 of the key's 30 characters: %r" % msg)
+    r = a.messages("m1", key=key)
+    msg = ((r.json() or {}).get("error") or {}).get("message", "")
+    check(r.status == 401 and key[6:24] in msg, "echokey, x-api-key: %r" % msg)
+    a.request("POST", "/_fault", {"model": "m1", "kind": "none"})
     for bad in ({"model": "m1", "kind": "explode"}, {"kind": "500"},
                 {"model": "m1", "kind": "503", "arg": "x"}, b"{nope"):
         expect_status(a.request("POST", "/_fault", bad), 400,

@@ -88,6 +88,8 @@ enum up_fault_kind {
   UP_FAULT_RESET,   /* close the connection without a reply */
   UP_FAULT_FLAKY,   /* every ARG-th request of the model gets 500 */
   UP_FAULT_ABSURD,  /* 200 billing 1e30 tokens (a broken or hostile relay) */
+  UP_FAULT_ECHOKEY, /* 401 quoting ARG characters from the middle of the key
+                       the request presented, as providers echo keys */
 };
 struct up_fault {
   enum up_fault_kind kind;
@@ -220,7 +222,8 @@ struct up_call {
   json_t *json;         /* parsed body; NULL when it did not parse */
   const char *json_err; /* why it did not parse */
   bool auth_ok;
-  bool has_version;            /* anthropic-version header present */
+  const char *key;  /* the key presented (Bearer or x-api-key), or NULL */
+  bool has_version; /* anthropic-version header present */
   char model[UP_NAME_MAX + 1]; /* filled for the log */
   enum up_via via;             /* which protocol brought it (counted) */
 };

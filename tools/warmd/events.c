@@ -1,21 +1,61 @@
 /* events.c - the event log: one JSON object per line for each state
  * change, appended to [warmd] event_log, for people and for log shippers. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "daemon.h"
 #include "events.h"
 #include "log.h"
+#include "reply.h"
 
 static FILE *events;
 
 int wd_events_open(const char *path) {
   if (!path)
     return 0;
-  events = fopen(path, "ae");
-  if (!events) {
-    LOG(LOG_ERR, "cannot open event log %s: %m", path);
+  /* warmd may run as root and the path's directory may be writable by
+   * others: never follow a symlink planted there (O_NOFOLLOW), never block
+   * on a FIFO (O_NONBLOCK, then a regular file is required).  0640: the
+   * lines quote providers' error messages; the log group may read them,
+   * other users not. */
+  int fd = open(path,
+                O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
+                    O_NOCTTY | O_NONBLOCK,
+                0640);
+  struct stat st;
+  if (fd < 0 && errno == ELOOP) {
+    LOG(LOG_ERR,
+        "cannot open event log %s: it is a symbolic link (refused: "
+        "name the file itself)",
+        path);
+    return -1;
+  }
+  if (fd < 0) {
+    LOG(LOG_ERR, "cannot open event log %s: %s", path, strerror(errno));
+    return -1;
+  }
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    LOG(LOG_ERR, "cannot open event log %s: not a regular file", path);
+    close(fd);
+    return -1;
+  }
+  if (st.st_mode & (S_IROTH | S_IWOTH))
+    LOG(LOG_WARNING,
+        "event log %s: every user may read or write it (mode %04o; chmod "
+        "o-rw)",
+        path, (unsigned)(st.st_mode & 07777));
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0 ||
+      !(events = fdopen(fd, "a"))) {
+    LOG(LOG_ERR, "cannot open event log %s: %s", path, strerror(errno));
+    close(fd);
     return -1;
   }
   return 0;
@@ -31,13 +71,17 @@ void wd_event(const struct wd_entry *e, int old_state, const char *why) {
   if (!events)
     return;
   struct timespec ts;
+  char reason[512];
   clock_gettime(CLOCK_REALTIME, &ts);
+  /* why quotes providers: no run of a key goes into the file (reply.h) */
+  snprintf(reason, sizeof reason, "%s", why ? why : "");
+  wd_redact(reason, NULL);
   const struct warmth__payload *p = &e->rec;
   json_t *o = json_pack(
       "{s:f, s:s, s:s, s:s, s:s, s:i, s:s, s:I, s:I, s:I, s:b}", "ts",
       (double)ts.tv_sec + ts.tv_nsec / 1e9, "model", e->name, "from",
       warmth_state_name(old_state), "to", warmth_state_name(p->state), "why",
-      why ? why : "", "http_status", (int)p->http_status, "error_class",
+      reason, "http_status", (int)p->http_status, "error_class",
       warmth_error_class_name(p->error_class), "latency_us",
       (json_int_t)p->last_latency_us, "ewma_latency_us",
       (json_int_t)p->ewma_latency_us, "fails_in_row",

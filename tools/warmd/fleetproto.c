@@ -126,33 +126,37 @@ void wd_redis_url_format(const struct wd_redis_url *u, char *out,
            u->port, u->db);
 }
 
-int wd_fleet_url_is_upstream(const char *url) {
-  if (!url)
-    return 1;
+int wd_url_host(const char *url, char *host, size_t hostlen) {
   const char *p = strstr(url, "://");
   p = p ? p + 3 : url;
   const char *end = p + strcspn(p, "/?#");
   const char *at = memchr(p, '@', (size_t)(end - p));
+  size_t n;
   if (at)
     p = at + 1;
-  char host[256];
-  size_t n;
   if (*p == '[') {
     const char *rb = memchr(p, ']', (size_t)(end - p));
     if (!rb)
-      return 1;
+      return -1;
     p++;
     n = (size_t)(rb - p);
   } else {
     const char *colon = memchr(p, ':', (size_t)(end - p));
     n = (size_t)((colon ? colon : end) - p);
   }
-  if (n == 0 || n >= sizeof host)
-    return 1;
+  if (n == 0 || n >= hostlen)
+    return -1;
   memcpy(host, p, n);
   host[n] = 0;
   if (host[n - 1] == '.') /* "localhost." is localhost */
     host[n - 1] = 0;
+  return 0;
+}
+
+int wd_fleet_url_is_upstream(const char *url) {
+  char host[256];
+  if (!url || wd_url_host(url, host, sizeof host) != 0)
+    return 1;
   if (strcasecmp(host, "localhost") == 0 ||
       (strlen(host) > 10 &&
        strcasecmp(host + strlen(host) - 10, ".localhost") == 0))

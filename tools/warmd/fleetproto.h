@@ -79,6 +79,11 @@ int wd_redis_url_parse(const char *s, struct wd_redis_url *u, char *err,
 void wd_redis_url_format(const struct wd_redis_url *u, char *out,
                          size_t outlen);
 
+/* The host of a URL (scheme://[user@]host[:port]/...; an IPv6 host
+ * without its brackets, a trailing dot dropped) into host.  0, or -1 when
+ * there is none or it does not fit. */
+int wd_url_host(const char *url, char *host, size_t hostlen);
+
 /* fleet = auto: 1 when base_url's host is shared upstream (fleet mode
  * applies), 0 when it is loopback (127/8, ::1, localhost) or link-local
  * (169.254/16, fe80::/10): a local llama.cpp or Ollama is per host.  A URL

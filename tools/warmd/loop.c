@@ -16,6 +16,8 @@
 #include "fleetloop.h"
 #include "log.h"
 #include "loop.h"
+#include "reply.h"
+#include "secret.h"
 #include "state.h"
 #include "window.h"
 
@@ -26,19 +28,45 @@
 
 /* ---- keys ---------------------------------------------------------------- */
 
-char **wd_keys_load(const struct wd_config *c, char *err, size_t errlen) {
-  char **keys = calloc((size_t)c->nendpoints + 1, sizeof *keys);
-  if (!keys)
-    return NULL;
+static void log_warning(void *arg, const char *msg) {
+  (void)arg;
+  LOG(LOG_WARNING, "%s", msg);
+}
+
+/* From now on wd_redact() removes every key and every value of an
+ * endpoint's `header =` lines (a gateway's token is as secret as a key)
+ * from every upstream text and log line, whichever endpoint's reply echoes
+ * them.  The values point into c and keys: wd_redact_set copies them. */
+static int register_secrets(const struct wd_config *c, char **keys) {
+  int n = c->nendpoints, rc;
+  for (int i = 0; i < c->nendpoints; i++)
+    n += c->endpoints[i].nheaders;
+  const char **v = calloc((size_t)n + 1, sizeof *v);
+  if (!v)
+    return -1;
+  n = 0;
   for (int i = 0; i < c->nendpoints; i++) {
-    err[0] = 0;
-    keys[i] = wd_endpoint_key(&c->endpoints[i], err, errlen);
-    if (!keys[i] && err[0]) {
-      wd_keys_free(keys, i);
-      return NULL;
+    const struct wd_endpoint *ep = &c->endpoints[i];
+    v[n++] = keys[i];
+    for (int h = 0; h < ep->nheaders; h++) {
+      const char *val = strchr(ep->headers[h], ':');
+      val = val ? val + 1 : "";
+      while (*val == ' ' || *val == '\t')
+        val++;
+      v[n++] = val;
     }
-    if (err[0]) /* a warning, e.g. a key file others can read */
-      LOG(LOG_WARNING, "%s", err);
+  }
+  rc = wd_redact_set(v, n);
+  free(v);
+  return rc;
+}
+
+char **wd_keys_load(const struct wd_config *c, char *err, size_t errlen) {
+  char **keys = wd_keys_check(c, log_warning, NULL, err, errlen);
+  if (keys && register_secrets(c, keys) != 0) {
+    wd_keys_free(keys, c->nendpoints);
+    snprintf(err, errlen, "out of memory");
+    return NULL;
   }
   return keys;
 }
@@ -311,6 +339,7 @@ static int do_reload(struct warmd *d, char *err, size_t errlen) {
   if (wd_table_reload(&d->t, c, d->w, d->pub, wd_mono_ns(), &s, err, errlen) !=
       0) {
     LOG(LOG_ERR, "reload failed, keeping the running config: %s", err);
+    register_secrets(d->t.cfg, d->keys); /* the running config's again */
     wd_keys_free(keys, c->nendpoints);
     wd_config_free(c);
     return -1;

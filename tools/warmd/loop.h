@@ -54,8 +54,9 @@ void wd_loop_publish(struct warmd *d, struct wd_entry *e, int64_t since);
 /* Writes the state file, when one is configured (logs a failure). */
 void wd_loop_save_state(struct warmd *d, int64_t now);
 
-/* The API keys of every endpoint of c (secret.h), warnings logged: a
- * malloc'd array, or NULL with why in err.  Freed by wd_keys_free. */
+/* The API keys of every endpoint of c (wd_keys_check, secret.h), warnings
+ * logged, and made the secrets wd_redact() removes: a malloc'd array, or
+ * NULL with why in err.  Freed by wd_keys_free. */
 char **wd_keys_load(const struct wd_config *c, char *err, size_t errlen);
 
 #endif

@@ -94,6 +94,12 @@ static int check_fleet(const struct wd_config *c, FILE *out) {
   return rc;
 }
 
+/* --check-config prints on stderr the warnings warmd would log. */
+static void check_warning(void *arg, const char *msg) {
+  ++*(int *)arg;
+  fprintf(stderr, "warmd: %s\n", msg);
+}
+
 /* ---- start-up failures ------------------------------------------------- */
 
 /* Logs "start-up failed: STEP: why" and returns main's exit status.  Every
@@ -233,9 +239,25 @@ int main(int argc, char **argv) {
     return 2;
   }
   if (check) {
-    int rc = 0;
-    printf("%s: ok (%d models, %d endpoints)\n", config_arg, d.cfg->nmodels,
-           d.cfg->nendpoints);
+    int rc = 0, nwarn = 0;
+    /* The checks warmd runs on its keys (and fleet password) at start. */
+    char **keys = wd_keys_check(d.cfg, check_warning, &nwarn, err, sizeof err);
+    char *pw = NULL;
+    if (keys && d.cfg->fleet_redis) {
+      pw = wd_fleet_password(d.cfg, err, sizeof err);
+      if (pw && err[0])
+        check_warning(&nwarn, err);
+    }
+    wd_keys_free(keys, keys ? d.cfg->nendpoints : 0);
+    wipe(pw);
+    if (!keys || (d.cfg->fleet_redis && !pw && err[0])) {
+      fprintf(stderr, "warmd: %s\n", err);
+      wd_config_free(d.cfg);
+      free(config_abs);
+      return 2;
+    }
+    printf("%s: ok (%d models, %d endpoints%s)\n", config_arg, d.cfg->nmodels,
+           d.cfg->nendpoints, nwarn ? "; warnings above" : "");
     if (online)
       rc = wd_check_online(d.cfg, stdout);
     if (online && d.cfg->fleet_redis && check_fleet(d.cfg, stdout) != 0)

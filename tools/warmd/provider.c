@@ -173,8 +173,13 @@ void wd_error_text(const json_t *root, const char *secret, char *out,
   if (!json_is_object(root) || !(m = message_of(root)))
     return;
   l = json_string_length(m);
-  /* Redact the whole message before truncating it: truncation could
-   * otherwise leave a prefix of the key behind. */
+  /* Redact before truncating to outlen, so "***" stands where the key was
+   * and more of the message fits.  Redaction costs O(length x key), so a
+   * message is first cut to what could matter: a key run cut there keeps
+   * fewer than WD_REDACT_RUN bytes before the cut only if it is shorter
+   * than a redacted run anyway (reply.h). */
+  if (l > outlen + WD_REDACT_SCAN_MAX)
+    l = outlen + WD_REDACT_SCAN_MAX;
   if ((copy = malloc(l + 1))) {
     memcpy(copy, json_string_value(m), l);
     copy[l] = '\0';

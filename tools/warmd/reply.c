@@ -1,17 +1,20 @@
 /* reply.c - probe request bodies and the reading of provider replies.
  *
- * Everything here is a pure function of its arguments (see reply.h); the
+ * Everything here is a pure function of its arguments (see reply.h),
+ * except the list of secrets wd_redact() removes from every text; the
  * only library calls are jansson and curl_getdate(), so the parsers are
  * tested on canned input without a network.  A reply is untrusted input:
  * every number is range-checked and clamped, every string sanitized before
  * it can reach a log line.
  */
+#define _GNU_SOURCE /* explicit_bzero */
 #include "config.h"
 
 #include <ctype.h>
 #include <curl/curl.h>
 #include <jansson.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,23 +131,125 @@ size_t wd_sanitize(char *out, size_t outlen, const char *in, size_t inlen) {
   return n;
 }
 
-void wd_redact(char *s, const char *secret) {
-  size_t sl;
+/* The secrets every wd_redact() call also removes (wd_redact_set): copies,
+ * wiped when replaced.  The one piece of state in this file; behind a
+ * mutex, since log lines of every thread are redacted with it. */
+static pthread_mutex_t redact_mu = PTHREAD_MUTEX_INITIALIZER;
+static char **redact_reg;
+static int redact_nreg;
+
+static void free_secrets(char **v, int n) {
+  for (int i = 0; v && i < n; i++) {
+    explicit_bzero(v[i], strlen(v[i]));
+    free(v[i]);
+  }
+  free(v);
+}
+
+int wd_redact_set(const char *const *secrets, int n) {
+  char **v = n > 0 ? calloc((size_t)n, sizeof *v) : NULL;
+  int m = 0;
+  if (n > 0 && !v)
+    return -1;
+  for (int i = 0; i < n; i++) {
+    if (!secrets[i] || strlen(secrets[i]) < WD_REDACT_SHORTEST)
+      continue;
+    if (!(v[m] = strdup(secrets[i]))) {
+      free_secrets(v, m);
+      return -1;
+    }
+    m++;
+  }
+  pthread_mutex_lock(&redact_mu);
+  char **old = redact_reg;
+  int nold = redact_nreg;
+  redact_reg = v;
+  redact_nreg = m;
+  pthread_mutex_unlock(&redact_mu);
+  free_secrets(old, nold);
+  return 0;
+}
+
+/* Marks every byte of s[0..n) that lies in a run of WD_REDACT_RUN or more
+ * bytes also found somewhere in secret[0..k).  row[j] is the length of the
+ * longest common suffix of s[..i] and secret[..j): the longest-common-
+ * substring table one row at a time, O(n k) time, O(k) memory.  The
+ * longest run ending at each i covers every shorter run ending there, so
+ * marking it alone marks every byte of every run.  -1: out of memory. */
+static int mark_runs(const char *s, size_t n, const char *secret, size_t k,
+                     unsigned char *mark) {
+  uint32_t *row = calloc(k + 1, sizeof *row);
+  if (!row)
+    return -1;
+  for (size_t i = 0; i < n; i++) {
+    uint32_t best = 0;
+    /* Downwards, so row[j] still holds the previous byte's value. */
+    for (size_t j = k; j-- > 0;) {
+      row[j + 1] = s[i] == secret[j] ? row[j] + 1 : 0;
+      if (row[j + 1] > best)
+        best = row[j + 1];
+    }
+    if (best >= WD_REDACT_RUN)
+      memset(mark + i + 1 - best, 1, best);
+  }
+  free(row);
+  return 0;
+}
+
+static void redact_one(char *s, const char *secret) {
+  size_t k = strlen(secret), n = strlen(s);
   char *r, *w;
 
-  if (!s || !secret || (sl = strlen(secret)) < 4)
+  if (k < WD_REDACT_SHORTEST)
     return;
-  /* "***" is shorter than any secret redacted, so w never passes r. */
-  for (r = w = s; *r;) {
-    if (strncmp(r, secret, sl) == 0) {
+  if (k < WD_REDACT_RUN) { /* too short for runs: whole occurrences */
+    /* "***" is shorter than any secret redacted, so w never passes r. */
+    for (r = w = s; *r;) {
+      if (strncmp(r, secret, k) == 0) {
+        memcpy(w, "***", 3);
+        w += 3;
+        r += k;
+      } else {
+        *w++ = *r++;
+      }
+    }
+    *w = '\0';
+    return;
+  }
+  unsigned char *mark = calloc(n + 1, 1);
+  if (!mark || mark_runs(s, n, secret, k, mark) != 0) {
+    /* Cannot tell what to keep: keep nothing (fail closed). */
+    free(mark);
+    snprintf(s, n + 1, "%s", "***");
+    return;
+  }
+  /* One "***" per marked stretch; a stretch is at least WD_REDACT_RUN (8)
+   * bytes, so w never passes r. */
+  size_t i = 0;
+  for (w = s; i < n;) {
+    if (mark[i]) {
       memcpy(w, "***", 3);
       w += 3;
-      r += sl;
+      while (i < n && mark[i])
+        i++;
     } else {
-      *w++ = *r++;
+      *w++ = s[i++];
     }
   }
   *w = '\0';
+  free(mark);
+}
+
+void wd_redact(char *s, const char *secret) {
+  if (!s)
+    return;
+  if (secret)
+    redact_one(s, secret);
+  pthread_mutex_lock(&redact_mu);
+  for (int i = 0; i < redact_nreg; i++)
+    if (!secret || strcmp(redact_reg[i], secret) != 0)
+      redact_one(s, redact_reg[i]);
+  pthread_mutex_unlock(&redact_mu);
 }
 
 /* ---- value parsers ------------------------------------------------------ */

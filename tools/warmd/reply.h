@@ -57,10 +57,26 @@ void wd_reply_error_message(const char *body, size_t len, const char *secret,
  * length written. */
 size_t wd_sanitize(char *out, size_t outlen, const char *in, size_t inlen);
 
-/* Replaces every occurrence of secret in s with "***" (in place; s can only
- * get shorter).  Secrets shorter than 4 bytes are left alone: they would
- * only mangle the text. */
+/* Removes secrets from a text an upstream wrote (in place; s can only get
+ * shorter), before it is logged or stored anywhere: `secret` (may be NULL)
+ * and every secret given to wd_redact_set().  The rule: every run of
+ * WD_REDACT_RUN (8) or more consecutive bytes that also occurs in a secret
+ * becomes "***" (one per stretch), wherever it starts in the secret: a
+ * provider that echoes a key's prefix, middle or end gives none of it away.
+ * Shorter runs stay (7 bytes of a key are not the key, and a provider's
+ * "sk-...abcd" must stay readable).  A secret of 4 to 7 bytes is removed
+ * where it occurs whole; shorter ones are left alone: they would only
+ * mangle the text.  Out of memory, s becomes "***".  Any thread. */
 void wd_redact(char *s, const char *secret);
+#define WD_REDACT_RUN 8
+#define WD_REDACT_SHORTEST 4
+/* How much of a provider's message is redacted beyond what is kept. */
+#define WD_REDACT_SCAN_MAX 4096
+/* The secrets wd_redact() always removes: every configured key (and any
+ * secret header value), replacing the previous list (copies are kept and
+ * wiped when replaced; NULL entries skipped; n = 0 clears).  0, or -1 out
+ * of memory (the previous list stays). */
+int wd_redact_set(const char *const *secrets, int n);
 
 /* ---- reply headers ------------------------------------------------------ */
 

@@ -3,6 +3,7 @@
  * when freed; and placeholders left over from an example.  See secret.h.
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fleetproto.h"
 #include "secret.h"
 #include "util.h"
 
@@ -205,6 +207,62 @@ int wd_config_check_placeholder(const char *key) {
     if (!strchr("xX*.-_ \t\r\n", *key))
       return 0;
   return 1;
+}
+
+/* 1 when the host of an http(s) URL is loopback: localhost (and
+ * *.localhost), 127.0.0.0/8, ::1 or ::ffff:127.x.  Link-local is not: it
+ * is a wire like any other. */
+static int url_is_loopback(const char *url) {
+  char host[256];
+  size_t n;
+  if (wd_url_host(url, host, sizeof host) != 0)
+    return 0;
+  n = strlen(host);
+  if (strcasecmp(host, "localhost") == 0 ||
+      (n > 10 && strcasecmp(host + n - 10, ".localhost") == 0))
+    return 1;
+  struct in_addr a4;
+  struct in6_addr a6;
+  if (inet_pton(AF_INET, host, &a4) == 1)
+    return (ntohl(a4.s_addr) >> 24) == 127;
+  if (inet_pton(AF_INET6, host, &a6) == 1)
+    return IN6_IS_ADDR_LOOPBACK(&a6) ||
+           (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+  return 0;
+}
+
+char **wd_keys_check(const struct wd_config *c,
+                     void (*warn)(void *arg, const char *msg), void *arg,
+                     char *err, size_t errlen) {
+  char **keys = calloc((size_t)c->nendpoints + 1, sizeof *keys);
+  char msg[512];
+  if (!keys) {
+    wd_errf(err, errlen, "out of memory");
+    return NULL;
+  }
+  for (int i = 0; i < c->nendpoints; i++) {
+    const struct wd_endpoint *ep = &c->endpoints[i];
+    keys[i] = wd_endpoint_key(ep, msg, sizeof msg);
+    if (!keys[i] && msg[0]) {
+      snprintf(err, errlen, "%s", msg);
+      wd_keys_free(keys, i);
+      return NULL;
+    }
+    if (msg[0] && warn) /* e.g. a key file others can read */
+      warn(arg, msg);
+    /* A key is a bearer credential: over plain http it is readable (and
+     * reusable) by anyone on the path.  Loopback never leaves the host. */
+    if (keys[i] && strncasecmp(ep->base_url, "http://", 7) == 0 &&
+        !url_is_loopback(ep->base_url) && warn) {
+      snprintf(msg, sizeof msg,
+               "warning: endpoint %s: the API key would travel in clear text "
+               "(base_url is http:// to a host that is not loopback; use "
+               "https://)",
+               ep->name);
+      warn(arg, msg);
+    }
+  }
+  return keys;
 }
 
 void wd_keys_free(char **keys, int n) {

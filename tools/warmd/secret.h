@@ -31,6 +31,19 @@ char *wd_fleet_password(const struct wd_config *c, char *err, size_t errlen);
  * --check-config --online.  NULL counts as a placeholder. */
 int wd_config_check_placeholder(const char *key);
 
+/* The checks on a config's keys that warmd runs at start and on every
+ * reload and that --check-config runs too: one function, so the two
+ * cannot disagree.  Reads every endpoint's key with wd_endpoint_key (an
+ * unusable key, e.g. with a CR or LF inside, is refused) and calls
+ * warn(arg, msg) for each warning, each starting "warning: ": a key file
+ * other users may read; a key sent over http:// to a host that is not
+ * loopback.  Returns c->nendpoints keys (NULL where none is configured;
+ * free with wd_keys_free), or NULL with err set (naming the endpoint,
+ * never the key). */
+char **wd_keys_check(const struct wd_config *c,
+                     void (*warn)(void *arg, const char *msg), void *arg,
+                     char *err, size_t errlen);
+
 /* Frees the first n keys of an array of keys (wiped first) and the array. */
 void wd_keys_free(char **keys, int n);
 

@@ -1,18 +1,15 @@
 """Table: a worker's read handle on the host's warmth table."""
 import ctypes
-import math
 import os
 import time
 
 from . import _lib
 from . import records as _rec
-from .errors import InvalidArgument, InvalidName, WarmthError, error
+from ._common import TableCommon
+from .errors import InvalidName, WarmthError, error
 
 _RAISE = object()
 _UINT32_MAX = 0xFFFFFFFF
-# warmth_wait_warm() is called in slices of this many ms, so a signal
-# handler (SIGTERM in a Gunicorn worker, Ctrl-C) runs within a slice.
-_WAIT_SLICE_MS = 250
 
 # str/bytes -> the bytes handed to C.  Names are few and reused on every
 # request: encoding and checking each once saves a third of an is_warm().
@@ -48,7 +45,7 @@ def _bad_name(model):
     return InvalidName(lib.err_codes["WARMTH_ENAMETOOLONG"], model=model)
 
 
-class Table:
+class Table(TableCommon):
     """A read handle on the warmth table of this host.
 
     Open it once per process (or once in a pre-fork master: a handle opened
@@ -86,11 +83,6 @@ class Table:
         self._lookup_fn = lib.lookup
         self._touch_fn = lib.touch
 
-    @classmethod
-    def open(cls, shm=None, lazy=True):
-        """Same as Table(shm, lazy)."""
-        return cls(shm, lazy)
-
     # ---- life cycle -------------------------------------------------------
     def close(self):
         """Unmaps the table.  Idempotent; further calls raise InvalidArgument."""
@@ -102,37 +94,11 @@ class Table:
     def closed(self):
         return self._h is None
 
-    @property
-    def shm(self):
-        """The name given to open (None: $WARMTH_SHM or "/warmth")."""
-        return self._shm
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
-
     def __del__(self):
         try:
             self.close()
         except Exception:  # interpreter shutdown: modules may be gone
             pass
-
-    def __repr__(self):
-        state = "closed" if self._h is None else "open"
-        return f"<warmth.Table shm={self._shm!r} {state}>"
-
-    def __reduce__(self):
-        raise TypeError("a warmth.Table cannot be pickled; open one per "
-                        "process (a handle survives fork, not pickling)")
-
-    # ---- errors -------------------------------------------------------------
-    def _fail(self, rc, model):
-        if self._h is None:
-            return InvalidArgument(rc, model=model, message="table is closed")
-        return error(rc, model=model)
 
     # ---- reading --------------------------------------------------------------
     def is_warm(self, model, default=_RAISE):
@@ -170,22 +136,6 @@ class Table:
 
     __getitem__ = lookup
 
-    def __contains__(self, model):
-        try:
-            self.lookup(model)
-        except WarmthError as e:
-            if e.name == "WARMTH_ENOTFOUND":
-                return False
-            raise
-        return True
-
-    def get(self, model, default=None):
-        """lookup(model), or `default` on any WarmthError."""
-        try:
-            return self.lookup(model)
-        except WarmthError:
-            return default
-
     def models(self):
         """Consistent copies of every model's record, in slot order."""
         raw = []
@@ -202,26 +152,13 @@ class Table:
         unpack = _lib.INFO_FMT.unpack_from
         return [self._record(unpack(b), now) for b in raw]
 
-    def __iter__(self):
-        return iter(self.models())
-
-    def names(self):
-        return [m.name for m in self.models()]
-
     def status(self):
         """Coordinator liveness from the segment header, as a Status."""
         st = _lib.StatusStruct(_lib.STATUS_SIZE)
         rc = self._lib.status(self._h, st)
         if rc < 0:
             raise self._fail(rc, None)
-        (_, pid, age, stale_after, created, retired, stale, models, cap,
-         gen) = _lib.STATUS_FMT.unpack_from(st)
-        try:
-            retired = _rec.Liveness(retired)
-        except ValueError:
-            pass  # a newer library's value: keep the int
-        return _rec.Status(pid, age, stale_after, created, retired,
-                           bool(stale), models, cap, gen)
+        return self._make_status(*_lib.STATUS_FMT.unpack_from(st)[1:])
 
     # ---- demand -------------------------------------------------------------
     def touch(self, model):
@@ -243,29 +180,10 @@ class Table:
         if rc < 0:
             raise self._fail(rc, model)
 
-    def wait_warm(self, model, timeout_s):
-        """Touches `model` and sleeps until it is warm or timeout_s passes
-        (None: no limit).  Returns True if warm, False on timeout.  Sleeps on
-        a futex with the GIL released; other threads keep running."""
-        if timeout_s is not None and not timeout_s >= 0:
-            raise ValueError(f"timeout_s must be >= 0, not {timeout_s!r}")
-        b = _names.get(model) or _encode(model)
-        deadline = (None if timeout_s is None
-                    else time.monotonic() + timeout_s)
-        wait = self._lib.wait_warm
-        while True:
-            if deadline is None:
-                ms = _WAIT_SLICE_MS
-            else:
-                left = deadline - time.monotonic()
-                ms = max(0, min(_WAIT_SLICE_MS, math.ceil(left * 1000)))
-            rc = wait(self._h, b, ms)
-            if rc < 0:
-                raise self._fail(rc, model)
-            if rc > 0:
-                return True
-            if deadline is not None and time.monotonic() >= deadline:
-                return False
+    def _wait(self, model, ms):
+        """One slice of wait_warm (_common.py): warmth_wait_warm's rc."""
+        return self._lib.wait_warm(self._h, _names.get(model) or
+                                   _encode(model), ms)
 
     # ---- records --------------------------------------------------------------
     def _record(self, t, now):

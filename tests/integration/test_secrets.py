@@ -1,0 +1,192 @@
+"""Keys in what warmd writes, and --check-config against warmd (issue 12,
+items 9 and 10).
+
+- An upstream that echoes 18 of a 30-character key's characters (the test
+  upstream's echokey fault), or 20 of a `header =` value's: warmd's log,
+  its event log and warmctl's
+  output hold no run of 8 or more of the key's characters, while the
+  provider's message around it does arrive ("Incorrect API key provided:
+  ***"), so the test sees the echo go through.
+- The event log is created 0640 (even under umask 0), and warmd refuses
+  an event_log path that is a symbolic link, saying so, without touching
+  the target.
+- --check-config runs warmd's own checks on keys: a key file every user
+  may read and a key sent over http:// to a host that is not loopback give
+  the warnings warmd logs, word for word; a key with a CR/LF inside makes
+  both refuse with the same message."""
+import os
+import re
+import signal
+import stat
+import subprocess
+
+from harness import Procs, binary, bound, check, main, wait_for
+
+KEY = "sk-ABCDEFGHIJKLMNOPQRSTUVWXYZ0"  # 30 characters
+RUN = 8  # wd_redact's rule (tools/warmd/reply.h): runs of 8+ go
+
+
+def key_runs(text, key=KEY):
+    """Every run of RUN or more characters of key found in text."""
+    found = set()
+    for i in range(len(key) - RUN + 1):
+        if key[i:i + RUN] in text:
+            found.add(key[i:i + RUN])
+    return sorted(found)
+
+
+def check_config(cfg, env):
+    r = subprocess.run([binary("tools/warmd/warmd"), "--check-config", "-c",
+                        cfg], capture_output=True, text=True, timeout=20,
+                       env=env)
+    return r.returncode, r.stdout, r.stderr
+
+
+def test_echoed_key():
+    with Procs() as P:
+        _, port = P.upstream("--warm-ms", "2", "--cold-ms", "2",
+                             "--fault", "m=echokey:18")
+        events = P.path("events.jsonl")
+        cfg = P.config(port, {"m": {"interval": "1s", "fall": "1"}},
+                       warmd={"event_log": events},
+                       endpoint={"api_key_env": "WARMTH_IT_KEY"})
+        env = dict(os.environ, WARMTH_IT_KEY=KEY)
+        old = os.umask(0)  # the mode must not depend on the caller's umask
+        try:
+            P.warmd(cfg, env=env)
+        finally:
+            os.umask(old)
+
+        def echoed():
+            return ("Incorrect API key provided" in P.log("warmd.log") and
+                    os.path.exists(events) and
+                    "Incorrect API key provided" in open(events).read())
+        wait_for(echoed, 30, "the echoed key in the log and the event log")
+        _, shown = P.warmctl("show", "m")
+        log, ev = P.log("warmd.log"), open(events).read()
+        print(log[-600:])
+        print(ev[-600:])
+        middle = KEY[6:24]  # what the upstream quoted: 18 of 30
+        check(middle not in log and key_runs(log) == [],
+              f"the log holds no run of {RUN}+ key characters "
+              f"({key_runs(log)})")
+        check(middle not in ev and key_runs(ev) == [],
+              f"the event log holds none ({key_runs(ev)})")
+        check(key_runs(shown) == [], f"warmctl show holds none ({shown!r})")
+        check("Incorrect API key provided: ***" in log,
+              "the provider's message arrives, the key redacted")
+        mode = stat.S_IMODE(os.stat(events).st_mode)
+        check(mode == 0o640, f"event log created 0640 under umask 0 "
+              f"({mode:04o})")
+
+
+def test_echoed_header_value():
+    """The same for a gateway's token in a `header =` line (no api key: the
+    upstream echoes the cf-aig-authorization token it was sent)."""
+    token = "gw-0123456789abcdefghijklmnopqrs"  # 31 characters
+    with Procs() as P:
+        _, port = P.upstream("--warm-ms", "2", "--cold-ms", "2",
+                             "--fault", "m=echokey:20")
+        events = P.path("events.jsonl")
+        cfg = P.config(port, {"m": {"interval": "1s", "fall": "1"}},
+                       warmd={"event_log": events},
+                       endpoint={"header":
+                                 f"cf-aig-authorization: Bearer {token}"})
+        P.warmd(cfg)
+        wait_for(lambda: "Incorrect API key provided" in P.log("warmd.log")
+                 and os.path.exists(events) and
+                 "Incorrect API key provided" in open(events).read(),
+                 30, "the echoed header value in the log and the event log")
+        log, ev = P.log("warmd.log"), open(events).read()
+        check(key_runs(log, token) == [] and key_runs(ev, token) == [],
+              f"no run of {RUN}+ characters of a header value in the log or "
+              f"the event log ({key_runs(log + ev, token)})")
+        check("Incorrect API key provided: ***" in log,
+              "the provider's message arrives, the value redacted")
+
+
+def test_event_log_symlink():
+    with Procs() as P:
+        _, port = P.upstream()
+        target = P.path("target")
+        with open(target, "w") as f:
+            f.write("precious\n")
+        link = P.path("events.jsonl")
+        os.symlink(target, link)
+        cfg = P.config(port, {"m": {}}, warmd={"event_log": link})
+        p = subprocess.Popen([binary("tools/warmd/warmd"), "-f", "-c", cfg],
+                             stderr=subprocess.PIPE, text=True)
+        try:
+            _, err = p.communicate(timeout=20)
+        except subprocess.TimeoutExpired:  # it started: the bug
+            p.kill()
+            _, err = p.communicate()
+        check(p.returncode not in (0, -signal.SIGKILL),
+              f"warmd refuses to start ({p.returncode})")
+        check(re.search(r"event log .*events\.jsonl: it is a symbolic link",
+                        err), f"and says why: {err.strip()[-300:]}")
+        with open(target) as f:
+            check(f.read() == "precious\n", "the link's target is untouched")
+
+
+def warmd_warnings(P, cfg, env):
+    """warmd's own warnings at start (it runs, then stops on SIGTERM)."""
+    p = P.warmd(cfg, env=env)
+    wait_for(lambda: "started" in P.log("warmd.log"), 20, "warmd started")
+    p.send_signal(signal.SIGTERM)
+    p.wait(timeout=20)
+    return re.findall(r"warmd\[warning\]: (.*)", P.log("warmd.log"))
+
+
+def test_check_config_matches_warmd():
+    with Procs() as P:
+        _, port = P.upstream()
+        keyfile = P.path("key")
+        with open(keyfile, "w") as f:
+            f.write(KEY + "\n")
+        os.chmod(keyfile, 0o644)
+        cfg = P.config(port, {"m": {"interval": "1h"}},
+                       endpoint={"api_key_file": keyfile})
+        # A second endpoint, unused by any model (so nothing is sent to it),
+        # whose key would go in clear text to a host that is not loopback.
+        with open(cfg, "a") as f:
+            f.write("\n[endpoint remote]\nkind = openai\n"
+                    "base_url = http://warmth-test.invalid:8080/v1\n"
+                    "api_key_env = WARMTH_IT_KEY\n")
+        env = dict(os.environ, WARMTH_IT_KEY=KEY)
+        rc, out, err = check_config(cfg, env)
+        print(out + err)
+        checked = re.findall(r"^warmd: (warning: .*)$", err, re.M)
+        check(rc == 0 and " ok " in out,
+              f"--check-config: valid with warnings (exit {rc})")
+        logged = warmd_warnings(P, cfg, env)
+        check(any("readable by every user" in w for w in checked) and
+              any("clear text" in w and "endpoint remote" in w
+                  for w in checked),
+              f"--check-config warns of both ({checked})")
+        check(sorted(checked) == sorted(logged),
+              f"word for word the warnings warmd logs ({logged})")
+        check(key_runs(out + err) == [], "no key in --check-config's output")
+
+        # A key with a CR/LF inside (it would go into an HTTP header).
+        os.chmod(keyfile, 0o600)
+        env = dict(os.environ, WARMTH_IT_KEY="sk-abc\r\nX-Injected: 1")
+        rc, out, err = check_config(cfg, env)
+        check(rc == 2 and "not one word of printable ASCII" in err and
+              "endpoint remote" in err,
+              f"--check-config refuses a key with CR/LF: exit {rc}, {err!r}")
+        r = subprocess.run([binary("tools/warmd/warmd"), "-f", "-c", cfg],
+                           capture_output=True, text=True, timeout=30,
+                           env=env)
+        check(r.returncode != 0 and err.strip() in r.stderr,
+              f"warmd refuses it with the same message: exit "
+              f"{r.returncode}, {r.stderr.strip()!r}")
+        check("X-Injected" not in out + err + r.stderr,
+              "neither echoes the key")
+
+
+if __name__ == "__main__":
+    bound(120)
+    main(lambda: (test_echoed_key(), test_echoed_header_value(),
+                  test_event_log_symlink(),
+                  test_check_config_matches_warmd()))
