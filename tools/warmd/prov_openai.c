@@ -140,8 +140,8 @@ int wd_openai_error(const struct wd_model *m, int http_status, const char *body,
   return cls;
 }
 
-static int request(const struct wd_endpoint *ep, const struct wd_model *m,
-                   int what, struct wd_request *rq) {
+int wd_openai_request(const struct wd_endpoint *ep, const struct wd_model *m,
+                      int what, struct wd_request *rq) {
   if (what == WD_PROBE_CHAT)
     return wd_request_fill(rq,
                            wd_url_join(ep->base_url, "/chat/completions", NULL),
@@ -153,8 +153,8 @@ static int request(const struct wd_endpoint *ep, const struct wd_model *m,
   return -1;
 }
 
-static int headers(const struct wd_endpoint *ep, const char *key,
-                   wd_header_fn add, void *arg) {
+int wd_openai_headers(const struct wd_endpoint *ep, const char *key,
+                      wd_header_fn add, void *arg) {
   (void)ep;
   return key ? add(arg, "Authorization", "Bearer ", key) : 0;
 }
@@ -162,8 +162,8 @@ static int headers(const struct wd_endpoint *ep, const char *key,
 const struct wd_provider wd_prov_openai = {
     .name = "openai",
     .kind = WD_KIND_OPENAI,
-    .request = request,
-    .headers = headers,
+    .request = wd_openai_request,
+    .headers = wd_openai_headers,
     .reply = wd_openai_reply,
     .models = wd_openai_models,
     .error = wd_openai_error,

@@ -52,25 +52,6 @@ int wd_vllm_reply_sleeping(const char *body, size_t len, int *sleeping,
 
 /* ---- the adapter (provider.h): the OpenAI protocol and a pre-check ---- */
 
-static int request(const struct wd_endpoint *ep, const struct wd_model *m,
-                   int what, struct wd_request *rq) {
-  if (what == WD_PROBE_CHAT)
-    return wd_request_fill(rq,
-                           wd_url_join(ep->base_url, "/chat/completions", NULL),
-                           wd_openai_body(m, 1), 1);
-  if (what == WD_PROBE_MODELS || what == WD_REQ_LIST)
-    return wd_request_fill(rq, wd_url_join(ep->base_url, "/models", NULL), NULL,
-                           0);
-  errno = ENOTSUP;
-  return -1;
-}
-
-static int headers(const struct wd_endpoint *ep, const char *key,
-                   wd_header_fn add, void *arg) {
-  (void)ep;
-  return key ? add(arg, "Authorization", "Bearer ", key) : 0;
-}
-
 /* Every probe asks first: a sleeping engine gets nothing else. */
 static int pre_request(const struct wd_endpoint *ep, const struct wd_model *m,
                        int what, struct wd_request *rq) {
@@ -116,8 +97,8 @@ static int pre_reply(const struct wd_endpoint *ep, const struct wd_model *m,
 const struct wd_provider wd_prov_vllm = {
     .name = "vllm",
     .kind = WD_KIND_VLLM,
-    .request = request,
-    .headers = headers,
+    .request = wd_openai_request,
+    .headers = wd_openai_headers,
     .reply = wd_openai_reply,
     .models = wd_openai_models,
     .error = wd_openai_error,

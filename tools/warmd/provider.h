@@ -203,8 +203,13 @@ int wd_max_tokens_hint(const struct wd_model *m, int http_status, char *msg,
 
 /* The OpenAI protocol (prov_openai.c), also spoken by azure and by local
  * servers: the chat body (with_model: the "model" member, which azure
- * takes from the URL instead), a chat or models reply, an error. */
+ * takes from the URL instead), the request and headers (vLLM's too), a
+ * chat or models reply, an error. */
 char *wd_openai_body(const struct wd_model *m, int with_model);
+int wd_openai_request(const struct wd_endpoint *ep, const struct wd_model *m,
+                      int what, struct wd_request *rq);
+int wd_openai_headers(const struct wd_endpoint *ep, const char *key,
+                      wd_header_fn add, void *arg);
 int wd_openai_reply(const struct wd_model *m, int what, const char *body,
                     size_t len, struct wd_reply *out, char *err, size_t errlen);
 int wd_openai_models(const char *body, size_t len, char ***ids, int *nids,
