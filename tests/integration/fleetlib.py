@@ -9,7 +9,7 @@ import subprocess
 import threading
 import time
 
-from harness import binary, wait_for
+from harness import binary, wait_for, free_port
 
 
 def worker_sim():
@@ -19,14 +19,6 @@ def worker_sim():
         if os.path.exists(rel):
             return binary(rel)
     return binary("tests/helpers/worker-sim")  # says what is missing
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class RespError(Exception):

@@ -12,24 +12,15 @@ import glob
 import json
 import os
 import re
-import socket
 import urllib.request
 
-from harness import SRCDIR, Procs, bound, check, main, wait_for
+from harness import SRCDIR, Procs, bound, check, main, wait_for, free_port
 
 DASH = os.path.join(SRCDIR, "doc", "grafana", "warmth.json")
 
 FUNCS_OR_WORDS = {
     "by", "without", "on", "ignoring", "group_left", "group_right", "offset",
     "bool", "and", "or", "unless", "inf", "nan"}
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def metric_names(expr):

@@ -3,12 +3,11 @@ required model (503 until it is warm, 200 once it is, 503 again when it
 fails), and /metrics parsed with prometheus_client's own text parser,
 checked against what the test upstream counted."""
 import json
-import socket
 import time
 import urllib.error
 import urllib.request
 
-from harness import Procs, bound, check, main, stats, wait_for
+from harness import Procs, bound, check, main, stats, wait_for, free_port
 
 try:
     from prometheus_client.parser import text_string_to_metric_families
@@ -17,14 +16,6 @@ except ImportError:
                      "(tools/deps.sh installs it)")
 
 WEIRD = 'we"ird\\name'  # a quote and a backslash: label escaping
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def get(port, path, method="GET"):

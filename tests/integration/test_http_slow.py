@@ -22,7 +22,7 @@ import threading
 import time
 import urllib.request
 
-from harness import Procs, bound, check, main, wait_for
+from harness import Procs, bound, check, main, wait_for, free_port
 
 MODELS = 2000
 SLOW = 200
@@ -34,14 +34,6 @@ RSS_GROWTH_MAX = 48 << 20  # bytes: shared snapshots, not one per client
 # number of builds: a looser bound, still half of one copy per client.
 RSS_GROWTH_MAX_ASAN = 128 << 20
 HEAD_LIMIT = 10.0          # http.c HTTP_HEAD_NS: a request head's time
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def asan(pid):

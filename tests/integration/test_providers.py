@@ -14,12 +14,11 @@ raise; a wrong key on an azure endpoint is class auth.
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
 
-from harness import (Procs, binary, bound, check, main, stats, wait_for)
+from harness import (Procs, binary, free_port, bound, check, main, stats, wait_for)
 
 KEY = "sk-prov-0123456789abcdef"
 PRICES = {  # model: (price_in, price_out, price_cached, price_cache_write)
@@ -31,14 +30,6 @@ PRICES = {  # model: (price_in, price_out, price_cached, price_cache_write)
 }
 GOOD = list(PRICES)
 ALL = GOOD + ["o-small", "gem-nope", "az-badkey", "o-absurd"]
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def config(P, port, http_port):

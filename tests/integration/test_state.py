@@ -7,26 +7,17 @@ import json
 import os
 import re
 import signal
-import socket
 import time
 import urllib.error
 import urllib.request
 
-from harness import Procs, bound, check, main, stats, wait_for
+from harness import Procs, bound, check, main, stats, wait_for, free_port
 
 try:
     from prometheus_client.parser import text_string_to_metric_families
 except ImportError:
     raise SystemExit("FAIL: python3-prometheus-client is missing "
                      "(tools/deps.sh installs it)")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def started(port):

@@ -14,25 +14,16 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import urllib.error
 import urllib.request
 
-from harness import BUILD, Procs, bound, check, main, stats, wait_for
+from harness import BUILD, Procs, bound, check, main, stats, wait_for, free_port
 
 WEIRD = '<script>alert("x&y")</script>'
 MODELS = ["gpt-a", WEIRD, "broken", "locked"]
 SHOT = os.path.join(BUILD, "status-page.png")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def get(port, path):

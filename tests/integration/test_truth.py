@@ -10,24 +10,17 @@
 import datetime
 import json
 import re
-import socket
 import time
 import urllib.error
 import urllib.request
 
-from harness import (Procs, bound, check, http, main, stats, wait_for,
+from harness import (Procs, free_port, bound, check, http, main, stats, wait_for,
                      worker_results)
 
 
 def show(P, model):
     rc, out = P.warmctl("show", model, "--json")
     return json.loads(out[out.index("{"):])
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def health_warmup(port):
