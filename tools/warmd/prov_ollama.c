@@ -69,42 +69,11 @@ char *wd_ollama_generate_body(const struct wd_model *m) {
   return dump(root);
 }
 
-static json_t *load_obj(const char *body, size_t len, char *err,
-                        size_t errlen) {
-  json_error_t je;
-  json_t *root;
-  if (!body || len == 0) {
-    snprintf(err, errlen, "empty reply body");
-    return NULL;
-  }
-  root = json_loadb(body, len, JSON_DECODE_INT_AS_REAL, &je);
-  if (!root) {
-    char why[96];
-    wd_sanitize(why, sizeof why, je.text, strlen(je.text));
-    snprintf(err, errlen, "invalid JSON at byte %d: %s", je.position, why);
-    return NULL;
-  }
-  if (!json_is_object(root)) {
-    snprintf(err, errlen, "reply is not a JSON object");
-    json_decref(root);
-    return NULL;
-  }
-  return root;
-}
-
-static uint64_t count_of(const json_t *obj, const char *key) {
-  const json_t *v = json_object_get(obj, key);
-  double d = json_is_number(v) ? json_number_value(v) : 0;
-  if (!(d > 0))
-    return 0;
-  return d >= (double)WD_REPLY_TOKENS_MAX ? WD_REPLY_TOKENS_MAX : (uint64_t)d;
-}
-
 int wd_ollama_reply_generate(const char *body, size_t len, struct wd_usage *u,
                              char *err, size_t errlen) {
   json_t *root;
   memset(u, 0, sizeof *u);
-  if (!(root = load_obj(body, len, err, errlen)))
+  if (!(root = wd_json_object(body, len, err, errlen)))
     return -1;
   /* stream:false gives one object with done:true; a streamed first chunk
    * (done:false) would mean the server ignored us: not an answer */
@@ -113,8 +82,8 @@ int wd_ollama_reply_generate(const char *body, size_t len, struct wd_usage *u,
     json_decref(root);
     return -1;
   }
-  u->in = count_of(root, "prompt_eval_count");
-  u->out = count_of(root, "eval_count");
+  u->in = wd_json_tokens(root, "prompt_eval_count");
+  u->out = wd_json_tokens(root, "eval_count");
   json_decref(root);
   return 0;
 }
@@ -139,7 +108,7 @@ int wd_ollama_reply_ps(const char *body, size_t len, const char *id,
   ps->nloaded = 0;
   ps->found = 0;
   ps->expires_unix_ns = -1;
-  if (!(root = load_obj(body, len, err, errlen)))
+  if (!(root = wd_json_object(body, len, err, errlen)))
     return -1;
   models = json_object_get(root, "models");
   if (!json_is_array(models)) {
@@ -189,7 +158,7 @@ int wd_ollama_reply_tags(const char *body, size_t len, char ***ids, int *nids,
   size_t i;
   *ids = NULL;
   *nids = 0;
-  if (!(root = load_obj(body, len, err, errlen)))
+  if (!(root = wd_json_object(body, len, err, errlen)))
     return -1;
   models = json_object_get(root, "models");
   if (!json_is_array(models)) {
