@@ -34,8 +34,11 @@ cleanup() {
 trap cleanup EXIT
 
 # The upstream: cold models answer after 800 ms, warm ones after 20 ms.
+# --models: what it lists, so local-llama's `models` probe finds its id
+# (and reads reachable: listed, not proven loaded).
 "$b/tests/upstream/warmth-upstream" --listen 127.0.0.1:0 \
   --port-file "$dir/port" --max-seconds $((secs + 60)) \
+  --models gpt-4.1,o4-mini,claude-sonnet-4-20250514,local-llama \
   --cold-after 10s --cold-ms 800 --warm-ms 20 >/dev/null 2>"$dir/upstream.log" &
 pids+=($!)
 for _ in $(seq 100); do [ -s "$dir/port" ] && break; sleep 0.05; done

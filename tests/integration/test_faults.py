@@ -80,6 +80,9 @@ def test():
     check(r["state"] == "disabled" and "key_problem" in json.dumps(r["flags"]),
           "401: disabled with the key problem flag")
     check(counts["m401"] == 1, "401: never retried")
+    check(re.search(r"model m401: warmup failed: .*\(http 401, auth\).*"
+                    r"not retried until a reload or resume", log),
+          "401: the log says it is not retried (not a negative wait)")
     check(recs["mtimeout"]["error_class"] == "timeout" and
           failed_line("mtimeout", "timeout", 0), "timeout: timeout class")
     r = recs["mslow"]

@@ -117,19 +117,23 @@ static void on_done(const struct wd_probe_result *res, void *arg) {
     d->ok++;
   else if (!held)
     d->failed++;
+  /* a disabled model (key or model problem) is never due: say so */
+  char next[64];
+  if (e->due == INT64_MAX)
+    snprintf(next, sizeof next, "not retried until a reload or resume");
+  else
+    snprintf(next, sizeof next, "next in %.1fs", (double)(e->due - now) / 1e9);
   DEBUG_LOG("model %s: warmup finished (endpoint %s): %s, http %d, %s, "
-            "%u ms, state %s, next in %.1fs",
+            "%u ms, state %s, %s",
             e->name, e->ep->name, r->ok ? "ok" : r->error, r->http_status,
             warmth_error_class_name(r->error_class), r->total_us / 1000,
-            warmth_state_name(e->rec.state),
-            e->due == INT64_MAX ? -1.0 : (double)(e->due - now) / 1e9);
+            warmth_state_name(e->rec.state), next);
   if (!r->ok && !held)
     LOG(LOG_WARNING,
         "model %s: warmup failed: %s (http %d, %s), %u failures "
-        "in a row, next in %.1fs",
+        "in a row, %s",
         e->name, r->error, r->http_status,
-        warmth_error_class_name(r->error_class), e->rec.fails_in_row,
-        e->due == INT64_MAX ? -1.0 : (double)(e->due - now) / 1e9);
+        warmth_error_class_name(r->error_class), e->rec.fails_in_row, next);
   if (old != e->rec.state) {
     LOG(LOG_INFO, "model %s: %s -> %s (latency %u ms)", e->name,
         warmth_state_name(old), warmth_state_name(e->rec.state),
