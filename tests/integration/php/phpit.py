@@ -412,7 +412,8 @@ def compare(P, port, warmd, run_load, models, seconds, workers, label,
     """Runs the load with warmd, then with the per-process warmer (warmd
     stopped); prints the counts side by side and checks them.
     run_load(mode, seconds) -> Summary.  Returns the warmd run's Summary."""
-    from harness import check, http, stats  # noqa: E402 - harness is on sys.path
+    from harness import (check, check_one_per_interval,  # noqa: E402 - on sys.path
+                         check_per_process_more, http, stats)
 
     def counts():
         st = stats(port)["models"]
@@ -462,18 +463,13 @@ def compare(P, port, warmd, run_load, models, seconds, workers, label,
     check(w.intervals == {str(interval_ms)} and w.ttls == {str(warm_ttl_ms)},
           f"records carry warmd's interval {sorted(w.intervals)} ms and warm_ttl "
           f"{sorted(w.ttls)} ms")
-    # Judged against how long each load really ran (a request cap or a slow
-    # start can make it shorter than asked): one warmup per model per
-    # second of it, +/- 1.
-    tw, to = w.seconds, own.seconds
-    lo, hi = round(tw) - 1, round(tw) + 1
-    for m in models:
-        check(lo <= with_warmd[m] <= hi,
-              f"{m}: {with_warmd[m]} warmups with warmd in {tw:.1f} s, "
-              f"want {lo}..{hi}")
-        check(per_process[m] >= (workers - 2) * (to - 1),
-              f"{m}: {per_process[m]} warmups from {workers} per-process "
-              f"warmers, about {workers}x as many")
+    # warmd: judged against how long its load really ran (a request cap or
+    # a slow start can make it shorter than asked): one warmup per model
+    # per second of it, +/- 1.  The per-process warmers: against warmd's
+    # count of the same run, not the clock (their timers fire late on a
+    # loaded machine).
+    check_one_per_interval(f"{workers} workers", with_warmd, w.seconds)
+    check_per_process_more("per-process", per_process, with_warmd, workers)
     # wrk stops at its deadline without reading the replies in flight: up
     # to one per connection (one per child) may have warmed unseen.
     check(own.own_warmups <= total_p <= own.own_warmups + workers,
