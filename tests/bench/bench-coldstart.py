@@ -37,6 +37,12 @@ import time
 import urllib.error
 import urllib.request
 
+# The process stop and /dev/shm clean-up of the integration tests: in the
+# source tree (make's copy in the build directory names it on this line).
+TOP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
+from harness import stop_all, unlink_shm  # noqa: E402
+
 MEANS = {
     ("openai", "chat"): "the model answered a 3-token chat",
     ("openai", "models"): "endpoint up, id listed (not loaded)",
@@ -134,20 +140,8 @@ class Run:
             return "?"
 
     def stop(self):
-        for p in reversed(self.procs):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in self.procs:
-            try:
-                p.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-        for suffix in ("", ".lock"):
-            try:
-                os.unlink("/dev/shm" + self.shm + suffix)
-            except FileNotFoundError:
-                pass
+        stop_all(self.procs, 5)
+        unlink_shm(self.shm)
 
 
 def client_request(port, kind):

@@ -42,6 +42,12 @@ import tempfile
 import time
 import urllib.request
 
+# The process stop and /dev/shm clean-up of the integration tests: in the
+# source tree (make's copy in the build directory names it on this line).
+TOP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
+from harness import stop_all, unlink_shm  # noqa: E402
+
 GOAL_RT = 3.0
 GOAL_WARMUPS_PCT = 1.0
 GOAL_CPU_PCT = 10.0
@@ -204,20 +210,9 @@ def main():
             if m:
                 p99s.append(int(m.group(2)) / 1000)
     finally:
-        for p in reversed(procs):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_all(procs, 10)
         for i in range(a.hosts):
-            for sfx in ("", ".demand"):
-                try:
-                    os.unlink(f"/dev/shm{shm}-h{i}{sfx}")
-                except FileNotFoundError:
-                    pass
+            unlink_shm(f"{shm}-h{i}")
     dc = {k: c1.get(k, 0) - c0.get(k, 0) for k in c1}
     # commandstats counts the commands scripts run too; what a host sends
     # (each at most one round trip) is the scripts' calls and the

@@ -44,6 +44,12 @@ import tempfile
 import time
 import urllib.request
 
+# The process stop and /dev/shm clean-up of the integration tests: in the
+# source tree (make's copy in the build directory names it on this line).
+TOP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
+from harness import stop_all, unlink_shm  # noqa: E402
+
 GOAL_CPU_PCT = 10.0
 GOAL_LATE_P99_MS = 20.0
 GOAL_VIS_P99_US = 1000.0
@@ -80,21 +86,8 @@ class Run:
         return os.path.join(self.tmp, name)
 
     def close(self):
-        for p in reversed(self.procs):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        deadline = time.time() + 10
-        for p in self.procs:
-            try:
-                p.wait(timeout=max(0.1, deadline - time.time()))
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-        for suffix in ("", ".lock"):
-            try:
-                os.unlink("/dev/shm" + self.shm + suffix)
-            except FileNotFoundError:
-                pass
+        stop_all(self.procs, 10)
+        unlink_shm(self.shm)
         if self.keep:
             print(f"# logs kept in {self.tmp}")
         else:

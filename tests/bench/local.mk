@@ -51,8 +51,8 @@ tests/bench/bench-python: lib/libwarmth.la tests/helpers/fill-table \
 # upstream for 130 s (--seconds N for a shorter run): CPU share, peak RSS,
 # how late warmups go out, and how long a result takes to reach a reader
 # (warmd's own figure, and bench-warmd-reader's from a separate process).
-# A Python 3 script (stdlib only), copied into the build directory so
-# `make bench` runs it as ./tests/bench/bench-warmd.
+# A Python 3 script (stdlib and tests/integration/harness.py), copied into
+# the build directory so `make bench` runs it as ./tests/bench/bench-warmd.
 if WARMD
 noinst_PROGRAMS += tests/bench/bench-warmd-reader
 WARMTH_BENCHES += tests/bench/bench-warmd
@@ -66,6 +66,7 @@ tests/bench/bench-warmd: $(srcdir)/tests/bench/bench-warmd.py \
 		tests/upstream/warmth-upstream$(EXEEXT)
 	@$(MKDIR_P) tests/bench
 	$(AM_V_GEN)sed -e '1s|^#!.*|#!$(PYTHON3)|' \
+	  -e 's|^TOP = .*|TOP = "$(abs_top_srcdir)"|' \
 	  $(srcdir)/tests/bench/bench-warmd.py >$@.tmp && chmod +x $@.tmp && \
 	  mv $@.tmp $@
 
@@ -73,8 +74,8 @@ tests/bench/bench-warmd: $(srcdir)/tests/bench/bench-warmd.py \
 # local redis-server for 2 minutes (--seconds, --interval, --hosts, --models
 # for other runs): Redis commands per second and per model-interval, Redis
 # and warmd CPU, warmups next to one per model per interval, lateness.  A
-# Python 3 script (stdlib only) copied into the build directory like
-# bench-warmd; `make bench-fleet` runs it alone.
+# Python 3 script (stdlib and harness.py) copied into the build directory
+# like bench-warmd; `make bench-fleet` runs it alone.
 WARMTH_BENCHES += tests/bench/bench-fleet
 EXTRA_DIST += tests/bench/bench-fleet.py
 CLEANFILES += tests/bench/bench-fleet
@@ -82,6 +83,7 @@ tests/bench/bench-fleet: $(srcdir)/tests/bench/bench-fleet.py \
 		tools/warmd/warmd$(EXEEXT) tests/upstream/warmth-upstream$(EXEEXT)
 	@$(MKDIR_P) tests/bench
 	$(AM_V_GEN)sed -e '1s|^#!.*|#!$(PYTHON3)|' \
+	  -e 's|^TOP = .*|TOP = "$(abs_top_srcdir)"|' \
 	  $(srcdir)/tests/bench/bench-fleet.py >$@.tmp && chmod +x $@.tmp && \
 	  mv $@.tmp $@
 .PHONY: bench-fleet
@@ -116,6 +118,7 @@ tests/bench/bench-coldstart: $(srcdir)/tests/bench/bench-coldstart.py \
 		tests/upstream/warmth-upstream$(EXEEXT)
 	@$(MKDIR_P) tests/bench
 	$(AM_V_GEN)sed -e '1s|^#!.*|#!$(PYTHON3)|' \
+	  -e 's|^TOP = .*|TOP = "$(abs_top_srcdir)"|' \
 	  $(srcdir)/tests/bench/bench-coldstart.py >$@.tmp && chmod +x $@.tmp && \
 	  mv $@.tmp $@
 .PHONY: bench-coldstart

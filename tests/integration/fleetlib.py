@@ -9,7 +9,7 @@ import subprocess
 import threading
 import time
 
-from harness import binary, wait_for, free_port
+from harness import binary, free_port, unlink_shm, wait_for
 
 
 def worker_sim():
@@ -228,11 +228,7 @@ def stop_host(h):
 
 def cleanup_shm(P, n):
     for i in range(n):
-        for suffix in ("", ".demand"):
-            try:
-                os.unlink(f"/dev/shm{P.shm}-h{i}{suffix}")
-            except FileNotFoundError:
-                pass
+        unlink_shm(f"{P.shm}-h{i}")
 
 
 def count(stats, models):

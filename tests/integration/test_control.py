@@ -13,7 +13,8 @@ import struct
 import subprocess
 import time
 
-from harness import Procs, binary, bound, check, http, main, stats, wait_for
+from harness import (Procs, binary, bound, check, http, main, stats,
+                     unlink_shm, wait_for)
 
 VERSION = 1
 CMD = {"status": 1, "stats": 2, "warm": 3, "pause": 4, "resume": 5,
@@ -403,11 +404,7 @@ def unprivileged(P, sock, cfg_port):
     finally:
         w2.terminate()
         w2.wait(timeout=10)
-        try:
-            os.unlink("/dev/shm" + P.shm + "-g")
-            os.unlink("/dev/shm" + P.shm + "-g.lock")
-        except FileNotFoundError:
-            pass
+        unlink_shm(P.shm + "-g")
 
 
 def test():
@@ -436,11 +433,7 @@ def test():
                  10, "the second warmd to notice the socket is in use")
         p2.terminate()
         p2.wait(timeout=10)
-        for s in ("-o", "-o.lock"):
-            try:
-                os.unlink("/dev/shm" + P.shm + s)
-            except FileNotFoundError:
-                pass
+        unlink_shm(P.shm + "-o")
         check(warmctl(sock, "status")[0] == 0,
               "a second warmd did not take the socket of the running one")
 

@@ -13,7 +13,8 @@ import signal
 import subprocess
 import time
 
-from harness import SRCDIR, Procs, binary, bound, check, main, wait_for
+from harness import (SRCDIR, Procs, binary, bound, check, main, unlink_shm,
+                     wait_for)
 from ops import pid_alive, sample, wait_sample
 
 WARMD = binary("tools/warmd/warmd")
@@ -120,7 +121,7 @@ def test_daemon(P, port):
         check(not os.path.exists(P.path("o.pid")),
               "and the pidfile is gone again")
     finally:
-        os.unlink("/dev/shm" + fake)
+        unlink_shm(fake)  # and the .lock warmd made beside it
 
 
 def test_foreground(P, port):

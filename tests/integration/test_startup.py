@@ -27,7 +27,7 @@ import subprocess
 import time
 
 from harness import (Procs, binary, bound, check, main, model_requests,
-                     wait_for)
+                     unlink_shm, wait_for)
 
 KEY = "sk-startup-test-0123456789abcdef"
 
@@ -57,11 +57,7 @@ def startup_failures(P, port):
         try:
             rc, out = run_failing(P, cfg, *args)
         finally:
-            for suffix in ("", ".lock"):
-                try:
-                    os.unlink(f"/dev/shm{w['shm']}{suffix}")
-                except FileNotFoundError:
-                    pass
+            unlink_shm(w["shm"])
         m = re.search(r"start-up failed: ([^:]+(?: \([^)]*\))?): (.*)", out)
         check(rc == 1 and m is not None,
               f"{step}: warmd exits 1 with a 'start-up failed' line "
@@ -119,11 +115,7 @@ def squatted(P, port):
         if holder:
             holder.kill()
             holder.wait()
-        for p in (path, path + ".lock"):
-            try:
-                os.unlink(p)
-            except FileNotFoundError:
-                pass
+        unlink_shm(shm)
         if user:
             subprocess.run(["userdel", user], capture_output=True)
 

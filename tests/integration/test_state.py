@@ -11,7 +11,8 @@ import time
 import urllib.error
 import urllib.request
 
-from harness import Procs, bound, check, main, stats, wait_for, free_port
+from harness import (Procs, bound, check, free_port, main, stats,
+                     unlink_shm, wait_for)
 
 try:
     from prometheus_client.parser import text_string_to_metric_families
@@ -64,11 +65,7 @@ def stop(p):
 
 def drop_table(P):
     """What a reboot does to /dev/shm."""
-    for suffix in ("", ".lock"):
-        try:
-            os.unlink("/dev/shm" + P.shm + suffix)
-        except FileNotFoundError:
-            pass
+    unlink_shm(P.shm)
 
 
 def test():

@@ -19,7 +19,8 @@ import tempfile
 import urllib.error
 import urllib.request
 
-from harness import BUILD, Procs, bound, check, main, stats, wait_for, free_port
+from harness import (BUILD, Procs, bound, check, free_port, main, stats,
+                     unlink_shm, wait_for)
 
 WEIRD = '<script>alert("x&y")</script>'
 MODELS = ["gpt-a", WEIRD, "broken", "locked"]
@@ -254,11 +255,7 @@ def run():
         try:
             many_warmd(p, cfg2, hp2)
         finally:
-            for suffix in ("", ".demand"):
-                try:
-                    os.unlink("/dev/shm" + p.shm + "-many" + suffix)
-                except FileNotFoundError:
-                    pass
+            unlink_shm(p.shm + "-many")
 
         # ---- a real browser ---------------------------------------------
         if not shutil.which("chromium"):

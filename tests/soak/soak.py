@@ -45,6 +45,12 @@ import tempfile
 import time
 import urllib.request
 
+# The process stop and /dev/shm clean-up of the integration tests: in the
+# source tree (make's copy in the build directory names it on this line).
+TOP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
+from harness import stop_all, unlink_shm  # noqa: E402
+
 FAULTS = ["500", "503:1", "429:1", "timeout", "reset", "slow:100", "flaky:3",
           "badjson"]
 SAN = re.compile(r"ERROR: (Address|Thread|Leak|Memory|UndefinedBehavior)"
@@ -551,24 +557,8 @@ class Soak:
         return 1 if bad else 0
 
     def cleanup(self):
-        for p in reversed(self.procs):
-            if p.poll() is None:
-                try:
-                    p.send_signal(signal.SIGCONT)
-                    p.terminate()
-                except OSError:
-                    pass
-        for p in self.procs:
-            try:
-                p.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-        for suffix in ("", ".lock"):
-            try:
-                os.unlink("/dev/shm" + self.shm + suffix)
-            except FileNotFoundError:
-                pass
+        stop_all(self.procs, 5)  # SIGCONT first: warmd may be stopped
+        unlink_shm(self.shm)
         for cmd in self.made:
             subprocess.run(cmd, capture_output=True)
 
