@@ -125,14 +125,21 @@ def test_daemon(P, port):
 
 
 def test_foreground(P, port):
-    cfg = P.config(port, {"m1": {"interval": "300ms"}}, name="fg.conf")
+    sock = P.path("fg.sock")
+    cfg = P.config(port, {"m1": {"interval": "300ms"}}, name="fg.conf",
+                   warmd={"control_socket": sock})
     for args, want in ((["-q"], False), ([], True)):
         log = P.path("fg.log")
         with open(log, "w") as f:
             p = subprocess.Popen([WARMD, "-f", "-c", cfg, *args], stdout=f,
                                  stderr=f)
         try:
-            time.sleep(0.8)
+            # Started, on what warmd did rather than a fixed sleep (0.8 s
+            # was too short for a loaded machine): its control socket
+            # exists once its signal handlers are in and just before the
+            # start notice, which it logs whenever SIGINT comes after.
+            wait_for(lambda: os.path.exists(sock) or p.poll() is not None,
+                     20, "warmd -f to open its control socket")
         finally:
             p.send_signal(signal.SIGINT)
             rc = p.wait(timeout=10)
