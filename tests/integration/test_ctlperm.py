@@ -24,29 +24,40 @@ TAG = f"{os.getpid() % 100000}"
 READERS, CONTROLLERS = f"wtr{TAG}", f"wtc{TAG}"
 WORKER, OPERATOR = f"wtw{TAG}", f"wto{TAG}"
 
-# Run as the worker: opens N connections to the socket, reports how many
-# warmd accepted (no reply) and how many it refused at once (a BUSY reply),
-# then keeps the accepted ones busy (a status request every 2 s, so the
-# idle timeout does not free them) until its stdin closes.
+# Run as the worker: opens N connections to the socket and sends a status
+# request on each, reports how many warmd accepted (the status reply) and
+# how many it refused at once (a BUSY reply), then keeps the accepted ones
+# busy (a status request every 2 s, so the idle timeout does not free them)
+# until its stdin closes.  Every connection gets an answer, waited for
+# (bounded): a fixed sleep before looking was too short on a loaded machine.
 HOLDER = r"""
 import select, socket, struct, sys, time
 path, n = sys.argv[1], int(sys.argv[2])
 STATUS = struct.pack(">I", 5) + bytes([0x94, 1, 1, 1, 0x80])
+BUSY = 12  # WCTL_BUSY (tools/common/ctlproto.h), the reply's third item
 conns = []
 for _ in range(n):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.connect(path)
     conns.append(s)
-time.sleep(1.0)
-held, busy, why = [], 0, ""
 for s in conns:
-    r, _, _ = select.select([s], [], [], 0)
-    if r:
-        data = s.recv(4096)
+    try:
+        s.sendall(STATUS)
+    except OSError:  # refused and closed already: its BUSY reply waits
+        pass
+held, busy, why = [], 0, ""
+end = time.monotonic() + 20
+for s in conns:
+    r, _, _ = select.select([s], [], [], max(0.0, end - time.monotonic()))
+    try:
+        data = s.recv(4096) if r else b""
+    except OSError:
+        data = b""
+    if len(data) > 7 and data[7] == BUSY:
         busy += 1
         why = data[4:].decode("latin-1", "replace")
         s.close()
-    else:
+    elif data:
         held.append(s)
 print(f"held={len(held)} busy={busy} why={why!r}", flush=True)
 while True:
@@ -132,6 +143,7 @@ def test_as_root():
         check(rc == 0 and "paused" in out,
               f"with control_group as a supplementary group: pause ({rc} "
               f"{err.strip()})")
+        resumed_from = model_requests(port, "m1")
         rc, out, err = ctl(sock, "resume", "m1", extra=CONTROLLERS, **w)
         check(rc == 0 and "resumed" in out, f"... and resume ({rc})")
         o = dict(user=OPERATOR, group=READERS)
@@ -140,7 +152,10 @@ def test_as_root():
               "an operator who dropped control_group from its process "
               "(setpriv --clear-groups) is refused: the peer's real "
               "groups count, not the group database")
-        time.sleep(0.5)  # resume sends a warmup of its own: let it finish
+        # resume sends a warmup of its own: wait for it to reach the
+        # upstream (on what happened, not a fixed 0.5 s), then count.
+        wait_for(lambda: model_requests(port, "m1") > resumed_from, 20,
+                 "the resume's own warmup of m1")
         before = model_requests(port, "m1")
         rc, out, err = ctl(sock, "warm", "m1", init=True, **o)
         check(rc == 0 and out.startswith("m1: warmed, warm for"),
