@@ -368,10 +368,16 @@ assert len(lines) == 3, lines
 for l in lines:
     assert len(json.loads(l)["models"]) == 4' "$tmp/out"
 
-# watch without --count stops on SIGTERM, with status 0.
+# watch without --count stops on SIGTERM, with status 0.  SIGTERM once it
+# has shown two frames (waited for, at most 10 s), not after a fixed 0.3 s:
+# on a loaded machine it may not have started by then.
 timeout "$T" "$WARMCTL" --shm "$SHM" watch --interval 50ms >"$tmp/out" 2>"$tmp/err" &
 w=$!
-sleep 0.3
+i=0
+while [ "$(grep -c '^shm ' "$tmp/out")" -lt 2 ] && [ $i -lt 200 ]; do
+  sleep 0.05
+  i=$((i + 1))
+done
 kill "$w"
 wait "$w"
 rc=$?
