@@ -4,6 +4,7 @@ one-shot samples of the table, and waiting for log lines."""
 import json
 import os
 import re
+import signal
 import subprocess
 import time
 
@@ -29,6 +30,14 @@ class Watch:
                          stdout=open(self.out, "w"))
         self.samples = []
         self.summary = None
+
+    def stop(self):
+        """Ends the reading now (SIGTERM: table-watch prints its summary
+        and exits) and collects it, as finish() does: for a test whose
+        events take as long as they take, given a generous --seconds."""
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGTERM)
+        return self.finish()
 
     def finish(self, timeout=60):
         self.p.wait(timeout=timeout)
