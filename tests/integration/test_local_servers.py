@@ -89,13 +89,18 @@ def test_load_probe():
         check("kept" in names and "unwarmed" not in names,
               f"after {KEEP + 1.5:g} s idle the server holds {names}: the "
               "warmed model only")
-        # warm_until follows /api/ps: both say when the model unloads.
+        # warm_until follows /api/ps: both say when the model unloads, up
+        # to one interval (a load in between) and the time that really
+        # passed between the two reads (warmctl is slow on a busy machine).
         exp = unix_of(next(m for m in ps if m["name"] == "kept")["expires_at"])
-        ps_left = (exp - time.time()) * 1000
+        t_ps = time.time()
+        ps_left = (exp - t_ps) * 1000
         wd_left = warm_for_ms(P, "kept")
-        check(wd_left is not None and abs(wd_left - ps_left) < 800,
+        gap = (time.time() - t_ps) * 1000
+        check(wd_left is not None and abs(wd_left - ps_left) < 800 + gap,
               f"warmd's warm_for ({wd_left} ms) follows /api/ps expires_at "
-              f"({ps_left:.0f} ms); keep_alive 3 s, interval 500 ms")
+              f"({ps_left:.0f} ms, read {gap:.0f} ms before); keep_alive "
+              f"3 s, interval 500 ms")
         check(show(P, "kept").get("state") == "warm", "state warm")
         o = http(port, "/_ollama")
         s = stats(port)["models"]["kept"]
