@@ -7,6 +7,8 @@ import time
 from harness import (Procs, bound, check, http, main, model_requests,
                      wait_for, worker_results)
 
+WORKER_S = 8  # how long the workers report busy's real traffic
+
 
 def show(P, model):
     rc, out = P.warmctl("show", model, "--json")
@@ -31,7 +33,11 @@ def test():
         P.warmd(cfg)
         wait_for(lambda: P.warmctl("check", "busy")[0] == 0, 10, "busy warm")
         http(port, "/_reset", {})
-        ws = P.workers(4, ["busy"], 5, "--report-ms", "200")
+        t_reset = time.monotonic()
+        # 8 s: the wait below for warmd to see the reports may take its 5 s
+        # on a loaded machine, and the window after it must still hold two
+        # of busy's intervals.
+        ws = P.workers(4, ["busy"], WORKER_S, "--report-ms", "200")
         started = time.monotonic()
         # Judged from the moment warmd has seen the workers' reports (the
         # record's real_traffic flag): on a busy machine the workers can
@@ -46,9 +52,10 @@ def test():
         busy = model_requests(port, "busy") - before
         throttled = model_requests(port, "throttled")
         control = model_requests(port, "control")
+        since = time.monotonic() - t_reset
         rb, rt, rc_ = show(P, "busy"), show(P, "throttled"), show(P, "cached")
-    print(f"5 s at a 1 s interval: busy={before}+{busy} throttled={throttled} "
-          f"control={control} warmups; warmd saw the reports "
+    print(f"{since:.1f} s at a 1 s interval: busy={before}+{busy} "
+          f"throttled={throttled} control={control} warmups; warmd saw the reports "
           f"{seen - started:.2f} s after the workers started")
     # At least two of busy's intervals must remain, or the check says little.
     check(busy == 0 and window >= 2, f"real traffic: a model reported every "
@@ -58,8 +65,12 @@ def test():
           "real traffic: warm, flagged as kept warm by real traffic")
     check(all(r["inconsistent"] == 0 for r in res), "workers read consistently")
     check(control >= 4, f"headroom: a model with headroom warms ({control})")
-    check(throttled <= 2, f"headroom: under the 10% floor, warmups pause "
-          f"({throttled})")
+    # Under the floor each warmup waits one more interval: at most one per
+    # two intervals of the time that really passed since the reset (the
+    # test counted 5 s of it before; a slow machine counts more).
+    most = since / 2 + 1
+    check(throttled <= most, f"headroom: under the 10% floor, warmups pause "
+          f"({throttled} in {since:.1f} s, at most {most:.1f})")
     check(rt["headroom_requests"] == 5 and "throttled" in json.dumps(rt["flags"]),
           "headroom: the record shows 5 left and throttled")
     check(rc_["tokens_cached"] > 0 and "prefix_cached" in json.dumps(rc_["flags"]),
