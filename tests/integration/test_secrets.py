@@ -13,7 +13,11 @@ items 9 and 10).
 - --check-config runs warmd's own checks on keys: a key file every user
   may read and a key sent over http:// to a host that is not loopback give
   the warnings warmd logs, word for word; a key with a CR/LF inside makes
-  both refuse with the same message."""
+  both refuse with the same message.
+- Leftovers of issue 12: an existing event log that every user may read
+  is made 0640 when warmd owns it (with a notice) and refused, in one line,
+  when another user does; an event log that cannot be opened is one line
+  of log, not two."""
 import os
 import re
 import signal
@@ -123,8 +127,10 @@ def test_event_log_symlink():
             _, err = p.communicate()
         check(p.returncode not in (0, -signal.SIGKILL),
               f"warmd refuses to start ({p.returncode})")
-        check(re.search(r"event log .*events\.jsonl: it is a symbolic link",
+        check(re.search(r"event log.*events\.jsonl: it is a symbolic link",
                         err), f"and says why: {err.strip()[-300:]}")
+        lines = startup_lines(err, link)
+        check(len(lines) == 1, f"in one line ({len(lines)}: {lines})")
         with open(target) as f:
             check(f.read() == "precious\n", "the link's target is untouched")
 
@@ -185,8 +191,85 @@ def test_check_config_matches_warmd():
               "neither echoes the key")
 
 
+def run_warmd(cfg, env=None):
+    """warmd -f that is expected to refuse to start: (exit status, stderr);
+    a warmd that started anyway is killed (the bug) and reported."""
+    p = subprocess.Popen([binary("tools/warmd/warmd"), "-f", "-c", cfg],
+                         stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        _, err = p.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        _, err = p.communicate()
+    return p.returncode, err
+
+
+def startup_lines(err, path):
+    """The lines of warmd's stderr that are about the event log `path`."""
+    return [l for l in err.splitlines() if path in l]
+
+
+def test_event_log_mode():
+    """An existing event log every user may read: warmd makes it 0640 when
+    it owns it (and says so), refuses to start when it does not, in one
+    line (warmd.8: every start-up failure is one line)."""
+    with Procs() as P:
+        _, port = P.upstream()
+        events = P.path("events.jsonl")
+        with open(events, "w") as f:
+            f.write("{}\n")
+        os.chmod(events, 0o644)
+        cfg = P.config(port, {"m": {"interval": "1h"}},
+                       warmd={"event_log": events})
+        p = P.warmd(cfg)
+        wait_for(lambda: "started" in P.log("warmd.log"), 20, "warmd started")
+        mode = stat.S_IMODE(os.stat(events).st_mode)
+        check(mode == 0o640, f"warmd made its own 0644 event log 0640 "
+              f"({mode:04o})")
+        check(re.search(r"event log .*events\.jsonl: .*0644 .*0640",
+                        P.log("warmd.log")),
+              "and says so: " + "".join(
+                  l for l in P.log("warmd.log").splitlines(True)
+                  if "event log" in l).strip())
+        p.send_signal(signal.SIGTERM)
+        p.wait(timeout=20)
+
+        if os.geteuid() != 0:
+            print("skip - another user's event log: needs root (chown)")
+            return
+        other = 54321  # no such user needed: chown takes a number
+        os.chmod(events, 0o644)
+        os.chown(events, other, -1)
+        rc, err = run_warmd(cfg)
+        print(err)
+        check(rc == 1, f"warmd refuses another user's 0644 event log "
+              f"(exit {rc})")
+        lines = startup_lines(err, events)
+        check(len(lines) == 1 and "start-up failed: event log" in lines[0]
+              and str(other) in lines[0] and "0644" in lines[0],
+              f"in one line naming the owner and the mode ({lines})")
+        mode = stat.S_IMODE(os.stat(events).st_mode)
+        check(mode == 0o644 and os.stat(events).st_uid == other,
+              f"and leaves the file alone ({mode:04o})")
+
+
+def test_event_log_failure_once():
+    """An event log that cannot be opened is one line, not two."""
+    with Procs() as P:
+        _, port = P.upstream()
+        events = P.path("nodir/events.jsonl")
+        cfg = P.config(port, {"m": {}}, warmd={"event_log": events})
+        rc, err = run_warmd(cfg)
+        lines = startup_lines(err, events)
+        check(rc == 1 and len(lines) == 1 and
+              "start-up failed: event log" in lines[0] and
+              "No such file or directory" in lines[0],
+              f"a missing directory: exit {rc}, one line ({lines})")
+
+
 if __name__ == "__main__":
-    bound(120)
+    bound(240)
     main(lambda: (test_echoed_key(), test_echoed_header_value(),
-                  test_event_log_symlink(),
+                  test_event_log_symlink(), test_event_log_mode(),
+                  test_event_log_failure_once(),
                   test_check_config_matches_warmd()))

@@ -354,10 +354,9 @@ int main(int argc, char **argv) {
     for (uint32_t i = 0; i < d.t.n; i++) /* restored counters: visible */
       wd_loop_publish(&d, d.t.v[i], 0);
   }
-  errno = 0;
-  if (wd_events_open(d.cfg->event_log) != 0)
-    return startup_failed("event log", "%s: %s", d.cfg->event_log,
-                          errno_or(errno, "cannot open it"));
+  err[0] = 0;
+  if (wd_events_open(d.cfg->event_log, err, sizeof err) != 0)
+    return startup_failed("event log", "%s", err);
   if (d.cfg->control_socket && d.cfg->control_socket[0] &&
       wd_control_start(&d.control, &d.dm, d.cfg->control_socket, d.cfg->group,
                        d.cfg->control_group, err, sizeof err) != 0)
