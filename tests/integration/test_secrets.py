@@ -17,14 +17,20 @@ items 9 and 10).
 - Leftovers of issue 12: an existing event log that every user may read
   is made 0640 when warmd owns it (with a notice) and refused, in one line,
   when another user does; an event log that cannot be opened is one line
-  of log, not two."""
+  of log, not two.
+- A fake Redis that quotes the [fleet] password in its AUTH error: no run
+  of 8+ of its characters in the log, the event log, warmctl status,
+  /metrics, the status page or --check-config --online."""
 import os
 import re
 import signal
+import socket
 import stat
 import subprocess
+import threading
+import urllib.request
 
-from harness import Procs, binary, bound, check, main, wait_for
+from harness import Procs, binary, bound, check, free_port, main, wait_for
 
 KEY = "sk-ABCDEFGHIJKLMNOPQRSTUVWXYZ0"  # 30 characters
 RUN = 8  # wd_redact's rule (tools/warmd/reply.h): runs of 8+ go
@@ -191,6 +197,119 @@ def test_check_config_matches_warmd():
               "neither echoes the key")
 
 
+class EchoRedis:
+    """A fake Redis on loopback that answers AUTH with an error quoting the
+    password it was sent (as a proxy in front of Redis might), and every
+    other command with an error.  Records the passwords it saw."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.auths = []
+        self.stop = False
+        self.t = threading.Thread(target=self.run, daemon=True)
+        self.t.start()
+
+    def run(self):
+        while not self.stop:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
+
+    def serve(self, c):
+        c.settimeout(5)
+        f = c.makefile("rb")
+        try:
+            while not self.stop:
+                line = f.readline()
+                if not line.startswith(b"*"):
+                    break
+                args = []
+                for _ in range(int(line[1:])):
+                    n = int(f.readline()[1:])
+                    args.append(f.read(n + 2)[:-2].decode(errors="replace"))
+                if args and args[0].upper() == "AUTH":
+                    self.auths.append(args[-1])
+                    c.sendall(f"-ERR invalid password '{args[-1]}' for "
+                              f"this proxy\r\n".encode())
+                else:
+                    c.sendall(b"-ERR unknown command\r\n")
+        except (OSError, ValueError):
+            pass
+        c.close()
+
+    def close(self):
+        self.stop = True
+        self.t.join(timeout=2)
+        self.sock.close()
+
+
+def test_echoed_fleet_password():
+    """[fleet] password_env: a Redis (here a fake) whose AUTH error quotes
+    the password.  No run of 8+ of its characters in warmd's log, the event
+    log, warmctl status (text and JSON), /metrics, the status page or
+    --check-config --online; the error itself does arrive."""
+    pw = "rp-ZYXWVUTSRQPONMLKJIHGFEDCBA98"  # 30 characters
+    fake = EchoRedis()
+    try:
+        with Procs() as P:
+            _, port = P.upstream("--warm-ms", "2", "--cold-ms", "2",
+                                 "--fault", "m=echokey:18")
+            events = P.path("events.jsonl")
+            hport = free_port()
+            sock = P.path("warmd.sock")
+            cfg = P.config(port, {"m": {"interval": "1s", "fall": "1"}},
+                           warmd={"event_log": events,
+                                  "http_listen": f"127.0.0.1:{hport}"},
+                           endpoint={"api_key_env": "WARMTH_IT_KEY",
+                                     "fleet": "yes"})
+            with open(cfg, "a") as f:
+                f.write(f"\n[fleet]\nredis = redis://127.0.0.1:{fake.port}/0"
+                        "\nname = sec\nhost_id = h0\n"
+                        "password_env = WARMTH_IT_REDIS_PW\n")
+            env = dict(os.environ, WARMTH_IT_KEY=KEY, WARMTH_IT_REDIS_PW=pw)
+            P.warmd(cfg, env=env)
+            wait_for(lambda: "AUTH refused" in P.log("warmd.log") and
+                     os.path.exists(events) and
+                     "Incorrect API key provided" in open(events).read(),
+                     30, "the refused AUTH in the log, a change in the "
+                     "event log")
+            check(pw in fake.auths, "warmd sent the password to the fake "
+                  "Redis, which echoed it")
+            outs = {}
+            for args in (("status",), ("status", "--json")):
+                rc, out = P.warmctl("--socket", sock, *args)
+                outs["warmctl " + " ".join(args)] = out
+            check("AUTH refused" in outs["warmctl status --json"],
+                  "warmctl status shows the fleet's error")
+            for path in ("/metrics", "/", "/status.json"):
+                with urllib.request.urlopen(f"http://127.0.0.1:{hport}{path}",
+                                            timeout=10) as r:
+                    outs[path] = r.read().decode(errors="replace")
+            outs["--check-config --online"] = subprocess.run(
+                [binary("tools/warmd/warmd"), "--check-config", "--online",
+                 "-c", cfg], capture_output=True, text=True, timeout=30,
+                env=env).stdout
+            check("AUTH refused" in outs["--check-config --online"],
+                  "--check-config --online says AUTH was refused")
+            outs["log"] = P.log("warmd.log")
+            outs["event log"] = open(events).read()
+            print(outs["log"][-800:])
+            for what, text in outs.items():
+                check(key_runs(text, pw) == [],
+                      f"{what}: no run of {RUN}+ characters of the fleet "
+                      f"password ({key_runs(text, pw)})")
+            check("AUTH refused: ERR invalid password '***' for this proxy"
+                  in outs["log"], "the fake's error arrives, redacted")
+    finally:
+        fake.close()
+
+
 def run_warmd(cfg, env=None):
     """warmd -f that is expected to refuse to start: (exit status, stderr);
     a warmd that started anyway is killed (the bug) and reported."""
@@ -272,4 +391,5 @@ if __name__ == "__main__":
     main(lambda: (test_echoed_key(), test_echoed_header_value(),
                   test_event_log_symlink(), test_event_log_mode(),
                   test_event_log_failure_once(),
+                  test_echoed_fleet_password(),
                   test_check_config_matches_warmd()))

@@ -30,6 +30,7 @@
 #include "log.h"
 #include "loop.h"
 #include "online.h"
+#include "reply.h"
 #include "service.h"
 #include "state.h"
 #include "table.h"
@@ -41,6 +42,13 @@ static volatile sig_atomic_t g_stop, g_reload;
 
 /* ---- fleet mode ([fleet], fleet.h) --------------------------------------- */
 
+static void wipe(char *pw) {
+  if (pw) {
+    explicit_bzero(pw, strlen(pw));
+    free(pw);
+  }
+}
+
 static int fleet_opts(const struct wd_config *c, struct wd_fleet_opts *o,
                       char **pw, char *err, size_t errlen) {
   char why[512];
@@ -51,6 +59,15 @@ static int fleet_opts(const struct wd_config *c, struct wd_fleet_opts *o,
   }
   if (why[0]) /* a warning, e.g. a password file others can read */
     LOG(LOG_WARNING, "%s", why);
+  /* Redacted like a key from every log line and stored text from now on
+   * (a proxy in front of Redis may quote it in an error); kept, not part
+   * of the set a reload replaces, since the fleet keeps it until exit. */
+  if (wd_redact_keep(*pw) != 0) {
+    wipe(*pw);
+    *pw = NULL;
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
   *o = (struct wd_fleet_opts){.url = c->fleet_redis,
                               .password = *pw,
                               .name = c->fleet_name,
@@ -58,13 +75,6 @@ static int fleet_opts(const struct wd_config *c, struct wd_fleet_opts *o,
                               .timeout_ns = c->fleet_timeout_ns,
                               .budget_fleet = c->fleet_budget};
   return 0;
-}
-
-static void wipe(char *pw) {
-  if (pw) {
-    explicit_bzero(pw, strlen(pw));
-    free(pw);
-  }
 }
 
 static void wake_cb(void *arg) { wd_prober_wakeup(arg); }
