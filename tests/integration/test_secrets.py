@@ -20,7 +20,10 @@ items 9 and 10).
   of log, not two.
 - A fake Redis that quotes the [fleet] password in its AUTH error: no run
   of 8+ of its characters in the log, the event log, warmctl status,
-  /metrics, the status page or --check-config --online."""
+  /metrics, the status page or --check-config --online.
+- header_env = Name: VARIABLE: the value from the environment, sent and
+  redacted like a `header =` value; unset, empty or CR/LF refused naming
+  the line, by --check-config and warmd alike."""
 import os
 import re
 import signal
@@ -323,6 +326,60 @@ def run_warmd(cfg, env=None):
     return p.returncode, err
 
 
+def test_header_env():
+    """header_env = Name: VARIABLE: a header whose value comes from the
+    environment, sent and redacted like a `header =` value; an unset or
+    empty variable (or one with a CR/LF) is refused naming the line, by
+    --check-config and by warmd alike."""
+    token = "gw-9876543210zyxwvutsrqponmlkj"  # 30 characters
+    with Procs() as P:
+        _, port = P.upstream("--warm-ms", "2", "--cold-ms", "2",
+                             "--fault", "m=echokey:20")
+        events = P.path("events.jsonl")
+        cfg = P.config(port, {"m": {"interval": "1s", "fall": "1"}},
+                       warmd={"event_log": events},
+                       endpoint={"header_env":
+                                 "cf-aig-authorization: WARMTH_IT_HDR"})
+        lines = open(cfg).read().splitlines()
+        lno = next(i + 1 for i, l in enumerate(lines)
+                   if l.startswith("header_env"))
+        env = dict(os.environ, WARMTH_IT_HDR="Bearer " + token)
+        rc, out, err = check_config(cfg, env)
+        check(rc == 0 and " ok " in out, f"--check-config accepts "
+              f"header_env (exit {rc}, {(out + err).strip()!r})")
+        P.warmd(cfg, env=env)
+        wait_for(lambda: "Incorrect API key provided" in P.log("warmd.log")
+                 and os.path.exists(events) and
+                 "Incorrect API key provided" in open(events).read(),
+                 30, "the echoed header value in the log and the event log")
+        _, shown = P.warmctl("show", "m")
+        log, ev = P.log("warmd.log"), open(events).read()
+        check("Incorrect API key provided: ***" in log,
+              "the upstream got the variable's value as the header (it "
+              "echoed it) and the echo arrives redacted")
+        check(key_runs(log + ev + shown, token) == [],
+              f"no run of {RUN}+ characters of it in the log, the event "
+              f"log or warmctl show ({key_runs(log + ev + shown, token)})")
+
+        for what, val in (("unset", None), ("empty", ""),
+                          ("with CR/LF", "Bearer x\r\nX-Injected: 1")):
+            env = dict(os.environ)
+            env.pop("WARMTH_IT_HDR", None)
+            if val is not None:
+                env["WARMTH_IT_HDR"] = val
+            rc, out, err = check_config(cfg, env)
+            want = f"{cfg}:{lno}: [endpoint local] header_env: "
+            check(rc == 2 and want in err and "WARMTH_IT_HDR" in err,
+                  f"--check-config refuses a variable {what}, naming the "
+                  f"line: exit {rc}, {err.strip()!r}")
+            wrc, werr = run_warmd(cfg, env)
+            check(wrc == 2 and err.strip() in werr,
+                  f"warmd refuses it with the same message: exit {wrc}, "
+                  f"{werr.strip()!r}")
+            check("X-Injected" not in out + err + werr,
+                  "neither shows the value")
+
+
 def startup_lines(err, path):
     """The lines of warmd's stderr that are about the event log `path`."""
     return [l for l in err.splitlines() if path in l]
@@ -390,6 +447,6 @@ if __name__ == "__main__":
     bound(240)
     main(lambda: (test_echoed_key(), test_echoed_header_value(),
                   test_event_log_symlink(), test_event_log_mode(),
-                  test_event_log_failure_once(),
+                  test_event_log_failure_once(), test_header_env(),
                   test_echoed_fleet_password(),
                   test_check_config_matches_warmd()))
