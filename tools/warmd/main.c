@@ -35,6 +35,7 @@
 #include "state.h"
 #include "table.h"
 #include "warmd.h"
+#include "window.h"
 
 #define DEFAULT_CONFIG SYSCONFDIR "/warmth/warmd.conf"
 
@@ -195,6 +196,7 @@ int main(int argc, char **argv) {
    * all, so valgrind and LeakSanitizer see no leak either way. */
   static struct warmd d;
   static char *config_abs, *pidfile_abs;
+  wd_tz_init(); /* before any thread: window.h */
   d.config_path = DEFAULT_CONFIG;
   const char *pidfile = NULL;
   int foreground = 0, verbose = 0, quiet = 0, check = 0, online = 0, c;
