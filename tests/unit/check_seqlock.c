@@ -210,9 +210,9 @@ START_TEST(test_writer_stopped) {
   /* A writer process updating one record as fast as it can, stopped
    * (SIGSTOP) at arbitrary points, as the scheduler or an operator stops
    * warmd: while it stands still, every lookup answers, untorn.  With one
-   * copy and seq odd during the update (the seqlock before ABI 4), about
-   * half the stops landed inside an update and every lookup then answered
-   * WARMTH_EBUSY. */
+   * copy and seq odd during the update (the seqlock before ABI 4), a fifth
+   * of the stops landed inside an update and every lookup then answered
+   * WARMTH_EBUSY (108 to 141 of 600 in three runs). */
   char name[TU_NAME_LEN];
   tu_name(name);
   struct warmth__w *w = tu_writer(name, 4, 0);
@@ -231,10 +231,21 @@ START_TEST(test_writer_stopped) {
     }
   }
   enum { STOPS = 200 };
-  int busy = 0, bad = 0, moved = 0;
+  int busy = 0, bad = 0;
   uint64_t last = 0;
   for (int i = 0; i < STOPS; i++) {
-    usleep(200 + (unsigned)(i * 37) % 800);
+    /* Stop it only once it has moved on since the last stop (however
+     * late a loaded machine schedules it), then at a varied point. */
+    int64_t deadline = warmth__mono_ns() + 30LL * 1000000000LL;
+    for (;;) {
+      struct warmth_model_info info = {.size = sizeof info};
+      if (warmth_lookup(h, "racy", &info) == 0 && info.successes != last)
+        break;
+      ck_assert_msg(warmth__mono_ns() < deadline,
+                    "the writer made no update in 30 s (stop %d)", i);
+      usleep(20);
+    }
+    usleep((unsigned)(i * 37) % 300);
     ck_assert_int_eq(kill(pid, SIGSTOP), 0);
     int st;
     ck_assert_int_eq(waitpid(pid, &st, WUNTRACED), pid);
@@ -249,7 +260,6 @@ START_TEST(test_writer_stopped) {
       if (rc != 0 || strcmp(info.name, "racy") != 0 || torn(&info) ||
           info.successes < last)
         bad++;
-      moved += info.successes != last;
       last = info.successes;
     }
     ck_assert_int_eq(kill(pid, SIGCONT), 0);
@@ -261,8 +271,6 @@ START_TEST(test_writer_stopped) {
                 "answered WARMTH_EBUSY",
                 busy, 3 * STOPS);
   ck_assert_int_eq(bad, 0);
-  /* The writer really was writing between the stops. */
-  ck_assert_int_gt(moved, STOPS / 2);
   warmth_close(h);
   warmth__w_close(w, 1);
 }
