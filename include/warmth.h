@@ -203,8 +203,9 @@ WARMTH_EXPORT int warmth_open(warmth_t **out, const char *shm_name,
 WARMTH_EXPORT void warmth_close(warmth_t *h);
 
 /* Copies one consistent record of `model` into *info (info->size set by the
- * caller).  Returns 0, WARMTH_ENOTFOUND, WARMTH_EBUSY (the record did not
- * settle in a bounded number of tries) or an attach error. */
+ * caller).  Returns 0, WARMTH_ENOTFOUND, WARMTH_EBUSY (the coordinator
+ * replaced the record during each of a bounded number of tries) or an attach
+ * error. */
 WARMTH_EXPORT int warmth_lookup(warmth_t *h, const char *model,
                                 struct warmth_model_info *info);
 
@@ -243,7 +244,7 @@ WARMTH_EXPORT int warmth_wait_warm(warmth_t *h, const char *model,
 
 /* Resolved model handles: resolve a name once, then ask about that model
  * without hashing it again.  A worker asks about the same few models all
- * its life; each call on a handle is one seqlock read of the model's record
+ * its life; each call on a handle is one latch read of the model's record
  * (no hashing, no allocation, no system call but the vDSO clock).
  *
  * A handle caches the model's slot, the slot's generation and the

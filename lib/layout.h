@@ -5,7 +5,7 @@
  *   offset 0            header (one page, struct warmth__hdr)
  *   off_index[0]        index buffer 0: index_cap x uint64 entries
  *   off_index[1]        index buffer 1: same
- *   off_records         capacity x struct warmth__rec (256 bytes, 64-aligned)
+ *   off_records         capacity x struct warmth__rec (512 bytes, 64-aligned)
  *
  * Demand segment (workers may write; the coordinator treats it as
  * untrusted input).  A sealed memfd, no name: workers get it from the
@@ -15,14 +15,24 @@
  *   offset 0            header (one page, struct warmth__dhdr)
  *   off_slots           capacity x struct warmth__dslot (64 bytes)
  *
- * Records: a per-record seqlock.  The writer makes seq odd, stores the
- * payload, makes seq even; a reader copies the payload between two reads of
- * seq and retries (bounded) when seq was odd or moved.  Payload words are
- * accessed as atomics (release stores in rec_write, acquire loads in
- * warmth__rec_read), so the racing copy is defined behaviour in C11 and
- * ThreadSanitizer sees no data race; the order comes from those release
- * stores and acquire loads of the words themselves (no fences: ThreadSanitizer
- * does not model them, and on x86 both are plain moves).
+ * Records: two copies of the payload and a sequence counter whose parity
+ * names the copy readers use (a "latch", as Linux's seqcount_latch).  The
+ * writer stores the new payload into the other copy, then bumps seq, which
+ * hands readers the copy it just completed; a reader loads seq, copies the
+ * copy it names, loads seq again and retries (bounded) only when it moved.
+ * No reader ever waits for the writer: a writer stopped, preempted or
+ * killed mid-update leaves the copy readers use whole.  The plain seqlock
+ * this replaced (seq odd while the one copy was rewritten) made a lookup
+ * answer WARMTH_EBUSY whenever warmd was descheduled inside its 30 stores
+ * for longer than the reader's tries: one in ~500,000 lookups in
+ * test_reload on a loaded 2-core machine, and every lookup of a record
+ * while warmd was stopped there (check_seqlock's test_writer_stopped).
+ * Payload words are accessed as atomics (release stores in rec_write,
+ * acquire loads in warmth__rec_read), so the racing copy is defined
+ * behaviour in C11 and ThreadSanitizer sees no data race; the order comes
+ * from those release stores and acquire loads of the words themselves (no
+ * fences: ThreadSanitizer does not model them, and on x86 both are plain
+ * moves).
  *
  * Index: open addressing over a power-of-two number of 64-bit entries,
  * entry = (hash32 << 32) | (slot + 1), 0 = empty.  Two buffers.  A change is
@@ -62,27 +72,35 @@
 #define WARMTH__DMAGIC 0x316448544d524157ull
 /* Bump on any incompatible change of this file; readers refuse others. */
 #define WARMTH__ABI                                                            \
-  3u /* 2: word-at-a-time name hash; 3: demand_id, the                         \
-        demand segment a sealed memfd (lib/dsock.h) */
+  4u /* 2: word-at-a-time name hash; 3: demand_id, the                         \
+        demand segment a sealed memfd (lib/dsock.h); 4: two copies per         \
+        record (the latch above) */
 #define WARMTH__HDR_SIZE 4096u
-#define WARMTH__REC_SIZE 256u
+#define WARMTH__REC_SIZE 512u
 #define WARMTH__DSLOT_SIZE 64u
 /* Hard bound on capacity, so every size computation fits easily in 64 bits
  * and a garbage header cannot ask for a huge mapping. */
 #define WARMTH__CAPACITY_MAX (1u << 20)
-/* Seqlock tries before a reader answers WARMTH_EBUSY.  A writer holds a
- * record odd for well under a microsecond; 10000 tries is ~1 ms of
- * contention, far beyond any live writer, and bounds a dead one. */
+/* Tries before a reader answers WARMTH_EBUSY.  A try fails only when the
+ * writer completed an update of that very record meanwhile; warmd updates a
+ * record a few times per warmup, so 10000 in a row do not happen. */
 #define WARMTH__READ_TRIES 10000
 #define WARMTH__SLOT_GRACE_NS (2LL * 1000000000LL)
 #define WARMTH__STALE_DEFAULT_NS (5LL * 1000000000LL)
 
 enum { WARMTH__LIVE = 0, WARMTH__RETIRED = 1, WARMTH__SUPERSEDED = 2 };
 
-/* The payload of a record: 30 words, copied word by word. */
+/* The payload of a record: 30 words, copied word by word.  What an is_warm
+ * question reads comes first (warm_until, the state word, the name), so
+ * for a name of up to 31 bytes it shares the record's first cache line
+ * with seq (copy 0) or fills one line (copy 1). */
 struct warmth__payload {
-  char name[64];
   int64_t warm_until;
+  uint16_t state;
+  uint16_t http_status;
+  uint16_t error_class;
+  uint16_t endpoint;
+  char name[64];
   int64_t last_probe;
   int64_t last_ok;
   int64_t retry_after_until;
@@ -101,10 +119,6 @@ struct warmth__payload {
   uint32_t ttfb_us;
   uint32_t fails_in_row;
   uint32_t flags;
-  uint16_t state;
-  uint16_t http_status;
-  uint16_t error_class;
-  uint16_t endpoint;
   uint32_t headroom_requests;
   uint32_t headroom_tokens;
   uint32_t interval_ms; /* the model's warmup interval (cost projection) */
@@ -112,18 +126,31 @@ struct warmth__payload {
   uint64_t reserved[4];
 };
 #define WARMTH__PAYLOAD_WORDS 30
+#define WARMTH__NAME_WORD (offsetof(struct warmth__payload, name) / 8)
 static_assert(sizeof(struct warmth__payload) == WARMTH__PAYLOAD_WORDS * 8,
               "payload is 30 words");
 /* The words a reader copies: all but `reserved`, which no reader uses yet
  * (a reader that starts using it copies it too). */
 #define WARMTH__READ_WORDS (offsetof(struct warmth__payload, reserved) / 8)
 
+/* Words from copy 0 to copy 1: 256 bytes, so a field sits at the same
+ * offset in its cache line in both copies and a reader touches as many
+ * lines in either. */
+#define WARMTH__COPY_STRIDE 32
+
 struct warmth__rec {
-  _Atomic uint64_t seq; /* seqlock; odd while the writer updates */
-  _Atomic uint64_t w[WARMTH__PAYLOAD_WORDS];
+  _Atomic uint64_t seq; /* its parity names the copy readers use */
+  /* copy 0: w[0..29]; copy 1: w[32..61] */
+  _Atomic uint64_t w[WARMTH__COPY_STRIDE + WARMTH__PAYLOAD_WORDS];
   uint64_t pad;
 } __attribute__((aligned(64)));
 static_assert(sizeof(struct warmth__rec) == WARMTH__REC_SIZE, "record size");
+
+/* The copy that readers of sequence value `seq` use. */
+static inline const _Atomic uint64_t *
+warmth__rec_copy(const struct warmth__rec *r, uint64_t seq) {
+  return r->w + (seq & 1) * WARMTH__COPY_STRIDE;
+}
 
 struct warmth__hdr {
   _Atomic uint64_t magic; /* WARMTH__MAGIC, stored last at creation */
@@ -348,32 +375,43 @@ static inline int64_t warmth__mono_ns(void) {
   return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-/* Seqlock copy of a record's payload (but `reserved`) into *out.  Returns 0, or
- * WARMTH_EBUSY when the record never settled within WARMTH__READ_TRIES. */
+/* One try of warmth__rec_read on copy c, taken at seq s1: 0, or -1 when
+ * seq moved meanwhile. */
+static inline __attribute__((always_inline)) int
+warmth__rec_try(const struct warmth__rec *r, const _Atomic uint64_t *c,
+                uint64_t s1, struct warmth__payload *out) {
+  char *o = (char *)out;
+  /* Acquire loads pair with the writer's release stores of the words
+   * (rec_write): if a word we loaded came from a later update, which
+   * rewrites this copy only after seq moved on, the re-read of seq below,
+   * ordered after them, sees it moved.  On x86 these are plain loads, as
+   * relaxed ones would be.  Straight into *out (a torn copy is simply
+   * overwritten by the retry), unrolled: the loop overhead was a third of a
+   * lookup (callgrind). */
+#pragma GCC unroll 30
+  for (size_t i = 0; i < WARMTH__READ_WORDS; i++) {
+    uint64_t v = atomic_load_explicit(&c[i], memory_order_acquire);
+    memcpy(o + 8 * i, &v, 8);
+  }
+  return atomic_load_explicit(&r->seq, memory_order_relaxed) == s1 ? 0 : -1;
+}
+
+/* Copy of a record's payload (but `reserved`) into *out: the copy that seq
+ * names, validated by seq not moving.  Returns 0, or WARMTH_EBUSY when the
+ * writer replaced the record on each of WARMTH__READ_TRIES tries. */
 static inline int warmth__rec_read(const struct warmth__rec *r,
                                    struct warmth__payload *out) {
-  char *o = (char *)out;
   for (int tries = 0; tries < WARMTH__READ_TRIES; tries++) {
-    /* Acquire pairs with the writer's final release store of seq: if we see
-     * the even value it stored, we see every payload word stored before. */
+    /* Acquire pairs with the writer's release store of seq: we see every
+     * word of the copy it handed over. */
     uint64_t s1 = atomic_load_explicit(&r->seq, memory_order_acquire);
-    if (s1 & 1) {
-      warmth__cpu_relax();
-      continue;
-    }
-    /* Acquire loads pair with the writer's release stores of the words
-     * (rec_write): if any word we loaded came from a newer update, the
-     * re-read of seq below, ordered after them, sees at least that update's
-     * odd value.  On x86 these are plain loads, as relaxed ones would be.
-     * Straight into *out (a torn copy is simply overwritten by the retry),
-     * unrolled: the loop overhead was a third of a lookup (callgrind). */
-#pragma GCC unroll 30
-    for (size_t i = 0; i < WARMTH__READ_WORDS; i++) {
-      uint64_t v = atomic_load_explicit(&r->w[i], memory_order_acquire);
-      memcpy(o + 8 * i, &v, 8);
-    }
-    uint64_t s2 = atomic_load_explicit(&r->seq, memory_order_relaxed);
-    if (s1 == s2)
+    /* A branch per copy with constant offsets, not an address computed
+     * from s1: predicted, it lets the copy's loads start while the load of
+     * seq is on its way (bench-reader: a handle's is_warm took 8.2 ns with
+     * one copy, 13.6 with the computed address). */
+    int rc = (s1 & 1) ? warmth__rec_try(r, r->w + WARMTH__COPY_STRIDE, s1, out)
+                      : warmth__rec_try(r, r->w, s1, out);
+    if (rc == 0)
       return 0;
   }
   return WARMTH_EBUSY;

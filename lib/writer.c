@@ -131,22 +131,22 @@ static const uint32_t *seq_word(const struct warmth__rec *r) {
   return p;
 }
 
-/* Seqlock write of slot's record from the shadow copy. */
+/* Latch write of slot's record from the shadow copy (layout.h): the words
+ * into the copy readers do not use, then one bump of seq hands it to them.
+ * Stopped or killed anywhere in here, the copy readers use is whole. */
 static void rec_write(struct warmth__w *w, uint32_t slot) {
   struct warmth__rec *r = &w->recs[slot];
   uint64_t words[WARMTH__PAYLOAD_WORDS];
   memcpy(words, &w->slots[slot].p, sizeof words);
   uint64_t s = atomic_load_explicit(&r->seq, memory_order_relaxed);
-  /* A dead predecessor may have left seq odd: step to the next odd value. */
-  s |= 1;
-  atomic_store_explicit(&r->seq, s, memory_order_relaxed);
-  /* Release stores pair with the reader's acquire loads of the words
-   * (warmth__rec_read): a reader that loads any word below also sees the
-   * odd seq stored above, so its second read of seq tells it to retry.
+  _Atomic uint64_t *c = (_Atomic uint64_t *)warmth__rec_copy(r, s + 1);
+  /* Release stores: a reader that loads any of these words, in the copy it
+   * took at an older seq, also sees the seq store that preceded them (the
+   * previous update's), so its second read of seq tells it to retry.
    * Per-word release instead of one release fence: the same plain stores on
    * x86, and ThreadSanitizer models it (it does not model fences). */
   for (int i = 0; i < WARMTH__PAYLOAD_WORDS; i++)
-    atomic_store_explicit(&r->w[i], words[i], memory_order_release);
+    atomic_store_explicit(&c[i], words[i], memory_order_release);
   /* Release: pairs with the reader's acquire load of seq before its copy.
    * seq_cst: also pairs with warmth_wait_warm()'s seq_cst increment of
    * `waiters` and load of seq, with our seq_cst load of `waiters` below
@@ -635,20 +635,20 @@ static int judge_existing(struct warmth__w *w, struct warmth__hdr *hd,
          len >= g.seg_size;
 }
 
-/* Rebuilds the writer's shadow from an adopted segment.  A record a killed
- * writer left mid-update (seq odd) may be torn: it is dropped. */
+/* Rebuilds the writer's shadow from an adopted segment: from the copy that
+ * readers use, whole even if the writer was killed mid-update. */
 static void adopt_records(struct warmth__w *w) {
   w->never_next = w->capacity;
   for (uint32_t s = 0; s < w->capacity; s++) {
     struct warmth__rec *r = &w->recs[s];
     struct wslot *ws = &w->slots[s];
-    uint64_t seq = atomic_load(&r->seq);
+    const _Atomic uint64_t *c = warmth__rec_copy(r, atomic_load(&r->seq));
     for (int i = 0; i < WARMTH__PAYLOAD_WORDS; i++)
       ((uint64_t *)&ws->p)[i] =
-          atomic_load_explicit(&r->w[i], memory_order_relaxed);
+          atomic_load_explicit(&c[i], memory_order_relaxed);
     size_t len;
     ws->p.name[63] = 0;
-    int ok = !(seq & 1) && warmth__name_ok(ws->p.name, &len);
+    int ok = warmth__name_ok(ws->p.name, &len);
     if (ok) /* NUL-padded, as readers compare whole words */
       memset(ws->p.name + len, 0, sizeof ws->p.name - len);
     if (!ok) {
@@ -660,8 +660,6 @@ static void adopt_records(struct warmth__w *w) {
       ws->status = SLOT_LIMBO;
       ws->freed_ns = INT64_MIN / 2;
       ws->freed_seq = FREED_AT_ONCE;
-      if (seq & 1)
-        rec_write(w, s);
       continue;
     }
     uint32_t pos;

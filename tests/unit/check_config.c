@@ -144,17 +144,19 @@ static const char full[] = "[warmd]\n"                                  /* 1 */
                            "[endpoint az]\n"                            /* 55 */
                            "kind = azure\n"                             /* 56 */
                            "base_url = https://r.openai.azure.com/openai\n"
-                           "api_version = 2024-10-21\n"     /* 58 */
-                           "header = X-Title: warmth\n"     /* 59 */
-                           "[model o3]\n"                   /* 60 */
-                           "endpoint = az\n"                /* 61 */
-                           "reasoning_effort = low\n"       /* 62 */
-                           "active = Mon-Fri 07:00-20:00\n" /* 63 */
-                           "active = Sat 22:00-02:00\n"     /* 64 */
-                           "timezone = Europe/Berlin\n"     /* 65 */
-                           "warm_before = 10m\n";           /* 66 */
+                           "api_version = 2024-10-21\n"           /* 58 */
+                           "header = X-Title: warmth\n"           /* 59 */
+                           "header_env = X-Gw: WARMTH_TEST_HDR\n" /* 60 */
+                           "[model o3]\n"                         /* 61 */
+                           "endpoint = az\n"                      /* 62 */
+                           "reasoning_effort = low\n"             /* 63 */
+                           "active = Mon-Fri 07:00-20:00\n"       /* 64 */
+                           "active = Sat 22:00-02:00\n"           /* 65 */
+                           "timezone = Europe/Berlin\n"           /* 66 */
+                           "warm_before = 10m\n";                 /* 67 */
 
 START_TEST(test_full) {
+  setenv("WARMTH_TEST_HDR", " gw-token-0123 \n", 1); /* blanks trimmed */
   struct wd_config *c = load_ok(full);
   char want[PATH_MAX + 32];
 
@@ -232,8 +234,9 @@ START_TEST(test_full) {
   ck_assert_int_eq(m->endpoint, 2);
   ck_assert_int_eq(m->reasoning_effort, WD_EFFORT_LOW);
   ck_assert_str_eq(c->endpoints[2].api_version, "2024-10-21");
-  ck_assert_int_eq(c->endpoints[2].nheaders, 1);
+  ck_assert_int_eq(c->endpoints[2].nheaders, 2);
   ck_assert_str_eq(c->endpoints[2].headers[0], "X-Title: warmth");
+  ck_assert_str_eq(c->endpoints[2].headers[1], "X-Gw: gw-token-0123");
   ck_assert_int_eq(m->nwindows, 2); /* active is repeatable */
   ck_assert_int_eq(m->windows[0].days, 0x1f);
   ck_assert_int_eq(m->windows[0].start, 7 * 60);
@@ -440,6 +443,7 @@ START_TEST(test_manpage_keys) {
                                "required",
                                "api_version",
                                "header",
+                               "header_env",
                                "reasoning_effort",
                                "thinking",
                                "price_cache_write",
@@ -636,6 +640,13 @@ static const struct bad {
      "header", "is set by warmd", "sk-live-secret"},
     {EP "header = x-api-key: sk-live-secret\n[model m]\n", 3, "header",
      "is set by warmd", "sk-live-secret"},
+    {EP "header_env = X-Gw: WARMTH_TEST_UNSET_VAR\n[model m]\n", 3,
+     "header_env", "environment variable WARMTH_TEST_UNSET_VAR is not set",
+     NULL},
+    {EP "header_env = X-Gw: sk-live-secret\n[model m]\n", 3, "header_env",
+     "the name of an environment variable", "sk-live-secret"},
+    {EP "header_env = X-Gw WARMTH_TEST_HDR\n[model m]\n", 3, "header_env",
+     "expected 'Name: VARIABLE'", "WARMTH_TEST_HDR"},
     {EP "[model m]\nreasoning_effort = extreme\n", 4, "reasoning_effort",
      "not one of: minimal, low, medium, high", NULL},
     {"[endpoint e]\nkind = anthropic\nbase_url = http://h\n[model m]\n"

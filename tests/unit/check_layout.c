@@ -14,13 +14,28 @@ START_TEST(test_sizes) {
   ck_assert_uint_eq(alignof(struct warmth__rec), 64);
   ck_assert_uint_eq(offsetof(struct warmth__rec, seq), 0);
   ck_assert_uint_eq(offsetof(struct warmth__rec, w), 8);
+  /* Copy 1 at the same offset in its cache line as copy 0. */
+  struct warmth__rec r;
+  ck_assert_uint_eq((uintptr_t)warmth__rec_copy(&r, 1) -
+                        (uintptr_t)warmth__rec_copy(&r, 0),
+                    256);
+  ck_assert_uint_eq((uintptr_t)warmth__rec_copy(&r, 2), (uintptr_t)r.w);
+  ck_assert_uint_le(8 * (WARMTH__COPY_STRIDE + WARMTH__PAYLOAD_WORDS) + 8,
+                    WARMTH__REC_SIZE);
   ck_assert_uint_eq(sizeof(struct warmth__payload), WARMTH__PAYLOAD_WORDS * 8);
   ck_assert_uint_eq(sizeof(struct warmth__dslot), WARMTH__DSLOT_SIZE);
   ck_assert_uint_eq(alignof(struct warmth__dslot), 64);
   ck_assert_uint_le(sizeof(struct warmth__hdr), WARMTH__HDR_SIZE);
   ck_assert_uint_le(sizeof(struct warmth__dhdr), WARMTH__HDR_SIZE);
-  /* The name is the first payload word run and holds a full name + NUL. */
-  ck_assert_uint_eq(offsetof(struct warmth__payload, name), 0);
+  /* warm_until, the state word and a name of up to 31 bytes share the
+   * record's first cache line with seq; the name holds a full name + NUL. */
+  ck_assert_uint_eq(offsetof(struct warmth__payload, warm_until), 0);
+  ck_assert_uint_eq(offsetof(struct warmth__payload, state), 8);
+  ck_assert_uint_eq(offsetof(struct warmth__payload, name),
+                    8 * WARMTH__NAME_WORD);
+  ck_assert_uint_le(offsetof(struct warmth__rec, w) +
+                        offsetof(struct warmth__payload, name) + 32,
+                    64);
   ck_assert_uint_eq(sizeof(((struct warmth__payload *)0)->name),
                     WARMTH_NAME_MAX + 1);
   ck_assert_uint_eq(offsetof(struct warmth__hdr, magic), 0);

@@ -200,14 +200,17 @@ START_TEST(test_same_slot_other_name_in_record) {
   ck_assert_int_eq(warmth_model_is_warm(m), 1);
   struct warmth__rec *r = &tu_recs(w)[s];
   uint64_t seq = atomic_load(&r->seq);
-  atomic_store(&r->seq, seq + 1);
+  const _Atomic uint64_t *cur = warmth__rec_copy(r, seq);
+  _Atomic uint64_t *next = tu_spare_copy(w, s);
   char other[64] = "intruder";
-  for (int k = 0; k < 8; k++) {
-    uint64_t v;
-    memcpy(&v, other + 8 * k, 8);
-    atomic_store(&r->w[k], v);
+  for (int k = 0; k < WARMTH__PAYLOAD_WORDS; k++) {
+    uint64_t v = atomic_load(&cur[k]);
+    size_t n = (size_t)k - WARMTH__NAME_WORD;
+    if (n < 8)
+      memcpy(&v, other + 8 * n, 8);
+    atomic_store(&next[k], v);
   }
-  atomic_store(&r->seq, seq + 2);
+  atomic_store(&r->seq, seq + 1);
   /* The index still maps "victim" to the slot: the name check refuses it
    * and the re-resolve finds no record of that name. */
   ck_assert_int_eq(warmth_model_is_warm(m), WARMTH_ENOTFOUND);

@@ -395,6 +395,30 @@ START_TEST(redact_partial_key) {
 }
 END_TEST
 
+/* wd_redact_keep (the [fleet] password): removed like a registered key,
+ * and still after wd_redact_set replaces or clears the registered list
+ * (a reload does), since the fleet holds the password until exit. */
+START_TEST(redact_keep) {
+  char s[96];
+  const char *reg[] = {"hdr-value-0123456789"};
+  ck_assert_int_eq(wd_redact_set(reg, 1), 0);
+  ck_assert_int_eq(wd_redact_keep("rp-ZYXWVUTSRQPONMLKJIHGF"), 0);
+  ck_assert_int_eq(wd_redact_keep(NULL), 0); /* no password: no-op */
+  ck_assert_int_eq(wd_redact_keep("ab"), 0); /* too short: no-op */
+  strcpy(s, "ERR invalid password 'rp-ZYXWVUTSRQPONMLKJIHGF' ab");
+  wd_redact(s, NULL);
+  ck_assert_str_eq(s, "ERR invalid password '***' ab");
+  strcpy(s, "part TSRQPONMLK and alue-0123");
+  wd_redact(s, "sk-unrelated-key");
+  ck_assert_str_eq(s, "part *** and ***");
+  ck_assert_int_eq(wd_redact_set(NULL, 0), 0); /* a reload's new list */
+  strcpy(s, "part TSRQPONMLK and alue-0123");
+  wd_redact(s, NULL);
+  ck_assert_str_eq(s, "part *** and alue-0123");
+  LEAK_CHECK();
+}
+END_TEST
+
 START_TEST(sanitize_redact) {
   char out[8], s[64];
 
@@ -1215,6 +1239,7 @@ static Suite *reply_suite(void) {
   tcase_add_test(core, error_message_redacted);
   tcase_add_test(core, sanitize_redact);
   tcase_add_test(core, redact_partial_key);
+  tcase_add_test(core, redact_keep);
   tcase_add_test(core, headers_openai);
   tcase_add_test(core, headers_anthropic);
   tcase_add_test(core, retry_after_forms);

@@ -721,6 +721,45 @@ static int eval_berlin(const struct wd_window *w, int n, int64_t before_s,
   return active;
 }
 
+START_TEST(test_tz_switch_keeps_environ) {
+  /* A zone switch must not add, remove or move an environment entry while
+   * other threads may getenv(): after wd_tz_init, enter and leave only
+   * replace TZ's value.  Before it, enter added TZ (environ reallocated)
+   * and leave removed it again. */
+  extern char **environ;
+  unsetenv("TZ");
+  wd_tz_init();
+  ck_assert_str_eq(getenv("TZ"), ":/etc/localtime");
+  char **before = environ;
+  size_t n = 0;
+  while (environ[n])
+    n++;
+  for (int i = 0; i < 3; i++) {
+    struct wd_tz_saved sv = {0};
+    wd_tz_enter(i % 2 ? "America/New_York" : "Europe/Berlin", &sv);
+    ck_assert_ptr_eq(environ, before);
+    ck_assert_str_eq(getenv("TZ"),
+                     i % 2 ? "America/New_York" : "Europe/Berlin");
+    wd_tz_leave(&sv);
+    ck_assert_ptr_eq(environ, before);
+    ck_assert_str_eq(getenv("TZ"), ":/etc/localtime");
+    ck_assert_ptr_null(environ[n]);
+    ck_assert_ptr_nonnull(environ[n - 1]);
+  }
+  wd_tz_init(); /* a second call changes nothing */
+  ck_assert_ptr_eq(environ, before);
+  /* An unset TZ and ":/etc/localtime" are the same zone. */
+  time_t t = 1700000000;
+  struct tm a, b;
+  localtime_r(&t, &a);
+  unsetenv("TZ");
+  tzset();
+  localtime_r(&t, &b);
+  ck_assert_int_eq(a.tm_hour, b.tm_hour);
+  ck_assert_int_eq(a.tm_gmtoff, b.tm_gmtoff);
+}
+END_TEST
+
 START_TEST(test_window_parse) {
   struct wd_window w = win("Mon-Fri 07:00-20:00");
   ck_assert_int_eq(w.days, 0x1f);
@@ -880,6 +919,7 @@ Suite *schedule_suite(void) {
   tcase_add_test(core, test_backoff_beyond_interval_rate_and_5xx);
   tcase_add_test(core, test_model_problem_disables);
   tcase_add_test(core, test_models_probe_reachable);
+  tcase_add_test(core, test_tz_switch_keeps_environ);
   tcase_add_test(core, test_window_parse);
   tcase_add_test(core, test_window_edges_and_dst);
   tcase_add_test(core, test_window_schedule);

@@ -74,6 +74,11 @@ struct warmth__rec *tu_recs(struct warmth__w *w) {
   return (struct warmth__rec *)((char *)hd + hd->off_records);
 }
 
+_Atomic uint64_t *tu_spare_copy(struct warmth__w *w, uint32_t slot) {
+  struct warmth__rec *r = &tu_recs(w)[slot];
+  return (_Atomic uint64_t *)warmth__rec_copy(r, atomic_load(&r->seq) + 1);
+}
+
 _Atomic uint64_t *tu_active_index(struct warmth__w *w) {
   struct warmth__hdr *hd = warmth__w_hdr(w);
   uint64_t s = atomic_load(&hd->index_seq);

@@ -50,6 +50,9 @@ void tu_set_state(struct warmth__w *w, uint32_t slot, uint16_t state,
                   int64_t ttl_ns);
 /* The records of the writer's mapping (read/write, for forging). */
 struct warmth__rec *tu_recs(struct warmth__w *w);
+/* The copy of slot's record that readers do not use now: what a writer
+ * stopped mid-update has half written (lib/layout.h). */
+_Atomic uint64_t *tu_spare_copy(struct warmth__w *w, uint32_t slot);
 /* The active index buffer of the writer's mapping (read/write). */
 _Atomic uint64_t *tu_active_index(struct warmth__w *w);
 

@@ -379,6 +379,57 @@ static int chk_header(struct ctx *x, char *v, char *why, size_t n) {
   return 0;
 }
 
+/* header_env = Name: VARIABLE, the value from the environment (as
+ * api_key_env for a key): a gateway's token need not sit in the file.
+ * Read here, at load, so the error names the line and --check-config,
+ * start and reload give the same verdict; then checked and kept as a
+ * `header =` line (redacted like one).  Neither the value nor anything
+ * after the ':' that is not a variable's name is ever shown. */
+static int chk_header_env(struct ctx *x, char *v, char *why, size_t n) {
+  const char *colon = strchr(v, ':');
+  if (!colon || colon == v) {
+    snprintf(why, n, "expected 'Name: VARIABLE' (the value is not shown)");
+    return -1;
+  }
+  size_t nl = (size_t)(colon - v);
+  const char *var = colon + 1;
+  while (*var == ' ' || *var == '\t')
+    var++;
+  int ok =
+      strlen(var) <= 255 && (isalpha((unsigned char)var[0]) || var[0] == '_');
+  for (const char *p = var; ok && *p; p++)
+    ok = isalnum((unsigned char)*p) || *p == '_';
+  if (!ok) {
+    snprintf(why, n,
+             "after ':' comes the name of an environment variable (letters, "
+             "digits, _; the value itself belongs in that variable, not "
+             "here; not shown)");
+    return -1;
+  }
+  const char *val = getenv(var);
+  size_t vl = val ? strlen(val) : 0;
+  while (vl && isspace((unsigned char)val[vl - 1]))
+    vl--;
+  while (vl && isspace((unsigned char)*val))
+    val++, vl--;
+  if (!val || vl == 0) {
+    snprintf(why, n, "environment variable %s is %s", var,
+             val ? "empty" : "not set");
+    return -1;
+  }
+  char *line, sub[300];
+  if (asprintf(&line, "%.*s: %.*s", (int)nl, v, (int)vl, val) < 0) {
+    snprintf(why, n, "out of memory");
+    return -1;
+  }
+  int rc = chk_header(x, line, sub, sizeof sub);
+  explicit_bzero(line, strlen(line));
+  free(line);
+  if (rc != 0)
+    snprintf(why, n, "environment variable %s: %s", var, sub);
+  return rc;
+}
+
 /* [fleet] redis: parsed now so a typo fails --check-config; a password in
  * the URL is refused without echoing it. */
 static int chk_redis(struct ctx *x, char *v, char *why, size_t n) {
@@ -630,6 +681,7 @@ enum {
   EK_HEADER,
   EK_KEEPALIVE,
   EK_MAXLOADED,
+  EK_HEADERENV,
   EK__N
 };
 #define E(f) offsetof(struct wd_endpoint, f)
@@ -647,6 +699,8 @@ static const struct key ekeys[EK__N] = {
     [EK_HEADER] = K_STR("header", F_REPEAT | F_TAKEN, 0, chk_header),
     [EK_KEEPALIVE] = K_STR("keep_alive", 0, E(keep_alive), chk_keep_alive),
     [EK_MAXLOADED] = K_NUM("max_loaded", V_INT, E(max_loaded), 0, 1000),
+    /* Repeatable, as header; the value read from the environment. */
+    [EK_HEADERENV] = K_STR("header_env", F_REPEAT | F_TAKEN, 0, chk_header_env),
 };
 _Static_assert(EK_KEYENV == 2 && EK_KEYFILE == 3, "chk_envname, chk_keyfile");
 

@@ -14,10 +14,11 @@
 #include "events.h"
 #include "log.h"
 #include "reply.h"
+#include "util.h"
 
 static FILE *events;
 
-int wd_events_open(const char *path) {
+int wd_events_open(const char *path, char *err, size_t errlen) {
   if (!path)
     return 0;
   /* warmd may run as root and the path's directory may be writable by
@@ -30,33 +31,50 @@ int wd_events_open(const char *path) {
                     O_NOCTTY | O_NONBLOCK,
                 0640);
   struct stat st;
-  if (fd < 0 && errno == ELOOP) {
-    LOG(LOG_ERR,
-        "cannot open event log %s: it is a symbolic link (refused: "
-        "name the file itself)",
-        path);
-    return -1;
-  }
-  if (fd < 0) {
-    LOG(LOG_ERR, "cannot open event log %s: %s", path, strerror(errno));
-    return -1;
-  }
+  if (fd < 0 && errno == ELOOP)
+    return wd_errf(err, errlen,
+                   "%s: it is a symbolic link (refused: name the file "
+                   "itself)",
+                   path);
+  if (fd < 0)
+    return wd_errf(err, errlen, "%s: %s", path, strerror(errno));
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    LOG(LOG_ERR, "cannot open event log %s: not a regular file", path);
     close(fd);
-    return -1;
+    return wd_errf(err, errlen, "%s: not a regular file", path);
   }
-  if (st.st_mode & (S_IROTH | S_IWOTH))
-    LOG(LOG_WARNING,
-        "event log %s: every user may read or write it (mode %04o; chmod "
-        "o-rw)",
-        path, (unsigned)(st.st_mode & 07777));
+  /* A file from before logs were created 0640, or made by hand: other
+   * users must not read what providers' messages say.  Ours: take their
+   * access away on the fd we hold (no race with a rename of the path).
+   * Another user's (root may chmod it, but it is not ours to change): we
+   * would be writing into a file every user reads, so refuse. */
+  if (st.st_mode & S_IRWXO) {
+    mode_t was = st.st_mode & 07777, now = st.st_mode & 0770;
+    if (st.st_uid != geteuid()) {
+      close(fd);
+      return wd_errf(err, errlen,
+                     "%s: every user may read or write it (mode %04o) and "
+                     "it belongs to uid %u, not to warmd (uid %u): refused "
+                     "(chmod o-rw, or chown it to warmd's user)",
+                     path, (unsigned)was, (unsigned)st.st_uid,
+                     (unsigned)geteuid());
+    }
+    if (fchmod(fd, now) != 0) {
+      int e = errno;
+      close(fd);
+      return wd_errf(err, errlen, "%s: mode %04o: cannot chmod o-rw: %s", path,
+                     (unsigned)was, strerror(e));
+    }
+    LOG(LOG_NOTICE,
+        "event log %s: every user could read or write it: mode changed "
+        "from %04o to %04o",
+        path, (unsigned)was, (unsigned)now);
+  }
   int fl = fcntl(fd, F_GETFL);
   if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0 ||
       !(events = fdopen(fd, "a"))) {
-    LOG(LOG_ERR, "cannot open event log %s: %s", path, strerror(errno));
+    int e = errno;
     close(fd);
-    return -1;
+    return wd_errf(err, errlen, "%s: %s", path, strerror(e));
   }
   return 0;
 }

@@ -11,6 +11,7 @@
 
 #include "fleet.h"
 #include "log.h"
+#include "reply.h"
 #include "warmd.h"
 
 /* Messages sent per pipelined batch: bounds the time one batch holds the
@@ -167,14 +168,18 @@ static struct timeval tv_of(int64_t ns) {
  */
 
 /* Copies what went wrong into err for status and logs.  A reply's error
- * text comes from the server: it never contains the password (Redis says
- * "WRONGPASS invalid username-password pair"), and it is cut to one line. */
+ * text comes from the server, cut to one line.  Redis itself never quotes
+ * the password ("WRONGPASS invalid username-password pair"), but a proxy
+ * in front of it may: the text is redacted of it (and of every key) here,
+ * before status, /metrics, the status page or --check-config --online
+ * can show it. */
 static void set_err(struct wd_fleet *f, const char *what, const char *detail) {
   struct wd_fleet_priv *p = f->p;
   char buf[256];
   snprintf(buf, sizeof buf, "%s%s%s", what, detail ? ": " : "",
            detail ? detail : "");
   buf[strcspn(buf, "\r\n")] = 0;
+  wd_redact(buf, p->password);
   pthread_mutex_lock(&p->mu);
   int changed = strcmp(buf, p->err) != 0;
   snprintf(p->err, sizeof p->err, "%s", buf);

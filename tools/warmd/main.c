@@ -30,16 +30,25 @@
 #include "log.h"
 #include "loop.h"
 #include "online.h"
+#include "reply.h"
 #include "service.h"
 #include "state.h"
 #include "table.h"
 #include "warmd.h"
+#include "window.h"
 
 #define DEFAULT_CONFIG SYSCONFDIR "/warmth/warmd.conf"
 
 static volatile sig_atomic_t g_stop, g_reload;
 
 /* ---- fleet mode ([fleet], fleet.h) --------------------------------------- */
+
+static void wipe(char *pw) {
+  if (pw) {
+    explicit_bzero(pw, strlen(pw));
+    free(pw);
+  }
+}
 
 static int fleet_opts(const struct wd_config *c, struct wd_fleet_opts *o,
                       char **pw, char *err, size_t errlen) {
@@ -51,6 +60,15 @@ static int fleet_opts(const struct wd_config *c, struct wd_fleet_opts *o,
   }
   if (why[0]) /* a warning, e.g. a password file others can read */
     LOG(LOG_WARNING, "%s", why);
+  /* Redacted like a key from every log line and stored text from now on
+   * (a proxy in front of Redis may quote it in an error); kept, not part
+   * of the set a reload replaces, since the fleet keeps it until exit. */
+  if (wd_redact_keep(*pw) != 0) {
+    wipe(*pw);
+    *pw = NULL;
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
   *o = (struct wd_fleet_opts){.url = c->fleet_redis,
                               .password = *pw,
                               .name = c->fleet_name,
@@ -58,13 +76,6 @@ static int fleet_opts(const struct wd_config *c, struct wd_fleet_opts *o,
                               .timeout_ns = c->fleet_timeout_ns,
                               .budget_fleet = c->fleet_budget};
   return 0;
-}
-
-static void wipe(char *pw) {
-  if (pw) {
-    explicit_bzero(pw, strlen(pw));
-    free(pw);
-  }
 }
 
 static void wake_cb(void *arg) { wd_prober_wakeup(arg); }
@@ -185,6 +196,7 @@ int main(int argc, char **argv) {
    * all, so valgrind and LeakSanitizer see no leak either way. */
   static struct warmd d;
   static char *config_abs, *pidfile_abs;
+  wd_tz_init(); /* before any thread: window.h */
   d.config_path = DEFAULT_CONFIG;
   const char *pidfile = NULL;
   int foreground = 0, verbose = 0, quiet = 0, check = 0, online = 0, c;
@@ -354,10 +366,9 @@ int main(int argc, char **argv) {
     for (uint32_t i = 0; i < d.t.n; i++) /* restored counters: visible */
       wd_loop_publish(&d, d.t.v[i], 0);
   }
-  errno = 0;
-  if (wd_events_open(d.cfg->event_log) != 0)
-    return startup_failed("event log", "%s: %s", d.cfg->event_log,
-                          errno_or(errno, "cannot open it"));
+  err[0] = 0;
+  if (wd_events_open(d.cfg->event_log, err, sizeof err) != 0)
+    return startup_failed("event log", "%s", err);
   if (d.cfg->control_socket && d.cfg->control_socket[0] &&
       wd_control_start(&d.control, &d.dm, d.cfg->control_socket, d.cfg->group,
                        d.cfg->control_group, err, sizeof err) != 0)

@@ -137,6 +137,9 @@ size_t wd_sanitize(char *out, size_t outlen, const char *in, size_t inlen) {
 static pthread_mutex_t redact_mu = PTHREAD_MUTEX_INITIALIZER;
 static char **redact_reg;
 static int redact_nreg;
+/* wd_redact_keep's: never replaced, never freed (held to the end). */
+static char **redact_kept;
+static int redact_nkept;
 
 static void free_secrets(char **v, int n) {
   for (int i = 0; v && i < n; i++) {
@@ -167,6 +170,27 @@ int wd_redact_set(const char *const *secrets, int n) {
   redact_nreg = m;
   pthread_mutex_unlock(&redact_mu);
   free_secrets(old, nold);
+  return 0;
+}
+
+int wd_redact_keep(const char *secret) {
+  if (!secret || strlen(secret) < WD_REDACT_SHORTEST)
+    return 0;
+  char *copy = strdup(secret);
+  if (!copy)
+    return -1;
+  pthread_mutex_lock(&redact_mu);
+  char **v = realloc(redact_kept, (size_t)(redact_nkept + 1) * sizeof *v);
+  if (v) {
+    redact_kept = v;
+    redact_kept[redact_nkept++] = copy;
+  }
+  pthread_mutex_unlock(&redact_mu);
+  if (!v) {
+    explicit_bzero(copy, strlen(copy));
+    free(copy);
+    return -1;
+  }
   return 0;
 }
 
@@ -249,6 +273,9 @@ void wd_redact(char *s, const char *secret) {
   for (int i = 0; i < redact_nreg; i++)
     if (!secret || strcmp(redact_reg[i], secret) != 0)
       redact_one(s, redact_reg[i]);
+  for (int i = 0; i < redact_nkept; i++)
+    if (!secret || strcmp(redact_kept[i], secret) != 0)
+      redact_one(s, redact_kept[i]);
   pthread_mutex_unlock(&redact_mu);
 }
 

@@ -77,6 +77,12 @@ void wd_redact(char *s, const char *secret);
  * wiped when replaced; NULL entries skipped; n = 0 clears).  0, or -1 out
  * of memory (the previous list stays). */
 int wd_redact_set(const char *const *secrets, int n);
+/* Adds a secret that wd_redact() removes for the rest of the process,
+ * whatever wd_redact_set() replaces later: the [fleet] password, read once
+ * at start (fleet changes need a restart, so the one in use never changes
+ * on reload).  A copy is kept; NULL or shorter than WD_REDACT_SHORTEST is
+ * a no-op.  0, or -1 out of memory. */
+int wd_redact_keep(const char *secret);
 
 /* ---- reply headers ------------------------------------------------------ */
 

@@ -191,6 +191,11 @@ void wd_window_eval(const struct wd_window *w, int n, int64_t warm_before_s,
   *next_change = next;
 }
 
+void wd_tz_init(void) {
+  if (!getenv("TZ"))
+    setenv("TZ", ":/etc/localtime", 1); /* glibc's default zone, by name */
+}
+
 void wd_tz_enter(const char *zone, struct wd_tz_saved *s) {
   const char *old = getenv("TZ");
   s->old = old ? strdup(old) : NULL;

@@ -14,6 +14,11 @@
  * localtime_r in another thread at that instant uses the model's zone.  In
  * warmd the only such call is the timestamp vsyslog() writes (log.c's own
  * stderr stamps are UTC, gmtime_r); the journal stamps lines itself.  The
+ * environment itself is safe for a getenv() in another thread (libcurl
+ * reads the proxy variables): wd_tz_init(), before any thread starts, puts
+ * TZ in the environment, so a switch replaces the value pointer of an
+ * existing entry (glibc keeps old values allocated) and never adds or
+ * removes one, which would move or free the array a reader walks.  The
  * alternative, parsing TZif files, would duplicate the C library.
  */
 #ifndef WARMD_WINDOW_H
@@ -45,8 +50,12 @@ int wd_tz_check(const char *zone, char *why, size_t whylen);
 void wd_window_eval(const struct wd_window *w, int n, int64_t warm_before_s,
                     time_t now, int *active, time_t *next_change);
 
+/* Sets TZ to ":/etc/localtime" (what an unset TZ means) when it is unset.
+ * Once, before warmd starts a thread. */
+void wd_tz_init(void);
+
 /* Switches the process zone to `zone` until wd_tz_leave (main thread
- * only; see the header comment). */
+ * only, after wd_tz_init; see the header comment). */
 struct wd_tz_saved {
   char *old; /* TZ before, or NULL when it was unset */
   int set;
