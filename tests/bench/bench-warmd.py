@@ -36,11 +36,9 @@ import argparse
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 
@@ -48,7 +46,7 @@ import urllib.request
 # source tree (make's copy in the build directory names it on this line).
 TOP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
-from harness import stop_all, unlink_shm  # noqa: E402
+from harness import Procs, stop_all, wait_for  # noqa: E402
 
 GOAL_CPU_PCT = 10.0
 GOAL_LATE_P99_MS = 20.0
@@ -68,30 +66,18 @@ def binary(rel):
     return path
 
 
-class Run:
-    """Every process started here, stopped by pid; the temp dir and shm."""
+class Run(Procs):
+    """Every process started here, stopped by pid; the temp dir and shm
+    (harness.py's Procs, under the benchmark's names); --keep keeps the
+    logs."""
 
     def __init__(self, keep):
-        self.tmp = tempfile.mkdtemp(prefix="warmth-bench-")
-        self.shm = f"/warmth-bench-warmd-{os.getpid()}"
-        self.procs = []
+        super().__init__("warmth-bench-warmd")
         self.keep = keep
-
-    def spawn(self, argv, **kw):
-        p = subprocess.Popen(argv, **kw)
-        self.procs.append(p)
-        return p
-
-    def path(self, name):
-        return os.path.join(self.tmp, name)
 
     def close(self):
         stop_all(self.procs, 10)
-        unlink_shm(self.shm)
-        if self.keep:
-            print(f"# logs kept in {self.tmp}")
-        else:
-            shutil.rmtree(self.tmp, ignore_errors=True)
+        self.cleanup(keep_tmp=self.keep)
 
 
 def proc_cpu_s(pid):
@@ -167,15 +153,6 @@ def write_config(run, port, args):
     return path
 
 
-def wait_for(pred, timeout, what):
-    end = time.time() + timeout
-    while time.time() < end:
-        if pred():
-            return
-        time.sleep(0.02)
-    die(f"timed out after {timeout}s waiting for {what}")
-
-
 STOP_RE = re.compile(
     r"stopping: (\d+) warmups sent, (\d+) ok, (\d+) failed; lateness "
     r"p50=(\d+)us p99=(\d+)us max=(\d+)us; visibility p50=(\d+)us "
@@ -222,6 +199,8 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: die("stopped by SIGTERM"))
     try:
         return bench(run, args, upstream_bin, warmd_bin, reader_bin)
+    except TimeoutError as e:  # harness.wait_for's
+        die(str(e))
     finally:
         run.close()
 

@@ -75,11 +75,12 @@ def unlink_shm(name):
 class Procs:
     """Every process a test starts; all stopped by pid on exit."""
 
-    def __init__(self):
+    def __init__(self, name="warmth-it"):
+        """name: of the temp dir (NAME-XXXXXX) and the table (/NAME-PID)."""
         self.procs = []
         self.warmds = []
-        self.tmp = tempfile.mkdtemp(prefix="warmth-it-")
-        self.shm = f"/warmth-it-{os.getpid()}"
+        self.tmp = tempfile.mkdtemp(prefix=f"{name}-")
+        self.shm = f"/{name}-{os.getpid()}"
 
     def __enter__(self):
         return self
