@@ -60,8 +60,16 @@ class App:
         with open(self.log, "w") as log:
             self.proc = P.spawn(argv, env=env, stdout=log, stderr=log,
                                 start_new_session=True)
+        # Every worker up before the load, not just the first: PM2 starts
+        # its instances one after another, and on a loaded machine the
+        # last ones were not up yet during the 6 s of load (5 of 8
+        # served).  Connections go round robin: all 8 pids answer within
+        # a few requests once all are up.
+        self.pids = set()
         try:
             wait_for(self.answers, 40, f"{name} to answer")
+            wait_for(self.all_answer, 60, f"{name}: all {WORKERS} workers "
+                     "to answer")
         except BaseException:
             self.stop()
             raise
@@ -74,6 +82,15 @@ class App:
             return app_get(self.port, MODELS[0]) is not None
         except (OSError, RuntimeError):
             return False
+
+    def all_answer(self):
+        if self.proc.poll() is not None:
+            return self.answers()  # raises, with the log
+        try:
+            self.pids.add(app_get(self.port, MODELS[0])["pid"])
+        except (OSError, RuntimeError, ValueError):
+            pass
+        return len(self.pids) >= WORKERS
 
     def stop(self):
         p = self.proc
