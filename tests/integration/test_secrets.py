@@ -27,12 +27,11 @@ items 9 and 10).
 import os
 import re
 import signal
-import socket
 import stat
 import subprocess
-import threading
 import urllib.request
 
+from fleetlib import FakeServer
 from harness import Procs, binary, bound, check, free_port, main, wait_for
 
 KEY = "sk-ABCDEFGHIJKLMNOPQRSTUVWXYZ0"  # 30 characters
@@ -204,29 +203,14 @@ def test_check_config_matches_warmd():
               "neither echoes the key")
 
 
-class EchoRedis:
+class EchoRedis(FakeServer):
     """A fake Redis on loopback that answers AUTH with an error quoting the
     password it was sent (as a proxy in front of Redis might), and every
     other command with an error.  Records the passwords it saw."""
 
     def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
         self.auths = []
-        self.stop = False
-        self.t = threading.Thread(target=self.run, daemon=True)
-        self.t.start()
-
-    def run(self):
-        while not self.stop:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                continue
-            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
+        super().__init__()
 
     def serve(self, c):
         c.settimeout(5)
@@ -249,11 +233,6 @@ class EchoRedis:
         except (OSError, ValueError):
             pass
         c.close()
-
-    def close(self):
-        self.stop = True
-        self.t.join(timeout=2)
-        self.sock.close()
 
 
 def test_echoed_fleet_password():
