@@ -29,7 +29,7 @@ static json_t *keep_alive_json(const struct wd_model *m) {
 }
 
 char *wd_ollama_load_body(const struct wd_model *m) {
-  const char *id = m->id ? m->id : m->name;
+  const char *id = wd_model_id(m);
   json_t *ka = keep_alive_json(m);
   if (!id || !ka) {
     json_decref(ka);
@@ -41,7 +41,7 @@ char *wd_ollama_load_body(const struct wd_model *m) {
 }
 
 char *wd_ollama_generate_body(const struct wd_model *m) {
-  const char *id = m->id ? m->id : m->name;
+  const char *id = wd_model_id(m);
   json_t *ka = keep_alive_json(m), *root;
   json_int_t n = m->max_tokens > 0 ? m->max_tokens : 1;
   if (!id || !ka) {
