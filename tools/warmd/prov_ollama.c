@@ -202,11 +202,8 @@ static int ps_request(const struct wd_endpoint *ep, const struct wd_model *m,
   rq->url = rq->body = NULL;
   if (what != WD_PROBE_LOAD && what != WD_PROBE_CHAT)
     return 1;
-  if (!(rq->url = wd_url_join(ep->base_url, "/api/ps", NULL))) {
-    errno = ENOMEM;
-    return -1;
-  }
-  return 0;
+  return wd_request_fill(rq, wd_url_join(ep->base_url, "/api/ps", NULL), NULL,
+                         0);
 }
 
 /* At most ten years: warm_until is a monotonic time, and keep_alive -1
