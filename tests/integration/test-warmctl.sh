@@ -170,6 +170,17 @@ help_exits=$(sed -n '/^Exit status:/,/^$/s/^  \([0-9]\)  .*/\1/p' "$tmp/help")
 man_exits=$(sed -n '/^\.SH EXIT STATUS/,/^\.SH/{/^\.TP/{n;s/^\.B \([0-9]\)$/\1/p}}' "$MAN")
 check "man page lists the exit codes of --help" \
   test "$(echo $help_exits)" = "$(echo $man_exits)"
+# Flag letters: --help's legend and the man page's FLAGS, both ways, and
+# each letter a flag that warmctl really shows (format.c's table): a flag
+# appended to warmth.h must reach both.
+help_flags=$(sed -n '/^Flags in list:/,/^$/p' "$tmp/help" |
+  grep -o '\(^\|, \) *[A-Za-z?] ' | tr -d ' ,' | sort)
+man_flags=$(sed -n '/^\.SH FLAGS/,/^\.SH/{/^\.TP/{n;s/^\.B \(.\)$/\1/p}}' "$MAN" |
+  sort)
+check "--help's flag legend lists the man page's flags ($(echo $help_flags))" \
+  test -n "$man_flags" -a "$(echo $help_flags)" = "$(echo $man_flags)"
+check "the flag legend has the letters of warmth.h's flags (M, o)" \
+  sh -c "echo '$help_flags' | grep -q M && echo '$help_flags' | grep -q o"
 check "help found commands, options and exit codes to compare" \
   test -n "$help_cmds" -a -n "$help_opts" -a -n "$help_short" -a \
   "$(echo $help_exits)" = "0 1 2 3"
@@ -182,6 +193,8 @@ check "--version names warmctl and a version" out_has '^warmctl .*[0-9]+\.[0-9]+
 
 run
 rc_is 2 "no command"
+check "no command: one line that says so, and where to look" \
+  sh -c "test \"\$(head -1 '$tmp/err')\" = \"warmctl: missing command (list, show, watch, check, cost, status, warm, pause, resume, reload, stats)\" && test \$(wc -l <'$tmp/err') -eq 2"
 run frobnicate
 rc_is 2 "unknown command"
 check "unknown command is named" err_has "unknown command 'frobnicate'"

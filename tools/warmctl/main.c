@@ -36,8 +36,8 @@ static const struct wc_cmd commands[] = {
      wc_cmd_warm, 0},
     {"pause", "MODEL", "stop warming MODEL until resumed", 1, 1, 0,
      wc_cmd_pause, 0},
-    {"resume", "MODEL", "warm MODEL again (clears a key problem)", 1, 1, 0,
-     wc_cmd_resume, 0},
+    {"resume", "MODEL", "warm MODEL again (clears a key or model problem)", 1,
+     1, 0, wc_cmd_resume, 0},
     {"reload", "", "reload warmd's config (as SIGHUP)", 0, 0, 0, wc_cmd_reload,
      0},
     {"stats", "[MODEL]", "warmup counters per model", 0, 1, 0, wc_cmd_stats, 0},
@@ -219,8 +219,11 @@ static int resolve(struct wc_ctx *ctx, const struct wc_cmd *cmd, char **owned) {
  * NULL after saying what was wrong. */
 static const struct wc_cmd *pick(char **pos, int npos, unsigned seen) {
   if (npos == 0) {
-    fputs("warmctl: missing command\n\n", stderr);
-    usage(stderr);
+    char names[256] = "";
+    for (size_t i = 0; i < NCOMMANDS; i++)
+      snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+               i ? ", " : "", commands[i].name);
+    bad_usage("missing command (%s)", names);
     return NULL;
   }
   const struct wc_cmd *cmd = find_cmd(pos[0]);
