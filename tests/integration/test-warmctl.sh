@@ -251,6 +251,24 @@ if [ -d /dev/shm ] && [ -w /dev/shm ]; then
   check "foreign segment explained" err_has "$SHM-bad: segment is not a warmth table"
 fi
 
+# ---- control commands without warmd: exit 2, or 3 for a dead warmd's socket ----
+
+run status --socket "$tmp/no.sock"
+rc_is 2 "status, no socket file"
+check "no socket file: clear message" \
+  err_has "^warmctl: $tmp/no.sock: no control socket \(is warmd running\?\)$"
+: >"$tmp/plain"
+run stats --socket "$tmp/plain"
+rc_is 2 "stats on a file that is not a socket"
+check "not a socket: said so, in one line" \
+  sh -c "grep -E -q '^warmctl: $tmp/plain: not a socket' '$tmp/err' && test \$(wc -l <'$tmp/err') -eq 1"
+python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' \
+  "$tmp/dead.sock"
+run status --socket "$tmp/dead.sock"
+rc_is 3 "status on a socket nobody listens on (warmd killed)"
+check "dead socket: clear message" \
+  err_has "^warmctl: $tmp/dead.sock: nobody listens \(warmd is gone: stale socket\)$"
+
 # ---- a live table -------------------------------------------------------------
 
 if ! start "$SHM" --models alpha,beta,gamma,delta --warm alpha,beta \
