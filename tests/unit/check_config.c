@@ -465,6 +465,60 @@ START_TEST(test_manpage_keys) {
 }
 END_TEST
 
+/* Every key of the parser's own tables (wd_config_key) is documented in
+ * its section of warmd.conf(5) as `.BI "key = "`, and the page documents
+ * no key the parser does not take: a key added to config.c cannot go
+ * undocumented, nor a removed one stay in the page. */
+START_TEST(test_manpage_every_key) {
+  static const struct {
+    const char *sec, *heading;
+    int at_least;
+  } secs[] = {{"warmd", ".SH \"THE [warmd] SECTION\"", 14},
+              {"endpoint", ".SH \"THE [endpoint NAME] SECTION\"", 12},
+              {"model", ".SH \"THE [model NAME] SECTION\"", 26},
+              {"fleet", ".SH \"THE [fleet] SECTION\"", 7}};
+  FILE *f = fopen(WARMTH_TOP_SRCDIR "/tools/warmd/warmd.conf.5", "r");
+  ck_assert_ptr_nonnull(f);
+  static char man[256 * 1024];
+  size_t n = fread(man, 1, sizeof man - 1, f);
+  fclose(f);
+  man[n] = 0;
+  ck_assert_int_lt(n, sizeof man - 1);
+  for (size_t s = 0; s < sizeof secs / sizeof secs[0]; s++) {
+    char *start = strstr(man, secs[s].heading);
+    ck_assert_msg(start, "warmd.conf.5 has no %s", secs[s].heading);
+    start += strlen(secs[s].heading);
+    char *end = strstr(start, "\n.SH ");
+    ck_assert_ptr_nonnull(end);
+    int nkeys = 0;
+    for (const char *k; (k = wd_config_key(secs[s].sec, nkeys)); nkeys++) {
+      char want[96];
+      snprintf(want, sizeof want, "\n.BI \"%s = \"", k);
+      char *at = strstr(start, want);
+      ck_assert_msg(at && at < end, "warmd.conf.5 does not document %s in %s",
+                    k, secs[s].heading);
+    }
+    ck_assert_int_ge(nkeys, secs[s].at_least);
+    /* The other way: each key the section documents is one of the table. */
+    for (char *p = start; (p = strstr(p, "\n.BI \"")) && p < end; p++) {
+      char key[64];
+      if (sscanf(p, "\n.BI \"%63[a-z_] = \"", key) != 1)
+        continue;
+      int i = 0;
+      while (wd_config_key(secs[s].sec, i) &&
+             strcmp(wd_config_key(secs[s].sec, i), key) != 0)
+        i++;
+      ck_assert_msg(wd_config_key(secs[s].sec, i),
+                    "warmd.conf.5 documents %s in %s, which warmd does not "
+                    "take there",
+                    key, secs[s].heading);
+    }
+  }
+  ck_assert_ptr_null(wd_config_key("nope", 0));
+  ck_assert_ptr_null(wd_config_key("warmd", -1));
+}
+END_TEST
+
 START_TEST(test_no_file) {
   struct wd_config *c = (struct wd_config *)&c;
   char err[256], path[PATH_MAX + 16];
@@ -1233,6 +1287,7 @@ static Suite *config_suite(void) {
   tcase_add_test(core, test_several_endpoints);
   tcase_add_test(core, test_example);
   tcase_add_test(core, test_manpage_keys);
+  tcase_add_test(core, test_manpage_every_key);
   tcase_add_test(core, test_no_file);
   tcase_add_test(core, test_control_group);
   tcase_add_loop_test(core, test_errors, 0, (int)(sizeof bad / sizeof bad[0]));
