@@ -164,6 +164,23 @@ def test_docs():
     check(len(funcs) >= 15 and not missing,
           f"libwarmth(3) describes all {len(funcs)} functions of warmth.h "
           f"(missing: {missing})")
+    # Every flag, state, error class and error code warmth.h defines: the
+    # flags and codes by their macro, states and classes by the name
+    # warmth_state_name() and warmth_error_class_name() give them.
+    plain = man3.replace("\\-", "-").replace("\\_", "_")
+    flags = re.findall(r"#define (WARMTH_F_[A-Z_]+) ", header)
+    states = [n.lower() for n in re.findall(
+        r"^\s+WARMTH_([A-Z]+) = \d+,", header, re.M)]
+    classes = [n.lower() for n in re.findall(
+        r"^\s+WARMTH_ERR_([A-Z]+) = \d+,", header, re.M)]
+    codes = ["WARMTH_E" + n for n in re.findall(r"XX\((\w+),", header)]
+    missing = ([f for f in flags + codes if f not in plain] +
+               [f'"{n}"' for n in states + classes if f'"{n}"' not in plain])
+    check(len(flags) >= 10 and len(states) >= 8 and len(classes) >= 10 and
+          len(codes) >= 20 and not missing,
+          f"libwarmth(3) names warmth.h's {len(flags)} flags, {len(states)} "
+          f"states, {len(classes)} error classes and {len(codes)} error "
+          f"codes (missing: {missing})")
 
 
 def test():
