@@ -217,6 +217,17 @@ run watch --interval soon
 rc_is 2 "--interval soon"
 run watch --interval 1ms
 rc_is 2 "--interval below 10ms"
+# A bad model name is a bad argument (exit 2) for every command that takes
+# one, said in the same words as warmd's config check, before any segment
+# or socket is opened.
+long=$(printf 'm%.0s' $(seq 70))
+for args in "show $long" "check ok $long" "warm $long" "pause bad/name\ x" \
+  "resume ''" "stats $long" "show ''"; do
+  eval "run $args --shm $SHM-missing --socket $tmp/no.sock"
+  rc_is 2 "warmctl $(echo "$args" | cut -c1-24): bad model name"
+  check "warmctl $(echo "$args" | cut -c1-24): one line naming the rule" \
+    sh -c "grep -q \"is not a model name (1..63 printable ASCII characters, no spaces)\$\" '$tmp/err' && test \$(wc -l <'$tmp/err') -eq 1"
+done
 run list --count 2
 rc_is 2 "--count with list"
 check "--count with list is explained" err_has "does not apply to list"

@@ -215,6 +215,16 @@ static int resolve(struct wc_ctx *ctx, const struct wc_cmd *cmd, char **owned) {
   return -1;
 }
 
+static int model_name_ok(const char *s) {
+  size_t n = strlen(s);
+  if (n < 1 || n > WARMTH_NAME_MAX)
+    return 0;
+  for (; *s; s++)
+    if ((unsigned char)*s < 0x21 || (unsigned char)*s > 0x7e)
+      return 0;
+  return 1;
+}
+
 /* Finds the command and checks its arguments and options.  Returns it, or
  * NULL after saying what was wrong. */
 static const struct wc_cmd *pick(char **pos, int npos, unsigned seen) {
@@ -238,6 +248,17 @@ static const struct wc_cmd *pick(char **pos, int npos, unsigned seen) {
               cmd->name);
     return NULL;
   }
+  /* Model names follow warmd's rule (warmd.conf(5), [model NAME]): a bad
+   * one is a bad argument, said before any segment or socket is opened. */
+  if (strstr(cmd->args, "MODEL"))
+    for (int i = 1; i < npos; i++)
+      if (!model_name_ok(pos[i])) {
+        fprintf(stderr,
+                "warmctl: '%.80s%s' is not a model name (1..%d printable "
+                "ASCII characters, no spaces)\n",
+                pos[i], strlen(pos[i]) > 80 ? "..." : "", WARMTH_NAME_MAX);
+        return NULL;
+      }
   if (seen & ~cmd->opts) {
     bad_usage(seen & WC_OPT_INTERVAL & ~cmd->opts
                   ? "--interval does not apply to %s"
