@@ -484,38 +484,50 @@ void warmth_close(warmth_t *h) {
  * not use.  Returns 1 when the record holds the name (and generation), 0
  * when it does not, or WARMTH_EBUSY. */
 static inline __attribute__((always_inline)) int
+rec_try_warm(const struct warmth__rec *r, const _Atomic uint64_t *c,
+             uint64_t s1, const uint64_t *want, size_t nw, uint64_t *gen,
+             int gen_any, struct warmth__payload *p) {
+  /* Acquire loads pair with the writer's release stores of the words: a
+   * word from a later update makes the re-read of seq below see it moved. */
+  uint64_t diff = 0;
+#pragma GCC unroll 8
+  for (size_t k = 0; k < nw; k++)
+    diff |=
+        atomic_load_explicit(&c[WARMTH__NAME_WORD + k], memory_order_acquire) ^
+        want[k];
+  /* The generation is in a cache line of its own: loaded only when asked
+   * for. */
+  uint64_t g =
+      gen_any ? 0 : atomic_load_explicit(&c[W_GEN], memory_order_acquire);
+  uint64_t wu = atomic_load_explicit(&c[W_WARM_UNTIL], memory_order_acquire);
+  uint64_t sw = atomic_load_explicit(&c[W_STATE], memory_order_acquire);
+  uint64_t s2 = atomic_load_explicit(&r->seq, memory_order_relaxed);
+  if (s1 != s2)
+    return -1;
+  if (!gen_any)
+    diff |= g ^ *gen;
+  if (diff)
+    return 0;
+  *gen = g;
+  memcpy((char *)p + 8 * W_WARM_UNTIL, &wu, 8);
+  memcpy((char *)p + 8 * W_STATE, &sw, 8);
+  return 1;
+}
+
+static inline __attribute__((always_inline)) int
 rec_read_warm(const struct warmth__rec *r, const uint64_t *want, size_t nw,
               uint64_t *gen, int gen_any, struct warmth__payload *p) {
   for (int tries = 0; tries < WARMTH__READ_TRIES; tries++) {
     /* Acquire pairs with the writer's release store of seq. */
     uint64_t s1 = atomic_load_explicit(&r->seq, memory_order_acquire);
-    const _Atomic uint64_t *c = warmth__rec_copy(r, s1);
-    /* Acquire loads pair with the writer's release stores of the words:
-     * a word from a later update makes the re-read of seq below see it
-     * moved. */
-    uint64_t diff = 0;
-#pragma GCC unroll 8
-    for (size_t k = 0; k < nw; k++)
-      diff |= atomic_load_explicit(&c[WARMTH__NAME_WORD + k],
-                                   memory_order_acquire) ^
-              want[k];
-    /* The generation is in a cache line of its own: loaded only when
-     * asked for. */
-    uint64_t g =
-        gen_any ? 0 : atomic_load_explicit(&c[W_GEN], memory_order_acquire);
-    uint64_t wu = atomic_load_explicit(&c[W_WARM_UNTIL], memory_order_acquire);
-    uint64_t sw = atomic_load_explicit(&c[W_STATE], memory_order_acquire);
-    uint64_t s2 = atomic_load_explicit(&r->seq, memory_order_relaxed);
-    if (s1 != s2)
-      continue;
-    if (!gen_any)
-      diff |= g ^ *gen;
-    if (diff)
-      return 0;
-    *gen = g;
-    memcpy((char *)p + 8 * W_WARM_UNTIL, &wu, 8);
-    memcpy((char *)p + 8 * W_STATE, &sw, 8);
-    return 1;
+    /* A branch per copy, each with its constant offsets, not an address
+     * computed from s1: predicted, it lets the copy's loads start while
+     * the load of seq is still on its way (layout.h, warmth__rec_read). */
+    int rc = (s1 & 1) ? rec_try_warm(r, r->w + WARMTH__COPY_STRIDE, s1, want,
+                                     nw, gen, gen_any, p)
+                      : rec_try_warm(r, r->w, s1, want, nw, gen, gen_any, p);
+    if (rc >= 0)
+      return rc;
   }
   return WARMTH_EBUSY;
 }
