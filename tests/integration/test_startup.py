@@ -258,6 +258,23 @@ def bad_input(P, port):
                       *warmd_says(*args, env=env), want)
         check(not os.path.exists(f"/dev/shm{P.shm}-bad{i}"),
               "a refused config made no table")
+    # A group that does not exist: warmd refuses to start (exit 1, after
+    # the config was read), so --check-config refuses it too; a
+    # control_group that does not exist costs warmd its control socket (a
+    # warning at start): a warning here, exit 0.
+    grp = f"no-such-group-{os.getpid()}"
+    cfg = P.config(port, {"m": {}}, name="grp.conf", warmd={"group": grp})
+    one_error("--check-config with a group that does not exist",
+              *warmd_says("--check-config", "-c", cfg),
+              f"group {grp} does not exist")
+    cfg = P.config(port, {"m": {}}, name="cgrp.conf",
+                   warmd={"control_group": grp})
+    rc, out, err = warmd_says("--check-config", "-c", cfg)
+    check(rc == 0 and "warnings above" in out and
+          f"control_group: group {grp} does not exist" in err and
+          len(err.splitlines()) == 1,
+          f"--check-config with a control_group that does not exist: exit 0, "
+          f"one warning ({rc}, {err!r})")
 
 
 def test():

@@ -306,6 +306,27 @@ int main(int argc, char **argv) {
       free(config_abs);
       return 2;
     }
+    /* The groups, as the start looks them up: a missing group stops the
+     * start (exit 1 there), a missing control_group only the control
+     * socket (a warning there). */
+    const char *grp[2] = {d.cfg->group, d.cfg->control_group};
+    for (int i = 0; i < 2; i++) {
+      errno = 0;
+      if (!grp[i] || getgrnam(grp[i]))
+        continue;
+      snprintf(err, sizeof err, "[warmd] %s: group %s does not exist%s%s%s",
+               i ? "control_group" : "group", grp[i], errno ? ": " : "",
+               errno ? strerror(errno) : "",
+               i ? " (warmd would run without its control socket)" : "");
+      if (i) {
+        check_warning(&nwarn, err);
+        continue;
+      }
+      fprintf(stderr, "warmd: %s\n", err);
+      wd_config_free(d.cfg);
+      free(config_abs);
+      return 2;
+    }
     printf("%s: ok (%d models, %d endpoints%s)\n", config_arg, d.cfg->nmodels,
            d.cfg->nendpoints, nwarn ? "; warnings above" : "");
     if (online)
