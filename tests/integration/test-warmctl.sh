@@ -157,6 +157,16 @@ help_cmds=$(sed -n '/^Commands:/,/^$/s/^  \([a-z][a-z-]*\).*/\1/p' "$tmp/help")
 man_cmds=$(sed -n '/^\.SH COMMANDS/,/^\.SH/{/^\.TP/{n;s/^\.BI\{0,1\} "\{0,1\}\([a-z][a-z-]*\).*/\1/p}}' "$MAN")
 check "man page lists the commands of --help" \
   test "$(echo $help_cmds)" = "$(echo $man_cmds)"
+# ... and each command's arguments (show MODEL, check MODEL..., stats [MODEL]).
+help_syn=$(sed -n '/^Commands:/,/^$/s/^  \([a-z][a-z-]*\)\( [][A-Z.]\{1,\}\)\{0,1\} .*/\1\2/p' \
+  "$tmp/help" | tr '\n' ';')
+man_syn=$(python3 -c '
+import re, sys
+sect = open(sys.argv[1]).read().split(".SH COMMANDS", 1)[1].split("\n.SH", 1)[0]
+for m in re.finditer(r"^\.TP\n\.BI? (.*)$", sect, re.M):
+    print(" ".join(m.group(1).replace("\"", " ").split()), end=";")' "$MAN")
+check "man page gives each command the arguments of --help ($help_syn)" \
+  test -n "$help_syn" -a "$help_syn" = "$man_syn"
 help_opts=$(grep -o -- '--[a-z][a-z-]*' "$tmp/help" | sort -u)
 man_opts=$(sed -n '/^\.SH OPTIONS/,/^\.SH/p' "$MAN" | grep -o -- '\\-\\-[a-z][a-z-]*' |
   sed 's/\\//g' | sort -u)
