@@ -155,6 +155,16 @@ def test_docs():
     check(help_short == man_short,
           f"warmd(8) lists the short options of --help: {help_short} / "
           f"{man_short}")
+    # Which options take a value (-c FILE, -p PIDFILE), in both.
+    help_arg = sorted(re.findall(r"^ +(?:-[a-zA-Z], )?--([a-z-]+) [A-Z]", out,
+                                 re.M))
+    sect = open(os.path.join(SRCDIR, "tools/warmd/warmd.8")).read().split(
+        ".SH OPTIONS", 1)[1].split("\n.SH", 1)[0]
+    man_arg = sorted(re.findall(r'^\.BR? .*\\-\\-([a-z-]+) " ?\\fI', sect,
+                                re.M))
+    check(help_arg and help_arg == man_arg,
+          f"warmd(8) and --help agree on the options that take a value: "
+          f"{help_arg} / {man_arg}")
     header = open(os.path.join(SRCDIR, "include/warmth.h")).read()
     funcs = sorted(set(re.findall(r"WARMTH_EXPORT [^;(]*?\b(warmth_[a-z_]+)\(",
                                   header)))
