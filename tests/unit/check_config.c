@@ -402,6 +402,42 @@ START_TEST(test_example) {
 }
 END_TEST
 
+/* tools/warmd.demo.conf, as tools/demo.sh fills it in (the README's first
+ * command): it loads, with the models and probes the demo shows. */
+START_TEST(test_demo) {
+  FILE *f = fopen(WARMTH_TOP_SRCDIR "/tools/warmd.demo.conf", "r");
+  ck_assert_ptr_nonnull(f);
+  static char in[16 * 1024], out[32 * 1024];
+  size_t n = fread(in, 1, sizeof in - 1, f), o = 0;
+  fclose(f);
+  in[n] = 0;
+  ck_assert_int_lt(n, sizeof in - 1);
+  for (const char *p = in; *p; p++) {
+    const char *rep = strncmp(p, "@PORT@", 6) == 0  ? "9"
+                      : strncmp(p, "@SHM@", 5) == 0 ? "/warmth-demo-check"
+                      : strncmp(p, "@DIR@", 5) == 0 ? dir
+                                                    : NULL;
+    ck_assert_int_lt(o + strlen(dir) + 2, sizeof out);
+    if (!rep) {
+      out[o++] = *p;
+      continue;
+    }
+    o += (size_t)snprintf(out + o, sizeof out - o, "%s", rep);
+    p += strchr(p + 1, '@') - p;
+  }
+  out[o] = 0;
+  ck_assert_ptr_null(strchr(out, '@'));
+  struct wd_config *c = load_ok(out);
+  ck_assert_int_eq(c->nmodels, 4);
+  ck_assert_int_eq(c->nendpoints, 2);
+  int models_probes = 0;
+  for (int i = 0; i < c->nmodels; i++)
+    models_probes += c->models[i].probe == WD_PROBE_MODELS;
+  ck_assert_int_eq(models_probes, 1);
+  wd_config_free(c);
+}
+END_TEST
+
 /* The man page documents every key (the list is the one test_full sets). */
 START_TEST(test_manpage_keys) {
   static const char *keys[] = {"shm",
@@ -1286,6 +1322,7 @@ static Suite *config_suite(void) {
   tcase_add_test(core, test_syntax);
   tcase_add_test(core, test_several_endpoints);
   tcase_add_test(core, test_example);
+  tcase_add_test(core, test_demo);
   tcase_add_test(core, test_manpage_keys);
   tcase_add_test(core, test_manpage_every_key);
   tcase_add_test(core, test_no_file);
