@@ -99,7 +99,7 @@ static void usage(FILE *f) {
           "\nExit status:\n"
           "  0  success; for check: every named model is warm\n"
           "  1  a named model is not warm or not in the table; warm: the "
-          "warmup failed\n"
+          "warmup failed\n     or was not sent (paused, rate limited, ...)\n"
           "  2  error: no segment or socket, bad segment, bad arguments, "
           "protocol error,\n     permission denied\n"
           "  3  coordinator stale or retired (takes precedence over 1), or "
