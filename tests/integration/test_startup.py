@@ -227,6 +227,7 @@ def bad_input(P, port):
             (["--bogus"], "unknown option '--bogus'"),
             (["-x"], "unknown option '-x'"),
             (["-c"], "option '-c' needs an argument"),
+            (["-fc"], "option '-c' needs an argument"),
             (["--pidfile"], "option '--pidfile' needs an argument"),
             (["--check-config=yes", "-c", good],
              "option '--check-config' takes no argument"),

@@ -260,8 +260,13 @@ int main(int argc, char **argv) {
     case 'V':
       printf("warmd %s\n", PACKAGE_VERSION);
       return 0;
-    case ':':
-      return bad_usage("option '%s' needs an argument", argv[optind - 1]);
+    case ':': {
+      char shortopt[3] = {'-', (char)optopt, 0}; /* -fc: name the c */
+      return bad_usage("option '%s' needs an argument",
+                       strncmp(argv[optind - 1], "--", 2) == 0
+                           ? argv[optind - 1]
+                           : shortopt);
+    }
     default:
       return bad_option(opts, argv);
     }
