@@ -261,6 +261,12 @@ def commands(P, port, sock, cfg, warmd):
     check(rc == 0 and len(lines) == 4 and
           all(ends[n][2:] == ends["MODEL"][2:] for n in ("m1", "m2", "m3")),
           "stats (text): columns aligned whatever the state name:\n" + out)
+    rc, st, _ = jctl(sock, "status")
+    check(rc == 0 and st["reachable"] == 1 and st["warm"] + st["failing"] +
+          st["reachable"] == 3, f"status counts m3 as reachable ({st})")
+    rc, out, _ = warmctl(sock, "status")
+    check(rc == 0 and re.search(r"^models +3: \d+ warm, 1 reachable, ", out,
+                                re.M), "status (text): 1 reachable\n" + out)
     with open(cfg, "w") as f:
         f.write(good + "\n[model broken]\nendpoint = nowhere\n")
     rc, r, err = jctl(sock, "reload")

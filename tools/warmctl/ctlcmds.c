@@ -63,8 +63,13 @@ static void show_status(json_t *f) {
          wc_fmt_dur(a, num(f, "uptime_ms") * WD_NS_PER_MS),
          flag(f, "running") ? "" : ", stopping");
   printf("config    %s\n", text(f, "config"));
-  printf("models    %lld: %lld warm, %lld failing, %lld idle, %lld paused\n",
-         (long long)num(f, "models"), (long long)num(f, "warm"),
+  /* an older warmd sends no "reachable" (ctlproto.h): left out then */
+  char reach[48] = "";
+  if (json_object_get(f, "reachable"))
+    snprintf(reach, sizeof reach, "%lld reachable, ",
+             (long long)num(f, "reachable"));
+  printf("models    %lld: %lld warm, %s%lld failing, %lld idle, %lld paused\n",
+         (long long)num(f, "models"), (long long)num(f, "warm"), reach,
          (long long)num(f, "failing"), (long long)num(f, "idle"),
          (long long)num(f, "paused"));
   printf("warmups   %lld sent\n", (long long)num(f, "warmups_sent"));
