@@ -1,6 +1,6 @@
 """Fleet mode test helpers: a real redis-server on loopback (started and
-stopped by pid), a minimal RESP client (PyPI's redis-py is not needed), a
-fake Redis that answers garbage, and N warmd "hosts" on one machine, each
+stopped by pid), a minimal RESP client (PyPI's redis-py is not needed), fake
+TCP servers (one that answers garbage where Redis should be), and N warmd "hosts" on one machine, each
 with its own shm, control socket, state file, log and host_id."""
 import os
 import signal
@@ -123,15 +123,17 @@ class Redis:
         return keys, [k for k in keys if self.cmd("PTTL", k) < 0]
 
 
-class Garbage:
-    """A TCP server on loopback that answers every read with bytes that are
-    not RESP, as a wrong service on Redis's port would."""
+class FakeServer:
+    """A TCP server on loopback (a free port: self.port) that hands every
+    connection to self.serve(c) in a thread of its own and counts them
+    (self.conns); close() stops it.  A subclass writes serve()."""
 
     def __init__(self):
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(16)
+        self.sock.settimeout(0.2)  # accept() wakes up to see self.stop
         self.port = self.sock.getsockname()[1]
         self.conns = 0
         self.stop = False
@@ -139,7 +141,6 @@ class Garbage:
         self.t.start()
 
     def run(self):
-        self.sock.settimeout(0.2)
         while not self.stop:
             try:
                 c, _ = self.sock.accept()
@@ -149,6 +150,19 @@ class Garbage:
             threading.Thread(target=self.serve, args=(c,), daemon=True).start()
 
     def serve(self, c):
+        c.close()
+
+    def close(self):
+        self.stop = True
+        self.t.join(timeout=2)
+        self.sock.close()
+
+
+class Garbage(FakeServer):
+    """Answers every read with bytes that are not RESP, as a wrong service
+    on Redis's port would."""
+
+    def serve(self, c):
         c.settimeout(2)
         try:
             while not self.stop and c.recv(65536):
@@ -156,11 +170,6 @@ class Garbage:
         except OSError:
             pass
         c.close()
-
-    def close(self):
-        self.stop = True
-        self.t.join(timeout=2)
-        self.sock.close()
 
 
 class Host:

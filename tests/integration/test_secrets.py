@@ -27,12 +27,11 @@ items 9 and 10).
 import os
 import re
 import signal
-import socket
 import stat
 import subprocess
-import threading
 import urllib.request
 
+from fleetlib import FakeServer
 from harness import Procs, binary, bound, check, free_port, main, wait_for
 
 KEY = "sk-ABCDEFGHIJKLMNOPQRSTUVWXYZ0"  # 30 characters
@@ -55,26 +54,37 @@ def check_config(cfg, env):
     return r.returncode, r.stdout, r.stderr
 
 
+def echo_config(P, chars, endpoint, warmd=None):
+    """An upstream that quotes `chars` characters of the key (or header
+    value) it is sent in its 401, and a config probing it every second
+    with an event log: (config path, event log path)."""
+    _, port = P.upstream("--warm-ms", "2", "--cold-ms", "2",
+                         "--fault", f"m=echokey:{chars}")
+    events = P.path("events.jsonl")
+    cfg = P.config(port, {"m": {"interval": "1s", "fall": "1"}},
+                   warmd=dict(warmd or {}, event_log=events),
+                   endpoint=endpoint)
+    return cfg, events
+
+
+def wait_echoed(P, events, in_log="Incorrect API key provided",
+                what="the echoed key in the log and the event log"):
+    """Until the log holds in_log and the event log the upstream's 401."""
+    wait_for(lambda: in_log in P.log("warmd.log") and
+             os.path.exists(events) and
+             "Incorrect API key provided" in open(events).read(), 30, what)
+
+
 def test_echoed_key():
     with Procs() as P:
-        _, port = P.upstream("--warm-ms", "2", "--cold-ms", "2",
-                             "--fault", "m=echokey:18")
-        events = P.path("events.jsonl")
-        cfg = P.config(port, {"m": {"interval": "1s", "fall": "1"}},
-                       warmd={"event_log": events},
-                       endpoint={"api_key_env": "WARMTH_IT_KEY"})
+        cfg, events = echo_config(P, 18, {"api_key_env": "WARMTH_IT_KEY"})
         env = dict(os.environ, WARMTH_IT_KEY=KEY)
         old = os.umask(0)  # the mode must not depend on the caller's umask
         try:
             P.warmd(cfg, env=env)
         finally:
             os.umask(old)
-
-        def echoed():
-            return ("Incorrect API key provided" in P.log("warmd.log") and
-                    os.path.exists(events) and
-                    "Incorrect API key provided" in open(events).read())
-        wait_for(echoed, 30, "the echoed key in the log and the event log")
+        wait_echoed(P, events)
         _, shown = P.warmctl("show", "m")
         log, ev = P.log("warmd.log"), open(events).read()
         print(log[-600:])
@@ -98,18 +108,11 @@ def test_echoed_header_value():
     upstream echoes the cf-aig-authorization token it was sent)."""
     token = "gw-0123456789abcdefghijklmnopqrs"  # 31 characters
     with Procs() as P:
-        _, port = P.upstream("--warm-ms", "2", "--cold-ms", "2",
-                             "--fault", "m=echokey:20")
-        events = P.path("events.jsonl")
-        cfg = P.config(port, {"m": {"interval": "1s", "fall": "1"}},
-                       warmd={"event_log": events},
-                       endpoint={"header":
-                                 f"cf-aig-authorization: Bearer {token}"})
+        cfg, events = echo_config(
+            P, 20, {"header": f"cf-aig-authorization: Bearer {token}"})
         P.warmd(cfg)
-        wait_for(lambda: "Incorrect API key provided" in P.log("warmd.log")
-                 and os.path.exists(events) and
-                 "Incorrect API key provided" in open(events).read(),
-                 30, "the echoed header value in the log and the event log")
+        wait_echoed(P, events, what="the echoed header value in the log and "
+                    "the event log")
         log, ev = P.log("warmd.log"), open(events).read()
         check(key_runs(log, token) == [] and key_runs(ev, token) == [],
               f"no run of {RUN}+ characters of a header value in the log or "
@@ -200,29 +203,14 @@ def test_check_config_matches_warmd():
               "neither echoes the key")
 
 
-class EchoRedis:
+class EchoRedis(FakeServer):
     """A fake Redis on loopback that answers AUTH with an error quoting the
     password it was sent (as a proxy in front of Redis might), and every
     other command with an error.  Records the passwords it saw."""
 
     def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
         self.auths = []
-        self.stop = False
-        self.t = threading.Thread(target=self.run, daemon=True)
-        self.t.start()
-
-    def run(self):
-        while not self.stop:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                continue
-            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
+        super().__init__()
 
     def serve(self, c):
         c.settimeout(5)
@@ -246,11 +234,6 @@ class EchoRedis:
             pass
         c.close()
 
-    def close(self):
-        self.stop = True
-        self.t.join(timeout=2)
-        self.sock.close()
-
 
 def test_echoed_fleet_password():
     """[fleet] password_env: a Redis (here a fake) whose AUTH error quotes
@@ -261,27 +244,20 @@ def test_echoed_fleet_password():
     fake = EchoRedis()
     try:
         with Procs() as P:
-            _, port = P.upstream("--warm-ms", "2", "--cold-ms", "2",
-                                 "--fault", "m=echokey:18")
-            events = P.path("events.jsonl")
             hport = free_port()
             sock = P.path("warmd.sock")
-            cfg = P.config(port, {"m": {"interval": "1s", "fall": "1"}},
-                           warmd={"event_log": events,
-                                  "http_listen": f"127.0.0.1:{hport}"},
-                           endpoint={"api_key_env": "WARMTH_IT_KEY",
-                                     "fleet": "yes"})
+            cfg, events = echo_config(
+                P, 18, {"api_key_env": "WARMTH_IT_KEY", "fleet": "yes"},
+                warmd={"http_listen": f"127.0.0.1:{hport}"})
             with open(cfg, "a") as f:
                 f.write(f"\n[fleet]\nredis = redis://127.0.0.1:{fake.port}/0"
                         "\nname = sec\nhost_id = h0\n"
                         "password_env = WARMTH_IT_REDIS_PW\n")
             env = dict(os.environ, WARMTH_IT_KEY=KEY, WARMTH_IT_REDIS_PW=pw)
             P.warmd(cfg, env=env)
-            wait_for(lambda: "AUTH refused" in P.log("warmd.log") and
-                     os.path.exists(events) and
-                     "Incorrect API key provided" in open(events).read(),
-                     30, "the refused AUTH in the log, a change in the "
-                     "event log")
+            wait_echoed(P, events, in_log="AUTH refused",
+                        what="the refused AUTH in the log, a change in the "
+                        "event log")
             check(pw in fake.auths, "warmd sent the password to the fake "
                   "Redis, which echoed it")
             outs = {}
@@ -333,13 +309,8 @@ def test_header_env():
     --check-config and by warmd alike."""
     token = "gw-9876543210zyxwvutsrqponmlkj"  # 30 characters
     with Procs() as P:
-        _, port = P.upstream("--warm-ms", "2", "--cold-ms", "2",
-                             "--fault", "m=echokey:20")
-        events = P.path("events.jsonl")
-        cfg = P.config(port, {"m": {"interval": "1s", "fall": "1"}},
-                       warmd={"event_log": events},
-                       endpoint={"header_env":
-                                 "cf-aig-authorization: WARMTH_IT_HDR"})
+        cfg, events = echo_config(
+            P, 20, {"header_env": "cf-aig-authorization: WARMTH_IT_HDR"})
         lines = open(cfg).read().splitlines()
         lno = next(i + 1 for i, l in enumerate(lines)
                    if l.startswith("header_env"))
@@ -348,10 +319,8 @@ def test_header_env():
         check(rc == 0 and " ok " in out, f"--check-config accepts "
               f"header_env (exit {rc}, {(out + err).strip()!r})")
         P.warmd(cfg, env=env)
-        wait_for(lambda: "Incorrect API key provided" in P.log("warmd.log")
-                 and os.path.exists(events) and
-                 "Incorrect API key provided" in open(events).read(),
-                 30, "the echoed header value in the log and the event log")
+        wait_echoed(P, events, what="the echoed header value in the log and "
+                    "the event log")
         _, shown = P.warmctl("show", "m")
         log, ev = P.log("warmd.log"), open(events).read()
         check("Incorrect API key provided: ***" in log,

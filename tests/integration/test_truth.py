@@ -126,13 +126,20 @@ def backoff_max_requests(elapsed, interval, cap_intervals=8):
         k += 1
 
 
+def warmd_on_500(P, model, interval):
+    """An upstream that answers `model` with 500 and warmd probing it every
+    `interval`, without jitter, stale only after 30 s: the upstream's port."""
+    _, port = P.upstream("--warm-ms", "5", "--cold-ms", "5",
+                         "--fault", f"{model}=500")
+    cfg = P.config(port, {model: {"interval": interval, "jitter": "0%"}},
+                   warmd={"stale_after": "30s"})
+    P.warmd(cfg)
+    return port
+
+
 def test_touch_outage():
     with Procs() as P:
-        _, port = P.upstream("--warm-ms", "5", "--cold-ms", "5",
-                             "--fault", "down=500")
-        cfg = P.config(port, {"down": {"interval": "2s", "jitter": "0%"}},
-                       warmd={"stale_after": "30s"})
-        P.warmd(cfg)
+        port = warmd_on_500(P, "down", "2s")
         ws = P.workers(1, ["down"], 12, "--period-ms", "20")
         worker_results(ws)
         s = stats(port)["models"]["down"]
@@ -151,11 +158,7 @@ def test_touch_outage():
 
 def test_report_does_not_fake_warmth():
     with Procs() as P:
-        _, port = P.upstream("--warm-ms", "5", "--cold-ms", "5",
-                             "--fault", "fake=500")
-        cfg = P.config(port, {"fake": {"interval": "1s", "jitter": "0%"}},
-                       warmd={"stale_after": "30s"})
-        P.warmd(cfg)
+        port = warmd_on_500(P, "fake", "1s")
         ws = P.workers(2, ["fake"], 4, "--report-ms", "100")
         res = worker_results(ws)
         r = show(P, "fake")

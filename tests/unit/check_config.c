@@ -7,7 +7,6 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +44,26 @@ static const char *conf(const char *name, const char *text) {
   return path;
 }
 
+/* The text of warmd.conf.5 (a static buffer, overwritten by each call). */
+static const char *man_page(void) {
+  static char man[160 * 1024];
+  FILE *f = fopen(WARMTH_TOP_SRCDIR "/tools/warmd/warmd.conf.5", "r");
+  ck_assert_ptr_nonnull(f);
+  size_t n = fread(man, 1, sizeof man - 1, f);
+  fclose(f);
+  man[n] = 0;
+  return man;
+}
+
+/* Fails the test unless the page documents each of the n keys. */
+static void man_documents(const char *man, const char *const *keys, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    char want[64];
+    snprintf(want, sizeof want, ".BI \"%s = \"", keys[i]);
+    ck_assert_msg(strstr(man, want), "warmd.conf.5 lacks %s", want);
+  }
+}
+
 static struct wd_config *load_ok(const char *text) {
   struct wd_config *c = NULL;
   char err[512];
@@ -63,22 +82,14 @@ static void load_bad(const char *text, char *err, size_t errlen) {
   ck_assert_msg(err[0], "no message");
 }
 
-static int rm_one(const char *p, const struct stat *st, int flag,
-                  struct FTW *f) {
-  (void)st, (void)flag, (void)f;
-  return remove(p);
-}
-
 static void setup(void) {
-  const char *t = getenv("TMPDIR");
-  snprintf(dir, sizeof dir, "%s/check_config.XXXXXX", t && *t ? t : "/tmp");
-  ck_assert_ptr_nonnull(mkdtemp(dir));
+  tu_mkdtemp(dir, sizeof dir, "check_config");
   ck_assert_ptr_nonnull(realpath(dir, rdir));
   static const char prefix[] = "You are a terse assistant.\n";
   write_file("prefix.txt", prefix, sizeof prefix - 1, 0644);
 }
 
-static void teardown(void) { nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS); }
+static void teardown(void) { tu_rmtree(dir); }
 
 static int near_eq(double a, double b) {
   double d = a - b;
@@ -486,18 +497,9 @@ START_TEST(test_manpage_keys) {
                                "active",
                                "timezone",
                                "warm_before"};
-  FILE *f = fopen(WARMTH_TOP_SRCDIR "/tools/warmd/warmd.conf.5", "r");
-  ck_assert_ptr_nonnull(f);
-  static char man[128 * 1024];
-  size_t n = fread(man, 1, sizeof man - 1, f);
-  fclose(f);
-  man[n] = 0;
-  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-    char want[64];
-    snprintf(want, sizeof want, ".BI \"%s = \"", keys[i]);
-    ck_assert_msg(strstr(man, want), "warmd.conf.5 lacks %s", want);
+  man_documents(man_page(), keys, sizeof keys / sizeof keys[0]);
+  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
     ck_assert_msg(strstr(full, keys[i]), "test_full does not set %s", keys[i]);
-  }
 }
 END_TEST
 
@@ -513,30 +515,24 @@ START_TEST(test_manpage_every_key) {
               {"endpoint", ".SH \"THE [endpoint NAME] SECTION\"", 12},
               {"model", ".SH \"THE [model NAME] SECTION\"", 26},
               {"fleet", ".SH \"THE [fleet] SECTION\"", 7}};
-  FILE *f = fopen(WARMTH_TOP_SRCDIR "/tools/warmd/warmd.conf.5", "r");
-  ck_assert_ptr_nonnull(f);
-  static char man[256 * 1024];
-  size_t n = fread(man, 1, sizeof man - 1, f);
-  fclose(f);
-  man[n] = 0;
-  ck_assert_int_lt(n, sizeof man - 1);
+  const char *man = man_page();
   for (size_t s = 0; s < sizeof secs / sizeof secs[0]; s++) {
-    char *start = strstr(man, secs[s].heading);
+    const char *start = strstr(man, secs[s].heading);
     ck_assert_msg(start, "warmd.conf.5 has no %s", secs[s].heading);
     start += strlen(secs[s].heading);
-    char *end = strstr(start, "\n.SH ");
+    const char *end = strstr(start, "\n.SH ");
     ck_assert_ptr_nonnull(end);
     int nkeys = 0;
     for (const char *k; (k = wd_config_key(secs[s].sec, nkeys)); nkeys++) {
       char want[96];
       snprintf(want, sizeof want, "\n.BI \"%s = \"", k);
-      char *at = strstr(start, want);
+      const char *at = strstr(start, want);
       ck_assert_msg(at && at < end, "warmd.conf.5 does not document %s in %s",
                     k, secs[s].heading);
     }
     ck_assert_int_ge(nkeys, secs[s].at_least);
     /* The other way: each key the section documents is one of the table. */
-    for (char *p = start; (p = strstr(p, "\n.BI \"")) && p < end; p++) {
+    for (const char *p = start; (p = strstr(p, "\n.BI \"")) && p < end; p++) {
       char key[64];
       if (sscanf(p, "\n.BI \"%63[a-z_] = \"", key) != 1)
         continue;
@@ -1267,17 +1263,8 @@ START_TEST(test_local_servers) {
            err, sizeof err);
   ck_assert_msg(strstr(err, "max_loaded"), "%s", err);
 
-  FILE *f = fopen(WARMTH_TOP_SRCDIR "/tools/warmd/warmd.conf.5", "r");
-  ck_assert_ptr_nonnull(f);
-  static char man[160 * 1024];
-  size_t n = fread(man, 1, sizeof man - 1, f);
-  fclose(f);
-  man[n] = 0;
-  for (size_t i = 0; i < sizeof man_keys / sizeof man_keys[0]; i++) {
-    char want[64];
-    snprintf(want, sizeof want, ".BI \"%s = \"", man_keys[i]);
-    ck_assert_msg(strstr(man, want), "warmd.conf.5 lacks %s", want);
-  }
+  const char *man = man_page();
+  man_documents(man, man_keys, sizeof man_keys / sizeof man_keys[0]);
   ck_assert_msg(strstr(man, ".B ollama") && strstr(man, ".B vllm") &&
                     strstr(man, ".B load"),
                 "warmd.conf.5 lacks kind ollama/vllm or probe load");
@@ -1302,12 +1289,8 @@ START_TEST(test_control_group) {
                                   &c, err, sizeof err),
                    -1);
   ck_assert_ptr_nonnull(strstr(err, "not a group name"));
-  FILE *f = fopen(WARMTH_TOP_SRCDIR "/tools/warmd/warmd.conf.5", "r");
-  ck_assert_ptr_nonnull(f);
-  static char man[128 * 1024];
-  man[fread(man, 1, sizeof man - 1, f)] = 0;
-  fclose(f);
-  ck_assert_ptr_nonnull(strstr(man, ".BI \"control_group = \""));
+  static const char *const key[] = {"control_group"};
+  man_documents(man_page(), key, 1);
 }
 END_TEST
 

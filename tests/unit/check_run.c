@@ -3,6 +3,8 @@
 #include "check_run.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,20 @@
 static pid_t runner_pid;
 
 pid_t tu_runner_pid(void) { return runner_pid; }
+
+void tu_mkdtemp(char *dir, size_t len, const char *name) {
+  const char *t = getenv("TMPDIR");
+  snprintf(dir, len, "%s/%s.XXXXXX", t && *t ? t : "/tmp", name);
+  ck_assert_msg(mkdtemp(dir) != NULL, "mkdtemp %s: %s", dir, strerror(errno));
+}
+
+static int rm_one(const char *p, const struct stat *st, int flag,
+                  struct FTW *f) {
+  (void)st, (void)flag, (void)f;
+  return remove(p);
+}
+
+void tu_rmtree(const char *dir) { nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS); }
 
 int tu_run(Suite *s) {
   runner_pid = getpid();

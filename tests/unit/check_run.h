@@ -12,6 +12,7 @@
 #define WARMTH_CHECK_RUN_H
 
 #include <check.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 /* Runs the suite, cleans /dev/shm of "/wt-<runner pid>-..." segments, and
@@ -21,5 +22,13 @@ int tu_run(Suite *s);
 /* The pid of the runner (0 before tu_run): forked tests inherit it, so the
  * names they make share a prefix the runner can sweep. */
 pid_t tu_runner_pid(void);
+
+/* A fresh directory "$TMPDIR/<name>.XXXXXX" (/tmp when TMPDIR is unset or
+ * empty), its path written to dir; fails the test when it cannot be made.
+ * For a fixture's setup; tu_rmtree(dir) in its teardown. */
+void tu_mkdtemp(char *dir, size_t len, const char *name);
+/* Removes dir and everything below it (links not followed; errors
+ * ignored: a teardown has no one to tell). */
+void tu_rmtree(const char *dir);
 
 #endif /* WARMTH_CHECK_RUN_H */

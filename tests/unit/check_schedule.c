@@ -335,14 +335,20 @@ END_TEST
 /* ---- Retry-After and headroom ---------------------------------------------
  */
 
-START_TEST(test_retry_after_obeyed) {
-  struct wd_probe_result r = result(0, WARMTH_ERR_RATE, T0);
+/* A warmup sent at `at` answered (100 ms later) 429 with Retry-After:
+ * 30 s; returns when the hold that asks for ends. */
+static int64_t rate_limited(int64_t at) {
+  struct wd_probe_result r = result(0, WARMTH_ERR_RATE, at);
+  int old;
   r.http_status = 429;
   r.retry_after_ns = 30 * S;
-  int old;
-  wd_sched_sent(e, T0);
+  wd_sched_sent(e, at);
   wd_sched_result(e, &r, &rng, &old);
-  int64_t until = T0 + 100 * MS + 30 * S;
+  return at + 100 * MS + 30 * S;
+}
+
+START_TEST(test_retry_after_obeyed) {
+  int64_t until = rate_limited(T0);
   ck_assert_int_eq(e->hold_until, until);
   ck_assert_int_eq(e->rec.retry_after_until, until);
   ck_assert(e->rec.flags & WARMTH_F_THROTTLED);
@@ -425,13 +431,7 @@ START_TEST(test_touch_respects_backoff) {
   ck_assert_int_gt(t, (int64_t)s0 * S);
   ck_assert_int_eq(wd_sched_decide(e, NULL, due), WD_SEND);
   /* A Retry-After holds the same way. */
-  struct wd_probe_result r = result(0, WARMTH_ERR_RATE, due);
-  r.http_status = 429;
-  r.retry_after_ns = 30 * S;
-  int old;
-  wd_sched_sent(e, due);
-  wd_sched_result(e, &r, &rng, &old);
-  int64_t until = due + 100 * MS + 30 * S;
+  int64_t until = rate_limited(due);
   ck_assert_int_ge(e->hold_until, until);
   struct warmth__demand d = {.last_touch_s = (uint32_t)((due + 2 * S) / S)};
   ck_assert_int_eq(

@@ -11,7 +11,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <msgpack.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,16 +205,8 @@ static void expect_rejected(struct fx *f, const char *reason) {
   check_fresh(f);
 }
 
-static int rm_one(const char *p, const struct stat *st, int flag,
-                  struct FTW *w) {
-  (void)st, (void)flag, (void)w;
-  return remove(p);
-}
-
 static void setup(void) {
-  const char *t = getenv("TMPDIR");
-  snprintf(dir, sizeof dir, "%s/check_state.XXXXXX", t && *t ? t : "/tmp");
-  ck_assert_ptr_nonnull(mkdtemp(dir));
+  tu_mkdtemp(dir, sizeof dir, "check_state");
   snprintf(path, sizeof path, "%s/state", dir);
   snprintf(logpath, sizeof logpath, "%s/log", dir);
   int fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -229,7 +220,7 @@ static void setup(void) {
 
 static void teardown(void) {
   rcu_unregister_thread();
-  nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+  tu_rmtree(dir);
 }
 
 static const char *const abc[] = {"m1", "m2", "m3", NULL};

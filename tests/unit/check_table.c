@@ -10,7 +10,6 @@
  * removal) at 0.
  */
 #define _GNU_SOURCE
-#include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -366,23 +365,15 @@ START_TEST(test_reload_keeps_counters) {
 }
 END_TEST
 
-static int rm_one(const char *p, const struct stat *st, int flag,
-                  struct FTW *w) {
-  (void)st, (void)flag, (void)w;
-  return remove(p);
-}
-
 static void setup(void) {
-  const char *t = getenv("TMPDIR");
-  snprintf(dir, sizeof dir, "%s/check_table.XXXXXX", t && *t ? t : "/tmp");
-  ck_assert_ptr_nonnull(mkdtemp(dir));
+  tu_mkdtemp(dir, sizeof dir, "check_table");
   wd_log_open(0, LOG_WARNING);
   rcu_register_thread();
 }
 
 static void teardown(void) {
   rcu_unregister_thread();
-  nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+  tu_rmtree(dir);
 }
 
 Suite *table_suite(void) {

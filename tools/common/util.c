@@ -66,9 +66,9 @@ int wd_edit_distance(const char *a, const char *b, int fold_case) {
   return row[lb];
 }
 
-void wd_closest_ids(const char *want, char *const *ids, int n, char *out,
-                    size_t outlen) {
-  int best[3] = {-1, -1, -1}, dist[3] = {256, 256, 256};
+int wd_closest3(const char *want, char *const *ids, int n, int best[3]) {
+  int dist[3] = {256, 256, 256}, found = 0;
+  best[0] = best[1] = best[2] = -1;
   for (int i = 0; i < n; i++) {
     int dd = wd_edit_distance(want, ids[i], 0);
     for (int k = 0; k < 3; k++)
@@ -82,11 +82,19 @@ void wd_closest_ids(const char *want, char *const *ids, int n, char *out,
         break;
       }
   }
+  while (found < 3 && best[found] >= 0)
+    found++;
+  return found;
+}
+
+void wd_closest_ids(const char *want, char *const *ids, int n, char *out,
+                    size_t outlen) {
+  int best[3], nbest = wd_closest3(want, ids, n, best);
   if (!outlen)
     return;
   out[0] = 0;
   size_t len = 0;
-  for (int k = 0; k < 3 && best[k] >= 0 && len < outlen; k++) {
+  for (int k = 0; k < nbest && len < outlen; k++) {
     int w =
         snprintf(out + len, outlen - len, "%s%s", k ? ", " : "", ids[best[k]]);
     if (w < 0)

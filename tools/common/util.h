@@ -60,6 +60,10 @@ int wd_errf(char *err, size_t errlen, const char *fmt, ...)
 /* Levenshtein distance, for "did you mean"; fold_case compares ASCII
  * letters case-blind.  Words longer than 255 bytes: 255. */
 int wd_edit_distance(const char *a, const char *b, int fold_case);
+/* The indexes of the (up to) three of ids[0..n) closest to want by edit
+ * distance in best[], nearest first (a tie: the earlier id); returns how
+ * many (n, at most 3). */
+int wd_closest3(const char *want, char *const *ids, int n, int best[3]);
 /* The (up to) three of ids[0..n) closest to want by edit distance, as
  * "a, b, c" in out (NUL-terminated, cut to outlen); "" when n is 0. */
 void wd_closest_ids(const char *want, char *const *ids, int n, char *out,

@@ -451,7 +451,7 @@ static uint32_t us32(curl_off_t v) {
  * closest ids (as --check-config --online does). */
 static void check_listed(struct xfer *x, struct wd_probe_result *r) {
   char **ids = NULL, why[160];
-  int n = 0, best[3] = {-1, -1, -1}, dist[3] = {256, 256, 256};
+  int n = 0, best[3], nbest;
   size_t len;
 
   if (x->prov->models(x->body.p, x->body.len, &ids, &n, why, sizeof why))
@@ -460,27 +460,15 @@ static void check_listed(struct xfer *x, struct wd_probe_result *r) {
   for (int i = 0; i < n && !r->listed; i++)
     r->listed = strcmp(ids[i], x->mc.id) == 0;
   if (!r->listed) {
-    for (int i = 0; i < n; i++) {
-      int d = wd_edit_distance(x->mc.id, ids[i], 0);
-      for (int k = 0; k < 3; k++)
-        if (d < dist[k]) {
-          for (int j = 2; j > k; j--) {
-            dist[j] = dist[j - 1];
-            best[j] = best[j - 1];
-          }
-          dist[k] = d;
-          best[k] = i;
-          break;
-        }
-    }
+    nbest = wd_closest3(x->mc.id, ids, n, best);
     snprintf(r->error, sizeof r->error, "model id %.60s is not listed%s",
-             x->mc.id, best[0] >= 0 ? " (closest:" : " (the list is empty)");
-    for (int k = 0; k < 3 && best[k] >= 0; k++) {
+             x->mc.id, nbest ? " (closest:" : " (the list is empty)");
+    for (int k = 0; k < nbest; k++) {
       len = strlen(r->error);
       snprintf(r->error + len, sizeof r->error - len, "%s %.40s", k ? "," : "",
                ids[best[k]]);
     }
-    if (best[0] >= 0) {
+    if (nbest) {
       len = strlen(r->error);
       snprintf(r->error + len, sizeof r->error - len, ")");
     }

@@ -37,31 +37,20 @@ static char *body_of(const struct wd_model *m) {
   json_int_t n = m->max_tokens > 0 ? m->max_tokens : 1;
   const char *prefix = (m->prefix && m->prefix[0]) ? m->prefix : NULL;
   json_t *root;
-  char *out;
 
   if (!id)
     return NULL;
   root = json_pack("{s:s, s:I, s:[{s:s, s:s}]}", "model", id, "max_tokens", n,
                    "messages", "role", "user", "content", "hi");
-  if (root && prefix &&
-      json_object_set_new(root, "system",
-                          json_pack("[{s:s, s:s, s:{s:s}}]", "type", "text",
-                                    "text", prefix, "cache_control", "type",
-                                    "ephemeral"))) {
-    json_decref(root);
-    return NULL;
-  }
-  if (root && m->thinking == WD_THINKING_OFF &&
-      json_object_set_new(root, "thinking",
-                          json_pack("{s:s}", "type", "disabled"))) {
-    json_decref(root);
-    return NULL;
-  }
-  if (!root)
-    return NULL;
-  out = json_dumps(root, JSON_COMPACT);
-  json_decref(root);
-  return out;
+  if (prefix)
+    root =
+        wd_json_with(root, "system",
+                     json_pack("[{s:s, s:s, s:{s:s}}]", "type", "text", "text",
+                               prefix, "cache_control", "type", "ephemeral"));
+  if (m->thinking == WD_THINKING_OFF)
+    root =
+        wd_json_with(root, "thinking", json_pack("{s:s}", "type", "disabled"));
+  return wd_json_dump(root);
 }
 
 static int request(const struct wd_endpoint *ep, const struct wd_model *m,
@@ -69,11 +58,7 @@ static int request(const struct wd_endpoint *ep, const struct wd_model *m,
   if (what == WD_PROBE_CHAT)
     return wd_request_fill(rq, wd_url_join(ep->base_url, "/messages", NULL),
                            body_of(m), 1);
-  if (what == WD_PROBE_MODELS || what == WD_REQ_LIST)
-    return wd_request_fill(
-        rq, wd_url_join(ep->base_url, "/models?limit=1000", NULL), NULL, 0);
-  errno = ENOTSUP;
-  return -1;
+  return wd_request_models(ep, what, "/models?limit=1000", rq);
 }
 
 static int headers(const struct wd_endpoint *ep, const char *key,
@@ -85,44 +70,39 @@ static int headers(const struct wd_endpoint *ep, const char *key,
   return add(arg, "anthropic-version", v, NULL);
 }
 
+static void usage_of(const json_t *usage, struct wd_usage *u) {
+  u->cached = wd_json_tokens(usage, "cache_read_input_tokens");
+  u->cache_write = wd_json_tokens(usage, "cache_creation_input_tokens");
+  u->in = wd_tokens_add(wd_json_tokens(usage, "input_tokens"),
+                        wd_tokens_add(u->cached, u->cache_write));
+  u->out = wd_json_tokens(usage, "output_tokens");
+}
+
 static int reply(const struct wd_model *m, int what, const char *body,
                  size_t len, struct wd_reply *out, char *err, size_t errlen) {
-  json_t *root, *usage;
-  struct wd_usage *u = &out->u;
-
   (void)m;
   if (what != WD_PROBE_CHAT)
     return wd_openai_models(body, len, NULL, NULL, err, errlen);
-  if (!(root =
-            wd_chat_json(body, len, "usage", "content", &usage, err, errlen)))
-    return -1;
-  if (usage) {
-    u->cached = wd_json_tokens(usage, "cache_read_input_tokens");
-    u->cache_write = wd_json_tokens(usage, "cache_creation_input_tokens");
-    u->in = wd_tokens_add(wd_json_tokens(usage, "input_tokens"),
-                          wd_tokens_add(u->cached, u->cache_write));
-    u->out = wd_json_tokens(usage, "output_tokens");
-  }
-  json_decref(root);
-  return 0;
+  return wd_chat_reply(body, len, "usage", "content", usage_of, &out->u, err,
+                       errlen);
+}
+
+static int classify(const json_t *e, int http_status, const char *msg) {
+  const json_t *t;
+
+  (void)msg;
+  if (http_status == 404 && json_is_object(e) &&
+      json_is_string(t = json_object_get(e, "type")) &&
+      strcmp(json_string_value(t), "not_found_error") == 0)
+    return WARMTH_ERR_MODEL;
+  return -1;
 }
 
 static int error(const struct wd_model *m, int http_status, const char *body,
                  size_t len, const char *secret, int cls, char *msg,
                  size_t msglen) {
-  json_t *root = wd_error_json(body, len, secret, msg, msglen);
-  const json_t *e, *t;
-
-  if (!root)
-    return cls;
-  e = json_object_get(root, "error");
-  if (http_status == 404 && json_is_object(e) &&
-      json_is_string(t = json_object_get(e, "type")) &&
-      strcmp(json_string_value(t), "not_found_error") == 0)
-    cls = WARMTH_ERR_MODEL;
-  wd_max_tokens_hint(m, http_status, msg, msglen);
-  json_decref(root);
-  return cls;
+  return wd_error_classify(m, http_status, body, len, secret, cls, msg, msglen,
+                           classify);
 }
 
 const struct wd_provider wd_prov_anthropic = {

@@ -36,30 +36,19 @@ static char *body_of(const struct wd_model *m) {
   json_int_t n = m->max_tokens > 0 ? m->max_tokens : 1;
   const char *prefix = (m->prefix && m->prefix[0]) ? m->prefix : NULL;
   json_t *root, *gen;
-  char *out;
 
   gen = json_pack("{s:I}", "maxOutputTokens", n);
-  if (gen && m->thinking == WD_THINKING_OFF &&
-      json_object_set_new(gen, "thinkingConfig",
-                          json_pack("{s:i}", "thinkingBudget", 0))) {
-    json_decref(gen);
-    return NULL;
-  }
+  if (m->thinking == WD_THINKING_OFF)
+    gen = wd_json_with(gen, "thinkingConfig",
+                       json_pack("{s:i}", "thinkingBudget", 0));
   if (!gen)
     return NULL;
   root = json_pack("{s:[{s:s, s:[{s:s}]}], s:o}", "contents", "role", "user",
                    "parts", "text", "hi", "generationConfig", gen);
-  if (root && prefix &&
-      json_object_set_new(root, "systemInstruction",
-                          json_pack("{s:[{s:s}]}", "parts", "text", prefix))) {
-    json_decref(root);
-    return NULL;
-  }
-  if (!root)
-    return NULL;
-  out = json_dumps(root, JSON_COMPACT);
-  json_decref(root);
-  return out;
+  if (prefix)
+    root = wd_json_with(root, "systemInstruction",
+                        json_pack("{s:[{s:s}]}", "parts", "text", prefix));
+  return wd_json_dump(root);
 }
 
 static int request(const struct wd_endpoint *ep, const struct wd_model *m,
@@ -75,11 +64,7 @@ static int request(const struct wd_endpoint *ep, const struct wd_model *m,
     free(eid);
     return wd_request_fill(rq, url, body_of(m), 1);
   }
-  if (what == WD_PROBE_MODELS || what == WD_REQ_LIST)
-    return wd_request_fill(
-        rq, wd_url_join(ep->base_url, "/models?pageSize=1000", NULL), NULL, 0);
-  errno = ENOTSUP;
-  return -1;
+  return wd_request_models(ep, what, "/models?pageSize=1000", rq);
 }
 
 static int headers(const struct wd_endpoint *ep, const char *key,
@@ -96,49 +81,42 @@ static int models(const char *body, size_t len, char ***ids, int *nids,
                      errlen);
 }
 
+static void usage_of(const json_t *um, struct wd_usage *u) {
+  u->in = wd_tokens_add(wd_json_tokens(um, "promptTokenCount"),
+                        wd_json_tokens(um, "toolUsePromptTokenCount"));
+  u->cached = wd_json_tokens(um, "cachedContentTokenCount");
+  u->reasoning = wd_json_tokens(um, "thoughtsTokenCount");
+  u->out =
+      wd_tokens_add(wd_json_tokens(um, "candidatesTokenCount"), u->reasoning);
+}
+
 static int reply(const struct wd_model *m, int what, const char *body,
                  size_t len, struct wd_reply *out, char *err, size_t errlen) {
-  json_t *root, *um;
-  struct wd_usage *u = &out->u;
-
   (void)m;
   if (what != WD_PROBE_CHAT)
     return models(body, len, NULL, NULL, err, errlen);
-  if (!(root = wd_chat_json(body, len, "usageMetadata", "candidates", &um, err,
-                            errlen)))
-    return -1;
-  if (um) {
-    u->in = wd_tokens_add(wd_json_tokens(um, "promptTokenCount"),
-                          wd_json_tokens(um, "toolUsePromptTokenCount"));
-    u->cached = wd_json_tokens(um, "cachedContentTokenCount");
-    u->reasoning = wd_json_tokens(um, "thoughtsTokenCount");
-    u->out =
-        wd_tokens_add(wd_json_tokens(um, "candidatesTokenCount"), u->reasoning);
-  }
-  json_decref(root);
-  return 0;
+  return wd_chat_reply(body, len, "usageMetadata", "candidates", usage_of,
+                       &out->u, err, errlen);
+}
+
+static int classify(const json_t *e, int http_status, const char *msg) {
+  const json_t *st;
+  const char *status = "";
+
+  if (json_is_object(e) && json_is_string(st = json_object_get(e, "status")))
+    status = json_string_value(st);
+  if (http_status == 404 && strcmp(status, "NOT_FOUND") == 0)
+    return WARMTH_ERR_MODEL;
+  if (http_status == 400 && strcasestr(msg, "API key"))
+    return WARMTH_ERR_AUTH; /* Gemini refuses a bad key with a 400 */
+  return -1;
 }
 
 static int error(const struct wd_model *m, int http_status, const char *body,
                  size_t len, const char *secret, int cls, char *msg,
                  size_t msglen) {
-  json_t *root = wd_error_json(body, len, secret, msg, msglen);
-  const json_t *e, *st;
-  const char *status = "";
-
-  if (!root)
-    return cls;
-  e = json_object_get(root, "error");
-  if (json_is_object(e) && json_is_string(st = json_object_get(e, "status")))
-    status = json_string_value(st);
-  if (http_status == 404 && strcmp(status, "NOT_FOUND") == 0)
-    cls = WARMTH_ERR_MODEL;
-  else if (http_status == 400 && strcasestr(msg, "API key"))
-    cls = WARMTH_ERR_AUTH; /* Gemini refuses a bad key with a 400 */
-  else
-    wd_max_tokens_hint(m, http_status, msg, msglen);
-  json_decref(root);
-  return cls;
+  return wd_error_classify(m, http_status, body, len, secret, cls, msg, msglen,
+                           classify);
 }
 
 const struct wd_provider wd_prov_gemini = {

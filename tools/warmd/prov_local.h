@@ -67,7 +67,8 @@ int64_t wd_ollama_warm_until(const struct wd_ollama_ps *ps, int64_t now_mono,
                              int64_t now_unix);
 /* Ollama names: "llama3.2" and "llama3.2:latest" are the same model. */
 int wd_ollama_same_name(const char *a, const char *b);
-/* /api/tags: {"models":[{"name":...},...]}, like wd_reply_models. */
+/* /api/tags: {"models":[{"name":...},...]}, like wd_reply_models (ids and
+ * nids may be NULL: only check the shape). */
 int wd_ollama_reply_tags(const char *body, size_t len, char ***ids, int *nids,
                          char *err, size_t errlen);
 

@@ -28,29 +28,20 @@ static json_t *keep_alive_json(const struct wd_model *m) {
   return json_string(s);
 }
 
-static char *dump(json_t *root) {
-  char *out;
-  if (!root)
-    return NULL;
-  out = json_dumps(root, JSON_COMPACT);
-  json_decref(root);
-  return out;
-}
-
 char *wd_ollama_load_body(const struct wd_model *m) {
-  const char *id = m->id ? m->id : m->name;
+  const char *id = wd_model_id(m);
   json_t *ka = keep_alive_json(m);
   if (!id || !ka) {
     json_decref(ka);
     return NULL;
   }
   /* no "prompt": Ollama loads the model and answers at once, no tokens */
-  return dump(
+  return wd_json_dump(
       json_pack("{s:s, s:o, s:b}", "model", id, "keep_alive", ka, "stream", 0));
 }
 
 char *wd_ollama_generate_body(const struct wd_model *m) {
-  const char *id = m->id ? m->id : m->name;
+  const char *id = wd_model_id(m);
   json_t *ka = keep_alive_json(m), *root;
   json_int_t n = m->max_tokens > 0 ? m->max_tokens : 1;
   if (!id || !ka) {
@@ -61,12 +52,9 @@ char *wd_ollama_generate_body(const struct wd_model *m) {
                    "keep_alive", ka, "stream", 0, "options", "num_predict", n);
   /* a probe prefix goes as the system prompt, which Ollama keeps in its
    * KV cache for the next request with the same one */
-  if (root && m->prefix && m->prefix[0] &&
-      json_object_set_new(root, "system", json_string(m->prefix))) {
-    json_decref(root);
-    return NULL;
-  }
-  return dump(root);
+  if (m->prefix && m->prefix[0])
+    root = wd_json_with(root, "system", json_string(m->prefix));
+  return wd_json_dump(root);
 }
 
 int wd_ollama_reply_generate(const char *body, size_t len, struct wd_usage *u,
@@ -152,43 +140,7 @@ int64_t wd_ollama_warm_until(const struct wd_ollama_ps *ps, int64_t now_mono,
 
 int wd_ollama_reply_tags(const char *body, size_t len, char ***ids, int *nids,
                          char *err, size_t errlen) {
-  json_t *root, *models, *it;
-  char **v = NULL;
-  int n = 0;
-  size_t i;
-  *ids = NULL;
-  *nids = 0;
-  if (!(root = wd_json_object(body, len, err, errlen)))
-    return -1;
-  models = json_object_get(root, "models");
-  if (!json_is_array(models)) {
-    snprintf(err, errlen, "reply has no models array");
-    json_decref(root);
-    return -1;
-  }
-  if (json_array_size(models) &&
-      !(v = calloc(json_array_size(models), sizeof *v)))
-    goto nomem;
-  json_array_foreach(models, i, it) {
-    const json_t *name = json_object_get(it, "name");
-    size_t l;
-    if (!json_is_string(name))
-      continue;
-    l = json_string_length(name);
-    if (!(v[n] = malloc(l + 1)))
-      goto nomem;
-    wd_sanitize(v[n], l + 1, json_string_value(name), l);
-    n++;
-  }
-  json_decref(root);
-  *ids = v;
-  *nids = n;
-  return 0;
-nomem:
-  wd_model_ids_free(v, n);
-  json_decref(root);
-  snprintf(err, errlen, "out of memory");
-  return -1;
+  return wd_ids_list(body, len, "models", "name", NULL, ids, nids, err, errlen);
 }
 
 /* ---- the adapter (provider.h) ------------------------------------------- */
@@ -201,31 +153,15 @@ static int request(const struct wd_endpoint *ep, const struct wd_model *m,
   if (what == WD_PROBE_CHAT)
     return wd_request_fill(rq, wd_url_join(ep->base_url, "/api/generate", NULL),
                            wd_ollama_generate_body(m), 1);
-  if (what == WD_PROBE_MODELS || what == WD_REQ_LIST)
-    return wd_request_fill(rq, wd_url_join(ep->base_url, "/api/tags", NULL),
-                           NULL, 0);
-  errno = ENOTSUP;
-  return -1;
-}
-
-/* Ollama has no auth of its own; a key is for a proxy in front of it. */
-static int headers(const struct wd_endpoint *ep, const char *key,
-                   wd_header_fn add, void *arg) {
-  (void)ep;
-  return key ? add(arg, "Authorization", "Bearer ", key) : 0;
+  return wd_request_models(ep, what, "/api/tags", rq);
 }
 
 static int reply(const struct wd_model *m, int what, const char *body,
                  size_t len, struct wd_reply *out, char *err, size_t errlen) {
-  char **ids;
-  int n;
   (void)m;
   if (what == WD_PROBE_LOAD || what == WD_PROBE_CHAT)
     return wd_ollama_reply_generate(body, len, &out->u, err, errlen);
-  if (wd_ollama_reply_tags(body, len, &ids, &n, err, errlen))
-    return -1;
-  wd_model_ids_free(ids, n);
-  return 0;
+  return wd_ollama_reply_tags(body, len, NULL, NULL, err, errlen);
 }
 
 /* Ids as a model's `id =` may name them: "qwen:latest" is also listed as
@@ -266,11 +202,8 @@ static int ps_request(const struct wd_endpoint *ep, const struct wd_model *m,
   rq->url = rq->body = NULL;
   if (what != WD_PROBE_LOAD && what != WD_PROBE_CHAT)
     return 1;
-  if (!(rq->url = wd_url_join(ep->base_url, "/api/ps", NULL))) {
-    errno = ENOMEM;
-    return -1;
-  }
-  return 0;
+  return wd_request_fill(rq, wd_url_join(ep->base_url, "/api/ps", NULL), NULL,
+                         0);
 }
 
 /* At most ten years: warm_until is a monotonic time, and keep_alive -1
@@ -284,21 +217,31 @@ static int64_t clamp_for(int64_t ns) {
   return ns < 0 ? -1 : ns > WARM_FOR_MAX ? WARM_FOR_MAX : ns;
 }
 
+/* The /api/ps reply of a pre- or post-check, read for m: 0, or -1 with a
+ * reason in err. */
+static int read_ps(const struct wd_model *m, int http_status, const char *body,
+                   size_t len, struct wd_ollama_ps *ps, char *err,
+                   size_t errlen) {
+  char why[120];
+  if (http_status != 200) {
+    snprintf(err, errlen, "GET /api/ps: HTTP %d", http_status);
+    return -1;
+  }
+  if (wd_ollama_reply_ps(body, len, wd_model_id(m), ps, why, sizeof why)) {
+    snprintf(err, errlen, "GET /api/ps: %s", why);
+    return -1;
+  }
+  return 0;
+}
+
 static int pre_reply(const struct wd_endpoint *ep, const struct wd_model *m,
                      int pending, int64_t now_unix_ns, int http_status,
                      const char *body, size_t len, struct wd_reply *out,
                      char *err, size_t errlen) {
   struct wd_ollama_ps ps;
-  char why[120];
   int64_t left;
-  if (http_status != 200) {
-    snprintf(err, errlen, "GET /api/ps: HTTP %d", http_status);
+  if (read_ps(m, http_status, body, len, &ps, err, errlen))
     return -1;
-  }
-  if (wd_ollama_reply_ps(body, len, wd_model_id(m), &ps, why, sizeof why)) {
-    snprintf(err, errlen, "GET /api/ps: %s", why);
-    return -1;
-  }
   /* Loaded by a client for longer than our keep_alive would keep it: a
    * load now would cut that short (Ollama sets expires_at anew at every
    * request).  Nothing to send; it is loaded, so warm until then. */
@@ -327,17 +270,10 @@ static int post_reply(const struct wd_endpoint *ep, const struct wd_model *m,
                       size_t len, struct wd_reply *out, char *err,
                       size_t errlen) {
   struct wd_ollama_ps ps;
-  char why[120];
   int64_t until;
   (void)ep;
-  if (http_status != 200) {
-    snprintf(err, errlen, "GET /api/ps: HTTP %d", http_status);
+  if (read_ps(m, http_status, body, len, &ps, err, errlen))
     return -1;
-  }
-  if (wd_ollama_reply_ps(body, len, wd_model_id(m), &ps, why, sizeof why)) {
-    snprintf(err, errlen, "GET /api/ps: %s", why);
-    return -1;
-  }
   if (!ps.found) { /* unloaded at once: evicted, or keep_alive 0 */
     snprintf(err, errlen, "the model is not in /api/ps after the load");
     return -1;
@@ -351,7 +287,9 @@ const struct wd_provider wd_prov_ollama = {
     .name = "ollama",
     .kind = WD_KIND_OLLAMA,
     .request = request,
-    .headers = headers,
+    /* Ollama has no auth of its own; a key is for a proxy in front of it,
+     * which takes it as OpenAI does (Bearer) */
+    .headers = wd_openai_headers,
     .reply = reply,
     .models = models,
     .error = wd_openai_error, /* {"error":"model 'x' not found"}: 404 */

@@ -52,7 +52,6 @@ char *wd_openai_body(const struct wd_model *m, int with_model) {
                           ? "max_completion_tokens"
                           : "max_tokens";
   json_t *root, *msgs;
-  char *out;
 
   if (!id)
     return NULL;
@@ -69,35 +68,18 @@ char *wd_openai_body(const struct wd_model *m, int with_model) {
         json_pack("{s:s, s:o, s:I}", "model", id, "messages", msgs, param, n);
   else
     root = json_pack("{s:o, s:I}", "messages", msgs, param, n);
-  if (root && effort &&
-      json_object_set_new(root, "reasoning_effort", json_string(effort))) {
-    json_decref(root);
-    root = NULL;
-  }
-  if (!root)
-    return NULL;
-  out = json_dumps(root, JSON_COMPACT);
-  json_decref(root);
-  return out;
+  if (effort)
+    root = wd_json_with(root, "reasoning_effort", json_string(effort));
+  return wd_json_dump(root);
 }
 
-static int chat_reply(const char *body, size_t len, struct wd_usage *u,
-                      char *err, size_t errlen) {
-  json_t *usage, *root;
-
-  if (!(root =
-            wd_chat_json(body, len, "usage", "choices", &usage, err, errlen)))
-    return -1;
-  if (usage) {
-    const json_t *pd = json_object_get(usage, "prompt_tokens_details");
-    const json_t *cd = json_object_get(usage, "completion_tokens_details");
-    u->in = wd_json_tokens(usage, "prompt_tokens");
-    u->out = wd_json_tokens(usage, "completion_tokens");
-    u->cached = wd_json_tokens(pd, "cached_tokens"); /* 0 when absent */
-    u->reasoning = wd_json_tokens(cd, "reasoning_tokens");
-  }
-  json_decref(root);
-  return 0;
+static void usage_of(const json_t *usage, struct wd_usage *u) {
+  const json_t *pd = json_object_get(usage, "prompt_tokens_details");
+  const json_t *cd = json_object_get(usage, "completion_tokens_details");
+  u->in = wd_json_tokens(usage, "prompt_tokens");
+  u->out = wd_json_tokens(usage, "completion_tokens");
+  u->cached = wd_json_tokens(pd, "cached_tokens"); /* 0 when absent */
+  u->reasoning = wd_json_tokens(cd, "reasoning_tokens");
 }
 
 int wd_openai_reply(const struct wd_model *m, int what, const char *body,
@@ -105,7 +87,8 @@ int wd_openai_reply(const struct wd_model *m, int what, const char *body,
                     size_t errlen) {
   (void)m;
   if (what == WD_PROBE_CHAT)
-    return chat_reply(body, len, &out->u, err, errlen);
+    return wd_chat_reply(body, len, "usage", "choices", usage_of, &out->u, err,
+                         errlen);
   return wd_openai_models(body, len, NULL, NULL, err, errlen);
 }
 
@@ -119,25 +102,22 @@ static int str_is(const json_t *o, const char *key, const char *want) {
   return json_is_string(v) && strcasecmp(json_string_value(v), want) == 0;
 }
 
-int wd_openai_error(const struct wd_model *m, int http_status, const char *body,
-                    size_t len, const char *secret, int cls, char *msg,
-                    size_t msglen) {
-  json_t *root = wd_error_json(body, len, secret, msg, msglen);
-  const json_t *e;
-
-  if (!root)
-    return cls;
-  e = json_object_get(root, "error");
+static int classify(const json_t *e, int http_status, const char *msg) {
   if (http_status == 404 &&
       ((json_is_object(e) && (str_is(e, "code", "model_not_found") ||
                               str_is(e, "code", "DeploymentNotFound"))) ||
        /* vLLM, llama.cpp and relays: "The model `x` does not exist." */
        (strcasestr(msg, "model") &&
         (strcasestr(msg, "does not exist") || strcasestr(msg, "not found")))))
-    cls = WARMTH_ERR_MODEL;
-  wd_max_tokens_hint(m, http_status, msg, msglen);
-  json_decref(root);
-  return cls;
+    return WARMTH_ERR_MODEL;
+  return -1;
+}
+
+int wd_openai_error(const struct wd_model *m, int http_status, const char *body,
+                    size_t len, const char *secret, int cls, char *msg,
+                    size_t msglen) {
+  return wd_error_classify(m, http_status, body, len, secret, cls, msg, msglen,
+                           classify);
 }
 
 int wd_openai_request(const struct wd_endpoint *ep, const struct wd_model *m,
@@ -146,11 +126,7 @@ int wd_openai_request(const struct wd_endpoint *ep, const struct wd_model *m,
     return wd_request_fill(rq,
                            wd_url_join(ep->base_url, "/chat/completions", NULL),
                            wd_openai_body(m, 1), 1);
-  if (what == WD_PROBE_MODELS || what == WD_REQ_LIST)
-    return wd_request_fill(rq, wd_url_join(ep->base_url, "/models", NULL), NULL,
-                           0);
-  errno = ENOTSUP;
-  return -1;
+  return wd_request_models(ep, what, "/models", rq);
 }
 
 int wd_openai_headers(const struct wd_endpoint *ep, const char *key,

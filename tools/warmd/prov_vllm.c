@@ -57,12 +57,8 @@ static int pre_request(const struct wd_endpoint *ep, const struct wd_model *m,
                        int what, struct wd_request *rq) {
   (void)m;
   (void)what;
-  rq->body = NULL;
-  if (!(rq->url = wd_vllm_root_url(ep->base_url, "/is_sleeping"))) {
-    errno = ENOMEM;
-    return -1;
-  }
-  return 0;
+  return wd_request_fill(rq, wd_vllm_root_url(ep->base_url, "/is_sleeping"),
+                         NULL, 0);
 }
 
 static int pre_reply(const struct wd_endpoint *ep, const struct wd_model *m,

@@ -281,6 +281,67 @@ json_t *wd_error_json(const char *body, size_t len, const char *secret,
   return root;
 }
 
+json_t *wd_json_with(json_t *root, const char *key, json_t *value) {
+  /* json_object_set_new frees value when it fails (root NULL included) */
+  if (json_object_set_new(root, key, value)) {
+    json_decref(root);
+    return NULL;
+  }
+  return root;
+}
+
+char *wd_json_dump(json_t *root) {
+  char *out;
+
+  if (!root)
+    return NULL;
+  out = json_dumps(root, JSON_COMPACT);
+  json_decref(root);
+  return out;
+}
+
+int wd_request_models(const struct wd_endpoint *ep, int what, const char *path,
+                      struct wd_request *rq) {
+  if (what == WD_PROBE_MODELS || what == WD_REQ_LIST)
+    return wd_request_fill(rq, wd_url_join(ep->base_url, path, NULL), NULL, 0);
+  errno = ENOTSUP;
+  return -1;
+}
+
+int wd_chat_reply(const char *body, size_t len, const char *usage_key,
+                  const char *content_key,
+                  void (*usage_of)(const json_t *usage, struct wd_usage *u),
+                  struct wd_usage *u, char *err, size_t errlen) {
+  json_t *root, *usage;
+
+  if (!(root = wd_chat_json(body, len, usage_key, content_key, &usage, err,
+                            errlen)))
+    return -1;
+  if (usage)
+    usage_of(usage, u);
+  json_decref(root);
+  return 0;
+}
+
+int wd_error_classify(const struct wd_model *m, int http_status,
+                      const char *body, size_t len, const char *secret, int cls,
+                      char *msg, size_t msglen,
+                      int (*classify)(const json_t *e, int http_status,
+                                      const char *msg)) {
+  json_t *root = wd_error_json(body, len, secret, msg, msglen);
+  int found;
+
+  if (!root)
+    return cls;
+  found = classify(json_object_get(root, "error"), http_status, msg);
+  if (found >= 0)
+    cls = found;
+  else
+    wd_max_tokens_hint(m, http_status, msg, msglen);
+  json_decref(root);
+  return cls;
+}
+
 static int has_word(const char *s, const char *w) {
   size_t wl = strlen(w);
   for (; *s; s++)

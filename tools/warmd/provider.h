@@ -195,6 +195,37 @@ int wd_ids_list(const char *body, size_t len, const char *list, const char *key,
  * message written to msg as wd_error_text; json_decref it. */
 struct json_t *wd_error_json(const char *body, size_t len, const char *secret,
                              char *msg, size_t msglen);
+/* The body of a chat request: root (its reference taken) with root[key] =
+ * value (its reference taken), or NULL when either is NULL or the set
+ * fails; what was built is freed then.  Chains: a member that could not be
+ * built drops the whole body. */
+struct json_t *wd_json_with(struct json_t *root, const char *key,
+                            struct json_t *value);
+/* root as compact JSON (malloc'd), NULL when root is NULL or out of memory;
+ * root's reference is taken. */
+char *wd_json_dump(struct json_t *root);
+/* A GET of base + path for the models probe and the models list, ENOTSUP
+ * for any other `what`: the tail of request() for most providers. */
+int wd_request_models(const struct wd_endpoint *ep, int what, const char *path,
+                      struct wd_request *rq);
+/* A chat reply of request() as wd_chat_json (usage_key, content_key); the
+ * usage object, when there is one, goes to usage_of to fill u.  0, or -1
+ * with a reason. */
+int wd_chat_reply(const char *body, size_t len, const char *usage_key,
+                  const char *content_key,
+                  void (*usage_of)(const struct json_t *usage,
+                                   struct wd_usage *u),
+                  struct wd_usage *u, char *err, size_t errlen);
+/* The error() of a provider whose error bodies are JSON: msg as
+ * wd_error_json; classify() gets root["error"] (anything, or NULL), the
+ * status and msg, and returns the class it finds or -1 for none; with
+ * none, wd_max_tokens_hint rewrites msg and cls stands.  A body that is
+ * no JSON object: cls, msg "". */
+int wd_error_classify(const struct wd_model *m, int http_status,
+                      const char *body, size_t len, const char *secret, int cls,
+                      char *msg, size_t msglen,
+                      int (*classify)(const struct json_t *e, int http_status,
+                                      const char *msg));
 /* A 400 that names max_tokens (or reasoning) means a reasoning model ran
  * out of tokens, or the value is above the model's limit: rewrites msg to
  * say so and name the key to change.  Returns 1 when it did. */
