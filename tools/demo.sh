@@ -16,7 +16,10 @@ secs=${1:-20}
 case $secs in '' | *[!0-9]*) echo "demo: SECONDS must be a number" >&2; exit 2 ;; esac
 
 tools/deps.sh
-[ -x configure ] || autoreconf -fi >/dev/null
+# autoreconf lists each file it installs on stderr: shown only if it fails.
+if [ ! -x configure ]; then
+  log=$(autoreconf -fi 2>&1) || { printf '%s\n' "$log" >&2; exit 1; }
+fi
 mkdir -p _build/demo
 (cd _build/demo && { [ -f Makefile ] || "$top/configure" -q; } &&
    make -s -j"$(nproc)" >/dev/null)
@@ -77,9 +80,13 @@ cat "$dir"/worker-*.out
 echo "== what the upstream counted (GET /_stats): warmups per model, from 4 workers"
 curl -s "http://127.0.0.1:$port/_stats" | python3 -c '
 import json, sys
-for name, m in sorted(json.load(sys.stdin)["models"].items()):
+d = json.load(sys.stdin)
+for name, m in sorted(d["models"].items()):
     print("%-26s requests=%-3d cold_served=%d warm_served=%d"
-          % (name, m["requests"], m["cold_served"], m["warm_served"]))'
+          % (name, m["requests"], m["cold_served"], m["warm_served"]))
+# local-llama (probe = models) asks GET /v1/models, not the model itself.
+print("%-26s requests=%d (local-llama: probe = models, every 5 s)"
+      % ("GET /v1/models", d["models_list"]))'
 echo "(one warmup per model per interval for the host; a per-process warmer in"
 echo " each of the 4 workers would have sent 4 times as many)"
 echo "== warmd log"

@@ -157,6 +157,16 @@ help_cmds=$(sed -n '/^Commands:/,/^$/s/^  \([a-z][a-z-]*\).*/\1/p' "$tmp/help")
 man_cmds=$(sed -n '/^\.SH COMMANDS/,/^\.SH/{/^\.TP/{n;s/^\.BI\{0,1\} "\{0,1\}\([a-z][a-z-]*\).*/\1/p}}' "$MAN")
 check "man page lists the commands of --help" \
   test "$(echo $help_cmds)" = "$(echo $man_cmds)"
+# ... and each command's arguments (show MODEL, check MODEL..., stats [MODEL]).
+help_syn=$(sed -n '/^Commands:/,/^$/s/^  \([a-z][a-z-]*\)\( [][A-Z.]\{1,\}\)\{0,1\} .*/\1\2/p' \
+  "$tmp/help" | tr '\n' ';')
+man_syn=$(python3 -c '
+import re, sys
+sect = open(sys.argv[1]).read().split(".SH COMMANDS", 1)[1].split("\n.SH", 1)[0]
+for m in re.finditer(r"^\.TP\n\.BI? (.*)$", sect, re.M):
+    print(" ".join(m.group(1).replace("\"", " ").split()), end=";")' "$MAN")
+check "man page gives each command the arguments of --help ($help_syn)" \
+  test -n "$help_syn" -a "$help_syn" = "$man_syn"
 help_opts=$(grep -o -- '--[a-z][a-z-]*' "$tmp/help" | sort -u)
 man_opts=$(sed -n '/^\.SH OPTIONS/,/^\.SH/p' "$MAN" | grep -o -- '\\-\\-[a-z][a-z-]*' |
   sed 's/\\//g' | sort -u)
@@ -170,6 +180,17 @@ help_exits=$(sed -n '/^Exit status:/,/^$/s/^  \([0-9]\)  .*/\1/p' "$tmp/help")
 man_exits=$(sed -n '/^\.SH EXIT STATUS/,/^\.SH/{/^\.TP/{n;s/^\.B \([0-9]\)$/\1/p}}' "$MAN")
 check "man page lists the exit codes of --help" \
   test "$(echo $help_exits)" = "$(echo $man_exits)"
+# Flag letters: --help's legend and the man page's FLAGS, both ways, and
+# each letter a flag that warmctl really shows (format.c's table): a flag
+# appended to warmth.h must reach both.
+help_flags=$(sed -n '/^Flags in list:/,/^$/p' "$tmp/help" |
+  grep -o '\(^\|, \) *[A-Za-z?] ' | tr -d ' ,' | sort)
+man_flags=$(sed -n '/^\.SH FLAGS/,/^\.SH/{/^\.TP/{n;s/^\.B \(.\)$/\1/p}}' "$MAN" |
+  sort)
+check "--help's flag legend lists the man page's flags ($(echo $help_flags))" \
+  test -n "$man_flags" -a "$(echo $help_flags)" = "$(echo $man_flags)"
+check "the flag legend has the letters of warmth.h's flags (M, o)" \
+  sh -c "echo '$help_flags' | grep -q M && echo '$help_flags' | grep -q o"
 check "help found commands, options and exit codes to compare" \
   test -n "$help_cmds" -a -n "$help_opts" -a -n "$help_short" -a \
   "$(echo $help_exits)" = "0 1 2 3"
@@ -182,6 +203,8 @@ check "--version names warmctl and a version" out_has '^warmctl .*[0-9]+\.[0-9]+
 
 run
 rc_is 2 "no command"
+check "no command: one line that says so, and where to look" \
+  sh -c "test \"\$(head -1 '$tmp/err')\" = \"warmctl: missing command (list, show, watch, check, cost, status, warm, pause, resume, reload, stats)\" && test \$(wc -l <'$tmp/err') -eq 2"
 run frobnicate
 rc_is 2 "unknown command"
 check "unknown command is named" err_has "unknown command 'frobnicate'"
@@ -204,6 +227,17 @@ run watch --interval soon
 rc_is 2 "--interval soon"
 run watch --interval 1ms
 rc_is 2 "--interval below 10ms"
+# A bad model name is a bad argument (exit 2) for every command that takes
+# one, said in the same words as warmd's config check, before any segment
+# or socket is opened.
+long=$(printf 'm%.0s' $(seq 70))
+for args in "show $long" "check ok $long" "warm $long" "pause bad/name\ x" \
+  "resume ''" "stats $long" "show ''"; do
+  eval "run $args --shm $SHM-missing --socket $tmp/no.sock"
+  rc_is 2 "warmctl $(echo "$args" | cut -c1-24): bad model name"
+  check "warmctl $(echo "$args" | cut -c1-24): one line naming the rule" \
+    sh -c "grep -q \"is not a model name (1..63 printable ASCII characters, no spaces)\$\" '$tmp/err' && test \$(wc -l <'$tmp/err') -eq 1"
+done
 run list --count 2
 rc_is 2 "--count with list"
 check "--count with list is explained" err_has "does not apply to list"
@@ -237,6 +271,24 @@ if [ -d /dev/shm ] && [ -w /dev/shm ]; then
   rc_is 2 "foreign segment"
   check "foreign segment explained" err_has "$SHM-bad: segment is not a warmth table"
 fi
+
+# ---- control commands without warmd: exit 2, or 3 for a dead warmd's socket ----
+
+run status --socket "$tmp/no.sock"
+rc_is 2 "status, no socket file"
+check "no socket file: clear message" \
+  err_has "^warmctl: $tmp/no.sock: no control socket \(is warmd running\?\)$"
+: >"$tmp/plain"
+run stats --socket "$tmp/plain"
+rc_is 2 "stats on a file that is not a socket"
+check "not a socket: said so, in one line" \
+  sh -c "grep -E -q '^warmctl: $tmp/plain: not a socket' '$tmp/err' && test \$(wc -l <'$tmp/err') -eq 1"
+python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' \
+  "$tmp/dead.sock"
+run status --socket "$tmp/dead.sock"
+rc_is 3 "status on a socket nobody listens on (warmd killed)"
+check "dead socket: clear message" \
+  err_has "^warmctl: $tmp/dead.sock: nobody listens \(warmd is gone: stale socket\)$"
 
 # ---- a live table -------------------------------------------------------------
 

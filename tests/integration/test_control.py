@@ -7,6 +7,7 @@ uses; Python's stdlib has none), which also checks the wire format
 independently of warmd's and warmctl's codec (tools/common/ctlproto.h)."""
 import json
 import os
+import re
 import shutil
 import socket
 import struct
@@ -246,9 +247,27 @@ def commands(P, port, sock, cfg, warmd):
 
     good = open(cfg).read()
     with open(cfg, "a") as f:
-        f.write("\n[model m3]\nendpoint = local\ninterval = 1h\n")
+        f.write("\n[model m3]\nendpoint = local\nid = m1\nprobe = models\n"
+                "interval = 1h\n")
     rc, r, err = jctl(sock, "reload")
     check(rc == 0 and r["models"] == 3, f"reload adds m3 ({r}, {err.strip()})")
+    # m3 reads reachable, the longest state name: the text table of stats
+    # keeps its columns (each right-aligned number ends under its header).
+    wait_for(lambda: {m["model"]: m for m in jctl(sock, "stats")[1]["models"]}
+             ["m3"].get("state") == "reachable", 10, "m3 to be reachable")
+    rc, out, _ = warmctl(sock, "stats")
+    lines = out.splitlines()
+    ends = {ln.split()[0]: [m.end() for m in re.finditer(r"\S+", ln)]
+            for ln in lines}
+    check(rc == 0 and len(lines) == 4 and
+          all(ends[n][2:] == ends["MODEL"][2:] for n in ("m1", "m2", "m3")),
+          "stats (text): columns aligned whatever the state name:\n" + out)
+    rc, st, _ = jctl(sock, "status")
+    check(rc == 0 and st["reachable"] == 1 and st["warm"] + st["failing"] +
+          st["reachable"] == 3, f"status counts m3 as reachable ({st})")
+    rc, out, _ = warmctl(sock, "status")
+    check(rc == 0 and re.search(r"^models +3: \d+ warm, 1 reachable, ", out,
+                                re.M), "status (text): 1 reachable\n" + out)
     with open(cfg, "w") as f:
         f.write(good + "\n[model broken]\nendpoint = nowhere\n")
     rc, r, err = jctl(sock, "reload")

@@ -163,6 +163,16 @@ def test_docs():
     check(help_short == man_short,
           f"warmd(8) lists the short options of --help: {help_short} / "
           f"{man_short}")
+    # Which options take a value (-c FILE, -p PIDFILE), in both.
+    help_arg = sorted(re.findall(r"^ +(?:-[a-zA-Z], )?--([a-z-]+) [A-Z]", out,
+                                 re.M))
+    sect = open(os.path.join(SRCDIR, "tools/warmd/warmd.8")).read().split(
+        ".SH OPTIONS", 1)[1].split("\n.SH", 1)[0]
+    man_arg = sorted(re.findall(r'^\.BR? .*\\-\\-([a-z-]+) " ?\\fI', sect,
+                                re.M))
+    check(help_arg and help_arg == man_arg,
+          f"warmd(8) and --help agree on the options that take a value: "
+          f"{help_arg} / {man_arg}")
     header = open(os.path.join(SRCDIR, "include/warmth.h")).read()
     funcs = sorted(set(re.findall(r"WARMTH_EXPORT [^;(]*?\b(warmth_[a-z_]+)\(",
                                   header)))
@@ -172,6 +182,23 @@ def test_docs():
     check(len(funcs) >= 15 and not missing,
           f"libwarmth(3) describes all {len(funcs)} functions of warmth.h "
           f"(missing: {missing})")
+    # Every flag, state, error class and error code warmth.h defines: the
+    # flags and codes by their macro, states and classes by the name
+    # warmth_state_name() and warmth_error_class_name() give them.
+    plain = man3.replace("\\-", "-").replace("\\_", "_")
+    flags = re.findall(r"#define (WARMTH_F_[A-Z_]+) ", header)
+    states = [n.lower() for n in re.findall(
+        r"^\s+WARMTH_([A-Z]+) = \d+,", header, re.M)]
+    classes = [n.lower() for n in re.findall(
+        r"^\s+WARMTH_ERR_([A-Z]+) = \d+,", header, re.M)]
+    codes = ["WARMTH_E" + n for n in re.findall(r"XX\((\w+),", header)]
+    missing = ([f for f in flags + codes if f not in plain] +
+               [f'"{n}"' for n in states + classes if f'"{n}"' not in plain])
+    check(len(flags) >= 10 and len(states) >= 8 and len(classes) >= 10 and
+          len(codes) >= 20 and not missing,
+          f"libwarmth(3) names warmth.h's {len(flags)} flags, {len(states)} "
+          f"states, {len(classes)} error classes and {len(codes)} error "
+          f"codes (missing: {missing})")
 
 
 def test():

@@ -18,6 +18,10 @@
    skip with its reason (a model nobody touches, idle), a control request
    (pause), the reload diff; so does log_level = debug without -v; without
    either, none of them.  No key reaches the log.
+4. Bad input (before all that): a bad command line, and a config with a bad
+   value, an unknown key or provider, a missing key file or variable, or a
+   model name too long: exit 2 and one line that names what was wrong,
+   with --check-config and at a real start alike.
 """
 import os
 import pwd
@@ -192,10 +196,85 @@ def debug_logging(P, port):
           "without -v no debug line is logged (the run logged its reload)")
 
 
+def warmd_says(*args, env=None):
+    r = subprocess.run([binary("tools/warmd/warmd"), *args],
+                       capture_output=True, text=True, timeout=30, env=env)
+    return r.returncode, r.stdout, r.stderr
+
+
+def one_error(what, rc, out, err, want):
+    """A bad invocation or value: exit 2 (warmd(8)), nothing on stdout, and
+    one line on stderr that names what was wrong (plus, for the command
+    line, where to look), never the whole usage."""
+    lines = err.splitlines()
+    extra = lines[1:] in ([], ["Try 'warmd --help'."])
+    check(rc == 2 and out == "" and len(lines) >= 1 and extra and
+          lines[0].startswith("warmd: ") and want in lines[0],
+          f"{what}: exit 2 and one line naming it (rc {rc}, stderr {err!r})")
+
+
+def bad_input(P, port):
+    good = P.config(port, {"m": {}}, name="good.conf")
+    for args, want in (
+            (["--bogus"], "unknown option '--bogus'"),
+            (["-x"], "unknown option '-x'"),
+            (["-c"], "option '-c' needs an argument"),
+            (["-fc"], "option '-c' needs an argument"),
+            (["--pidfile"], "option '--pidfile' needs an argument"),
+            (["--check-config=yes", "-c", good],
+             "option '--check-config' takes no argument"),
+            (["--online", "-c", good], "--online goes with --check-config"),
+            (["-v", "-q", "-c", good], "-v and -q"),
+            (["extra", "-c", good], "unexpected argument 'extra'"),
+            (["-c", P.path("missing.conf")], "missing.conf: cannot open")):
+        one_error("warmd " + " ".join(a.replace(P.tmp, "TMP") for a in args),
+                  *warmd_says(*args), want)
+    long_name = "m" * 70
+    env = {k: v for k, v in os.environ.items() if k != "NO_SUCH_KEY_VAR"}
+    for i, (model, ep, want) in enumerate((
+            ({"interval": "5 minutes"}, {},
+             "interval: '5 minutes' is not a duration"),
+            ({"price_in": "-1"}, {}, "price_in: -1 is negative"),
+            ({"jitter": "150%"}, {}, "jitter: 150% is out of range"),
+            ({"intervall": "5s"}, {}, "did you mean 'interval'"),
+            ({}, {"kind": "openia"}, "kind: 'openia' is not one of"),
+            ({}, {"api_key_file": P.path("no-such.key")},
+             "no-such.key: No such file or directory"),
+            ({}, {"api_key_env": "NO_SUCH_KEY_VAR"},
+             "NO_SUCH_KEY_VAR is not set"),
+            (None, {}, "[model " + long_name))):
+        models = {long_name: {}} if model is None else {"m": model}
+        cfg = P.config(port, models, endpoint=ep, name=f"bad{i}.conf",
+                       warmd={"shm": f"{P.shm}-bad{i}"})
+        for args in (["--check-config", "-c", cfg], ["-f", "-c", cfg]):
+            one_error(f"warmd {args[0]} with {model or ep or 'a long name'}",
+                      *warmd_says(*args, env=env), want)
+        check(not os.path.exists(f"/dev/shm{P.shm}-bad{i}"),
+              "a refused config made no table")
+    # A group that does not exist: warmd refuses to start (exit 1, after
+    # the config was read), so --check-config refuses it too; a
+    # control_group that does not exist costs warmd its control socket (a
+    # warning at start): a warning here, exit 0.
+    grp = f"no-such-group-{os.getpid()}"
+    cfg = P.config(port, {"m": {}}, name="grp.conf", warmd={"group": grp})
+    one_error("--check-config with a group that does not exist",
+              *warmd_says("--check-config", "-c", cfg),
+              f"group {grp} does not exist")
+    cfg = P.config(port, {"m": {}}, name="cgrp.conf",
+                   warmd={"control_group": grp})
+    rc, out, err = warmd_says("--check-config", "-c", cfg)
+    check(rc == 0 and "warnings above" in out and
+          f"control_group: group {grp} does not exist" in err and
+          len(err.splitlines()) == 1,
+          f"--check-config with a control_group that does not exist: exit 0, "
+          f"one warning ({rc}, {err!r})")
+
+
 def test():
     bound(240)
     with Procs() as P:
         _, port = P.upstream()
+        bad_input(P, port)
         startup_failures(P, port)
         squatted(P, port)
         debug_logging(P, port)

@@ -413,6 +413,42 @@ START_TEST(test_example) {
 }
 END_TEST
 
+/* tools/warmd.demo.conf, as tools/demo.sh fills it in (the README's first
+ * command): it loads, with the models and probes the demo shows. */
+START_TEST(test_demo) {
+  FILE *f = fopen(WARMTH_TOP_SRCDIR "/tools/warmd.demo.conf", "r");
+  ck_assert_ptr_nonnull(f);
+  static char in[16 * 1024], out[32 * 1024];
+  size_t n = fread(in, 1, sizeof in - 1, f), o = 0;
+  fclose(f);
+  in[n] = 0;
+  ck_assert_int_lt(n, sizeof in - 1);
+  for (const char *p = in; *p; p++) {
+    const char *rep = strncmp(p, "@PORT@", 6) == 0  ? "9"
+                      : strncmp(p, "@SHM@", 5) == 0 ? "/warmth-demo-check"
+                      : strncmp(p, "@DIR@", 5) == 0 ? dir
+                                                    : NULL;
+    ck_assert_int_lt(o + strlen(dir) + 2, sizeof out);
+    if (!rep) {
+      out[o++] = *p;
+      continue;
+    }
+    o += (size_t)snprintf(out + o, sizeof out - o, "%s", rep);
+    p += strchr(p + 1, '@') - p;
+  }
+  out[o] = 0;
+  ck_assert_ptr_null(strchr(out, '@'));
+  struct wd_config *c = load_ok(out);
+  ck_assert_int_eq(c->nmodels, 4);
+  ck_assert_int_eq(c->nendpoints, 2);
+  int models_probes = 0;
+  for (int i = 0; i < c->nmodels; i++)
+    models_probes += c->models[i].probe == WD_PROBE_MODELS;
+  ck_assert_int_eq(models_probes, 1);
+  wd_config_free(c);
+}
+END_TEST
+
 /* The man page documents every key (the list is the one test_full sets). */
 START_TEST(test_manpage_keys) {
   static const char *keys[] = {"shm",
@@ -464,6 +500,54 @@ START_TEST(test_manpage_keys) {
   man_documents(man_page(), keys, sizeof keys / sizeof keys[0]);
   for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
     ck_assert_msg(strstr(full, keys[i]), "test_full does not set %s", keys[i]);
+}
+END_TEST
+
+/* Every key of the parser's own tables (wd_config_key) is documented in
+ * its section of warmd.conf(5) as `.BI "key = "`, and the page documents
+ * no key the parser does not take: a key added to config.c cannot go
+ * undocumented, nor a removed one stay in the page. */
+START_TEST(test_manpage_every_key) {
+  static const struct {
+    const char *sec, *heading;
+    int at_least;
+  } secs[] = {{"warmd", ".SH \"THE [warmd] SECTION\"", 14},
+              {"endpoint", ".SH \"THE [endpoint NAME] SECTION\"", 12},
+              {"model", ".SH \"THE [model NAME] SECTION\"", 26},
+              {"fleet", ".SH \"THE [fleet] SECTION\"", 7}};
+  const char *man = man_page();
+  for (size_t s = 0; s < sizeof secs / sizeof secs[0]; s++) {
+    const char *start = strstr(man, secs[s].heading);
+    ck_assert_msg(start, "warmd.conf.5 has no %s", secs[s].heading);
+    start += strlen(secs[s].heading);
+    const char *end = strstr(start, "\n.SH ");
+    ck_assert_ptr_nonnull(end);
+    int nkeys = 0;
+    for (const char *k; (k = wd_config_key(secs[s].sec, nkeys)); nkeys++) {
+      char want[96];
+      snprintf(want, sizeof want, "\n.BI \"%s = \"", k);
+      const char *at = strstr(start, want);
+      ck_assert_msg(at && at < end, "warmd.conf.5 does not document %s in %s",
+                    k, secs[s].heading);
+    }
+    ck_assert_int_ge(nkeys, secs[s].at_least);
+    /* The other way: each key the section documents is one of the table. */
+    for (const char *p = start; (p = strstr(p, "\n.BI \"")) && p < end; p++) {
+      char key[64];
+      if (sscanf(p, "\n.BI \"%63[a-z_] = \"", key) != 1)
+        continue;
+      int i = 0;
+      while (wd_config_key(secs[s].sec, i) &&
+             strcmp(wd_config_key(secs[s].sec, i), key) != 0)
+        i++;
+      ck_assert_msg(wd_config_key(secs[s].sec, i),
+                    "warmd.conf.5 documents %s in %s, which warmd does not "
+                    "take there",
+                    key, secs[s].heading);
+    }
+  }
+  ck_assert_ptr_null(wd_config_key("nope", 0));
+  ck_assert_ptr_null(wd_config_key("warmd", -1));
 }
 END_TEST
 
@@ -1221,7 +1305,9 @@ static Suite *config_suite(void) {
   tcase_add_test(core, test_syntax);
   tcase_add_test(core, test_several_endpoints);
   tcase_add_test(core, test_example);
+  tcase_add_test(core, test_demo);
   tcase_add_test(core, test_manpage_keys);
+  tcase_add_test(core, test_manpage_every_key);
   tcase_add_test(core, test_no_file);
   tcase_add_test(core, test_control_group);
   tcase_add_loop_test(core, test_errors, 0, (int)(sizeof bad / sizeof bad[0]));

@@ -292,6 +292,46 @@ START_TEST(test_models_probe_reachable) {
 }
 END_TEST
 
+/* A reachable model (probe = models) is as good as its probe can make it:
+ * workers touching it every second must not bring the next models probe
+ * forward (the demo's local-llama, interval 5 s, was probed every second:
+ * 22 probes in 20 s), and a probe sent to it keeps it reachable instead of
+ * flipping it to warming and back (a log line and a published change per
+ * probe).  An idle one still wakes at a touch. */
+START_TEST(test_models_probe_touch_keeps_interval) {
+  model.probe = WD_PROBE_MODELS;
+  model.interval_ns = 5 * S;
+  model.idle_after_ns = 60 * S;
+  probe(1, WARMTH_ERR_NONE, T0);
+  ck_assert_int_eq(e->rec.state, WARMTH_REACHABLE);
+  int64_t due = e->due;
+  ck_assert_int_gt(due, T0 + 4 * S);
+  for (int64_t t = T0 + S; t < due; t += S) {
+    uint32_t now_s = (uint32_t)(t / S);
+    struct warmth__demand d = {.last_touch_s = now_s};
+    ck_assert_int_eq(wd_sched_demand(e, &d, t, now_s) & 2, 0);
+    ck_assert_int_eq(e->due, due);
+  }
+  ck_assert_int_eq(wd_sched_decide(e, NULL, due), WD_SEND);
+  ck_assert_int_eq(wd_sched_sent(e, due), 0);
+  ck_assert_int_eq(e->rec.state, WARMTH_REACHABLE);
+  int old;
+  struct wd_probe_result r = result(1, WARMTH_ERR_NONE, due);
+  wd_sched_result(e, &r, &rng, &old);
+  ck_assert_int_eq(old, WARMTH_REACHABLE);
+  ck_assert_int_eq(e->rec.state, WARMTH_REACHABLE);
+  /* Idle (no touch for idle_after): a touch wakes it at once. */
+  int64_t t = T0 + 200 * S;
+  struct warmth__demand d = {0};
+  wd_sched_skip(e, WD_SKIP_IDLE, t, &rng);
+  ck_assert_int_eq(wd_sched_demand(e, &d, t, (uint32_t)(t / S)) & 1, 1);
+  ck_assert_int_eq(e->rec.state, WARMTH_IDLE);
+  d.last_touch_s = (uint32_t)(t / S) + 1;
+  ck_assert_int_eq(wd_sched_demand(e, &d, t + S, (uint32_t)(t / S) + 1) & 2, 2);
+  ck_assert_int_eq(e->due, t + S);
+}
+END_TEST
+
 /* ---- Retry-After and headroom ---------------------------------------------
  */
 
@@ -919,6 +959,7 @@ Suite *schedule_suite(void) {
   tcase_add_test(core, test_backoff_beyond_interval_rate_and_5xx);
   tcase_add_test(core, test_model_problem_disables);
   tcase_add_test(core, test_models_probe_reachable);
+  tcase_add_test(core, test_models_probe_touch_keeps_interval);
   tcase_add_test(core, test_tz_switch_keeps_environ);
   tcase_add_test(core, test_window_parse);
   tcase_add_test(core, test_window_edges_and_dst);

@@ -310,6 +310,61 @@ START_TEST(test_reload_failed_then_retried) {
 }
 END_TEST
 
+/* Every counter of a kept model survives a reload, not only n_ok: the
+ * latency histogram and results by class (/metrics, warmctl stats' AVG-LAT
+ * read "-" for a kept model after a reload), fleet skips, the tokens the
+ * record has no field for. */
+START_TEST(test_reload_keeps_counters) {
+  static const char *const before[] = {"k", NULL};
+  static const char *const after[] = {"k", "new", NULL};
+  struct fx f;
+  fx_open(&f, 16, before);
+  struct wd_entry *e = f.t.v[0];
+  uint64_t v = 1;
+  atomic_store(&e->n_ok, v++);
+  atomic_store(&e->n_fail, v++);
+  atomic_store(&e->n_skip_real, v++);
+  atomic_store(&e->n_skip_idle, v++);
+  atomic_store(&e->n_skip_budget, v++);
+  atomic_store(&e->n_skip_throttle, v++);
+  atomic_store(&e->n_skip_fleet, v++);
+  atomic_store(&e->tokens_reasoning, v++);
+  atomic_store(&e->tokens_cache_write, v++);
+  atomic_store(&e->lat_sum_us, v++);
+  for (int b = 0; b < WD_LAT_BUCKETS; b++)
+    atomic_store(&e->lat_count[b], v++);
+  for (int c = 0; c < WARMTH_ERR_CLASS_COUNT; c++)
+    atomic_store(&e->n_by_class[c], v++);
+  struct wd_reload_summary sum;
+  char err[512];
+  ck_assert_msg(fx_reload(&f, after, NULL, &sum, err, sizeof err) == 0, "%s",
+                err);
+  ck_assert_int_eq(sum.kept, 1);
+  e = f.t.v[0];
+  ck_assert_str_eq(e->name, "k");
+  v = 1;
+  ck_assert_uint_eq(atomic_load(&e->n_ok), v++);
+  ck_assert_uint_eq(atomic_load(&e->n_fail), v++);
+  ck_assert_uint_eq(atomic_load(&e->n_skip_real), v++);
+  ck_assert_uint_eq(atomic_load(&e->n_skip_idle), v++);
+  ck_assert_uint_eq(atomic_load(&e->n_skip_budget), v++);
+  ck_assert_uint_eq(atomic_load(&e->n_skip_throttle), v++);
+  ck_assert_uint_eq(atomic_load(&e->n_skip_fleet), v++);
+  ck_assert_uint_eq(atomic_load(&e->tokens_reasoning), v++);
+  ck_assert_uint_eq(atomic_load(&e->tokens_cache_write), v++);
+  ck_assert_uint_eq(atomic_load(&e->lat_sum_us), v++);
+  for (int b = 0; b < WD_LAT_BUCKETS; b++)
+    ck_assert_uint_eq(atomic_load(&e->lat_count[b]), v++);
+  for (int c = 0; c < WARMTH_ERR_CLASS_COUNT; c++)
+    ck_assert_uint_eq(atomic_load(&e->n_by_class[c]), v++);
+  /* The new model starts from nothing. */
+  e = f.t.v[1];
+  ck_assert_uint_eq(atomic_load(&e->lat_sum_us), 0);
+  ck_assert_uint_eq(atomic_load(&e->n_by_class[0]), 0);
+  fx_close(&f);
+}
+END_TEST
+
 static void setup(void) {
   tu_mkdtemp(dir, sizeof dir, "check_table");
   wd_log_open(0, LOG_WARNING);
@@ -330,6 +385,7 @@ Suite *table_suite(void) {
   tcase_add_test(core, test_reload_random);
   tcase_add_test(core, test_reload_after_swap);
   tcase_add_test(core, test_reload_failed_then_retried);
+  tcase_add_test(core, test_reload_keeps_counters);
   suite_add_tcase(s, core);
   return s;
 }

@@ -47,7 +47,8 @@
  *      state, name, host_id, redis, hosts, ...), stats "skipped_fleet"
  *      per model (fleet mode); status WCTL_RATE_LIMITED (warm, issue 12);
  *      stats "tokens_reasoning" and "tokens_cache_write" per model (parts
- *      of tokens_out and tokens_in).
+ *      of tokens_out and tokens_in); status "reachable" (models a models
+ *      probe found listed).
  */
 #ifndef WARMTH_CTLPROTO_H
 #define WARMTH_CTLPROTO_H

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -170,6 +171,14 @@ static int connect_to(const struct wc_ctx *ctx, const char *path) {
   int e = errno;
   if (fd >= 0)
     close(fd);
+  /* connect() to a file that is no socket says ECONNREFUSED too: that is a
+   * wrong path (exit 2), not a dead warmd (exit 3). */
+  struct stat st;
+  if (e == ECONNREFUSED && stat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+    fprintf(stderr, "%s: %s: not a socket (is it warmd's control_socket?)\n",
+            ctx->prog, path);
+    return -WC_EXIT_ERROR;
+  }
   if (e == ENOENT)
     fprintf(stderr, "%s: %s: no control socket (is warmd running?)\n",
             ctx->prog, path);

@@ -63,8 +63,13 @@ static void show_status(json_t *f) {
          wc_fmt_dur(a, num(f, "uptime_ms") * WD_NS_PER_MS),
          flag(f, "running") ? "" : ", stopping");
   printf("config    %s\n", text(f, "config"));
-  printf("models    %lld: %lld warm, %lld failing, %lld idle, %lld paused\n",
-         (long long)num(f, "models"), (long long)num(f, "warm"),
+  /* an older warmd sends no "reachable" (ctlproto.h): left out then */
+  char reach[48] = "";
+  if (json_object_get(f, "reachable"))
+    snprintf(reach, sizeof reach, "%lld reachable, ",
+             (long long)num(f, "reachable"));
+  printf("models    %lld: %lld warm, %s%lld failing, %lld idle, %lld paused\n",
+         (long long)num(f, "models"), (long long)num(f, "warm"), reach,
          (long long)num(f, "failing"), (long long)num(f, "idle"),
          (long long)num(f, "paused"));
   printf("warmups   %lld sent\n", (long long)num(f, "warmups_sent"));
@@ -169,16 +174,18 @@ int wc_cmd_reload(const struct wc_ctx *ctx, int argc, char **argv) {
 
 static void show_stats(json_t *f) {
   json_t *models = json_object_get(f, "models");
-  size_t i, width = 5;
+  size_t i, width = 5, swidth = 8; /* swidth: the longest state name */
   json_t *m;
   json_array_foreach(models, i, m) {
     size_t n = strlen(text(m, "model"));
     if (n > width)
       width = n;
+    if (json_object_get(m, "state") && strlen(text(m, "state")) > swidth)
+      swidth = strlen(text(m, "state"));
   }
-  printf("%-*s  %-8s %7s %7s %7s %7s %7s %7s %8s %9s %8s\n", (int)width,
-         "MODEL", "STATE", "OK", "FAILED", "S-REAL", "S-IDLE", "S-BUDG",
-         "THROTL", "TOKENS", "COST", "AVG-LAT");
+  printf("%-*s  %-*s %7s %7s %7s %7s %7s %7s %8s %9s %8s\n", (int)width,
+         "MODEL", (int)swidth, "STATE", "OK", "FAILED", "S-REAL", "S-IDLE",
+         "S-BUDG", "THROTL", "TOKENS", "COST", "AVG-LAT");
   json_array_foreach(models, i, m) {
     char c[6][WC_FMT_MAX], tok[WC_FMT_MAX], cost[WC_FMT_MAX], lat[WC_FMT_MAX];
     int64_t n = num(m, "latency_count");
@@ -191,8 +198,8 @@ static void show_stats(json_t *f) {
     wc_fmt_count(tok, (uint64_t)(num(m, "tokens_in") + num(m, "tokens_out")));
     wc_fmt_cost(cost, (uint64_t)num(m, "cost_nusd"));
     wc_fmt_lat(lat, n ? (uint32_t)(num(m, "latency_sum_us") / n) : 0);
-    printf("%-*s  %-8s %7s %7s %7s %7s %7s %7s %8s %9s %8s\n", (int)width,
-           text(m, "model"),
+    printf("%-*s  %-*s %7s %7s %7s %7s %7s %7s %8s %9s %8s\n", (int)width,
+           text(m, "model"), (int)swidth,
            json_object_get(m, "state") ? text(m, "state") : "-", c[0], c[1],
            c[2], c[3], c[4], c[5], tok, cost, lat);
   }

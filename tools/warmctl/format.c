@@ -100,23 +100,24 @@ char *wc_fmt_when(char buf[WC_FMT_MAX], int64_t t, int64_t now) {
   return buf;
 }
 
-/* One table for letters, names and the legend, so they cannot drift.
- * Upper case: a problem; lower case: information. */
+/* One table for letters, names and the legend (--help), so they cannot
+ * drift.  Upper case: a problem; lower case: information. */
 static const struct {
   uint32_t bit;
   char letter;
   const char *name;
+  const char *legend;
 } flag_tab[] = {
-    {WARMTH_F_SLOW, 'S', "slow"},
-    {WARMTH_F_KEY_PROBLEM, 'K', "key_problem"},
-    {WARMTH_F_BUDGET, 'B', "budget"},
-    {WARMTH_F_PAUSED, 'P', "paused"},
-    {WARMTH_F_THROTTLED, 'T', "throttled"},
-    {WARMTH_F_REAL_TRAFFIC, 'r', "real_traffic"},
-    {WARMTH_F_PREFIX_CACHED, 'c', "prefix_cached"},
-    {WARMTH_F_FLEET, 'f', "fleet"},
-    {WARMTH_F_MODEL_PROBLEM, 'M', "model_problem"},
-    {WARMTH_F_OFF_HOURS, 'o', "off_hours"},
+    {WARMTH_F_SLOW, 'S', "slow", "slow"},
+    {WARMTH_F_KEY_PROBLEM, 'K', "key_problem", "key problem"},
+    {WARMTH_F_BUDGET, 'B', "budget", "budget reached"},
+    {WARMTH_F_PAUSED, 'P', "paused", "paused"},
+    {WARMTH_F_THROTTLED, 'T', "throttled", "throttled"},
+    {WARMTH_F_REAL_TRAFFIC, 'r', "real_traffic", "kept warm by real traffic"},
+    {WARMTH_F_PREFIX_CACHED, 'c', "prefix_cached", "prompt prefix cached"},
+    {WARMTH_F_FLEET, 'f', "fleet", "warmed by another host of the fleet"},
+    {WARMTH_F_MODEL_PROBLEM, 'M', "model_problem", "model problem"},
+    {WARMTH_F_OFF_HOURS, 'o', "off_hours", "outside its warm windows"},
 };
 #define NFLAGS (sizeof flag_tab / sizeof flag_tab[0])
 
@@ -152,9 +153,26 @@ void wc_each_flag(uint32_t flags, void (*fn)(const char *name, void *arg),
 }
 
 const char *wc_flags_legend(void) {
-  return "  S slow, K key problem, B budget reached, P paused, T throttled,\n"
-         "  r kept warm by real traffic, c prompt prefix cached,\n"
-         "  f warmed by another host of the fleet, ? unknown";
+  /* Built from flag_tab once: "  S slow, K key problem, ..., ? unknown",
+   * wrapped before column 78. */
+  static char buf[1024];
+  if (*buf)
+    return buf;
+  size_t n = 0, col = 0;
+  for (size_t i = 0; i <= NFLAGS; i++) {
+    char item[96];
+    int len = i < NFLAGS ? snprintf(item, sizeof item, "%c %s",
+                                    flag_tab[i].letter, flag_tab[i].legend)
+                         : snprintf(item, sizeof item, "? unknown");
+    const char *sep = i == 0                       ? "  "
+                      : col + 2 + (size_t)len > 76 ? ",\n  "
+                                                   : ", ";
+    if (n + strlen(sep) + (size_t)len + 1 > sizeof buf)
+      break;
+    n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s", sep, item);
+    col = sep[1] == '\n' || i == 0 ? 2 + (size_t)len : col + 2 + (size_t)len;
+  }
+  return buf;
 }
 
 int wc_worst(int a, int b) {

@@ -36,8 +36,8 @@ static const struct wc_cmd commands[] = {
      wc_cmd_warm, 0},
     {"pause", "MODEL", "stop warming MODEL until resumed", 1, 1, 0,
      wc_cmd_pause, 0},
-    {"resume", "MODEL", "warm MODEL again (clears a key problem)", 1, 1, 0,
-     wc_cmd_resume, 0},
+    {"resume", "MODEL", "warm MODEL again (clears a key or model problem)", 1,
+     1, 0, wc_cmd_resume, 0},
     {"reload", "", "reload warmd's config (as SIGHUP)", 0, 0, 0, wc_cmd_reload,
      0},
     {"stats", "[MODEL]", "warmup counters per model", 0, 1, 0, wc_cmd_stats, 0},
@@ -99,7 +99,7 @@ static void usage(FILE *f) {
           "\nExit status:\n"
           "  0  success; for check: every named model is warm\n"
           "  1  a named model is not warm or not in the table; warm: the "
-          "warmup failed\n"
+          "warmup failed\n     or was not sent (paused, rate limited, ...)\n"
           "  2  error: no segment or socket, bad segment, bad arguments, "
           "protocol error,\n     permission denied\n"
           "  3  coordinator stale or retired (takes precedence over 1), or "
@@ -215,12 +215,25 @@ static int resolve(struct wc_ctx *ctx, const struct wc_cmd *cmd, char **owned) {
   return -1;
 }
 
+static int model_name_ok(const char *s) {
+  size_t n = strlen(s);
+  if (n < 1 || n > WARMTH_NAME_MAX)
+    return 0;
+  for (; *s; s++)
+    if ((unsigned char)*s < 0x21 || (unsigned char)*s > 0x7e)
+      return 0;
+  return 1;
+}
+
 /* Finds the command and checks its arguments and options.  Returns it, or
  * NULL after saying what was wrong. */
 static const struct wc_cmd *pick(char **pos, int npos, unsigned seen) {
   if (npos == 0) {
-    fputs("warmctl: missing command\n\n", stderr);
-    usage(stderr);
+    char names[256] = "";
+    for (size_t i = 0; i < NCOMMANDS; i++)
+      snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+               i ? ", " : "", commands[i].name);
+    bad_usage("missing command (%s)", names);
     return NULL;
   }
   const struct wc_cmd *cmd = find_cmd(pos[0]);
@@ -235,6 +248,17 @@ static const struct wc_cmd *pick(char **pos, int npos, unsigned seen) {
               cmd->name);
     return NULL;
   }
+  /* Model names follow warmd's rule (warmd.conf(5), [model NAME]): a bad
+   * one is a bad argument, said before any segment or socket is opened. */
+  if (strstr(cmd->args, "MODEL"))
+    for (int i = 1; i < npos; i++)
+      if (!model_name_ok(pos[i])) {
+        fprintf(stderr,
+                "warmctl: '%.80s%s' is not a model name (1..%d printable "
+                "ASCII characters, no spaces)\n",
+                pos[i], strlen(pos[i]) > 80 ? "..." : "", WARMTH_NAME_MAX);
+        return NULL;
+      }
   if (seen & ~cmd->opts) {
     bad_usage(seen & WC_OPT_INTERVAL & ~cmd->opts
                   ? "--interval does not apply to %s"

@@ -197,6 +197,10 @@ int wd_config_load(const char *path, struct wd_config **out, char *err,
 int wd_config_parse(const char *name, const char *buf, size_t len,
                     struct wd_config **out, char *err, size_t errlen);
 void wd_config_free(struct wd_config *c);
+/* The name of key i of section "warmd", "endpoint", "model" or "fleet"
+ * (the parser's own tables), NULL past the last: check_config tests that
+ * warmd.conf(5) documents each one in its section. */
+const char *wd_config_key(const char *section, int i);
 
 /* Size cap of probe_prefix_file (the prompt prefix sent with chat probes). */
 #define WD_PREFIX_MAX (64 * 1024)

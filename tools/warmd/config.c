@@ -812,6 +812,17 @@ static const struct {
               [SEC_MODEL] = {mkeys, MK__N},
               [SEC_FLEET] = {fkeys, FK__N}};
 
+const char *wd_config_key(const char *section, int i) {
+  static const char *const names[] = {[SEC_WARMD] = "warmd",
+                                      [SEC_ENDPOINT] = "endpoint",
+                                      [SEC_MODEL] = "model",
+                                      [SEC_FLEET] = "fleet"};
+  for (int s = SEC_WARMD; s <= SEC_FLEET; s++)
+    if (strcmp(section, names[s]) == 0)
+      return i >= 0 && i < tables[s].n ? tables[s].keys[i].name : NULL;
+  return NULL;
+}
+
 static int find_key(enum sec s, const char *name) {
   for (int i = 0; i < tables[s].n; i++)
     if (strcmp(tables[s].keys[i].name, name) == 0)

@@ -221,7 +221,7 @@ static int lookup(struct wd_daemon *d, const char *name,
 /* ---- status ------------------------------------------------------------ */
 
 struct counts {
-  uint64_t models, warm, failing, paused, idle;
+  uint64_t models, warm, failing, paused, idle, reachable;
   int64_t now;
 };
 
@@ -231,6 +231,7 @@ static int count_one(const struct warmth_model_info *m, void *arg) {
   c->warm += m->state == WARMTH_WARM && c->now < m->warm_until;
   c->failing += m->state == WARMTH_FAILING;
   c->idle += m->state == WARMTH_IDLE;
+  c->reachable += m->state == WARMTH_REACHABLE;
   c->paused += (m->flags & WARMTH_F_PAUSED) != 0;
   return 0;
 }
@@ -253,6 +254,7 @@ static void do_status(struct wd_daemon *d, const struct wctl_req *r,
   fw_u64(&f, "failing", n.failing);
   fw_u64(&f, "idle", n.idle);
   fw_u64(&f, "paused", n.paused);
+  fw_u64(&f, "reachable", n.reachable);
   fw_i64(&f, "budget_spent_nusd", atomic_load(&d->budget_spent_nusd));
   fw_i64(&f, "budget_limit_nusd", atomic_load(&d->budget_limit_nusd));
   fw_u64(&f, "warmups_sent", atomic_load(&d->warmups_sent));

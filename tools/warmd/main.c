@@ -178,6 +178,36 @@ static void usage(FILE *f) {
           DEFAULT_CONFIG);
 }
 
+/* A bad command line: one line that says what, one that says where to
+ * look (as warmctl), exit 2; never the whole usage on stderr. */
+static int bad_usage(const char *fmt, const char *arg) {
+  fputs("warmd: ", stderr);
+  fprintf(stderr, fmt, arg);
+  fputs("\nTry 'warmd --help'.\n", stderr);
+  return 2;
+}
+
+/* getopt_long's '?' (opterr off): an unknown option, or a value given to
+ * a long option that takes none (--check-config=yes: optopt is its val).
+ * A long option always moved optind past itself; a short one may stand in
+ * a group (-fx), so it is named by optopt. */
+static int bad_option(const struct option *opts, char **argv) {
+  const char *a = optind > 0 ? argv[optind - 1] : "";
+  if (strncmp(a, "--", 2) == 0) {
+    size_t n = strcspn(a + 2, "=");
+    for (const struct option *o = opts; optopt && o->name; o++)
+      if (o->val == optopt && strncmp(o->name, a + 2, n) == 0) {
+        char name[64];
+        snprintf(name, sizeof name, "--%s", o->name);
+        return bad_usage("option '%s' takes no argument", name);
+      }
+    if (!optopt)
+      return bad_usage("unknown option '%s'", a);
+  }
+  char shortopt[3] = {'-', (char)optopt, 0};
+  return bad_usage("unknown option '%s'", shortopt);
+}
+
 int main(int argc, char **argv) {
   static const struct option opts[] = {
       {"config", required_argument, NULL, 'c'},
@@ -200,7 +230,8 @@ int main(int argc, char **argv) {
   d.config_path = DEFAULT_CONFIG;
   const char *pidfile = NULL;
   int foreground = 0, verbose = 0, quiet = 0, check = 0, online = 0, c;
-  while ((c = getopt_long(argc, argv, "c:fp:vqhV", opts, NULL)) != -1) {
+  opterr = 0; /* our own messages (bad_usage) */
+  while ((c = getopt_long(argc, argv, ":c:fp:vqhV", opts, NULL)) != -1) {
     switch (c) {
     case 'c':
       d.config_path = optarg;
@@ -229,15 +260,27 @@ int main(int argc, char **argv) {
     case 'V':
       printf("warmd %s\n", PACKAGE_VERSION);
       return 0;
+    case ':': {
+      char shortopt[3] = {'-', (char)optopt, 0}; /* -fc: name the c */
+      return bad_usage("option '%s' needs an argument",
+                       strncmp(argv[optind - 1], "--", 2) == 0
+                           ? argv[optind - 1]
+                           : shortopt);
+    }
     default:
-      usage(stderr);
-      return 2;
+      return bad_option(opts, argv);
     }
   }
-  if (optind != argc || (online && !check) || (verbose && quiet)) {
-    usage(stderr);
-    return 2;
-  }
+  if (!*d.config_path || (pidfile && !*pidfile))
+    return bad_usage("%s", !*d.config_path ? "--config needs a file name"
+                                           : "--pidfile needs a file name");
+  if (optind != argc)
+    return bad_usage("unexpected argument '%s' (a config file goes after -c)",
+                     argv[optind]);
+  if (online && !check)
+    return bad_usage("%s", "--online goes with --check-config");
+  if (verbose && quiet)
+    return bad_usage("%s", "-v and -q cannot go together");
 
   char err[1024];
   /* Absolute, so a reload after the chdir("/") of detaching still finds
@@ -263,6 +306,27 @@ int main(int argc, char **argv) {
     wd_keys_free(keys, keys ? d.cfg->nendpoints : 0);
     wipe(pw);
     if (!keys || (d.cfg->fleet_redis && !pw && err[0])) {
+      fprintf(stderr, "warmd: %s\n", err);
+      wd_config_free(d.cfg);
+      free(config_abs);
+      return 2;
+    }
+    /* The groups, as the start looks them up: a missing group stops the
+     * start (exit 1 there), a missing control_group only the control
+     * socket (a warning there). */
+    const char *grp[2] = {d.cfg->group, d.cfg->control_group};
+    for (int i = 0; i < 2; i++) {
+      errno = 0;
+      if (!grp[i] || getgrnam(grp[i]))
+        continue;
+      snprintf(err, sizeof err, "[warmd] %s: group %s does not exist%s%s%s",
+               i ? "control_group" : "group", grp[i], errno ? ": " : "",
+               errno ? strerror(errno) : "",
+               i ? " (warmd would run without its control socket)" : "");
+      if (i) {
+        check_warning(&nwarn, err);
+        continue;
+      }
       fprintf(stderr, "warmd: %s\n", err);
       wd_config_free(d.cfg);
       free(config_abs);

@@ -137,6 +137,15 @@ static int report_trusted(const struct wd_entry *e) {
          (p->state == WARMTH_WARM || p->state == WARMTH_REACHABLE);
 }
 
+/* A models probe found the id listed, no failure since: this is as far as
+ * its probe gets (never warm), so a worker's touch must not bring the next
+ * one forward (else every touch second sends one), and a probe in flight
+ * does not turn it into "warming" (the demo's local-llama). */
+static int reachable(const struct wd_entry *e) {
+  return e->m->probe == WD_PROBE_MODELS && e->rec.fails_in_row == 0 &&
+         e->rec.state == WARMTH_REACHABLE;
+}
+
 int wd_sched_demand(struct wd_entry *e, const struct warmth__demand *d,
                     int64_t now, uint32_t now_s) {
   int changed = 0, wake = 0;
@@ -167,7 +176,8 @@ int wd_sched_demand(struct wd_entry *e, const struct warmth__demand *d,
    * or a headroom hold (hold_until), or is disabled: a touch never brings
    * a warmup forward past those (issue 12: touches during an outage sent a
    * request per second). */
-  int cold = !(e->rec.state == WARMTH_WARM && now < e->rec.warm_until);
+  int cold = !(e->rec.state == WARMTH_WARM && now < e->rec.warm_until) &&
+             !reachable(e);
   if (wake && cold && !e->inflight && now >= e->hold_until && e->due > now &&
       e->rec.state != WARMTH_DISABLED) {
     e->due = now;
@@ -217,7 +227,7 @@ int wd_sched_sent(struct wd_entry *e, int64_t now) {
   e->inflight = 1;
   e->forced = 0;
   e->rec.flags &= ~WARMTH_F_BUDGET;
-  if (e->rec.state == WARMTH_WARM && now < e->rec.warm_until)
+  if ((e->rec.state == WARMTH_WARM && now < e->rec.warm_until) || reachable(e))
     return 0;
   e->rec.state = WARMTH_WARMING;
   return 1;

@@ -353,6 +353,14 @@ int wd_table_reload(struct wd_table *t, struct wd_config *cfg,
     e->n_skip_throttle = old->n_skip_throttle;
     e->tokens_reasoning = old->tokens_reasoning;
     e->tokens_cache_write = old->tokens_cache_write;
+    e->n_skip_fleet = old->n_skip_fleet;
+    /* /metrics' histogram and results by class are counters too: a reload
+     * must not set them back (the state file keeps them over a restart). */
+    for (int b = 0; b < WD_LAT_BUCKETS; b++)
+      e->lat_count[b] = old->lat_count[b];
+    e->lat_sum_us = old->lat_sum_us;
+    for (int c = 0; c < WARMTH_ERR_CLASS_COUNT; c++)
+      e->n_by_class[c] = old->n_by_class[c];
     e->paused = old->paused;
     wd_recent_copy(&e->recent, &old->recent);
     e->heap_pos = -1;
