@@ -210,14 +210,6 @@ struct warmth__dslot {
 } __attribute__((aligned(64)));
 static_assert(sizeof(struct warmth__dslot) == WARMTH__DSLOT_SIZE, "dslot");
 
-static inline void warmth__cpu_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  __asm__ __volatile__("yield");
-#endif
-}
-
 /* 1 if name is a valid model name (1..WARMTH_NAME_MAX printable, no space).
  * A byte at a time: the reference that warmth__name_hash() must agree with
  * (tests/unit/check_layout.c), and the check for config and adoption. */
